@@ -1,0 +1,254 @@
+//! Device-link messages: what the agent tells the host, and what the host asks of the agent.
+//!
+//! Every type here is borrowed (`'a`) so that the agent can encode without a heap and the daemon can
+//! decode without copying. postcard is not self-describing: fields and variants are only ever
+//! appended, and `protocol/tests/golden.rs` pins the bytes of every message.
+
+use serde::{Deserialize, Serialize};
+
+/// The device-link protocol version this crate speaks. Bumped when a message changes incompatibly.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// The longest inline text, in bytes, the agent sends. Longer text is truncated (see
+/// [`TRUNCATION_MARKER`]).
+pub const MAX_INLINE_TEXT: usize = 120;
+
+/// Appended to inline text that was cut to fit [`MAX_INLINE_TEXT`].
+pub const TRUNCATION_MARKER: &str = "…";
+
+/// The most task ids an [`InterruptAck`] lists; the rest are counted in `cancelled_total`.
+pub const MAX_ACK_TASKS: usize = 32;
+
+/// A task's id, unique within one run of the firmware. Main is task 0.
+pub type TaskId = u32;
+
+/// The id the agent gives the `main` future passed to `run`.
+pub const MAIN_TASK_ID: TaskId = 0;
+
+/// A string on the device link: a reference to static firmware memory, or text sent inline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Text<'a> {
+    /// Text made at run time, at most [`MAX_INLINE_TEXT`] bytes.
+    #[serde(borrow)]
+    Inline(&'a str),
+    /// A `&'static str` in the firmware's memory, resolved by the host (target memory or ELF).
+    Static {
+        /// The address of the first byte in the target's address space.
+        addr: u64,
+        /// The length in bytes.
+        len: u32,
+    },
+}
+
+impl Text<'static> {
+    /// A reference to a string that lives for the whole program, to be resolved by the host.
+    pub fn from_static(s: &'static str) -> Self {
+        Text::Static {
+            addr: s.as_ptr() as usize as u64,
+            len: s.len() as u32,
+        }
+    }
+}
+
+impl<'a> Text<'a> {
+    /// Inline text, cut at a character boundary to fit [`MAX_INLINE_TEXT`] including the marker.
+    ///
+    /// The returned text borrows `s`; when it is cut, the caller must send the marker too, which is
+    /// why [`Text::inline_truncated`] is the form the agent uses.
+    pub fn inline(s: &'a str) -> (Self, bool) {
+        if s.len() <= MAX_INLINE_TEXT {
+            return (Text::Inline(s), false);
+        }
+        let mut end = MAX_INLINE_TEXT - TRUNCATION_MARKER.len();
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        (Text::Inline(&s[..end]), true)
+    }
+
+    /// Inline text from `s`, copied into `buf` with the truncation marker when it was cut.
+    pub fn inline_truncated(s: &str, buf: &'a mut heapless::String<MAX_INLINE_TEXT>) -> Self {
+        buf.clear();
+        let (text, cut) = Text::inline(s);
+        if let Text::Inline(part) = text {
+            // Both pushes fit: `inline` leaves room for the marker.
+            let _ = buf.push_str(part);
+            if cut {
+                let _ = buf.push_str(TRUNCATION_MARKER);
+            }
+        }
+        Text::Inline(buf.as_str())
+    }
+}
+
+/// A place in the firmware's source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceLocation<'a> {
+    /// The source file as the compiler saw it (relative to the crate, or absolute).
+    #[serde(borrow)]
+    pub file: Text<'a>,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+impl SourceLocation<'static> {
+    /// The location of a `#[track_caller]` call site.
+    pub fn from_core(loc: &'static core::panic::Location<'static>) -> Self {
+        SourceLocation {
+            file: Text::from_static(loc.file()),
+            line: loc.line(),
+            column: loc.column(),
+        }
+    }
+}
+
+/// The first message of every session: who is talking, in which protocol version.
+///
+/// `version` stays the first field of the first variant forever, so that a daemon can read it
+/// from any firmware (see [`crate::frame::peek_hello_version`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello<'a> {
+    /// The firmware's [`PROTOCOL_VERSION`].
+    pub version: u16,
+    /// The firmware's name.
+    #[serde(borrow)]
+    pub firmware: Text<'a>,
+    /// A build id (a version string or a hash) so the host can tell builds apart.
+    pub build_id: Text<'a>,
+}
+
+/// What the host needs to know about a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskInfo<'a> {
+    /// The task's id.
+    pub id: TaskId,
+    /// The name given at spawn.
+    #[serde(borrow)]
+    pub name: Text<'a>,
+    /// Where `spawn` was called.
+    pub spawned_at: SourceLocation<'a>,
+    /// The task that spawned it; `None` only for main.
+    pub parent: Option<TaskId>,
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskOutcome {
+    /// It returned `Ok`.
+    Completed,
+    /// It returned `Err`: the failure is stored on its handle.
+    Failed,
+    /// It was cancelled (by a gather, a timeout, or a stop request).
+    Cancelled,
+}
+
+/// The way a failure reached the exception handler, or where it was retrieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FailurePath {
+    /// The task failed and nobody retrieved the failure from its handle.
+    Unretrieved,
+    /// The failure was retrieved by awaiting the task's handle.
+    Awaited,
+    /// The failure came out of a gather.
+    Gathered,
+    /// The task failed while it was being cancelled by a stop request.
+    DuringShutdown,
+}
+
+/// The exception a task failed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionInfo<'a> {
+    /// The error type's name (`core::any::type_name`).
+    #[serde(borrow)]
+    pub type_name: Text<'a>,
+    /// The rendered error (`Display`), inline and bounded.
+    pub message: Text<'a>,
+    /// Where it was raised, when the error type records it.
+    pub raised_at: Option<SourceLocation<'a>>,
+}
+
+/// Everything the exception handler was given, as sent to the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureContext<'a> {
+    /// What happened, in words ("Task exception was never retrieved").
+    #[serde(borrow)]
+    pub message: Text<'a>,
+    /// The exception, when there is one.
+    pub exception: Option<ExceptionInfo<'a>>,
+    /// The task that failed, when the failure belongs to one.
+    pub task: Option<TaskInfo<'a>>,
+    /// How the failure got here.
+    pub path: FailurePath,
+}
+
+/// The agent's answer to a stop request, sent when `run` is about to return `KeyboardInterrupt`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterruptAck {
+    /// The `request_id` of the stop request being answered.
+    pub request_id: u32,
+    /// The tasks that were cancelled (main included), at most [`MAX_ACK_TASKS`].
+    pub cancelled: heapless::Vec<TaskId, MAX_ACK_TASKS>,
+    /// How many tasks were cancelled in all (may exceed `cancelled.len()`).
+    pub cancelled_total: u32,
+}
+
+/// A message from the device to the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeviceMessage<'a> {
+    /// Starts a session. Must stay variant 0.
+    #[serde(borrow)]
+    Hello(Hello<'a>),
+    /// A task was spawned (main included).
+    TaskSpawned(TaskInfo<'a>),
+    /// A task ended.
+    TaskFinished {
+        /// The task.
+        id: TaskId,
+        /// How it ended.
+        outcome: TaskOutcome,
+    },
+    /// The exception handler was called.
+    Failure(FailureContext<'a>),
+    /// A stop request was carried out.
+    InterruptAck(InterruptAck),
+    /// Frames the agent could not write because the up buffer was full, since the last report.
+    FramesLost {
+        /// How many frames were dropped.
+        count: u32,
+    },
+}
+
+/// A message from the host to the device (the RTT down channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HostCommand {
+    /// Stop the program: `run` cancels everything and returns `KeyboardInterrupt`.
+    Stop {
+        /// Echoed in the [`InterruptAck`].
+        request_id: u32,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_text_is_sent_whole() {
+        let mut buf = heapless::String::new();
+        assert_eq!(Text::inline_truncated("sensor timeout", &mut buf), Text::Inline("sensor timeout"));
+    }
+
+    #[test]
+    fn long_text_is_cut_at_a_char_boundary_and_marked() {
+        let long: heapless::String<400> = core::iter::repeat('é').take(150).collect();
+        let mut buf = heapless::String::new();
+        let Text::Inline(sent) = Text::inline_truncated(&long, &mut buf) else {
+            panic!("inline text expected");
+        };
+        assert!(sent.len() <= MAX_INLINE_TEXT);
+        assert!(sent.ends_with(TRUNCATION_MARKER));
+        assert!(sent.trim_end_matches(TRUNCATION_MARKER).chars().all(|c| c == 'é'));
+    }
+}

@@ -1,0 +1,261 @@
+//! The host-link message types: resolved, owned versions of what the device reported, plus the
+//! daemon's own view of the target and the link.
+
+use serde::{Deserialize, Serialize};
+use std::string::String;
+use std::vec::Vec;
+
+pub use crate::device::{FailurePath, TaskId, TaskOutcome};
+
+/// A place in the firmware's source, resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    /// The file as the firmware's compiler saw it.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+impl core::fmt::Display for Location {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// Where a task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskState {
+    /// Spawned and not finished.
+    Running,
+    /// Finished: see the outcome.
+    Finished(TaskOutcome),
+    /// Belonged to an earlier session epoch (the target reset or restarted).
+    Gone,
+}
+
+/// A task as the host knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    /// The session epoch the task belongs to.
+    pub epoch: u32,
+    /// Its id within the epoch.
+    pub id: TaskId,
+    /// Its name.
+    pub name: String,
+    /// Where it was spawned.
+    pub spawned_at: Location,
+    /// The task that spawned it (`None` for main).
+    pub parent: Option<TaskId>,
+    /// Its state.
+    pub state: TaskState,
+}
+
+/// The exception a task failed with, resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exception {
+    /// The error type's name.
+    pub type_name: String,
+    /// The rendered error.
+    pub message: String,
+    /// Where it was raised, when known.
+    pub raised_at: Option<Location>,
+}
+
+/// A failure the exception handler received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// Numbered from 1 in the order the daemon received failures.
+    pub seq: u64,
+    /// The session epoch it happened in.
+    pub epoch: u32,
+    /// Milliseconds since the daemon started when it arrived.
+    pub at_ms: u64,
+    /// The handler's message ("Task exception was never retrieved").
+    pub message: String,
+    /// The exception, when there is one.
+    pub exception: Option<Exception>,
+    /// The task, when the failure belongs to one.
+    pub task: Option<Task>,
+    /// The path the failure took.
+    pub path: FailurePath,
+}
+
+/// What the firmware said about itself in its hello.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmwareInfo {
+    /// The firmware's name.
+    pub name: String,
+    /// Its build id.
+    pub build_id: String,
+    /// The device-link protocol version it speaks.
+    pub protocol_version: u16,
+}
+
+/// The answer to a stop request, with task names resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterruptReport {
+    /// The stop request it answers.
+    pub request_id: u32,
+    /// The tasks cancelled (id and name), main included.
+    pub cancelled: Vec<(TaskId, String)>,
+    /// How many were cancelled in all.
+    pub cancelled_total: u32,
+}
+
+/// Which kind of target a daemon owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetDescription {
+    /// `sim`, `probe-rs` or `tcp`.
+    pub backend: String,
+    /// What the target is (a firmware path, a chip name, an address).
+    pub name: String,
+}
+
+/// The daemon's connection to its target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TargetState {
+    /// Starting the target.
+    Starting,
+    /// Running; waiting for the firmware to create its RTT control block.
+    WaitingForControlBlock,
+    /// RTT is attached and frames are read.
+    Attached,
+    /// The firmware process ended (simulator) with this exit code, described in words.
+    Exited {
+        /// The exit code, `None` when killed by a signal.
+        code: Option<i32>,
+        /// What the code means ("KeyboardInterrupt (130)").
+        description: String,
+    },
+    /// The target cannot be used; the reason says why and what to do.
+    Failed {
+        /// Why, in words.
+        reason: String,
+    },
+}
+
+/// Counters of the device link.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkStats {
+    /// Bytes read from the up channel.
+    pub bytes: u64,
+    /// Frames decoded.
+    pub frames: u64,
+    /// Frames the firmware reported it dropped because its up buffer was full.
+    pub frames_lost_on_device: u64,
+    /// Frames rejected by the host (bad COBS, CRC or message).
+    pub frames_rejected: u64,
+    /// Bytes thrown away with rejected frames.
+    pub bytes_rejected: u64,
+}
+
+/// Where a log line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LogSource {
+    /// The firmware's standard output (simulated target).
+    FirmwareStdout,
+    /// The firmware's standard error (simulated target).
+    FirmwareStderr,
+}
+
+/// A line of firmware output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// Milliseconds since the daemon started.
+    pub at_ms: u64,
+    /// Where it came from.
+    pub source: LogSource,
+    /// The text, without the newline.
+    pub text: String,
+}
+
+/// Something a user should know about the link: bad input, a version mismatch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// Milliseconds since the daemon started.
+    pub at_ms: u64,
+    /// What happened and what to do, in words.
+    pub text: String,
+}
+
+/// A change to a session; [`crate::host::SessionState::apply`] folds these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionEvent {
+    /// The daemon's connection to the target changed.
+    TargetState(TargetState),
+    /// A firmware said hello: a new session epoch starts, earlier tasks are gone.
+    SessionStarted {
+        /// The new epoch.
+        epoch: u32,
+        /// The firmware.
+        firmware: FirmwareInfo,
+    },
+    /// A task was spawned.
+    TaskSpawned(Task),
+    /// A task of the current epoch ended.
+    TaskFinished {
+        /// The task.
+        id: TaskId,
+        /// How.
+        outcome: TaskOutcome,
+    },
+    /// The exception handler was called.
+    Failure(Failure),
+    /// A stop request was carried out.
+    Interrupted(InterruptReport),
+    /// New link counters.
+    Stats(LinkStats),
+    /// Firmware output.
+    Log(LogLine),
+    /// Something went wrong on the link.
+    Problem(Problem),
+}
+
+/// A client's request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientRequest {
+    /// The first message: the client's host-link version and name.
+    Hello {
+        /// [`crate::host::HOST_PROTOCOL_VERSION`].
+        version: u16,
+        /// Who is connecting ("asyncmon monitor").
+        client: String,
+    },
+    /// Send a snapshot, then every event.
+    Subscribe,
+    /// Ask the firmware to stop (KeyboardInterrupt).
+    Stop,
+}
+
+/// A daemon's message to a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServerMessage {
+    /// Answer to `Hello`.
+    Welcome {
+        /// The daemon's host-link version.
+        version: u16,
+        /// The target it owns.
+        target: TargetDescription,
+    },
+    /// The request was refused; the reason says why.
+    Refused {
+        /// Why, in words.
+        reason: String,
+    },
+    /// The whole session as it is now.
+    Snapshot(std::boxed::Box<crate::host::SessionState>),
+    /// One change.
+    Event(SessionEvent),
+    /// The client fell behind and missed this many events; a fresh snapshot follows.
+    Missed {
+        /// How many events were lost to this client.
+        events: u64,
+    },
+    /// A stop request was written to the target.
+    StopSent {
+        /// Its id, echoed in the `Interrupted` event.
+        request_id: u32,
+    },
+}

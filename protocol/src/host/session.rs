@@ -1,0 +1,213 @@
+//! The session model: a pure fold of [`SessionEvent`]s. The daemon keeps one, each client keeps its
+//! own copy fed by the snapshot and the event stream, so both sides agree by construction.
+
+use super::messages::*;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::vec::Vec;
+
+/// How many failures a session keeps (oldest dropped first).
+pub const MAX_FAILURES: usize = 1000;
+/// How many finished or gone tasks a session keeps (oldest dropped first).
+pub const MAX_FINISHED_TASKS: usize = 256;
+/// How many log lines and problems a session keeps.
+pub const MAX_LOG_LINES: usize = 500;
+
+/// Everything known about one target's session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionState {
+    /// The target the daemon owns.
+    pub target: TargetDescription,
+    /// The daemon's connection to it.
+    pub target_state: TargetState,
+    /// The current session epoch (0 before the first hello).
+    pub epoch: u32,
+    /// The firmware of the current epoch.
+    pub firmware: Option<FirmwareInfo>,
+    /// Tasks, in spawn order: running ones and the most recent finished ones.
+    pub tasks: Vec<Task>,
+    /// Failures, oldest first.
+    pub failures: Vec<Failure>,
+    /// The answer to the last stop request.
+    pub interrupt: Option<InterruptReport>,
+    /// Link counters.
+    pub stats: LinkStats,
+    /// Firmware output, oldest first.
+    pub logs: VecDeque<LogLine>,
+    /// Problems on the link, oldest first.
+    pub problems: VecDeque<Problem>,
+}
+
+impl SessionState {
+    /// A session with nothing in it yet.
+    pub fn new(target: TargetDescription) -> Self {
+        SessionState {
+            target,
+            target_state: TargetState::Starting,
+            epoch: 0,
+            firmware: None,
+            tasks: Vec::new(),
+            failures: Vec::new(),
+            interrupt: None,
+            stats: LinkStats::default(),
+            logs: VecDeque::new(),
+            problems: VecDeque::new(),
+        }
+    }
+
+    /// The task `id` of the current epoch.
+    pub fn task(&self, id: TaskId) -> Option<&Task> {
+        self.tasks.iter().rev().find(|t| t.epoch == self.epoch && t.id == id)
+    }
+
+    /// The chain of spawners from `id` up to main, `id` first.
+    pub fn spawn_chain(&self, epoch: u32, id: TaskId) -> Vec<&Task> {
+        let mut chain = Vec::new();
+        let mut next = Some(id);
+        while let Some(id) = next {
+            let Some(task) = self.tasks.iter().rev().find(|t| t.epoch == epoch && t.id == id) else {
+                break;
+            };
+            if chain.iter().any(|t: &&Task| t.id == id) {
+                break; // A malformed parent loop; show what we have.
+            }
+            chain.push(task);
+            next = task.parent;
+        }
+        chain
+    }
+
+    /// Folds one event into the session.
+    pub fn apply(&mut self, event: &SessionEvent) {
+        match event {
+            SessionEvent::TargetState(state) => self.target_state = state.clone(),
+            SessionEvent::SessionStarted { epoch, firmware } => {
+                for task in &mut self.tasks {
+                    task.state = TaskState::Gone;
+                }
+                self.epoch = *epoch;
+                self.firmware = Some(firmware.clone());
+                self.interrupt = None;
+                self.trim_tasks();
+            }
+            SessionEvent::TaskSpawned(task) => {
+                self.tasks.push(task.clone());
+                self.trim_tasks();
+            }
+            SessionEvent::TaskFinished { id, outcome } => {
+                let epoch = self.epoch;
+                if let Some(task) =
+                    self.tasks.iter_mut().rev().find(|t| t.epoch == epoch && t.id == *id)
+                {
+                    task.state = TaskState::Finished(*outcome);
+                }
+                self.trim_tasks();
+            }
+            SessionEvent::Failure(failure) => {
+                self.failures.push(failure.clone());
+                if self.failures.len() > MAX_FAILURES {
+                    self.failures.remove(0);
+                }
+            }
+            SessionEvent::Interrupted(report) => self.interrupt = Some(report.clone()),
+            SessionEvent::Stats(stats) => self.stats = *stats,
+            SessionEvent::Log(line) => push_bounded(&mut self.logs, line.clone()),
+            SessionEvent::Problem(problem) => push_bounded(&mut self.problems, problem.clone()),
+        }
+    }
+
+    fn trim_tasks(&mut self) {
+        let done = |t: &Task| t.state != TaskState::Running;
+        let mut excess = self.tasks.iter().filter(|t| done(t)).count().saturating_sub(MAX_FINISHED_TASKS);
+        if excess > 0 {
+            self.tasks.retain(|t| {
+                if excess > 0 && done(t) {
+                    excess -= 1;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+    }
+}
+
+fn push_bounded<T>(queue: &mut VecDeque<T>, item: T) {
+    if queue.len() == MAX_LOG_LINES {
+        queue.pop_front();
+    }
+    queue.push_back(item);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    fn task(epoch: u32, id: TaskId, parent: Option<TaskId>) -> Task {
+        Task {
+            epoch,
+            id,
+            name: std::format!("t{id}"),
+            spawned_at: Location { file: "src/main.rs".to_string(), line: id, column: 1 },
+            parent,
+            state: TaskState::Running,
+        }
+    }
+
+    fn session() -> SessionState {
+        SessionState::new(TargetDescription { backend: "sim".into(), name: "demo".into() })
+    }
+
+    fn started(epoch: u32) -> SessionEvent {
+        SessionEvent::SessionStarted {
+            epoch,
+            firmware: FirmwareInfo { name: "demo".into(), build_id: "1".into(), protocol_version: 1 },
+        }
+    }
+
+    #[test]
+    fn a_new_epoch_marks_earlier_tasks_gone_not_deleted() {
+        let mut s = session();
+        s.apply(&started(1));
+        s.apply(&SessionEvent::TaskSpawned(task(1, 0, None)));
+        s.apply(&started(2));
+        s.apply(&SessionEvent::TaskSpawned(task(2, 0, None)));
+        assert_eq!(s.tasks.len(), 2);
+        assert_eq!(s.tasks[0].state, TaskState::Gone);
+        assert_eq!(s.task(0).unwrap().epoch, 2);
+    }
+
+    #[test]
+    fn finishing_a_task_only_touches_the_current_epoch() {
+        let mut s = session();
+        s.apply(&started(1));
+        s.apply(&SessionEvent::TaskSpawned(task(1, 3, Some(0))));
+        s.apply(&SessionEvent::TaskFinished { id: 3, outcome: TaskOutcome::Failed });
+        assert_eq!(s.task(3).unwrap().state, TaskState::Finished(TaskOutcome::Failed));
+    }
+
+    #[test]
+    fn spawn_chain_walks_up_to_main() {
+        let mut s = session();
+        s.apply(&started(1));
+        for t in [task(1, 0, None), task(1, 1, Some(0)), task(1, 2, Some(1))] {
+            s.apply(&SessionEvent::TaskSpawned(t));
+        }
+        let ids: Vec<_> = s.spawn_chain(1, 2).iter().map(|t| t.id).collect();
+        assert_eq!(ids, [2, 1, 0]);
+    }
+
+    #[test]
+    fn finished_tasks_are_bounded_but_running_ones_stay() {
+        let mut s = session();
+        s.apply(&started(1));
+        s.apply(&SessionEvent::TaskSpawned(task(1, 0, None)));
+        for id in 1..=(MAX_FINISHED_TASKS as u32 + 10) {
+            s.apply(&SessionEvent::TaskSpawned(task(1, id, Some(0))));
+            s.apply(&SessionEvent::TaskFinished { id, outcome: TaskOutcome::Completed });
+        }
+        assert!(s.task(0).is_some(), "main is still running and must stay");
+        assert_eq!(s.tasks.len(), MAX_FINISHED_TASKS + 1);
+    }
+}

@@ -1,0 +1,76 @@
+//! Golden bytes: the postcard encoding of every device-link message is pinned, so a change to the
+//! wire is always deliberate (firmware in the field keeps speaking the old bytes).
+
+use asyncmon_protocol::device::*;
+
+fn hex(msg: &impl serde::Serialize) -> String {
+    let bytes = postcard::to_allocvec(msg).unwrap();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn check(msg: impl serde::Serialize, expect: &str) {
+    assert_eq!(hex(&msg), expect, "the wire encoding changed");
+}
+
+const LOC: SourceLocation<'static> =
+    SourceLocation { file: Text::Static { addr: 0x1000, len: 11 }, line: 42, column: 5 };
+
+#[test]
+fn hello() {
+    check(
+        DeviceMessage::Hello(Hello { version: 1, firmware: Text::Inline("demo"), build_id: Text::Inline("0.1") }),
+        "0001000464656d6f0003302e31",
+    );
+}
+
+#[test]
+fn task_spawned() {
+    check(
+        DeviceMessage::TaskSpawned(TaskInfo {
+            id: 3,
+            name: Text::Static { addr: 0x2000, len: 6 },
+            spawned_at: LOC,
+            parent: Some(0),
+        }),
+        "0103018040060180200b2a050100",
+    );
+}
+
+#[test]
+fn task_finished() {
+    check(DeviceMessage::TaskFinished { id: 3, outcome: TaskOutcome::Cancelled }, "020302");
+}
+
+#[test]
+fn failure() {
+    check(
+        DeviceMessage::Failure(FailureContext {
+            message: Text::Inline("never retrieved"),
+            exception: Some(ExceptionInfo {
+                type_name: Text::Static { addr: 0x3000, len: 9 },
+                message: Text::Inline("timeout"),
+                raised_at: Some(LOC),
+            }),
+            task: None,
+            path: FailurePath::Unretrieved,
+        }),
+        "03000f6e65766572207265747269657665640101806009000774696d656f7574010180200b2a050000",
+    );
+}
+
+#[test]
+fn interrupt_ack() {
+    let mut cancelled = heapless::Vec::new();
+    cancelled.extend_from_slice(&[0, 1, 2]).unwrap();
+    check(DeviceMessage::InterruptAck(InterruptAck { request_id: 7, cancelled, cancelled_total: 3 }), "04070300010203");
+}
+
+#[test]
+fn frames_lost() {
+    check(DeviceMessage::FramesLost { count: 300 }, "05ac02");
+}
+
+#[test]
+fn stop() {
+    check(HostCommand::Stop { request_id: 7 }, "0007");
+}
