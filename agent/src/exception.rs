@@ -1,0 +1,83 @@
+//! Exceptions, the exception handler and the context it receives (asyncio's
+//! `loop.set_exception_handler` and `default_exception_handler`).
+
+use crate::task::TaskMeta;
+use asyncmon_protocol::device::FailurePath;
+use core::cell::Cell;
+use core::panic::Location;
+use critical_section::Mutex;
+
+/// An error a task can fail with. `Display` renders the message the host shows.
+pub trait Exception: core::fmt::Display + 'static {
+    /// The type's name as the host shows it.
+    fn type_name(&self) -> &'static str {
+        core::any::type_name::<Self>()
+    }
+
+    /// Where the error was raised, for error types that record it (`#[track_caller]` constructors
+    /// and `Location::caller()`).
+    fn raised_at(&self) -> Option<&'static Location<'static>> {
+        None
+    }
+}
+
+/// A task was cancelled before it finished (asyncio's `CancelledError`). Awaiting the handle of a
+/// cancelled task gives this error, converted into the task's error type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cancelled;
+
+impl core::fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("task was cancelled")
+    }
+}
+
+impl Exception for Cancelled {}
+
+/// `run` was stopped from the outside (the host's stop request): main and every task were cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyboardInterrupt {
+    /// The id of the stop request that caused it.
+    pub request_id: u32,
+}
+
+impl core::fmt::Display for KeyboardInterrupt {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "KeyboardInterrupt (stop request {})", self.request_id)
+    }
+}
+
+impl Exception for KeyboardInterrupt {}
+
+/// What the exception handler is told (asyncio's context dict).
+pub struct Context<'a> {
+    /// What happened, in words.
+    pub message: &'a str,
+    /// The exception, when there is one.
+    pub exception: Option<&'a dyn Exception>,
+    /// The task the failure belongs to.
+    pub task: Option<TaskMeta>,
+    /// How the failure reached the handler.
+    pub path: FailurePath,
+}
+
+/// An exception handler: a plain function, so it can live in static memory.
+pub type ExceptionHandler = fn(&Context<'_>);
+
+static HANDLER: Mutex<Cell<Option<ExceptionHandler>>> = Mutex::new(Cell::new(None));
+
+/// Installs `handler` as the exception handler; `None` restores the default.
+pub fn set_exception_handler(handler: Option<ExceptionHandler>) {
+    critical_section::with(|cs| HANDLER.borrow(cs).set(handler));
+}
+
+/// The default handler: streams the failure context to the host and lets the program go on.
+pub fn default_exception_handler(context: &Context<'_>) {
+    crate::link::send_failure(context);
+}
+
+/// Calls the installed handler (or the default) with `context`.
+pub(crate) fn call_exception_handler(context: &Context<'_>) {
+    let handler = critical_section::with(|cs| HANDLER.borrow(cs).get());
+    handler.unwrap_or(default_exception_handler)(context);
+}

@@ -1,0 +1,16 @@
+//! How the executor sleeps when nothing is ready, and how a wake gets it up again.
+
+#[cfg(feature = "std")]
+mod std_thread;
+#[cfg(feature = "std")]
+pub(crate) use std_thread::{epoch, signal, wait};
+
+#[cfg(all(feature = "cortex-m", not(feature = "std")))]
+mod cortex_m;
+#[cfg(all(feature = "cortex-m", not(feature = "std")))]
+pub(crate) use cortex_m::{epoch, signal, wait};
+
+#[cfg(not(any(feature = "std", feature = "cortex-m")))]
+mod spin;
+#[cfg(not(any(feature = "std", feature = "cortex-m")))]
+pub(crate) use spin::{epoch, signal, wait};

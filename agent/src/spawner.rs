@@ -1,0 +1,175 @@
+//! Spawning tasks into the executor's static slots, and the type-erased operations on a slot.
+
+use crate::exception::{Cancelled, Exception};
+use crate::executor::RawExecutor;
+use crate::join::JoinHandle;
+use crate::task::{SlotState, TaskMeta};
+use core::future::Future;
+use core::marker::PhantomData;
+use core::panic::Location;
+use core::pin::Pin;
+use core::task::Poll;
+
+/// Why a task could not be spawned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpawnError {
+    /// Every slot holds a task (or an output nobody has collected yet).
+    NoFreeSlot {
+        /// How many slots the executor has.
+        slots: usize,
+    },
+    /// The future (or its output) is larger than a slot.
+    TooLarge {
+        /// Bytes the task needs.
+        needed: usize,
+        /// Bytes a slot has (the executor's `SLOT_BYTES`).
+        available: usize,
+    },
+    /// The future needs a stricter alignment than a slot's 16 bytes.
+    Misaligned {
+        /// The alignment the future needs.
+        align: usize,
+    },
+}
+
+impl core::fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            SpawnError::NoFreeSlot { slots } => {
+                write!(f, "all {slots} task slots are in use: raise the executor's TASKS")
+            }
+            SpawnError::TooLarge { needed, available } => write!(
+                f,
+                "task needs {needed} bytes but a slot has {available}: raise the executor's SLOT_BYTES"
+            ),
+            SpawnError::Misaligned { align } => {
+                write!(f, "task needs {align}-byte alignment; slots are 16-byte aligned")
+            }
+        }
+    }
+}
+
+impl Exception for SpawnError {}
+
+/// Slot alignment: the storage of every slot is aligned to this many bytes.
+pub(crate) const SLOT_ALIGN: usize = 16;
+
+/// What the executor needs to do with a slot whose types it no longer knows.
+pub(crate) struct TaskVTable {
+    /// Polls the future; on completion drops it and writes the output in its place.
+    pub poll: unsafe fn(*mut u8, &mut core::task::Context<'_>) -> Poll<()>,
+    /// Drops the future in place (cancellation).
+    pub drop_future: unsafe fn(*mut u8),
+    /// Drops the output in place.
+    pub drop_output: unsafe fn(*mut u8),
+    /// The failure in the output, if the task failed.
+    pub failure: unsafe fn(*const u8) -> Option<*const dyn Exception>,
+}
+
+struct VTableFor<F>(PhantomData<F>);
+
+impl<F, T, E> VTableFor<F>
+where
+    F: Future<Output = Result<T, E>> + 'static,
+    T: 'static,
+    E: Exception,
+{
+    const VTABLE: TaskVTable = TaskVTable {
+        poll: poll_future::<F>,
+        drop_future: drop_in_place::<F>,
+        drop_output: drop_in_place::<Result<T, E>>,
+        failure: failure_of::<T, E>,
+    };
+}
+
+/// # Safety
+/// `ptr` points to a live, pinned `F` in slot storage.
+unsafe fn poll_future<F: Future>(ptr: *mut u8, cx: &mut core::task::Context<'_>) -> Poll<()> {
+    // SAFETY: per the contract, `ptr` is a live `F` that never moves (static slot storage).
+    let future = unsafe { Pin::new_unchecked(&mut *(ptr as *mut F)) };
+    match future.poll(cx) {
+        Poll::Pending => Poll::Pending,
+        Poll::Ready(output) => {
+            // SAFETY: the future is finished and dropped in place exactly once; the slot was
+            // checked at spawn to hold `F::Output` as well, so writing it there is in bounds.
+            unsafe {
+                core::ptr::drop_in_place(ptr as *mut F);
+                core::ptr::write(ptr as *mut F::Output, output);
+            }
+            Poll::Ready(())
+        }
+    }
+}
+
+/// # Safety
+/// `ptr` points to a live `T` that is never used again.
+unsafe fn drop_in_place<T>(ptr: *mut u8) {
+    // SAFETY: per the contract.
+    unsafe { core::ptr::drop_in_place(ptr as *mut T) }
+}
+
+/// # Safety
+/// `ptr` points to a live `Result<T, E>`.
+unsafe fn failure_of<T, E: Exception>(ptr: *const u8) -> Option<*const dyn Exception> {
+    // SAFETY: per the contract.
+    match unsafe { &*(ptr as *const Result<T, E>) } {
+        Ok(_) => None,
+        Err(e) => Some(e as &dyn Exception as *const dyn Exception),
+    }
+}
+
+/// Starts tasks. Handed to `main` by [`crate::Executor::run`]; copy it into tasks that spawn.
+///
+/// A `Spawner` stays on the executor's thread (it is neither `Send` nor `Sync`).
+#[derive(Clone, Copy)]
+pub struct Spawner {
+    exec: &'static dyn RawExecutor,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Spawner {
+    pub(crate) fn new(exec: &'static dyn RawExecutor) -> Self {
+        Spawner { exec, _not_send: PhantomData }
+    }
+
+    /// Starts `future` as a task named `name` and returns its handle.
+    ///
+    /// The task's failure stays on the handle until the handle is awaited. Dropping the handle
+    /// detaches the task: if it fails (or had failed) with its failure never retrieved, the exception
+    /// handler is called once. The spawn location is the caller's.
+    #[track_caller]
+    pub fn spawn<F, T, E>(&self, name: &'static str, future: F) -> Result<JoinHandle<T, E>, SpawnError>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+        E: Exception + From<Cancelled>,
+    {
+        let spawned_at = Location::caller();
+        let needed = core::mem::size_of::<F>().max(core::mem::size_of::<F::Output>());
+        let align = core::mem::align_of::<F>().max(core::mem::align_of::<F::Output>());
+        if needed > self.exec.slot_bytes() {
+            return Err(SpawnError::TooLarge { needed, available: self.exec.slot_bytes() });
+        }
+        if align > SLOT_ALIGN {
+            return Err(SpawnError::Misaligned { align });
+        }
+        let headers = self.exec.headers();
+        let Some(index) = headers.iter().position(|h| h.state.get() == SlotState::Free) else {
+            return Err(SpawnError::NoFreeSlot { slots: headers.len() });
+        };
+        let header = &headers[index];
+        let core = self.exec.core();
+        let meta = TaskMeta { id: core.next_task_id(), name, spawned_at, parent: Some(core.current.get()) };
+        // SAFETY: the slot is free (nothing lives in its storage), the storage is SLOT_ALIGN-aligned
+        // and `needed` bytes fit, as checked above.
+        unsafe { core::ptr::write(self.exec.storage(index) as *mut F, future) };
+        header.vtable.set(Some(&VTableFor::<F>::VTABLE));
+        header.meta.set(Some(meta));
+        header.handle_alive.set(true);
+        header.orphaned.set(false);
+        header.state.set(SlotState::Running);
+        crate::link::send_task_spawned(&meta);
+        header.wake.set();
+        Ok(JoinHandle::new(self.exec, index, header.generation.get()))
+    }
+}

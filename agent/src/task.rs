@@ -1,0 +1,68 @@
+//! The per-task bookkeeping an executor keeps in each slot.
+
+use crate::waker::WakeFlag;
+use asyncmon_protocol::device::TaskId;
+use core::cell::Cell;
+use core::panic::Location;
+use core::task::Waker;
+
+/// Who a task is: what the exception handler and the host are told about it.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskMeta {
+    /// Unique within one run of the program; main is 0.
+    pub id: TaskId,
+    /// The name given at spawn.
+    pub name: &'static str,
+    /// Where `spawn` was called.
+    pub spawned_at: &'static Location<'static>,
+    /// The task that spawned it; `None` for main.
+    pub parent: Option<TaskId>,
+}
+
+/// Where a slot's task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SlotState {
+    /// No task: the slot can be reused.
+    Free,
+    /// The storage holds the task's future.
+    Running,
+    /// The storage holds the task's output, waiting for its handle.
+    Finished,
+}
+
+/// A slot's header. Only `wake` is touched from other threads or interrupts; every `Cell` is
+/// touched only by the thread that runs the executor.
+pub(crate) struct TaskHeader {
+    pub wake: WakeFlag,
+    pub state: Cell<SlotState>,
+    /// Bumped each time the slot is reused, so a stale handle can tell.
+    pub generation: Cell<u32>,
+    pub handle_alive: Cell<bool>,
+    /// The handle was dropped while the output was waiting: the executor must look at the slot.
+    pub orphaned: Cell<bool>,
+    pub meta: Cell<Option<TaskMeta>>,
+    pub awaiter: Cell<Option<Waker>>,
+    pub vtable: Cell<Option<&'static crate::spawner::TaskVTable>>,
+}
+
+impl TaskHeader {
+    pub const fn new() -> Self {
+        TaskHeader {
+            wake: WakeFlag::new(),
+            state: Cell::new(SlotState::Free),
+            generation: Cell::new(0),
+            handle_alive: Cell::new(false),
+            orphaned: Cell::new(false),
+            meta: Cell::new(None),
+            awaiter: Cell::new(None),
+            vtable: Cell::new(None),
+        }
+    }
+
+    /// Wakes whoever awaits this task's handle.
+    pub fn wake_awaiter(&self) {
+        if let Some(waker) = self.awaiter.take() {
+            waker.wake();
+        }
+    }
+}
