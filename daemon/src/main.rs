@@ -1,1 +1,55 @@
-fn main(){}
+//! `asyncmond`: the asyncmon daemon. Owns one target and serves clients on a local socket.
+
+use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
+use asyncmon_daemon::target::sim::SimConfig;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// asyncmond: owns a target running asyncmon-agent firmware, decodes its task and failure frames,
+/// and serves them to clients (`asyncmon`, editors) on a local socket.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    /// The socket to serve on [default: $XDG_RUNTIME_DIR/asyncmon/asyncmond.sock]
+    #[arg(long, global = true)]
+    socket: Option<PathBuf>,
+    #[command(subcommand)]
+    target: Target,
+}
+
+#[derive(Subcommand)]
+enum Target {
+    /// Run a firmware built for the host (the agent's `std` platform) as a simulated board and
+    /// read its RTT control block out of the process's memory.
+    Sim {
+        /// Seconds to wait for the firmware to create its RTT control block.
+        #[arg(long, default_value_t = 5.0)]
+        attach_timeout: f64,
+        /// The firmware executable.
+        program: PathBuf,
+        /// Arguments for the firmware.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let socket = cli.socket.unwrap_or_else(asyncmon_daemon::socket_path::default_socket_path);
+    let Target::Sim { attach_timeout, program, args } = cli.target;
+    let mut sim = SimConfig::new(program, args);
+    sim.attach_timeout = Duration::from_secs_f64(attach_timeout);
+    let running = daemon::start(DaemonConfig { socket, target: TargetConfig::Sim(sim) })?;
+    println!("asyncmond serving on {}", running.socket.display());
+    tokio::signal::ctrl_c().await?;
+    running.shutdown();
+    Ok(())
+}

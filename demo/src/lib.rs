@@ -1,1 +1,21 @@
-//! placeholder
+//! Firmware for asyncmon's simulated board, built on the agent's `std` platform.
+//!
+//! * [`demo`]: the demo application `asyncmon demo` runs: named tasks, one that fails now and then
+//!   with nobody awaiting it, one whose failure its parent awaits and handles, and cleanup that
+//!   prints when it runs.
+//! * [`faults`]: firmware that misbehaves on purpose, for the end-to-end tests of the daemon.
+//!
+//! Both are plain functions returning an exit code, so any binary can become the simulated device
+//! (the `asyncmon` binary re-runs itself with `__device demo`).
+
+pub mod demo;
+pub mod faults;
+
+/// Runs the firmware called `name` (`demo`, or a fault from [`faults::FAULTS`]) and returns its exit
+/// code, or `None` when there is no such firmware.
+pub fn run_firmware(name: &str) -> Option<i32> {
+    match name {
+        "demo" => Some(demo::run()),
+        fault => faults::run(fault),
+    }
+}

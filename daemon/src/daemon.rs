@@ -1,0 +1,71 @@
+//! Starting a daemon: a target on its own thread, the hub, and the client server.
+
+use crate::hub::Hub;
+use crate::target::{sim, TargetCommand};
+use asyncmon_protocol::host::TargetDescription;
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc};
+
+/// What a daemon serves.
+#[derive(Debug, Clone)]
+pub enum TargetConfig {
+    /// A firmware built for the host, run as a child process.
+    Sim(sim::SimConfig),
+}
+
+/// How to run a daemon.
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    /// The socket clients connect to.
+    pub socket: PathBuf,
+    /// The target.
+    pub target: TargetConfig,
+}
+
+/// A running daemon. Dropping it shuts the target down (the simulator's process is killed).
+pub struct RunningDaemon {
+    /// The socket clients connect to.
+    pub socket: PathBuf,
+    /// The session model (for tests and in-process clients that only read).
+    pub hub: Arc<Hub>,
+    target: Option<std::thread::JoinHandle<()>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl RunningDaemon {
+    /// Shuts the target down and waits for its thread.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.hub.send(TargetCommand::Shutdown);
+        self.server.abort();
+        if let Some(target) = self.target.take() {
+            let _ = target.join();
+        }
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+impl Drop for RunningDaemon {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts a daemon on the current tokio runtime.
+pub fn start(config: DaemonConfig) -> anyhow::Result<RunningDaemon> {
+    crate::socket_path::prepare(&config.socket)?;
+    let listener = tokio::net::UnixListener::bind(&config.socket)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.socket.display()))?;
+    crate::socket_path::restrict(&config.socket)?;
+    let (commands, commands_rx) = mpsc::channel();
+    let TargetConfig::Sim(sim_config) = config.target;
+    let description = TargetDescription { backend: "sim".into(), name: sim_config.program.display().to_string() };
+    let hub = Hub::new(description, commands);
+    let target = sim::spawn(sim_config, hub.clone(), commands_rx);
+    let server = tokio::spawn(crate::server::serve(listener, hub.clone()));
+    tracing::info!(socket = %config.socket.display(), "asyncmond serving");
+    Ok(RunningDaemon { socket: config.socket, hub, target: Some(target), server })
+}

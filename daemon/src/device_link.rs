@@ -1,0 +1,301 @@
+//! Device-link frames to session events: decode, check the protocol version, resolve string
+//! references through target memory (cached per session epoch), and keep the link counters.
+
+use crate::memory::TargetMemory;
+use asyncmon_protocol::decoder::{Decoded, FrameDecoder};
+use asyncmon_protocol::device::{self as dev, DeviceMessage, Text};
+use asyncmon_protocol::frame::{self, peek_hello_version, MAX_FRAME};
+use asyncmon_protocol::host::*;
+use asyncmon_protocol::PROTOCOL_VERSION;
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// The longest static string the host resolves; longer references are shown as unresolved.
+const MAX_STATIC_STRING: u32 = 4096;
+/// How many task names are remembered per epoch for acknowledgements.
+const MAX_REMEMBERED_NAMES: usize = 4096;
+
+/// Turns the bytes of the asyncmon up channel into session events.
+pub struct DeviceLink {
+    decoder: Box<FrameDecoder<MAX_FRAME>>,
+    strings: HashMap<(u64, u32), String>,
+    names: HashMap<dev::TaskId, String>,
+    epoch: u32,
+    /// Set when the firmware speaks a protocol this daemon cannot read: its frames are skipped.
+    incompatible: Option<u16>,
+    stats: LinkStats,
+    failures: u64,
+    started: Instant,
+}
+
+impl DeviceLink {
+    /// A link with no session yet; `started` is the daemon's start, for event times.
+    pub fn new(started: Instant) -> Self {
+        DeviceLink {
+            decoder: Box::new(FrameDecoder::new()),
+            strings: HashMap::new(),
+            names: HashMap::new(),
+            epoch: 0,
+            incompatible: None,
+            stats: LinkStats::default(),
+            failures: 0,
+            started,
+        }
+    }
+
+    /// The link counters so far.
+    pub fn stats(&self) -> LinkStats {
+        self.stats
+    }
+
+    /// Bytes of an unfinished frame waiting for the rest.
+    pub fn pending_bytes(&self) -> usize {
+        self.decoder.pending()
+    }
+
+    /// Forgets an unfinished frame (the target went away) and returns how many bytes it had.
+    pub fn discard_partial_frame(&mut self) -> usize {
+        let lost = self.decoder.reset();
+        self.stats.bytes_rejected += lost as u64;
+        lost
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Decodes `bytes`, resolving strings through `mem`, and appends the resulting events to `out`.
+    pub fn ingest(&mut self, bytes: &[u8], mem: &mut dyn TargetMemory, out: &mut Vec<SessionEvent>) {
+        self.stats.bytes += bytes.len() as u64;
+        let mut decoder = std::mem::take(&mut self.decoder);
+        decoder.feed(bytes, |decoded| match decoded {
+            Decoded::Frame(payload) => self.on_payload(payload, mem, out),
+            Decoded::Rejected { bytes, reason } => {
+                self.stats.frames_rejected += 1;
+                self.stats.bytes_rejected += bytes as u64;
+                out.push(self.problem(format!(
+                    "rejected {bytes} bytes from the device link ({reason}); decoding resumed at the next frame"
+                )));
+            }
+        });
+        self.decoder = decoder;
+    }
+
+    fn problem(&self, text: String) -> SessionEvent {
+        tracing::warn!("{text}");
+        SessionEvent::Problem(Problem { at_ms: self.now_ms(), text })
+    }
+
+    fn on_payload(&mut self, payload: &[u8], mem: &mut dyn TargetMemory, out: &mut Vec<SessionEvent>) {
+        if let Some(version) = peek_hello_version(payload) {
+            if version != PROTOCOL_VERSION {
+                self.incompatible = Some(version);
+                let reason = format!(
+                    "the firmware speaks device-link protocol v{version}, but this asyncmond reads v{PROTOCOL_VERSION}: \
+                     build the firmware with the asyncmon-agent that matches this asyncmon, or install the asyncmon that matches the firmware"
+                );
+                out.push(self.problem(reason.clone()));
+                out.push(SessionEvent::TargetState(TargetState::Failed { reason }));
+                return;
+            }
+            self.incompatible = None;
+        }
+        if self.incompatible.is_some() {
+            self.stats.frames_rejected += 1;
+            return;
+        }
+        let msg: DeviceMessage<'_> = match frame::decode(payload) {
+            Ok(msg) => msg,
+            Err(e) => {
+                self.stats.frames_rejected += 1;
+                self.stats.bytes_rejected += payload.len() as u64;
+                out.push(self.problem(format!("a device-link frame passed its checksum but {e}")));
+                return;
+            }
+        };
+        self.stats.frames += 1;
+        match msg {
+            DeviceMessage::Hello(hello) => {
+                self.epoch += 1;
+                self.strings.clear();
+                self.names.clear();
+                let firmware = FirmwareInfo {
+                    name: self.resolve(hello.firmware, mem),
+                    build_id: self.resolve(hello.build_id, mem),
+                    protocol_version: hello.version,
+                };
+                tracing::info!(epoch = self.epoch, firmware = %firmware.name, "session started");
+                out.push(SessionEvent::SessionStarted { epoch: self.epoch, firmware });
+            }
+            DeviceMessage::TaskSpawned(info) => {
+                let task = self.task(&info, TaskState::Running, mem);
+                if self.names.len() >= MAX_REMEMBERED_NAMES {
+                    self.names.clear();
+                }
+                self.names.insert(task.id, task.name.clone());
+                out.push(SessionEvent::TaskSpawned(task));
+            }
+            DeviceMessage::TaskFinished { id, outcome } => out.push(SessionEvent::TaskFinished { id, outcome }),
+            DeviceMessage::Failure(ctx) => {
+                self.failures += 1;
+                let failure = Failure {
+                    seq: self.failures,
+                    epoch: self.epoch,
+                    at_ms: self.now_ms(),
+                    message: self.resolve(ctx.message, mem),
+                    exception: ctx.exception.map(|e| Exception {
+                        type_name: self.resolve(e.type_name, mem),
+                        message: self.resolve(e.message, mem),
+                        raised_at: e.raised_at.map(|l| self.location(l, mem)),
+                    }),
+                    task: ctx.task.map(|t| self.task(&t, TaskState::Finished(dev::TaskOutcome::Failed), mem)),
+                    path: ctx.path,
+                };
+                out.push(SessionEvent::Failure(failure));
+            }
+            DeviceMessage::InterruptAck(ack) => {
+                let cancelled = ack
+                    .cancelled
+                    .iter()
+                    .map(|id| (*id, self.names.get(id).cloned().unwrap_or_else(|| format!("task {id}"))))
+                    .collect();
+                out.push(SessionEvent::Interrupted(InterruptReport {
+                    request_id: ack.request_id,
+                    cancelled,
+                    cancelled_total: ack.cancelled_total,
+                }));
+            }
+            DeviceMessage::FramesLost { count } => {
+                self.stats.frames_lost_on_device += u64::from(count);
+                out.push(self.problem(format!(
+                    "the firmware dropped {count} frames because its RTT up buffer was full (the host reads too slowly or was not attached)"
+                )));
+            }
+        }
+    }
+
+    fn task(&mut self, info: &dev::TaskInfo<'_>, state: TaskState, mem: &mut dyn TargetMemory) -> Task {
+        Task {
+            epoch: self.epoch,
+            id: info.id,
+            name: self.resolve(info.name, mem),
+            spawned_at: self.location(info.spawned_at, mem),
+            parent: info.parent,
+            state,
+        }
+    }
+
+    fn location(&mut self, loc: dev::SourceLocation<'_>, mem: &mut dyn TargetMemory) -> Location {
+        Location { file: self.resolve(loc.file, mem), line: loc.line, column: loc.column }
+    }
+
+    /// Inline text as sent; a static reference read from target memory once per epoch.
+    fn resolve(&mut self, text: Text<'_>, mem: &mut dyn TargetMemory) -> String {
+        match text {
+            Text::Inline(s) => s.to_string(),
+            Text::Static { addr, len } => {
+                if let Some(s) = self.strings.get(&(addr, len)) {
+                    return s.clone();
+                }
+                let resolved = if len > MAX_STATIC_STRING {
+                    format!("<{len}-byte string at {addr:#x}>")
+                } else {
+                    let mut buf = vec![0; len as usize];
+                    match mem.read(addr, &mut buf) {
+                        Ok(()) => String::from_utf8_lossy(&buf).into_owned(),
+                        Err(_) => format!("<unreadable string at {addr:#x}>"),
+                    }
+                };
+                self.strings.insert((addr, len), resolved.clone());
+                resolved
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::FakeMemory;
+    use asyncmon_protocol::frame::{encode, MAX_PAYLOAD};
+
+    fn frame(msg: &DeviceMessage<'_>) -> Vec<u8> {
+        let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
+        encode(msg, &mut scratch, &mut out).unwrap().to_vec()
+    }
+
+    fn memory_with(text: &str) -> FakeMemory {
+        let mut bytes = vec![0; 256];
+        bytes[..text.len()].copy_from_slice(text.as_bytes());
+        FakeMemory { base: 0x8000, bytes }
+    }
+
+    fn hello(version: u16) -> DeviceMessage<'static> {
+        DeviceMessage::Hello(dev::Hello { version, firmware: Text::Inline("fw"), build_id: Text::Inline("1") })
+    }
+
+    #[test]
+    fn static_strings_are_read_from_target_memory_once() {
+        let mut mem = memory_with("sensor_poll");
+        let mut link = DeviceLink::new(Instant::now());
+        let name = Text::Static { addr: 0x8000, len: 11 };
+        let spawned = DeviceMessage::TaskSpawned(dev::TaskInfo {
+            id: 4,
+            name,
+            spawned_at: dev::SourceLocation { file: name, line: 3, column: 9 },
+            parent: Some(0),
+        });
+        let mut events = Vec::new();
+        link.ingest(&[frame(&hello(PROTOCOL_VERSION)), frame(&spawned)].concat(), &mut mem, &mut events);
+        mem.bytes[..11].copy_from_slice(b"XXXXXXXXXXX");
+        link.ingest(&frame(&spawned), &mut mem, &mut events);
+        let names: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                SessionEvent::TaskSpawned(t) => Some(t.name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(names, ["sensor_poll", "sensor_poll"], "the cache answers the second time");
+    }
+
+    #[test]
+    fn an_unreadable_reference_is_shown_not_dropped() {
+        let mut mem = memory_with("");
+        let mut link = DeviceLink::new(Instant::now());
+        let mut events = Vec::new();
+        let msg = DeviceMessage::Hello(dev::Hello {
+            version: PROTOCOL_VERSION,
+            firmware: Text::Static { addr: 0x10, len: 4 },
+            build_id: Text::Inline("1"),
+        });
+        link.ingest(&frame(&msg), &mut mem, &mut events);
+        assert!(matches!(&events[0], SessionEvent::SessionStarted { firmware, .. } if firmware.name == "<unreadable string at 0x10>"));
+    }
+
+    #[test]
+    fn a_wrong_version_is_said_in_words_and_its_frames_are_skipped() {
+        let mut mem = memory_with("");
+        let mut link = DeviceLink::new(Instant::now());
+        let mut events = Vec::new();
+        let later = DeviceMessage::FramesLost { count: 1 };
+        link.ingest(&[frame(&hello(7)), frame(&later)].concat(), &mut mem, &mut events);
+        let SessionEvent::Problem(p) = &events[0] else { panic!("{events:?}") };
+        assert!(p.text.contains("protocol v7") && p.text.contains(&format!("reads v{PROTOCOL_VERSION}")), "{}", p.text);
+        assert!(matches!(events[1], SessionEvent::TargetState(TargetState::Failed { .. })));
+        assert_eq!(events.len(), 2, "frames after the bad hello are not interpreted");
+        assert_eq!(link.stats().frames_rejected, 1);
+    }
+
+    #[test]
+    fn garbage_is_counted_and_the_next_frame_still_arrives() {
+        let mut mem = memory_with("");
+        let mut link = DeviceLink::new(Instant::now());
+        let mut events = Vec::new();
+        let bytes = [&[1u8, 2, 3, 0][..], &frame(&hello(PROTOCOL_VERSION))].concat();
+        link.ingest(&bytes, &mut mem, &mut events);
+        assert!(matches!(&events[0], SessionEvent::Problem(p) if p.text.contains("rejected 4 bytes")));
+        assert!(matches!(events[1], SessionEvent::SessionStarted { epoch: 1, .. }));
+        assert_eq!(link.stats().bytes_rejected, 4);
+    }
+}

@@ -1,0 +1,77 @@
+//! The hub: the daemon's session model and the fan-out of its events to clients.
+//!
+//! Publishing applies an event to the session and broadcasts it under one lock, so a client that
+//! subscribes gets a snapshot and then exactly the events after it. The broadcast channel is
+//! bounded: a client that falls behind loses events (and is told how many), the target reader
+//! never waits for a client.
+
+use crate::target::TargetCommand;
+use asyncmon_protocol::host::{SessionEvent, SessionState, TargetDescription};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use tokio::sync::broadcast;
+
+/// How many events a client may fall behind before it misses some.
+pub const CLIENT_BACKLOG: usize = 4096;
+
+/// The session model and its subscribers.
+pub struct Hub {
+    state: Mutex<SessionState>,
+    events: broadcast::Sender<SessionEvent>,
+    commands: Mutex<mpsc::Sender<TargetCommand>>,
+    next_request: AtomicU32,
+}
+
+impl Hub {
+    /// A hub for `target`; commands for the target go to `commands`.
+    pub fn new(target: TargetDescription, commands: mpsc::Sender<TargetCommand>) -> Arc<Self> {
+        let (events, _) = broadcast::channel(CLIENT_BACKLOG);
+        Arc::new(Hub {
+            state: Mutex::new(SessionState::new(target)),
+            events,
+            commands: Mutex::new(commands),
+            next_request: AtomicU32::new(1),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SessionState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies `event` to the session and sends it to every subscriber.
+    pub fn publish(&self, event: SessionEvent) {
+        let mut state = self.lock();
+        state.apply(&event);
+        // No subscribers is fine: the event is in the session for the next snapshot.
+        let _ = self.events.send(event);
+    }
+
+    /// The session as it is now, and a receiver of every event after it.
+    pub fn subscribe(&self) -> (SessionState, broadcast::Receiver<SessionEvent>) {
+        let state = self.lock();
+        (state.clone(), self.events.subscribe())
+    }
+
+    /// The session as it is now.
+    pub fn snapshot(&self) -> SessionState {
+        self.lock().clone()
+    }
+
+    /// The target this hub serves.
+    pub fn target(&self) -> TargetDescription {
+        self.lock().target.clone()
+    }
+
+    /// Asks the target to stop its firmware; returns the request's id.
+    pub fn request_stop(&self) -> Result<u32, String> {
+        let request_id = self.next_request.fetch_add(1, Ordering::Relaxed);
+        self.send(TargetCommand::Stop { request_id })?;
+        Ok(request_id)
+    }
+
+    /// Sends a command to the target's thread.
+    pub fn send(&self, command: TargetCommand) -> Result<(), String> {
+        let commands = self.commands.lock().unwrap_or_else(|e| e.into_inner());
+        commands.send(command).map_err(|_| "the target has shut down".to_string())
+    }
+}

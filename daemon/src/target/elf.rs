@@ -1,0 +1,91 @@
+//! Finding `_SEGGER_RTT` in a firmware ELF, and where it sits in a running process.
+
+use crate::rtt::PointerWidth;
+use object::{Object, ObjectSegment, ObjectSymbol};
+use std::path::Path;
+
+/// The name of the RTT control block symbol.
+pub const RTT_SYMBOL: &str = "_SEGGER_RTT";
+
+/// Where the control block is in the ELF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RttSymbol {
+    /// The symbol's value (a link-time address).
+    pub address: u64,
+    /// The target's pointer width, from the ELF class.
+    pub width: PointerWidth,
+    /// Whether the ELF is position independent (its addresses move by the load base).
+    pub relocatable: bool,
+    /// The lowest address of a loadable segment, page-aligned (the load base maps here).
+    pub first_segment: u64,
+}
+
+/// Reads `elf_path` and finds `_SEGGER_RTT`.
+pub fn find_rtt_symbol(elf_path: &Path) -> Result<RttSymbol, String> {
+    let data = std::fs::read(elf_path).map_err(|e| format!("cannot read {}: {e}", elf_path.display()))?;
+    let file = object::File::parse(&*data)
+        .map_err(|e| format!("{} is not an ELF file asyncmon can read: {e}", elf_path.display()))?;
+    let symbol = file.symbols().find(|s| s.name() == Ok(RTT_SYMBOL)).ok_or_else(|| {
+        format!(
+            "{} has no {RTT_SYMBOL} symbol: the firmware does not link asyncmon-agent, or its symbols were stripped",
+            elf_path.display()
+        )
+    })?;
+    let width = if file.is_64() { PointerWidth::Eight } else { PointerWidth::Four };
+    let first_segment = file.segments().map(|s| s.address()).min().unwrap_or(0) & !0xfff;
+    Ok(RttSymbol {
+        address: symbol.address(),
+        width,
+        relocatable: file.kind() == object::ObjectKind::Dynamic,
+        first_segment,
+    })
+}
+
+/// The run-time address of `symbol` in process `pid`, whose executable has inode `exe_inode`:
+/// for a position-independent executable, shifted by where its first mapping was loaded.
+pub fn runtime_address(symbol: &RttSymbol, pid: u32, exe_inode: u64) -> Result<u64, String> {
+    if !symbol.relocatable {
+        return Ok(symbol.address);
+    }
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))
+        .map_err(|e| format!("cannot read the memory map of process {pid}: {e}"))?;
+    load_base(&maps, exe_inode)
+        .map(|base| base - symbol.first_segment + symbol.address)
+        .ok_or_else(|| format!("process {pid} has no mapping of its executable"))
+}
+
+/// The start of the first mapping (file offset 0) of the file with inode `inode`.
+fn load_base(maps: &str, inode: u64) -> Option<u64> {
+    maps.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let range = fields.next()?;
+        let _perms = fields.next()?;
+        let offset = u64::from_str_radix(fields.next()?, 16).ok()?;
+        let _dev = fields.next()?;
+        let ino: u64 = fields.next()?.parse().ok()?;
+        (ino == inode && offset == 0).then(|| u64::from_str_radix(range.split('-').next()?, 16).ok())?
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_load_base_is_the_first_mapping_of_the_executable() {
+        let maps = "\
+55d0c0a00000-55d0c0a2a000 r--p 00000000 fd:01 777 /work/fw
+55d0c0a2a000-55d0c0b00000 r-xp 0002a000 fd:01 777 /work/fw
+7f0000000000-7f0000001000 r--p 00000000 fd:01 12 /usr/lib/libc.so.6
+";
+        assert_eq!(load_base(maps, 777), Some(0x55d0c0a00000));
+        assert_eq!(load_base(maps, 999), None);
+    }
+
+    #[test]
+    fn our_own_test_binary_has_no_rtt_symbol_and_says_why() {
+        let exe = std::env::current_exe().unwrap();
+        let err = find_rtt_symbol(&exe).unwrap_err();
+        assert!(err.contains("has no _SEGGER_RTT symbol"), "{err}");
+    }
+}

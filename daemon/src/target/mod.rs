@@ -1,0 +1,21 @@
+//! Targets: what the daemon reads frames from and sends stop requests to.
+//!
+//! Only the simulator exists so far: a firmware built for the host, run as a child process whose
+//! RTT control block is read out of its memory.
+
+mod elf;
+pub mod sim;
+
+pub use elf::{find_rtt_symbol, RttSymbol};
+
+/// A request to the target's thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetCommand {
+    /// Write a stop request to the firmware (surfaces as `KeyboardInterrupt`).
+    Stop {
+        /// Echoed in the acknowledgement.
+        request_id: u32,
+    },
+    /// The daemon is exiting: end the target (the simulator kills its process).
+    Shutdown,
+}

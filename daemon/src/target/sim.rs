@@ -1,0 +1,277 @@
+//! The simulated target: a firmware built for the host (the agent's `std` platform), run as a child
+//! process. The daemon finds `_SEGGER_RTT` through the ELF and the process's memory map, and reads
+//! and writes the RTT buffers in the process's memory, the way a probe reads a chip's RAM.
+
+use super::elf::{find_rtt_symbol, runtime_address};
+use super::TargetCommand;
+use crate::device_link::DeviceLink;
+use crate::hub::Hub;
+use crate::memory::ProcessMemory;
+use crate::rtt::{ControlBlock, DownChannel, RttError, UpChannel};
+use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
+use asyncmon_protocol::host::{LogLine, LogSource, Problem, SessionEvent, TargetState};
+use asyncmon_protocol::HostCommand;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The RTT channel names the agent creates.
+pub const UP_CHANNEL: &str = "asyncmon";
+/// See [`UP_CHANNEL`].
+pub const DOWN_CHANNEL: &str = "asyncmon-control";
+
+/// How to run a simulated target.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The firmware executable (built for the host).
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// How long to wait for the firmware to create its RTT control block.
+    pub attach_timeout: Duration,
+    /// How long to sleep between reads when no data came.
+    pub poll_interval: Duration,
+}
+
+impl SimConfig {
+    /// Runs `program` with `args`, with default timings.
+    pub fn new(program: impl Into<PathBuf>, args: Vec<String>) -> Self {
+        SimConfig {
+            program: program.into(),
+            args,
+            attach_timeout: Duration::from_secs(5),
+            poll_interval: Duration::from_millis(10),
+        }
+    }
+}
+
+/// Runs the simulated target on its own thread until the firmware exits or `Shutdown` arrives.
+pub fn spawn(config: SimConfig, hub: Arc<Hub>, commands: Receiver<TargetCommand>) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("asyncmon-sim".into())
+        .spawn(move || Sim { config, hub, commands, started: Instant::now() }.run())
+        .expect("spawning the simulator thread")
+}
+
+struct Sim {
+    config: SimConfig,
+    hub: Arc<Hub>,
+    commands: Receiver<TargetCommand>,
+    started: Instant,
+}
+
+/// How the attached loop ended.
+enum End {
+    Exited(ExitStatus),
+    Shutdown,
+}
+
+impl Sim {
+    fn run(self) {
+        self.hub.publish(SessionEvent::TargetState(TargetState::Starting));
+        let mut child = match Command::new(&self.config.program)
+            .args(&self.config.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(e) => {
+                return self.fail(format!("cannot start the firmware {}: {e}", self.config.program.display()));
+            }
+        };
+        tracing::info!(pid = child.id(), program = %self.config.program.display(), "firmware started");
+        self.forward_output(&mut child);
+        let end = match self.attach(&child) {
+            Ok((mem, up, down)) => self.serve(&mut child, mem, up, down),
+            Err(reason) => {
+                self.fail(reason);
+                self.wait_without_link(&mut child)
+            }
+        };
+        match end {
+            End::Exited(status) => self.hub.publish(SessionEvent::TargetState(exited(status))),
+            End::Shutdown => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+
+    fn fail(&self, reason: String) {
+        tracing::error!("{reason}");
+        self.problem(reason.clone());
+        self.hub.publish(SessionEvent::TargetState(TargetState::Failed { reason }));
+    }
+
+    fn problem(&self, text: String) {
+        let at_ms = self.started.elapsed().as_millis() as u64;
+        self.hub.publish(SessionEvent::Problem(Problem { at_ms, text }));
+    }
+
+    /// Publishes the firmware's stdout and stderr lines as log events.
+    fn forward_output(&self, child: &mut Child) {
+        fn pump(stream: impl Read + Send + 'static, source: LogSource, hub: Arc<Hub>, started: Instant) {
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines() {
+                    let Ok(text) = line else { break };
+                    let at_ms = started.elapsed().as_millis() as u64;
+                    hub.publish(SessionEvent::Log(LogLine { at_ms, source, text }));
+                }
+            });
+        }
+        if let Some(out) = child.stdout.take() {
+            pump(out, LogSource::FirmwareStdout, self.hub.clone(), self.started);
+        }
+        if let Some(err) = child.stderr.take() {
+            pump(err, LogSource::FirmwareStderr, self.hub.clone(), self.started);
+        }
+    }
+
+    /// Finds the control block in the child and attaches to the asyncmon channels.
+    fn attach(&self, child: &Child) -> Result<(ProcessMemory, UpChannel, DownChannel), String> {
+        let pid = child.id();
+        let exe = PathBuf::from(format!("/proc/{pid}/exe"));
+        let inode = std::fs::metadata(&exe).map_err(|e| format!("cannot inspect process {pid}: {e}"))?.ino();
+        let symbol = find_rtt_symbol(&exe)?;
+        let addr = runtime_address(&symbol, pid, inode)?;
+        let mut mem = ProcessMemory::open(pid).map_err(|e| {
+            format!("cannot open the memory of process {pid}: {e} (the daemon needs ptrace access to its firmware)")
+        })?;
+        self.hub.publish(SessionEvent::TargetState(TargetState::WaitingForControlBlock));
+        let deadline = Instant::now() + self.config.attach_timeout;
+        loop {
+            match ControlBlock::is_initialised(&mut mem, addr) {
+                Ok(true) => break,
+                Ok(false) if Instant::now() < deadline => std::thread::sleep(self.config.poll_interval),
+                Ok(false) => {
+                    return Err(format!(
+                        "the firmware did not create its RTT control block within {:.1?}: does it call asyncmon_agent::link::init?",
+                        self.config.attach_timeout
+                    ))
+                }
+                Err(e) => return Err(format!("the firmware went away before RTT was up: {e}")),
+            }
+        }
+        let block = ControlBlock::read(&mut mem, addr, symbol.width).map_err(|e| e.to_string())?;
+        let up = UpChannel::attach(&mut mem, block.up_channel(UP_CHANNEL).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+        let down = DownChannel::attach(block.down_channel(DOWN_CHANNEL).map_err(|e| e.to_string())?);
+        tracing::info!(addr = format_args!("{addr:#x}"), "RTT attached");
+        self.hub.publish(SessionEvent::TargetState(TargetState::Attached));
+        Ok((mem, up, down))
+    }
+
+    /// Reads frames and carries out commands until the firmware exits or the daemon shuts down.
+    fn serve(&self, child: &mut Child, mut mem: ProcessMemory, mut up: UpChannel, mut down: DownChannel) -> End {
+        let mut link = DeviceLink::new(self.started);
+        let mut outgoing: Vec<u8> = Vec::new();
+        let mut bytes = Vec::with_capacity(4096);
+        let mut events = Vec::new();
+        let mut last_stats = link.stats();
+        let mut last_stats_sent = Instant::now();
+        let mut link_broken = false;
+        loop {
+            match self.commands.try_recv() {
+                Ok(TargetCommand::Stop { request_id }) => {
+                    outgoing.extend_from_slice(&stop_frame(request_id));
+                    tracing::info!(request_id, "stop request queued");
+                }
+                Ok(TargetCommand::Shutdown) | Err(TryRecvError::Disconnected) => return End::Shutdown,
+                Err(TryRecvError::Empty) => {}
+            }
+            // Check for exit before reading: the last read after exit is not possible, so the final
+            // read happens while the process is still there.
+            let status = child.try_wait().ok().flatten();
+            bytes.clear();
+            if !link_broken {
+                if !outgoing.is_empty() {
+                    match down.write(&mut mem, &outgoing) {
+                        Ok(n) => drop(outgoing.drain(..n)),
+                        Err(e) => tracing::debug!("down channel: {e}"),
+                    }
+                }
+                match up.read(&mut mem, &mut bytes) {
+                    Ok(_) => {}
+                    Err(RttError::Memory { .. }) if status.is_some() || child_gone(child) => {}
+                    Err(e) => {
+                        link_broken = true;
+                        self.problem(format!("RTT link lost: {e}"));
+                    }
+                }
+            }
+            if !bytes.is_empty() {
+                link.ingest(&bytes, &mut mem, &mut events);
+                for event in events.drain(..) {
+                    self.hub.publish(event);
+                }
+            }
+            let stats = link.stats();
+            if stats != last_stats && (last_stats_sent.elapsed() >= Duration::from_millis(100) || status.is_some()) {
+                self.hub.publish(SessionEvent::Stats(stats));
+                last_stats = stats;
+                last_stats_sent = Instant::now();
+            }
+            if let Some(status) = status.or_else(|| child.try_wait().ok().flatten()) {
+                if link.pending_bytes() > 0 {
+                    let lost = link.discard_partial_frame();
+                    self.problem(format!(
+                        "the firmware exited in the middle of a frame: {lost} bytes of an unfinished frame were lost"
+                    ));
+                    self.hub.publish(SessionEvent::Stats(link.stats()));
+                }
+                return End::Exited(status);
+            }
+            if bytes.is_empty() {
+                std::thread::sleep(self.config.poll_interval);
+            }
+        }
+    }
+
+    /// Without a link, only waits for the firmware to exit (or the daemon to shut down).
+    fn wait_without_link(&self, child: &mut Child) -> End {
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return End::Exited(status);
+            }
+            match self.commands.recv_timeout(Duration::from_millis(50)) {
+                Ok(TargetCommand::Stop { .. }) => {
+                    self.problem("cannot send a stop request: the RTT link is not attached".into())
+                }
+                Ok(TargetCommand::Shutdown) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return End::Shutdown
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
+        }
+    }
+}
+
+fn child_gone(child: &mut Child) -> bool {
+    !std::path::Path::new(&format!("/proc/{}/mem", child.id())).exists() || matches!(child.try_wait(), Ok(Some(_)))
+}
+
+fn stop_frame(request_id: u32) -> Vec<u8> {
+    let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
+    frame::encode(&HostCommand::Stop { request_id }, &mut scratch, &mut out).expect("a stop frame fits").to_vec()
+}
+
+/// Describes how the firmware process ended.
+fn exited(status: ExitStatus) -> TargetState {
+    let code = status.code();
+    let description = match (code, status.signal()) {
+        (Some(130), _) => "KeyboardInterrupt (exit code 130)".to_string(),
+        (Some(0), _) => "finished (exit code 0)".to_string(),
+        (Some(code), _) => format!("failed (exit code {code})"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        (None, None) => "ended".to_string(),
+    };
+    TargetState::Exited { code, description }
+}
+

@@ -1,0 +1,63 @@
+//! Firmware that misbehaves on purpose, one way each, so the tests can check that the daemon says
+//! what went wrong in words and keeps serving.
+
+use asyncmon_agent::link;
+use asyncmon_protocol::device::{DeviceMessage, Hello, Text, PROTOCOL_VERSION};
+use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
+use std::time::Duration;
+
+/// The faults [`run`] knows.
+pub const FAULTS: &[&str] = &["no-rtt", "exit-mid-frame", "wrong-version", "garbage"];
+
+/// The protocol version the `wrong-version` firmware claims.
+pub const WRONG_VERSION: u16 = PROTOCOL_VERSION + 98;
+
+/// The exit code of the `exit-mid-frame` firmware.
+pub const EXIT_MID_FRAME_CODE: i32 = 3;
+
+fn frame_of(msg: &DeviceMessage<'_>) -> Vec<u8> {
+    let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
+    frame::encode(msg, &mut scratch, &mut out).expect("fits").to_vec()
+}
+
+/// Runs the fault firmware `name`; `None` if there is none by that name.
+pub fn run(name: &str) -> Option<i32> {
+    let wait = |ms| std::thread::sleep(Duration::from_millis(ms));
+    match name {
+        // Never creates an RTT control block.
+        "no-rtt" => {
+            wait(30_000);
+            Some(0)
+        }
+        // Says hello, writes half a frame, and dies.
+        "exit-mid-frame" => {
+            link::init("exit-mid-frame", "1");
+            let half = frame_of(&DeviceMessage::FramesLost { count: 12345 });
+            link::write_raw(&half[..half.len() / 2]);
+            link::drain(Duration::from_millis(500));
+            Some(EXIT_MID_FRAME_CODE)
+        }
+        // Speaks a protocol version from the future, then keeps talking.
+        "wrong-version" => {
+            link::init_without_hello();
+            let hello = DeviceMessage::Hello(Hello {
+                version: WRONG_VERSION,
+                firmware: Text::Inline("from-the-future"),
+                build_id: Text::Inline("99"),
+            });
+            link::write_raw(&frame_of(&hello));
+            for count in 0..50 {
+                link::write_raw(&frame_of(&DeviceMessage::FramesLost { count }));
+                wait(100);
+            }
+            Some(0)
+        }
+        // Says hello, sends garbage, then runs the demo, whose failures must still arrive.
+        "garbage" => {
+            link::init("garbage", "1");
+            link::write_raw(&[0x17, 0x2a, 0xff, 0x33, 0x05, 0x00, 0x42, 0x42, 0x42, 0x00]);
+            Some(crate::demo::run_initialised())
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,58 @@
+//! Shared helpers of the end-to-end tests: start a daemon on a firmware, connect a client, wait
+//! for what the session should come to.
+
+#![allow(dead_code)]
+
+use asyncmon_daemon::client::Client;
+use asyncmon_daemon::daemon::{self, DaemonConfig, RunningDaemon, TargetConfig};
+use asyncmon_daemon::target::sim::SimConfig;
+use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent, SessionState};
+use std::time::Duration;
+
+/// A daemon on the firmware binary with `args`, and a subscribed client.
+pub struct Harness {
+    pub daemon: RunningDaemon,
+    pub client: Client,
+    pub session: SessionState,
+    pub events: Vec<SessionEvent>,
+    _dir: tempfile::TempDir,
+}
+
+pub fn firmware() -> &'static str {
+    env!("CARGO_BIN_EXE_asyncmon-demo-firmware")
+}
+
+impl Harness {
+    pub async fn start(args: &[&str], attach_timeout: Duration) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sim = SimConfig::new(firmware(), args.iter().map(|s| s.to_string()).collect());
+        sim.attach_timeout = attach_timeout;
+        let daemon = daemon::start(DaemonConfig { socket: dir.path().join("d.sock"), target: TargetConfig::Sim(sim) })
+            .expect("daemon starts");
+        let mut client = Client::connect(&daemon.socket, "e2e test").await.expect("client connects");
+        client.request(&ClientRequest::Subscribe).await.unwrap();
+        let session = match client.recv().await.unwrap() {
+            Some(ServerMessage::Snapshot(s)) => *s,
+            other => panic!("expected a snapshot, got {other:?}"),
+        };
+        Harness { daemon, client, session, events: Vec::new(), _dir: dir }
+    }
+
+    /// Reads messages until `done(session)` holds; panics with the session after `timeout`.
+    pub async fn until(&mut self, what: &str, timeout: Duration, done: impl Fn(&SessionState) -> bool) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !done(&self.session) {
+            let msg = tokio::time::timeout_at(deadline, self.client.recv()).await;
+            match msg {
+                Ok(Ok(Some(ServerMessage::Event(event)))) => {
+                    self.session.apply(&event);
+                    self.events.push(event);
+                }
+                Ok(Ok(Some(ServerMessage::Snapshot(s)))) => self.session = *s,
+                Ok(Ok(Some(_))) => {}
+                Ok(other) => panic!("connection ended while waiting for {what}: {other:?}"),
+                Err(_) => panic!("timed out waiting for {what}; session: {:#?}", self.session),
+            }
+        }
+    }
+}
