@@ -1,1 +1,93 @@
-fn main(){}
+//! `asyncmon`: watch and stop async firmware. See `asyncmon --help`.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// asyncmon: a monitor for async Rust firmware. Shows every task, every failure with the path it
+/// took (awaited, never retrieved, during shutdown), and stops the firmware so that it sees
+/// KeyboardInterrupt and runs its cleanup.
+#[derive(Parser)]
+#[command(version, after_help = "Start with `asyncmon demo`: a simulated board, no hardware needed.")]
+struct Cli {
+    /// Write the daemon's and monitor's log to this file (RUST_LOG sets the level; default info).
+    #[arg(long, global = true)]
+    log: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the demo firmware on a simulated board and open the monitor.
+    ///
+    /// The firmware is this binary, run as a separate process; the daemon reads its RTT control
+    /// block out of the process's memory, as a probe reads a chip's RAM. In the monitor: Tab
+    /// switches between tasks and failures, arrows or j/k move, s stops (after a y/n), q quits.
+    Demo {
+        /// The socket other clients (`asyncmon stop`, editors) can use [default: demo-PID.sock
+        /// beside asyncmond's default socket].
+        #[arg(long)]
+        socket: Option<PathBuf>,
+    },
+    /// Open the monitor on a running asyncmond.
+    Monitor {
+        /// The daemon's socket [default: $XDG_RUNTIME_DIR/asyncmon/asyncmond.sock].
+        #[arg(long)]
+        socket: Option<PathBuf>,
+    },
+    /// Stop the firmware: it sees KeyboardInterrupt, cancels every task, and acknowledges.
+    Stop {
+        /// The daemon's socket [default: $XDG_RUNTIME_DIR/asyncmon/asyncmond.sock].
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// Seconds to wait for the firmware's acknowledgement.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+    },
+    /// Run a firmware as the simulated device (used by the daemon).
+    #[command(name = "__device", hide = true)]
+    Device {
+        /// demo, or a fault firmware.
+        name: String,
+    },
+}
+
+fn init_logging(log: Option<&PathBuf>) -> anyhow::Result<()> {
+    if let Some(path) = log {
+        let file = std::fs::File::create(path)?;
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            )
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .init();
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::Device { name } = &cli.command {
+        std::process::exit(asyncmon_tui::cmd::device::run(name));
+    }
+    init_logging(cli.log.as_ref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let default_socket = asyncmon_daemon::socket_path::default_socket_path;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Demo { socket } => asyncmon_tui::cmd::demo::run(socket).await,
+            Command::Monitor { socket } => {
+                asyncmon_tui::cmd::monitor::run(&socket.unwrap_or_else(default_socket)).await
+            }
+            Command::Stop { socket, timeout } => {
+                let socket = socket.unwrap_or_else(default_socket);
+                let report = asyncmon_tui::cmd::stop::run(&socket, Duration::from_secs_f64(timeout)).await?;
+                println!("{report}");
+                Ok(())
+            }
+            Command::Device { .. } => unreachable!("handled before the runtime starts"),
+        }
+    })
+}

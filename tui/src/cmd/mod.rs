@@ -1,0 +1,6 @@
+//! The subcommands of `asyncmon`, one module each.
+
+pub mod demo;
+pub mod device;
+pub mod monitor;
+pub mod stop;

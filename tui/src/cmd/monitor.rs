@@ -1,0 +1,10 @@
+//! `asyncmon monitor`: the monitor on a daemon that is already running.
+
+use asyncmon_daemon::client::Client;
+use std::path::Path;
+
+/// Connects to the daemon at `socket` and runs the monitor until the user quits.
+pub async fn run(socket: &Path) -> anyhow::Result<()> {
+    let client = Client::connect(socket, "asyncmon monitor").await?;
+    crate::monitor::run::run_monitor(client, socket.display().to_string()).await
+}

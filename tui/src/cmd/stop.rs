@@ -1,0 +1,39 @@
+//! `asyncmon stop`: asks the firmware to stop (it sees KeyboardInterrupt) and prints what it
+//! cancelled.
+
+use asyncmon_daemon::client::Client;
+use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent};
+use std::path::Path;
+use std::time::Duration;
+
+/// Sends a stop request through the daemon at `socket` and waits up to `timeout` for the firmware's
+/// acknowledgement; returns the report as text.
+pub async fn run(socket: &Path, timeout: Duration) -> anyhow::Result<String> {
+    let mut client = Client::connect(socket, "asyncmon stop").await?;
+    client.request(&ClientRequest::Subscribe).await?;
+    client.request(&ClientRequest::Stop).await?;
+    let wait = async {
+        let mut request = None;
+        loop {
+            match client.recv().await? {
+                Some(ServerMessage::StopSent { request_id }) => request = Some(request_id),
+                Some(ServerMessage::Refused { reason }) => anyhow::bail!("asyncmond refused: {reason}"),
+                Some(ServerMessage::Event(SessionEvent::Interrupted(report)))
+                    if request.is_none_or(|id| id == report.request_id) =>
+                {
+                    let names: Vec<&str> = report.cancelled.iter().map(|(_, n)| n.as_str()).collect();
+                    return Ok(format!(
+                        "KeyboardInterrupt: cancelled {} task(s): {}",
+                        report.cancelled_total,
+                        names.join(", ")
+                    ));
+                }
+                Some(_) => {}
+                None => anyhow::bail!("asyncmond closed the connection before the firmware answered"),
+            }
+        }
+    };
+    tokio::time::timeout(timeout, wait)
+        .await
+        .map_err(|_| anyhow::anyhow!("the firmware did not acknowledge the stop within {timeout:?}"))?
+}

@@ -1,0 +1,6 @@
+//! The terminal monitor.
+
+pub mod input;
+pub mod run;
+pub mod state;
+pub mod view;

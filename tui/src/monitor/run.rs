@@ -1,0 +1,70 @@
+//! The monitor's loop: wait for one thing (a key or a message from the daemon), fold it into the
+//! state, draw once. Messages that are already waiting are folded in before the draw, so a burst
+//! costs one frame, and an idle monitor does not draw at all.
+
+use super::input::{self, Action};
+use super::state::MonitorState;
+use super::view;
+use asyncmon_daemon::client::Client;
+use asyncmon_protocol::host::ClientRequest;
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures::{FutureExt, StreamExt};
+use ratatui::DefaultTerminal;
+use std::time::Instant;
+
+/// Subscribes with `client` and runs the monitor in the terminal until the user quits.
+pub async fn run_monitor(mut client: Client, socket: String) -> anyhow::Result<()> {
+    client.request(&ClientRequest::Subscribe).await?;
+    let mut terminal = ratatui::init();
+    let result = event_loop(&mut terminal, client, socket).await;
+    ratatui::restore();
+    result
+}
+
+async fn event_loop(terminal: &mut DefaultTerminal, mut client: Client, socket: String) -> anyhow::Result<()> {
+    let mut state = MonitorState::new(client.target.clone(), socket);
+    let mut keys = EventStream::new();
+    let started = Instant::now();
+    let mut connected = true;
+    terminal.draw(|f| view::render(f, &state))?;
+    loop {
+        let now_ms = || started.elapsed().as_millis() as u64;
+        tokio::select! {
+            msg = client.recv(), if connected => {
+                let mut next = Some(msg);
+                while let Some(msg) = next.take() {
+                    match msg {
+                        Ok(Some(msg)) => state.on_message(msg, now_ms()),
+                        Ok(None) => {
+                            state.on_disconnect("asyncmond closed the connection".into());
+                            connected = false;
+                        }
+                        Err(e) => {
+                            state.on_disconnect(e.to_string());
+                            connected = false;
+                        }
+                    }
+                    if connected {
+                        next = client.recv().now_or_never();
+                    }
+                }
+            }
+            event = keys.next() => match event {
+                Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => {
+                    let Some(action) = input::action(key) else { continue };
+                    if action == Action::Quit {
+                        return Ok(());
+                    }
+                    if state.on_action(action) && connected {
+                        client.request(&ClientRequest::Stop).await?;
+                    }
+                }
+                Some(Ok(Event::Resize(..))) => {}
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.into()),
+                None => return Ok(()),
+            },
+        }
+        terminal.draw(|f| view::render(f, &state))?;
+    }
+}
