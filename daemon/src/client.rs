@@ -2,7 +2,9 @@
 //!
 //! Used by the monitor and by tests; it speaks only the host link and never touches a target.
 
-use asyncmon_protocol::host::{self, ClientRequest, ServerMessage, TargetDescription, HOST_PROTOCOL_VERSION};
+use asyncmon_protocol::host::{
+    self, ClientRequest, ServerMessage, TargetDescription, HOST_PROTOCOL_VERSION,
+};
 use futures::{SinkExt, StreamExt};
 use std::path::Path;
 use tokio::net::UnixStream;
@@ -19,18 +21,29 @@ impl Client {
     /// Connects to the daemon at `socket` and exchanges hellos as `name`.
     pub async fn connect(socket: &Path, name: &str) -> anyhow::Result<Self> {
         let stream = UnixStream::connect(socket).await.map_err(|e| {
-            anyhow::anyhow!("cannot connect to asyncmond at {}: {e} (is the daemon running?)", socket.display())
+            anyhow::anyhow!(
+                "cannot connect to asyncmond at {}: {e} (is the daemon running?)",
+                socket.display()
+            )
         })?;
         let mut conn = Framed::new(stream, crate::server::codec());
-        let hello = ClientRequest::Hello { version: HOST_PROTOCOL_VERSION, client: name.to_string() };
+        let hello = ClientRequest::Hello {
+            version: HOST_PROTOCOL_VERSION,
+            client: name.to_string(),
+        };
         conn.send(bytes::Bytes::from(host::encode(&hello)?)).await?;
         let mut client = Client {
             conn,
-            target: TargetDescription { backend: String::new(), name: String::new() },
+            target: TargetDescription {
+                backend: String::new(),
+                name: String::new(),
+            },
         };
         match client.recv().await? {
             Some(ServerMessage::Welcome { target, .. }) => client.target = target,
-            Some(ServerMessage::Refused { reason }) => anyhow::bail!("asyncmond refused the connection: {reason}"),
+            Some(ServerMessage::Refused { reason }) => {
+                anyhow::bail!("asyncmond refused the connection: {reason}")
+            }
             Some(other) => anyhow::bail!("asyncmond answered hello with {other:?}"),
             None => anyhow::bail!("asyncmond closed the connection"),
         }
@@ -39,7 +52,9 @@ impl Client {
 
     /// Sends a request.
     pub async fn request(&mut self, request: &ClientRequest) -> anyhow::Result<()> {
-        self.conn.send(bytes::Bytes::from(host::encode(request)?)).await?;
+        self.conn
+            .send(bytes::Bytes::from(host::encode(request)?))
+            .await?;
         Ok(())
     }
 

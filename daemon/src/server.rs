@@ -5,7 +5,9 @@
 //! disconnects, stalls or sends garbage affects nobody else, least of all the target reader.
 
 use crate::hub::Hub;
-use asyncmon_protocol::host::{self, ClientRequest, ServerMessage, SessionEvent, HOST_PROTOCOL_VERSION, MAX_HOST_FRAME};
+use asyncmon_protocol::host::{
+    self, ClientRequest, ServerMessage, SessionEvent, HOST_PROTOCOL_VERSION, MAX_HOST_FRAME,
+};
 use futures::{SinkExt, StreamExt};
 use std::sync::Arc;
 use tokio::net::{UnixListener, UnixStream};
@@ -14,7 +16,9 @@ use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
 /// The framing of the host link (4-byte big-endian length, at most [`MAX_HOST_FRAME`] bytes).
 pub fn codec() -> LengthDelimitedCodec {
-    LengthDelimitedCodec::builder().max_frame_length(MAX_HOST_FRAME).new_codec()
+    LengthDelimitedCodec::builder()
+        .max_frame_length(MAX_HOST_FRAME)
+        .new_codec()
 }
 
 /// Accepts clients until the listener fails; each client is served on its own task.

@@ -237,18 +237,24 @@ mod tests {
     #[test]
     fn short_text_is_sent_whole() {
         let mut buf = heapless::String::new();
-        assert_eq!(Text::inline_truncated("sensor timeout", &mut buf), Text::Inline("sensor timeout"));
+        assert_eq!(
+            Text::inline_truncated("sensor timeout", &mut buf),
+            Text::Inline("sensor timeout")
+        );
     }
 
     #[test]
     fn long_text_is_cut_at_a_char_boundary_and_marked() {
-        let long: heapless::String<400> = core::iter::repeat('é').take(150).collect();
+        let long: heapless::String<400> = core::iter::repeat_n('é', 150).collect();
         let mut buf = heapless::String::new();
         let Text::Inline(sent) = Text::inline_truncated(&long, &mut buf) else {
             panic!("inline text expected");
         };
         assert!(sent.len() <= MAX_INLINE_TEXT);
         assert!(sent.ends_with(TRUNCATION_MARKER));
-        assert!(sent.trim_end_matches(TRUNCATION_MARKER).chars().all(|c| c == 'é'));
+        assert!(sent
+            .trim_end_matches(TRUNCATION_MARKER)
+            .chars()
+            .all(|c| c == 'é'));
     }
 }

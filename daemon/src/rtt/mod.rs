@@ -5,8 +5,8 @@
 //! the target is checked before it is used, so a corrupted or re-initialised control block is
 //! reported instead of followed.
 
-mod control_block;
 mod channel;
+mod control_block;
 
 pub use channel::{DownChannel, UpChannel};
 pub use control_block::{ChannelDescriptor, ControlBlock, PointerWidth, RTT_ID};

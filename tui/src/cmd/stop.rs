@@ -17,11 +17,14 @@ pub async fn run(socket: &Path, timeout: Duration) -> anyhow::Result<String> {
         loop {
             match client.recv().await? {
                 Some(ServerMessage::StopSent { request_id }) => request = Some(request_id),
-                Some(ServerMessage::Refused { reason }) => anyhow::bail!("asyncmond refused: {reason}"),
+                Some(ServerMessage::Refused { reason }) => {
+                    anyhow::bail!("asyncmond refused: {reason}")
+                }
                 Some(ServerMessage::Event(SessionEvent::Interrupted(report)))
                     if request.is_none_or(|id| id == report.request_id) =>
                 {
-                    let names: Vec<&str> = report.cancelled.iter().map(|(_, n)| n.as_str()).collect();
+                    let names: Vec<&str> =
+                        report.cancelled.iter().map(|(_, n)| n.as_str()).collect();
                     return Ok(format!(
                         "KeyboardInterrupt: cancelled {} task(s): {}",
                         report.cancelled_total,
@@ -29,11 +32,13 @@ pub async fn run(socket: &Path, timeout: Duration) -> anyhow::Result<String> {
                     ));
                 }
                 Some(_) => {}
-                None => anyhow::bail!("asyncmond closed the connection before the firmware answered"),
+                None => {
+                    anyhow::bail!("asyncmond closed the connection before the firmware answered")
+                }
             }
         }
     };
-    tokio::time::timeout(timeout, wait)
-        .await
-        .map_err(|_| anyhow::anyhow!("the firmware did not acknowledge the stop within {timeout:?}"))?
+    tokio::time::timeout(timeout, wait).await.map_err(|_| {
+        anyhow::anyhow!("the firmware did not acknowledge the stop within {timeout:?}")
+    })?
 }

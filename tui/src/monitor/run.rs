@@ -21,7 +21,11 @@ pub async fn run_monitor(mut client: Client, socket: String) -> anyhow::Result<(
     result
 }
 
-async fn event_loop(terminal: &mut DefaultTerminal, mut client: Client, socket: String) -> anyhow::Result<()> {
+async fn event_loop(
+    terminal: &mut DefaultTerminal,
+    mut client: Client,
+    socket: String,
+) -> anyhow::Result<()> {
     let mut state = MonitorState::new(client.target.clone(), socket);
     let mut keys = EventStream::new();
     let started = Instant::now();

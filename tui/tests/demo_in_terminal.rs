@@ -1,0 +1,91 @@
+//! The real `asyncmon demo` in a real terminal (tmux): the monitor shows a failure from the
+//! simulated board, `s` then `y` stops the firmware, and the screen shows KeyboardInterrupt, the
+//! cancelled tasks and the firmware's exit; `q` quits. Needs tmux (`.ci/run` installs it).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A tmux server of our own, killed when the test ends.
+struct Tmux {
+    server: String,
+}
+
+impl Tmux {
+    fn start(command: &str) -> Tmux {
+        let server = format!("asyncmon-test-{}", std::process::id());
+        let tmux = Tmux { server };
+        let ok = tmux
+            .run(&["new-session", "-d", "-s", "demo", "-x", "80", "-y", "24", command])
+            .unwrap_or_else(|e| panic!("this test needs tmux (apt-get install tmux): {e}"));
+        assert!(ok.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&ok.stderr));
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> std::io::Result<std::process::Output> {
+        Command::new("tmux").args(["-L", &self.server]).args(args).output()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "demo"]).map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default()
+    }
+
+    fn keys(&self, keys: &str) {
+        self.run(&["send-keys", "-t", "demo", keys]).unwrap();
+    }
+
+    fn wait_for(&self, what: &str, timeout: Duration, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let screen = self.screen();
+            if done(&screen) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}; the screen:\n{screen}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn alive(&self) -> bool {
+        self.run(&["has-session", "-t", "demo"]).is_ok_and(|o| o.status.success())
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+#[test]
+fn demo_shows_a_failure_and_stops_with_keyboard_interrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let command = format!(
+        "{} demo --socket {} --log {}",
+        env!("CARGO_BIN_EXE_asyncmon"),
+        dir.path().join("demo.sock").display(),
+        dir.path().join("demo.log").display()
+    );
+    let tmux = Tmux::start(&command);
+
+    let screen = tmux.wait_for("a failure on screen", Duration::from_secs(30), |s| s.contains("SensorError: sensor poll"));
+    assert!(screen.contains("ATTACHED"), "{screen}");
+    assert!(screen.contains("spawn chain sensor_poll ← telemetry ← main"), "{screen}");
+
+    tmux.keys("s");
+    tmux.wait_for("the stop confirmation", Duration::from_secs(5), |s| s.contains("[y]es / [n]o"));
+    tmux.keys("y");
+    let screen = tmux.wait_for("the interrupt and the exit", Duration::from_secs(15), |s| {
+        s.contains("EXITED: KeyboardInterrupt (exit code 130)") && s.contains("KeyboardInterrupt: cancelled main")
+    });
+    assert!(screen.contains("blinky") && screen.contains("telemetry"), "{screen}");
+    assert!(screen.contains("cleanup:"), "the firmware's cleanup output is shown:\n{screen}");
+
+    tmux.keys("q");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tmux.alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!tmux.alive(), "q quits the monitor");
+    let log = std::fs::read_to_string(dir.path().join("demo.log")).unwrap();
+    assert!(log.contains("RTT attached"), "the daemon logged the attach:\n{log}");
+}

@@ -1,0 +1,46 @@
+//! `asyncmon stop` against a running daemon: the firmware sees KeyboardInterrupt and the command
+//! prints what was cancelled; without a daemon it says so and fails.
+
+use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
+use asyncmon_daemon::target::sim::SimConfig;
+use asyncmon_protocol::host::TargetState;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const ASYNCMON: &str = env!("CARGO_BIN_EXE_asyncmon");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_prints_the_cancelled_tasks_and_the_firmware_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("d.sock");
+    let sim = SimConfig::new(ASYNCMON, vec!["__device".into(), "demo".into()]);
+    let running = daemon::start(DaemonConfig { socket: socket.clone(), target: TargetConfig::Sim(sim) }).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while running.hub.snapshot().tasks.len() < 3 {
+        assert!(Instant::now() < deadline, "the demo did not start: {:#?}", running.hub.snapshot());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(ASYNCMON).args(["stop", "--socket"]).arg(&socket).output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.starts_with("KeyboardInterrupt: cancelled 3 task(s): main, "), "{stdout}");
+    while !matches!(running.hub.snapshot().target_state, TargetState::Exited { .. }) {
+        assert!(Instant::now() < deadline, "the firmware did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(matches!(running.hub.snapshot().target_state, TargetState::Exited { code: Some(130), .. }));
+    tokio::task::block_in_place(|| running.shutdown());
+}
+
+#[test]
+fn stop_without_a_daemon_says_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(ASYNCMON).args(["stop", "--socket"]).arg(dir.path().join("none.sock")).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot connect to asyncmond") && stderr.contains("is the daemon running?"), "{stderr}");
+}
