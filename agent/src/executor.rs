@@ -122,17 +122,10 @@ impl<const TASKS: usize, const SLOT_BYTES: usize> Executor<TASKS, SLOT_BYTES> {
         M: FnOnce(Spawner) -> F,
         F: Future,
     {
-        assert!(
-            !self.core.running.replace(true),
-            "Executor::run called while it is running"
-        );
+        assert!(!self.core.running.replace(true), "Executor::run called while it is running");
         let exec: &'static dyn RawExecutor = self;
-        let main_meta = TaskMeta {
-            id: MAIN_TASK_ID,
-            name: "main",
-            spawned_at: Location::caller(),
-            parent: None,
-        };
+        let main_meta =
+            TaskMeta { id: MAIN_TASK_ID, name: "main", spawned_at: Location::caller(), parent: None };
         crate::link::send_task_spawned(&main_meta);
         let mut main = pin!(Some(main(Spawner::new(exec))));
         let outcome = run_loop(exec, main.as_mut());
@@ -242,11 +235,7 @@ fn poll_slot(exec: &'static dyn RawExecutor, index: usize) {
     header.state.set(SlotState::Finished);
     // SAFETY: the slot is Finished: its storage holds the output `vtable` was made for.
     let failed = unsafe { (vtable.failure)(exec.storage(index)) }.is_some();
-    let outcome = if failed {
-        TaskOutcome::Failed
-    } else {
-        TaskOutcome::Completed
-    };
+    let outcome = if failed { TaskOutcome::Failed } else { TaskOutcome::Completed };
     crate::link::send_task_finished(meta.id, outcome);
     header.wake_awaiter();
     settle(exec, index);
@@ -281,9 +270,7 @@ fn settle(exec: &'static dyn RawExecutor, index: usize) {
 /// Marks a slot free for reuse; its storage must already be dropped or moved out.
 pub(crate) fn free_slot(header: &TaskHeader) {
     header.state.set(SlotState::Free);
-    header
-        .generation
-        .set(header.generation.get().wrapping_add(1));
+    header.generation.set(header.generation.get().wrapping_add(1));
     header.vtable.set(None);
     header.meta.set(None);
     header.handle_alive.set(false);
@@ -298,10 +285,7 @@ fn cancel_everything<F: Future>(
     exec: &'static dyn RawExecutor,
     mut main: Pin<&mut Option<F>>,
     main_cancelled: bool,
-) -> (
-    heapless::Vec<TaskId, { asyncmon_protocol::device::MAX_ACK_TASKS }>,
-    u32,
-) {
+) -> (heapless::Vec<TaskId, { asyncmon_protocol::device::MAX_ACK_TASKS }>, u32) {
     let mut cancelled = heapless::Vec::new();
     let mut total = 0u32;
     main.set(None);

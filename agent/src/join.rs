@@ -26,21 +26,13 @@ type OutputMarker<T, E> = (fn() -> (T, E), *const ());
 
 impl<T, E> JoinHandle<T, E> {
     pub(crate) fn new(exec: &'static dyn RawExecutor, index: usize, generation: u32) -> Self {
-        JoinHandle {
-            exec,
-            index,
-            generation,
-            done: false,
-            _output: PhantomData,
-        }
+        JoinHandle { exec, index, generation, done: false, _output: PhantomData }
     }
 
     /// The slot, if it still holds this handle's task.
     fn header(&self) -> Option<&'static TaskHeader> {
         let header = &self.exec.headers()[self.index];
-        (!self.done
-            && header.generation.get() == self.generation
-            && header.state.get() != SlotState::Free)
+        (!self.done && header.generation.get() == self.generation && header.state.get() != SlotState::Free)
             .then_some(header)
     }
 
@@ -51,8 +43,7 @@ impl<T, E> JoinHandle<T, E> {
 
     /// Whether the task has finished (its output waits in the handle).
     pub fn is_finished(&self) -> bool {
-        self.header()
-            .is_some_and(|h| h.state.get() == SlotState::Finished)
+        self.header().is_some_and(|h| h.state.get() == SlotState::Finished)
     }
 }
 
@@ -73,8 +64,7 @@ impl<T, E: Exception + From<Cancelled>> Future for JoinHandle<T, E> {
         // SAFETY: the slot is Finished, so its storage holds this task's `Result<T, E>` (the
         // generation matches), written by `poll_future`; it is read exactly once, then the slot is
         // freed without dropping it again.
-        let output =
-            unsafe { core::ptr::read(self.exec.storage(self.index) as *const Result<T, E>) };
+        let output = unsafe { core::ptr::read(self.exec.storage(self.index) as *const Result<T, E>) };
         if let (Err(e), Some(meta)) = (&output, header.meta.get()) {
             crate::link::send_retrieved_failure(&meta, e, FailurePath::Awaited);
         }

@@ -33,8 +33,8 @@ mod waker;
 
 pub use asyncmon_protocol::device::{FailurePath, TaskId};
 pub use exception::{
-    default_exception_handler, set_exception_handler, Cancelled, Context, Exception,
-    ExceptionHandler, KeyboardInterrupt,
+    default_exception_handler, set_exception_handler, Cancelled, Context, Exception, ExceptionHandler,
+    KeyboardInterrupt,
 };
 pub use executor::Executor;
 pub use join::JoinHandle;

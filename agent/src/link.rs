@@ -80,9 +80,7 @@ pub fn init_without_hello() {
 #[doc(hidden)]
 pub fn write_raw(bytes: &[u8]) -> bool {
     critical_section::with(|cs| {
-        LINK.borrow_ref_mut(cs)
-            .as_mut()
-            .is_some_and(|link| link.up.write(bytes) == bytes.len())
+        LINK.borrow_ref_mut(cs).as_mut().is_some_and(|link| link.up.write(bytes) == bytes.len())
     })
 }
 
@@ -153,11 +151,7 @@ pub(crate) fn send_interrupt_ack(
     cancelled: heapless::Vec<TaskId, MAX_ACK_TASKS>,
     cancelled_total: u32,
 ) {
-    send(&DeviceMessage::InterruptAck(InterruptAck {
-        request_id,
-        cancelled,
-        cancelled_total,
-    }));
+    send(&DeviceMessage::InterruptAck(InterruptAck { request_id, cancelled, cancelled_total }));
 }
 
 /// Renders an exception's message into a bounded buffer, marking it when cut.
@@ -198,10 +192,7 @@ fn send_exception(
     task: Option<&TaskMeta>,
     path: FailurePath,
 ) {
-    let mut rendered = Bounded {
-        text: heapless::String::new(),
-        cut: false,
-    };
+    let mut rendered = Bounded { text: heapless::String::new(), cut: false };
     let exception = exception.map(|e| {
         let _ = write!(rendered, "{e}");
         rendered.finish();
@@ -211,12 +202,7 @@ fn send_exception(
             raised_at: e.raised_at().map(SourceLocation::from_core),
         }
     });
-    send(&DeviceMessage::Failure(FailureContext {
-        message,
-        exception,
-        task: task.map(task_info),
-        path,
-    }));
+    send(&DeviceMessage::Failure(FailureContext { message, exception, task: task.map(task_info), path }));
 }
 
 /// The default exception handler's work: the failure context, to the host.
@@ -227,17 +213,8 @@ pub(crate) fn send_failure(context: &Context<'_>) {
 }
 
 /// Tells the host that a failure was retrieved (awaited or gathered), so its path is on record.
-pub(crate) fn send_retrieved_failure(
-    meta: &TaskMeta,
-    exception: &dyn Exception,
-    path: FailurePath,
-) {
-    send_exception(
-        Text::from_static("Task exception was retrieved"),
-        Some(exception),
-        Some(meta),
-        path,
-    );
+pub(crate) fn send_retrieved_failure(meta: &TaskMeta, exception: &dyn Exception, path: FailurePath) {
+    send_exception(Text::from_static("Task exception was retrieved"), Some(exception), Some(meta), path);
 }
 
 /// Waits until the host has read everything in the up buffer, or `timeout` passed; returns whether
@@ -248,9 +225,7 @@ pub(crate) fn send_retrieved_failure(
 pub fn drain(timeout: std::time::Duration) -> bool {
     let deadline = std::time::Instant::now() + timeout;
     loop {
-        let empty = critical_section::with(|cs| {
-            LINK.borrow_ref(cs).as_ref().is_none_or(|l| l.up.is_empty())
-        });
+        let empty = critical_section::with(|cs| LINK.borrow_ref(cs).as_ref().is_none_or(|l| l.up.is_empty()));
         if empty {
             return true;
         }

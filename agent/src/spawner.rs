@@ -129,10 +129,7 @@ pub struct Spawner {
 
 impl Spawner {
     pub(crate) fn new(exec: &'static dyn RawExecutor) -> Self {
-        Spawner {
-            exec,
-            _not_send: PhantomData,
-        }
+        Spawner { exec, _not_send: PhantomData }
     }
 
     /// Starts `future` as a task named `name` and returns its handle.
@@ -141,11 +138,7 @@ impl Spawner {
     /// detaches the task: if it fails (or had failed) with its failure never retrieved, the exception
     /// handler is called once. The spawn location is the caller's.
     #[track_caller]
-    pub fn spawn<F, T, E>(
-        &self,
-        name: &'static str,
-        future: F,
-    ) -> Result<JoinHandle<T, E>, SpawnError>
+    pub fn spawn<F, T, E>(&self, name: &'static str, future: F) -> Result<JoinHandle<T, E>, SpawnError>
     where
         F: Future<Output = Result<T, E>> + 'static,
         T: 'static,
@@ -155,31 +148,18 @@ impl Spawner {
         let needed = core::mem::size_of::<F>().max(core::mem::size_of::<F::Output>());
         let align = core::mem::align_of::<F>().max(core::mem::align_of::<F::Output>());
         if needed > self.exec.slot_bytes() {
-            return Err(SpawnError::TooLarge {
-                needed,
-                available: self.exec.slot_bytes(),
-            });
+            return Err(SpawnError::TooLarge { needed, available: self.exec.slot_bytes() });
         }
         if align > SLOT_ALIGN {
             return Err(SpawnError::Misaligned { align });
         }
         let headers = self.exec.headers();
-        let Some(index) = headers
-            .iter()
-            .position(|h| h.state.get() == SlotState::Free)
-        else {
-            return Err(SpawnError::NoFreeSlot {
-                slots: headers.len(),
-            });
+        let Some(index) = headers.iter().position(|h| h.state.get() == SlotState::Free) else {
+            return Err(SpawnError::NoFreeSlot { slots: headers.len() });
         };
         let header = &headers[index];
         let core = self.exec.core();
-        let meta = TaskMeta {
-            id: core.next_task_id(),
-            name,
-            spawned_at,
-            parent: Some(core.current.get()),
-        };
+        let meta = TaskMeta { id: core.next_task_id(), name, spawned_at, parent: Some(core.current.get()) };
         // SAFETY: the slot is free (nothing lives in its storage), the storage is SLOT_ALIGN-aligned
         // and `needed` bytes fit, as checked above.
         unsafe { core::ptr::write(self.exec.storage(index) as *mut F, future) };

@@ -11,9 +11,7 @@ pub(crate) struct WakeFlag {
 
 impl WakeFlag {
     pub const fn new() -> Self {
-        WakeFlag {
-            ready: AtomicBool::new(false),
-        }
+        WakeFlag { ready: AtomicBool::new(false) }
     }
 
     /// Marks the task ready and wakes the executor.

@@ -72,10 +72,7 @@ static SEEN: Mutex<Vec<Seen>> = Mutex::new(Vec::new());
 fn record(ctx: &Context<'_>) {
     SEEN.lock().unwrap().push(Seen {
         message: ctx.message.to_string(),
-        type_name: ctx
-            .exception
-            .map(|e| e.type_name().to_string())
-            .unwrap_or_default(),
+        type_name: ctx.exception.map(|e| e.type_name().to_string()).unwrap_or_default(),
         rendered: ctx.exception.map(|e| e.to_string()).unwrap_or_default(),
         raised_line: ctx.exception.and_then(|e| e.raised_at()).map(|l| l.line()),
         task_name: ctx.task.map(|t| t.name),
@@ -99,10 +96,7 @@ fn in_a_task_the_application_is_awaiting() {
     });
     set_exception_handler(None);
     assert_eq!(result, Ok("may_fail failed"));
-    assert!(
-        SEEN.lock().unwrap().is_empty(),
-        "an awaited failure must not reach the handler"
-    );
+    assert!(SEEN.lock().unwrap().is_empty(), "an awaited failure must not reach the handler");
 }
 
 #[test]
@@ -128,11 +122,7 @@ fn in_a_task_nobody_awaits() {
     assert_eq!(names, [Some("fire_and_forget"), Some("dropped_late")]);
     let first = &seen[0];
     assert_eq!(first.message, "Task exception was never retrieved");
-    assert!(
-        first.type_name.ends_with("SensorError"),
-        "{}",
-        first.type_name
-    );
+    assert!(first.type_name.ends_with("SensorError"), "{}", first.type_name);
     assert_eq!(first.rendered, "sensor did not answer within 50 ms");
     assert!(first.raised_line.is_some());
     assert_eq!(first.parent, Some(0), "spawned by main");
@@ -165,21 +155,13 @@ fn spawn_errors_say_what_to_raise() {
             Ok::<u8, Cancelled>(buf[0])
         };
         let too_large = spawner.spawn("big", big).err().unwrap();
-        let first = spawner
-            .spawn("first", async { Ok::<(), Cancelled>(()) })
-            .unwrap();
-        let no_slot = spawner
-            .spawn("second", async { Ok::<(), Cancelled>(()) })
-            .err()
-            .unwrap();
+        let first = spawner.spawn("first", async { Ok::<(), Cancelled>(()) }).unwrap();
+        let no_slot = spawner.spawn("second", async { Ok::<(), Cancelled>(()) }).err().unwrap();
         first.await.unwrap();
         (too_large.to_string(), no_slot.to_string())
     });
     let (too_large, no_slot) = result.unwrap();
-    assert!(
-        too_large.contains("raise the executor's SLOT_BYTES"),
-        "{too_large}"
-    );
+    assert!(too_large.contains("raise the executor's SLOT_BYTES"), "{too_large}");
     assert!(no_slot.contains("raise the executor's TASKS"), "{no_slot}");
 }
 
@@ -206,8 +188,5 @@ fn tasks_still_running_when_main_returns_are_cancelled_and_their_cleanup_runs() 
     });
     let handle = result.unwrap().unwrap();
     assert_eq!(*CLEANED.lock().unwrap(), ["forever"]);
-    assert!(
-        handle.task().is_none(),
-        "the cancelled task is no longer tracked"
-    );
+    assert!(handle.task().is_none(), "the cancelled task is no longer tracked");
 }

@@ -2,9 +2,7 @@
 //!
 //! Used by the monitor and by tests; it speaks only the host link and never touches a target.
 
-use asyncmon_protocol::host::{
-    self, ClientRequest, ServerMessage, TargetDescription, HOST_PROTOCOL_VERSION,
-};
+use asyncmon_protocol::host::{self, ClientRequest, ServerMessage, TargetDescription, HOST_PROTOCOL_VERSION};
 use futures::{SinkExt, StreamExt};
 use std::path::Path;
 use tokio::net::UnixStream;
@@ -27,18 +25,10 @@ impl Client {
             )
         })?;
         let mut conn = Framed::new(stream, crate::server::codec());
-        let hello = ClientRequest::Hello {
-            version: HOST_PROTOCOL_VERSION,
-            client: name.to_string(),
-        };
+        let hello = ClientRequest::Hello { version: HOST_PROTOCOL_VERSION, client: name.to_string() };
         conn.send(bytes::Bytes::from(host::encode(&hello)?)).await?;
-        let mut client = Client {
-            conn,
-            target: TargetDescription {
-                backend: String::new(),
-                name: String::new(),
-            },
-        };
+        let mut client =
+            Client { conn, target: TargetDescription { backend: String::new(), name: String::new() } };
         match client.recv().await? {
             Some(ServerMessage::Welcome { target, .. }) => client.target = target,
             Some(ServerMessage::Refused { reason }) => {
@@ -52,9 +42,7 @@ impl Client {
 
     /// Sends a request.
     pub async fn request(&mut self, request: &ClientRequest) -> anyhow::Result<()> {
-        self.conn
-            .send(bytes::Bytes::from(host::encode(request)?))
-            .await?;
+        self.conn.send(bytes::Bytes::from(host::encode(request)?)).await?;
         Ok(())
     }
 

@@ -62,18 +62,11 @@ pub fn start(config: DaemonConfig) -> anyhow::Result<RunningDaemon> {
     crate::socket_path::restrict(&config.socket)?;
     let (commands, commands_rx) = mpsc::channel();
     let TargetConfig::Sim(sim_config) = config.target;
-    let description = TargetDescription {
-        backend: "sim".into(),
-        name: sim_config.program.display().to_string(),
-    };
+    let description =
+        TargetDescription { backend: "sim".into(), name: sim_config.program.display().to_string() };
     let hub = Hub::new(description, commands);
     let target = sim::spawn(sim_config, hub.clone(), commands_rx);
     let server = tokio::spawn(crate::server::serve(listener, hub.clone()));
     tracing::info!(socket = %config.socket.display(), "asyncmond serving");
-    Ok(RunningDaemon {
-        socket: config.socket,
-        hub,
-        target: Some(target),
-        server,
-    })
+    Ok(RunningDaemon { socket: config.socket, hub, target: Some(target), server })
 }

@@ -65,12 +65,7 @@ impl DeviceLink {
     }
 
     /// Decodes `bytes`, resolving strings through `mem`, and appends the resulting events to `out`.
-    pub fn ingest(
-        &mut self,
-        bytes: &[u8],
-        mem: &mut dyn TargetMemory,
-        out: &mut Vec<SessionEvent>,
-    ) {
+    pub fn ingest(&mut self, bytes: &[u8], mem: &mut dyn TargetMemory, out: &mut Vec<SessionEvent>) {
         self.stats.bytes += bytes.len() as u64;
         let mut decoder = std::mem::take(&mut self.decoder);
         decoder.feed(bytes, |decoded| match decoded {
@@ -88,18 +83,10 @@ impl DeviceLink {
 
     fn problem(&self, text: String) -> SessionEvent {
         tracing::warn!("{text}");
-        SessionEvent::Problem(Problem {
-            at_ms: self.now_ms(),
-            text,
-        })
+        SessionEvent::Problem(Problem { at_ms: self.now_ms(), text })
     }
 
-    fn on_payload(
-        &mut self,
-        payload: &[u8],
-        mem: &mut dyn TargetMemory,
-        out: &mut Vec<SessionEvent>,
-    ) {
+    fn on_payload(&mut self, payload: &[u8], mem: &mut dyn TargetMemory, out: &mut Vec<SessionEvent>) {
         if let Some(version) = peek_hello_version(payload) {
             if version != PROTOCOL_VERSION {
                 self.incompatible = Some(version);
@@ -138,10 +125,7 @@ impl DeviceLink {
                     protocol_version: hello.version,
                 };
                 tracing::info!(epoch = self.epoch, firmware = %firmware.name, "session started");
-                out.push(SessionEvent::SessionStarted {
-                    epoch: self.epoch,
-                    firmware,
-                });
+                out.push(SessionEvent::SessionStarted { epoch: self.epoch, firmware });
             }
             DeviceMessage::TaskSpawned(info) => {
                 let task = self.task(&info, TaskState::Running, mem);
@@ -166,9 +150,7 @@ impl DeviceLink {
                         message: self.resolve(e.message, mem),
                         raised_at: e.raised_at.map(|l| self.location(l, mem)),
                     }),
-                    task: ctx
-                        .task
-                        .map(|t| self.task(&t, TaskState::Finished(dev::TaskOutcome::Failed), mem)),
+                    task: ctx.task.map(|t| self.task(&t, TaskState::Finished(dev::TaskOutcome::Failed), mem)),
                     path: ctx.path,
                 };
                 out.push(SessionEvent::Failure(failure));
@@ -177,15 +159,7 @@ impl DeviceLink {
                 let cancelled = ack
                     .cancelled
                     .iter()
-                    .map(|id| {
-                        (
-                            *id,
-                            self.names
-                                .get(id)
-                                .cloned()
-                                .unwrap_or_else(|| format!("task {id}")),
-                        )
-                    })
+                    .map(|id| (*id, self.names.get(id).cloned().unwrap_or_else(|| format!("task {id}"))))
                     .collect();
                 out.push(SessionEvent::Interrupted(InterruptReport {
                     request_id: ack.request_id,
@@ -202,12 +176,7 @@ impl DeviceLink {
         }
     }
 
-    fn task(
-        &mut self,
-        info: &dev::TaskInfo<'_>,
-        state: TaskState,
-        mem: &mut dyn TargetMemory,
-    ) -> Task {
+    fn task(&mut self, info: &dev::TaskInfo<'_>, state: TaskState, mem: &mut dyn TargetMemory) -> Task {
         Task {
             epoch: self.epoch,
             id: info.id,
@@ -219,11 +188,7 @@ impl DeviceLink {
     }
 
     fn location(&mut self, loc: dev::SourceLocation<'_>, mem: &mut dyn TargetMemory) -> Location {
-        Location {
-            file: self.resolve(loc.file, mem),
-            line: loc.line,
-            column: loc.column,
-        }
+        Location { file: self.resolve(loc.file, mem), line: loc.line, column: loc.column }
     }
 
     /// Inline text as sent; a static reference read from target memory once per epoch.
@@ -264,10 +229,7 @@ mod tests {
     fn memory_with(text: &str) -> FakeMemory {
         let mut bytes = vec![0; 256];
         bytes[..text.len()].copy_from_slice(text.as_bytes());
-        FakeMemory {
-            base: 0x8000,
-            bytes,
-        }
+        FakeMemory { base: 0x8000, bytes }
     }
 
     fn hello(version: u16) -> DeviceMessage<'static> {
@@ -282,26 +244,15 @@ mod tests {
     fn static_strings_are_read_from_target_memory_once() {
         let mut mem = memory_with("sensor_poll");
         let mut link = DeviceLink::new(Instant::now());
-        let name = Text::Static {
-            addr: 0x8000,
-            len: 11,
-        };
+        let name = Text::Static { addr: 0x8000, len: 11 };
         let spawned = DeviceMessage::TaskSpawned(dev::TaskInfo {
             id: 4,
             name,
-            spawned_at: dev::SourceLocation {
-                file: name,
-                line: 3,
-                column: 9,
-            },
+            spawned_at: dev::SourceLocation { file: name, line: 3, column: 9 },
             parent: Some(0),
         });
         let mut events = Vec::new();
-        link.ingest(
-            &[frame(&hello(PROTOCOL_VERSION)), frame(&spawned)].concat(),
-            &mut mem,
-            &mut events,
-        );
+        link.ingest(&[frame(&hello(PROTOCOL_VERSION)), frame(&spawned)].concat(), &mut mem, &mut events);
         mem.bytes[..11].copy_from_slice(b"XXXXXXXXXXX");
         link.ingest(&frame(&spawned), &mut mem, &mut events);
         let names: Vec<_> = events
@@ -311,11 +262,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(
-            names,
-            ["sensor_poll", "sensor_poll"],
-            "the cache answers the second time"
-        );
+        assert_eq!(names, ["sensor_poll", "sensor_poll"], "the cache answers the second time");
     }
 
     #[test]
@@ -340,29 +287,15 @@ mod tests {
         let mut link = DeviceLink::new(Instant::now());
         let mut events = Vec::new();
         let later = DeviceMessage::FramesLost { count: 1 };
-        link.ingest(
-            &[frame(&hello(7)), frame(&later)].concat(),
-            &mut mem,
-            &mut events,
-        );
-        let SessionEvent::Problem(p) = &events[0] else {
-            panic!("{events:?}")
-        };
+        link.ingest(&[frame(&hello(7)), frame(&later)].concat(), &mut mem, &mut events);
+        let SessionEvent::Problem(p) = &events[0] else { panic!("{events:?}") };
         assert!(
-            p.text.contains("protocol v7")
-                && p.text.contains(&format!("reads v{PROTOCOL_VERSION}")),
+            p.text.contains("protocol v7") && p.text.contains(&format!("reads v{PROTOCOL_VERSION}")),
             "{}",
             p.text
         );
-        assert!(matches!(
-            events[1],
-            SessionEvent::TargetState(TargetState::Failed { .. })
-        ));
-        assert_eq!(
-            events.len(),
-            2,
-            "frames after the bad hello are not interpreted"
-        );
+        assert!(matches!(events[1], SessionEvent::TargetState(TargetState::Failed { .. })));
+        assert_eq!(events.len(), 2, "frames after the bad hello are not interpreted");
         assert_eq!(link.stats().frames_rejected, 1);
     }
 
@@ -373,13 +306,8 @@ mod tests {
         let mut events = Vec::new();
         let bytes = [&[1u8, 2, 3, 0][..], &frame(&hello(PROTOCOL_VERSION))].concat();
         link.ingest(&bytes, &mut mem, &mut events);
-        assert!(
-            matches!(&events[0], SessionEvent::Problem(p) if p.text.contains("rejected 4 bytes"))
-        );
-        assert!(matches!(
-            events[1],
-            SessionEvent::SessionStarted { epoch: 1, .. }
-        ));
+        assert!(matches!(&events[0], SessionEvent::Problem(p) if p.text.contains("rejected 4 bytes")));
+        assert!(matches!(events[1], SessionEvent::SessionStarted { epoch: 1, .. }));
         assert_eq!(link.stats().bytes_rejected, 4);
     }
 }

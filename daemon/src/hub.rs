@@ -72,8 +72,6 @@ impl Hub {
     /// Sends a command to the target's thread.
     pub fn send(&self, command: TargetCommand) -> Result<(), String> {
         let commands = self.commands.lock().unwrap_or_else(|e| e.into_inner());
-        commands
-            .send(command)
-            .map_err(|_| "the target has shut down".to_string())
+        commands.send(command).map_err(|_| "the target has shut down".to_string())
     }
 }

@@ -43,20 +43,11 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let socket = cli
-        .socket
-        .unwrap_or_else(asyncmon_daemon::socket_path::default_socket_path);
-    let Target::Sim {
-        attach_timeout,
-        program,
-        args,
-    } = cli.target;
+    let socket = cli.socket.unwrap_or_else(asyncmon_daemon::socket_path::default_socket_path);
+    let Target::Sim { attach_timeout, program, args } = cli.target;
     let mut sim = SimConfig::new(program, args);
     sim.attach_timeout = Duration::from_secs_f64(attach_timeout);
-    let running = daemon::start(DaemonConfig {
-        socket,
-        target: TargetConfig::Sim(sim),
-    })?;
+    let running = daemon::start(DaemonConfig { socket, target: TargetConfig::Sim(sim) })?;
     println!("asyncmond serving on {}", running.socket.display());
     tokio::signal::ctrl_c().await?;
     running.shutdown();

@@ -26,10 +26,7 @@ pub struct ProcessMemory {
 impl ProcessMemory {
     /// Opens the memory of process `pid` for reading and writing.
     pub fn open(pid: u32) -> io::Result<Self> {
-        let mem = File::options()
-            .read(true)
-            .write(true)
-            .open(format!("/proc/{pid}/mem"))?;
+        let mem = File::options().read(true).write(true).open(format!("/proc/{pid}/mem"))?;
         Ok(ProcessMemory { mem })
     }
 }
@@ -56,21 +53,12 @@ pub struct FakeMemory {
 
 impl FakeMemory {
     fn range(&self, addr: u64, len: usize) -> io::Result<std::ops::Range<usize>> {
-        let start = addr
-            .checked_sub(self.base)
-            .and_then(|o| usize::try_from(o).ok());
+        let start = addr.checked_sub(self.base).and_then(|o| usize::try_from(o).ok());
         match start {
-            Some(start)
-                if start
-                    .checked_add(len)
-                    .is_some_and(|end| end <= self.bytes.len()) =>
-            {
+            Some(start) if start.checked_add(len).is_some_and(|end| end <= self.bytes.len()) => {
                 Ok(start..start + len)
             }
-            _ => Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("unmapped address {addr:#x}"),
-            )),
+            _ => Err(io::Error::new(io::ErrorKind::InvalidInput, format!("unmapped address {addr:#x}"))),
         }
     }
 }

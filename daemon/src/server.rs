@@ -16,9 +16,7 @@ use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
 /// The framing of the host link (4-byte big-endian length, at most [`MAX_HOST_FRAME`] bytes).
 pub fn codec() -> LengthDelimitedCodec {
-    LengthDelimitedCodec::builder()
-        .max_frame_length(MAX_HOST_FRAME)
-        .new_codec()
+    LengthDelimitedCodec::builder().max_frame_length(MAX_HOST_FRAME).new_codec()
 }
 
 /// Accepts clients until the listener fails; each client is served on its own task.

@@ -19,9 +19,7 @@ pub fn default_socket_path() -> PathBuf {
 
 fn current_uid() -> u32 {
     // The owner of a file we just created is us; /proc/self is owned by our uid.
-    std::fs::metadata("/proc/self")
-        .map(|m| m.uid())
-        .unwrap_or(0)
+    std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0)
 }
 
 /// Makes the socket's directory (mode 0700, owned by us) and removes a stale socket left by a daemon
@@ -33,18 +31,11 @@ pub fn prepare(path: &Path) -> io::Result<()> {
             std::fs::create_dir_all(dir)?;
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
         }
-        let meta = std::fs::metadata(if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        })?;
+        let meta = std::fs::metadata(if dir.as_os_str().is_empty() { Path::new(".") } else { dir })?;
         if meta.uid() != current_uid() {
             return Err(io::Error::new(
                 io::ErrorKind::PermissionDenied,
-                format!(
-                    "{} belongs to another user; choose another --socket",
-                    dir.display()
-                ),
+                format!("{} belongs to another user; choose another --socket", dir.display()),
             ));
         }
     }
@@ -52,10 +43,7 @@ pub fn prepare(path: &Path) -> io::Result<()> {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             return Err(io::Error::new(
                 io::ErrorKind::AddrInUse,
-                format!(
-                    "an asyncmond already serves {}; stop it or choose another --socket",
-                    path.display()
-                ),
+                format!("an asyncmond already serves {}; stop it or choose another --socket", path.display()),
             ));
         }
         std::fs::remove_file(path)?;
@@ -77,10 +65,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub").join("d.sock");
         prepare(&path).unwrap();
-        let mode = std::fs::metadata(path.parent().unwrap())
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
         let live = std::os::unix::net::UnixListener::bind(&path).unwrap();
         let err = prepare(&path).unwrap_err();

@@ -45,18 +45,12 @@ pub enum SensorError {
 impl SensorError {
     #[track_caller]
     fn timeout(poll: u32) -> Self {
-        SensorError::Timeout {
-            poll,
-            at: Location::caller(),
-        }
+        SensorError::Timeout { poll, at: Location::caller() }
     }
 
     #[track_caller]
     fn out_of_range(reading: i32) -> Self {
-        SensorError::OutOfRange {
-            reading,
-            at: Location::caller(),
-        }
+        SensorError::OutOfRange { reading, at: Location::caller() }
     }
 }
 
@@ -157,9 +151,7 @@ async fn app(spawner: Spawner) -> Result<(), SensorError> {
                 say(format_args!("main: calibrated, offset {offset}"));
                 break;
             }
-            Err(e) => say(format_args!(
-                "main: calibrate attempt {attempt} failed ({e}), retrying"
-            )),
+            Err(e) => say(format_args!("main: calibrate attempt {attempt} failed ({e}), retrying")),
         }
     }
     // The shutdown pattern: main remembers its long-lived task and awaits it.

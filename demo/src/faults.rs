@@ -17,9 +17,7 @@ pub const EXIT_MID_FRAME_CODE: i32 = 3;
 
 fn frame_of(msg: &DeviceMessage<'_>) -> Vec<u8> {
     let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
-    frame::encode(msg, &mut scratch, &mut out)
-        .expect("fits")
-        .to_vec()
+    frame::encode(msg, &mut scratch, &mut out).expect("fits").to_vec()
 }
 
 /// Runs the fault firmware `name`; `None` if there is none by that name.

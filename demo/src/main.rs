@@ -2,9 +2,7 @@
 //! the simulated board's firmware.
 
 fn main() {
-    let name = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "demo".to_string());
+    let name = std::env::args().nth(1).unwrap_or_else(|| "demo".to_string());
     match asyncmon_demo::run_firmware(&name) {
         Some(code) => std::process::exit(code),
         None => {

@@ -12,14 +12,9 @@ use support::Harness;
 
 /// A second client can still connect and get a snapshot: the daemon keeps serving.
 async fn still_serving(h: &Harness) {
-    let mut late = Client::connect(&h.daemon.socket, "late client")
-        .await
-        .expect("still accepting clients");
+    let mut late = Client::connect(&h.daemon.socket, "late client").await.expect("still accepting clients");
     late.request(&ClientRequest::Subscribe).await.unwrap();
-    assert!(matches!(
-        late.recv().await.unwrap(),
-        Some(ServerMessage::Snapshot(_))
-    ));
+    assert!(matches!(late.recv().await.unwrap(), Some(ServerMessage::Snapshot(_))));
 }
 
 fn problems(h: &Harness) -> Vec<String> {
@@ -33,27 +28,17 @@ async fn a_firmware_that_never_creates_an_rtt_block() {
         matches!(s.target_state, TargetState::Failed { .. })
     })
     .await;
-    let TargetState::Failed { reason } = &h.session.target_state else {
-        unreachable!()
-    };
-    assert!(
-        reason.contains("did not create its RTT control block"),
-        "{reason}"
-    );
-    assert!(
-        reason.contains("asyncmon_agent::link::init"),
-        "the message says what to do: {reason}"
-    );
+    let TargetState::Failed { reason } = &h.session.target_state else { unreachable!() };
+    assert!(reason.contains("did not create its RTT control block"), "{reason}");
+    assert!(reason.contains("asyncmon_agent::link::init"), "the message says what to do: {reason}");
     still_serving(&h).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_firmware_that_exits_mid_frame() {
     let mut h = Harness::start(&["exit-mid-frame"], Duration::from_secs(10)).await;
-    h.until("the exit", Duration::from_secs(10), |s| {
-        matches!(s.target_state, TargetState::Exited { .. })
-    })
-    .await;
+    h.until("the exit", Duration::from_secs(10), |s| matches!(s.target_state, TargetState::Exited { .. }))
+        .await;
     assert_eq!(
         h.session.target_state,
         TargetState::Exited {
@@ -68,10 +53,8 @@ async fn a_firmware_that_exits_mid_frame() {
     );
     let problems = problems(&h);
     assert!(
-        problems
-            .iter()
-            .any(|p| p.contains("exited in the middle of a frame")
-                && p.contains("bytes of an unfinished frame were lost")),
+        problems.iter().any(|p| p.contains("exited in the middle of a frame")
+            && p.contains("bytes of an unfinished frame were lost")),
         "{problems:?}"
     );
     assert!(h.session.stats.bytes_rejected > 0);
@@ -85,26 +68,13 @@ async fn a_firmware_with_another_protocol_version() {
         matches!(s.target_state, TargetState::Failed { .. })
     })
     .await;
-    let TargetState::Failed { reason } = &h.session.target_state else {
-        unreachable!()
-    };
-    assert!(
-        reason.contains(&format!("protocol v{WRONG_VERSION}")),
-        "{reason}"
-    );
-    assert!(
-        reason.contains(&format!("reads v{PROTOCOL_VERSION}")),
-        "{reason}"
-    );
-    assert!(
-        h.session.firmware.is_none(),
-        "nothing from an unreadable firmware is shown as if it were read"
-    );
-    h.until(
-        "later frames to be skipped, not misread",
-        Duration::from_secs(10),
-        |s| s.stats.frames_rejected >= 3,
-    )
+    let TargetState::Failed { reason } = &h.session.target_state else { unreachable!() };
+    assert!(reason.contains(&format!("protocol v{WRONG_VERSION}")), "{reason}");
+    assert!(reason.contains(&format!("reads v{PROTOCOL_VERSION}")), "{reason}");
+    assert!(h.session.firmware.is_none(), "nothing from an unreadable firmware is shown as if it were read");
+    h.until("later frames to be skipped, not misread", Duration::from_secs(10), |s| {
+        s.stats.frames_rejected >= 3
+    })
     .await;
     assert!(h.session.tasks.is_empty());
     still_serving(&h).await;
@@ -113,21 +83,13 @@ async fn a_firmware_with_another_protocol_version() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_in_the_channel() {
     let mut h = Harness::start(&["garbage"], Duration::from_secs(10)).await;
-    h.until(
-        "a failure after the garbage",
-        Duration::from_secs(20),
-        |s| {
-            s.failures
-                .iter()
-                .any(|f| f.path == FailurePath::Unretrieved)
-        },
-    )
+    h.until("a failure after the garbage", Duration::from_secs(20), |s| {
+        s.failures.iter().any(|f| f.path == FailurePath::Unretrieved)
+    })
     .await;
     let problems = problems(&h);
     assert!(
-        problems
-            .iter()
-            .any(|p| p.contains("rejected") && p.contains("bytes from the device link")),
+        problems.iter().any(|p| p.contains("rejected") && p.contains("bytes from the device link")),
         "{problems:?}"
     );
     assert!(h.session.stats.frames_rejected >= 1);

@@ -13,61 +13,30 @@ async fn a_failure_reaches_the_client_and_stop_ends_in_keyboard_interrupt() {
     let mut h = Harness::start(&["demo"], Duration::from_secs(10)).await;
 
     h.until("an unretrieved failure", Duration::from_secs(20), |s| {
-        s.failures
-            .iter()
-            .any(|f| f.path == FailurePath::Unretrieved)
+        s.failures.iter().any(|f| f.path == FailurePath::Unretrieved)
     })
     .await;
     let firmware = h.session.firmware.clone().expect("the hello arrived first");
     assert_eq!(firmware.name, "asyncmon-demo");
     assert_eq!(h.session.target_state, TargetState::Attached);
 
-    let failure = h
-        .session
-        .failures
-        .iter()
-        .find(|f| f.path == FailurePath::Unretrieved)
-        .unwrap()
-        .clone();
+    let failure = h.session.failures.iter().find(|f| f.path == FailurePath::Unretrieved).unwrap().clone();
     assert_eq!(failure.message, "Task exception was never retrieved");
-    let exception = failure
-        .exception
-        .as_ref()
-        .expect("the exception is in the context");
+    let exception = failure.exception.as_ref().expect("the exception is in the context");
     assert_eq!(exception.type_name, "asyncmon_demo::demo::SensorError");
     assert_eq!(exception.message, "sensor poll #3 timed out after 50 ms");
-    let raised = exception
-        .raised_at
-        .as_ref()
-        .expect("SensorError records where it was raised");
+    let raised = exception.raised_at.as_ref().expect("SensorError records where it was raised");
     assert!(raised.file.ends_with("demo/src/demo.rs"), "{raised}");
-    let source =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/demo.rs")).unwrap();
+    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/demo.rs")).unwrap();
     let raise_line = source.lines().nth(raised.line as usize - 1).unwrap();
-    assert!(
-        raise_line.contains("SensorError::timeout(poll)"),
-        "raise location points at {raise_line:?}"
-    );
+    assert!(raise_line.contains("SensorError::timeout(poll)"), "raise location points at {raise_line:?}");
 
-    let task = failure
-        .task
-        .as_ref()
-        .expect("the failed task is in the context");
+    let task = failure.task.as_ref().expect("the failed task is in the context");
     assert_eq!(task.name, "sensor_poll");
-    let spawn_line = source
-        .lines()
-        .nth(task.spawned_at.line as usize - 1)
-        .unwrap();
-    assert!(
-        spawn_line.contains(r#"spawn("sensor_poll""#),
-        "spawn location points at {spawn_line:?}"
-    );
-    let chain: Vec<_> = h
-        .session
-        .spawn_chain(failure.epoch, task.id)
-        .iter()
-        .map(|t| t.name.clone())
-        .collect();
+    let spawn_line = source.lines().nth(task.spawned_at.line as usize - 1).unwrap();
+    assert!(spawn_line.contains(r#"spawn("sensor_poll""#), "spawn location points at {spawn_line:?}");
+    let chain: Vec<_> =
+        h.session.spawn_chain(failure.epoch, task.id).iter().map(|t| t.name.clone()).collect();
     assert_eq!(chain, ["sensor_poll", "telemetry", "main"]);
 
     // The failure main awaited and handled was recorded as awaited, not sent to the handler.
@@ -75,45 +44,25 @@ async fn a_failure_reaches_the_client_and_stop_ends_in_keyboard_interrupt() {
         .session
         .failures
         .iter()
-        .any(|f| f.path == FailurePath::Awaited
-            && f.task.as_ref().is_some_and(|t| t.name == "calibrate")));
+        .any(|f| f.path == FailurePath::Awaited && f.task.as_ref().is_some_and(|t| t.name == "calibrate")));
 
-    h.client
-        .request(&asyncmon_protocol::host::ClientRequest::Stop)
-        .await
-        .unwrap();
-    h.until(
-        "the interrupt acknowledgement and the exit",
-        Duration::from_secs(10),
-        |s| s.interrupt.is_some() && matches!(s.target_state, TargetState::Exited { .. }),
-    )
+    h.client.request(&asyncmon_protocol::host::ClientRequest::Stop).await.unwrap();
+    h.until("the interrupt acknowledgement and the exit", Duration::from_secs(10), |s| {
+        s.interrupt.is_some() && matches!(s.target_state, TargetState::Exited { .. })
+    })
     .await;
     let report = h.session.interrupt.clone().unwrap();
-    let cancelled: Vec<&str> = report
-        .cancelled
-        .iter()
-        .map(|(_, name)| name.as_str())
-        .collect();
+    let cancelled: Vec<&str> = report.cancelled.iter().map(|(_, name)| name.as_str()).collect();
     assert_eq!(cancelled[0], "main", "main is cancelled first");
-    assert!(
-        cancelled.contains(&"blinky") && cancelled.contains(&"telemetry"),
-        "{cancelled:?}"
-    );
+    assert!(cancelled.contains(&"blinky") && cancelled.contains(&"telemetry"), "{cancelled:?}");
     assert_eq!(report.cancelled_total as usize, cancelled.len());
     assert_eq!(
         h.session.target_state,
-        TargetState::Exited {
-            code: Some(130),
-            description: "KeyboardInterrupt (exit code 130)".into()
-        }
+        TargetState::Exited { code: Some(130), description: "KeyboardInterrupt (exit code 130)".into() }
     );
     for name in ["blinky", "telemetry"] {
         let task = h.session.tasks.iter().find(|t| t.name == name).unwrap();
-        assert_eq!(
-            task.state,
-            TaskState::Finished(TaskOutcome::Cancelled),
-            "{name}"
-        );
+        assert_eq!(task.state, TaskState::Finished(TaskOutcome::Cancelled), "{name}");
     }
 
     // Cleanup output comes through the firmware's stdout; give the pipe a moment to drain.

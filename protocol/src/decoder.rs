@@ -60,11 +60,7 @@ impl<const N: usize> Default for FrameDecoder<N> {
 impl<const N: usize> FrameDecoder<N> {
     /// An empty decoder.
     pub const fn new() -> Self {
-        FrameDecoder {
-            buf: [0; N],
-            len: 0,
-            overflow: 0,
-        }
+        FrameDecoder { buf: [0; N], len: 0, overflow: 0 }
     }
 
     /// Bytes of an unfinished frame held since the last boundary.
@@ -94,30 +90,18 @@ impl<const N: usize> FrameDecoder<N> {
             }
             let total = self.len + self.overflow + 1;
             if self.overflow > 0 {
-                on(Decoded::Rejected {
-                    bytes: total,
-                    reason: Rejection::TooLong,
-                });
+                on(Decoded::Rejected { bytes: total, reason: Rejection::TooLong });
             } else if self.len > 0 {
                 match cobs::decode_in_place(&mut self.buf[..self.len]) {
-                    Err(_) => on(Decoded::Rejected {
-                        bytes: total,
-                        reason: Rejection::Cobs,
-                    }),
-                    Ok(n) if n < 5 => on(Decoded::Rejected {
-                        bytes: total,
-                        reason: Rejection::TooShort,
-                    }),
+                    Err(_) => on(Decoded::Rejected { bytes: total, reason: Rejection::Cobs }),
+                    Ok(n) if n < 5 => on(Decoded::Rejected { bytes: total, reason: Rejection::TooShort }),
                     Ok(n) => {
                         let (payload, crc) = self.buf[..n].split_at(n - 4);
                         let sent = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
                         if FRAME_CRC.checksum(payload) == sent {
                             on(Decoded::Frame(payload));
                         } else {
-                            on(Decoded::Rejected {
-                                bytes: total,
-                                reason: Rejection::Crc,
-                            });
+                            on(Decoded::Rejected { bytes: total, reason: Rejection::Crc });
                         }
                     }
                 }
@@ -137,9 +121,7 @@ mod tests {
 
     fn frame(count: u32) -> ([u8; MAX_FRAME], usize) {
         let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
-        let len = encode(&DeviceMessage::FramesLost { count }, &mut scratch, &mut out)
-            .unwrap()
-            .len();
+        let len = encode(&DeviceMessage::FramesLost { count }, &mut scratch, &mut out).unwrap().len();
         (out, len)
     }
 

@@ -43,10 +43,7 @@ pub enum Text<'a> {
 impl Text<'static> {
     /// A reference to a string that lives for the whole program, to be resolved by the host.
     pub fn from_static(s: &'static str) -> Self {
-        Text::Static {
-            addr: s.as_ptr() as usize as u64,
-            len: s.len() as u32,
-        }
+        Text::Static { addr: s.as_ptr() as usize as u64, len: s.len() as u32 }
     }
 }
 
@@ -96,11 +93,7 @@ pub struct SourceLocation<'a> {
 impl SourceLocation<'static> {
     /// The location of a `#[track_caller]` call site.
     pub fn from_core(loc: &'static core::panic::Location<'static>) -> Self {
-        SourceLocation {
-            file: Text::from_static(loc.file()),
-            line: loc.line(),
-            column: loc.column(),
-        }
+        SourceLocation { file: Text::from_static(loc.file()), line: loc.line(), column: loc.column() }
     }
 }
 
@@ -237,10 +230,7 @@ mod tests {
     #[test]
     fn short_text_is_sent_whole() {
         let mut buf = heapless::String::new();
-        assert_eq!(
-            Text::inline_truncated("sensor timeout", &mut buf),
-            Text::Inline("sensor timeout")
-        );
+        assert_eq!(Text::inline_truncated("sensor timeout", &mut buf), Text::Inline("sensor timeout"));
     }
 
     #[test]
@@ -252,9 +242,6 @@ mod tests {
         };
         assert!(sent.len() <= MAX_INLINE_TEXT);
         assert!(sent.ends_with(TRUNCATION_MARKER));
-        assert!(sent
-            .trim_end_matches(TRUNCATION_MARKER)
-            .chars()
-            .all(|c| c == 'é'));
+        assert!(sent.trim_end_matches(TRUNCATION_MARKER).chars().all(|c| c == 'é'));
     }
 }

@@ -45,9 +45,8 @@ pub fn encode<'o, T: Serialize>(
     scratch: &mut EncodeScratch,
     out: &'o mut [u8],
 ) -> Result<&'o [u8], FrameError> {
-    let payload_len = postcard::to_slice(msg, &mut scratch[..MAX_PAYLOAD])
-        .map_err(|_| FrameError::TooLarge)?
-        .len();
+    let payload_len =
+        postcard::to_slice(msg, &mut scratch[..MAX_PAYLOAD]).map_err(|_| FrameError::TooLarge)?.len();
     let crc = FRAME_CRC.checksum(&scratch[..payload_len]);
     scratch[payload_len..payload_len + 4].copy_from_slice(&crc.to_le_bytes());
     let sealed = &scratch[..payload_len + 4];

@@ -12,14 +12,8 @@ fn check(msg: impl serde::Serialize, expect: &str) {
     assert_eq!(hex(&msg), expect, "the wire encoding changed");
 }
 
-const LOC: SourceLocation<'static> = SourceLocation {
-    file: Text::Static {
-        addr: 0x1000,
-        len: 11,
-    },
-    line: 42,
-    column: 5,
-};
+const LOC: SourceLocation<'static> =
+    SourceLocation { file: Text::Static { addr: 0x1000, len: 11 }, line: 42, column: 5 };
 
 #[test]
 fn hello() {
@@ -38,10 +32,7 @@ fn task_spawned() {
     check(
         DeviceMessage::TaskSpawned(TaskInfo {
             id: 3,
-            name: Text::Static {
-                addr: 0x2000,
-                len: 6,
-            },
+            name: Text::Static { addr: 0x2000, len: 6 },
             spawned_at: LOC,
             parent: Some(0),
         }),
@@ -51,13 +42,7 @@ fn task_spawned() {
 
 #[test]
 fn task_finished() {
-    check(
-        DeviceMessage::TaskFinished {
-            id: 3,
-            outcome: TaskOutcome::Cancelled,
-        },
-        "020302",
-    );
+    check(DeviceMessage::TaskFinished { id: 3, outcome: TaskOutcome::Cancelled }, "020302");
 }
 
 #[test]
@@ -66,10 +51,7 @@ fn failure() {
         DeviceMessage::Failure(FailureContext {
             message: Text::Inline("never retrieved"),
             exception: Some(ExceptionInfo {
-                type_name: Text::Static {
-                    addr: 0x3000,
-                    len: 9,
-                },
+                type_name: Text::Static { addr: 0x3000, len: 9 },
                 message: Text::Inline("timeout"),
                 raised_at: Some(LOC),
             }),
@@ -85,11 +67,7 @@ fn interrupt_ack() {
     let mut cancelled = heapless::Vec::new();
     cancelled.extend_from_slice(&[0, 1, 2]).unwrap();
     check(
-        DeviceMessage::InterruptAck(InterruptAck {
-            request_id: 7,
-            cancelled,
-            cancelled_total: 3,
-        }),
+        DeviceMessage::InterruptAck(InterruptAck { request_id: 7, cancelled, cancelled_total: 3 }),
         "04070300010203",
     );
 }

@@ -22,81 +22,49 @@ fn location() -> impl Strategy<Value = SourceLocation<'static>> {
 }
 
 fn task() -> impl Strategy<Value = TaskInfo<'static>> {
-    (any::<u32>(), text(), location(), any::<Option<u32>>()).prop_map(
-        |(id, name, spawned_at, parent)| TaskInfo {
-            id,
-            name,
-            spawned_at,
-            parent,
-        },
-    )
+    (any::<u32>(), text(), location(), any::<Option<u32>>())
+        .prop_map(|(id, name, spawned_at, parent)| TaskInfo { id, name, spawned_at, parent })
 }
 
 fn message() -> impl Strategy<Value = DeviceMessage<'static>> {
-    let outcome = prop_oneof![
-        Just(TaskOutcome::Completed),
-        Just(TaskOutcome::Failed),
-        Just(TaskOutcome::Cancelled)
-    ];
+    let outcome =
+        prop_oneof![Just(TaskOutcome::Completed), Just(TaskOutcome::Failed), Just(TaskOutcome::Cancelled)];
     let path = prop_oneof![
         Just(FailurePath::Unretrieved),
         Just(FailurePath::Awaited),
         Just(FailurePath::Gathered),
         Just(FailurePath::DuringShutdown)
     ];
-    let exception = (text(), text(), proptest::option::of(location())).prop_map(
-        |(type_name, message, raised_at)| ExceptionInfo {
-            type_name,
-            message,
-            raised_at,
-        },
-    );
+    let exception = (text(), text(), proptest::option::of(location()))
+        .prop_map(|(type_name, message, raised_at)| ExceptionInfo { type_name, message, raised_at });
     prop_oneof![
         (any::<u16>(), text(), text()).prop_map(|(version, firmware, build_id)| {
-            DeviceMessage::Hello(Hello {
-                version,
-                firmware,
-                build_id,
-            })
+            DeviceMessage::Hello(Hello { version, firmware, build_id })
         }),
         task().prop_map(DeviceMessage::TaskSpawned),
-        (any::<u32>(), outcome)
-            .prop_map(|(id, outcome)| DeviceMessage::TaskFinished { id, outcome }),
-        (
-            text(),
-            proptest::option::of(exception),
-            proptest::option::of(task()),
-            path
-        )
-            .prop_map(|(message, exception, task, path)| DeviceMessage::Failure(
-                FailureContext {
-                    message,
-                    exception,
-                    task,
-                    path
-                }
-            )),
-        (
-            any::<u32>(),
-            proptest::collection::vec(any::<u32>(), 0..MAX_ACK_TASKS),
-            any::<u32>()
-        )
-            .prop_map(
-                |(request_id, ids, cancelled_total)| DeviceMessage::InterruptAck(InterruptAck {
-                    request_id,
-                    cancelled: ids.into_iter().collect(),
-                    cancelled_total,
-                })
-            ),
+        (any::<u32>(), outcome).prop_map(|(id, outcome)| DeviceMessage::TaskFinished { id, outcome }),
+        (text(), proptest::option::of(exception), proptest::option::of(task()), path).prop_map(
+            |(message, exception, task, path)| DeviceMessage::Failure(FailureContext {
+                message,
+                exception,
+                task,
+                path
+            })
+        ),
+        (any::<u32>(), proptest::collection::vec(any::<u32>(), 0..MAX_ACK_TASKS), any::<u32>()).prop_map(
+            |(request_id, ids, cancelled_total)| DeviceMessage::InterruptAck(InterruptAck {
+                request_id,
+                cancelled: ids.into_iter().collect(),
+                cancelled_total,
+            })
+        ),
         any::<u32>().prop_map(|count| DeviceMessage::FramesLost { count }),
     ]
 }
 
 fn encoded(msg: &DeviceMessage<'_>) -> Vec<u8> {
     let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
-    encode(msg, &mut scratch, &mut out)
-        .expect("every message fits a frame")
-        .to_vec()
+    encode(msg, &mut scratch, &mut out).expect("every message fits a frame").to_vec()
 }
 
 /// Every payload the decoder yields for `bytes`.
@@ -162,28 +130,12 @@ proptest! {
 #[test]
 fn the_largest_failure_context_fits_one_frame() {
     let long = "x".repeat(MAX_INLINE_TEXT);
-    let big = Text::Static {
-        addr: u64::MAX,
-        len: u32::MAX,
-    };
-    let loc = SourceLocation {
-        file: big,
-        line: u32::MAX,
-        column: u32::MAX,
-    };
-    let task = TaskInfo {
-        id: u32::MAX,
-        name: big,
-        spawned_at: loc,
-        parent: Some(u32::MAX),
-    };
+    let big = Text::Static { addr: u64::MAX, len: u32::MAX };
+    let loc = SourceLocation { file: big, line: u32::MAX, column: u32::MAX };
+    let task = TaskInfo { id: u32::MAX, name: big, spawned_at: loc, parent: Some(u32::MAX) };
     let msg = DeviceMessage::Failure(FailureContext {
         message: Text::Inline(&long),
-        exception: Some(ExceptionInfo {
-            type_name: big,
-            message: Text::Inline(&long),
-            raised_at: Some(loc),
-        }),
+        exception: Some(ExceptionInfo { type_name: big, message: Text::Inline(&long), raised_at: Some(loc) }),
         task: Some(task),
         path: FailurePath::DuringShutdown,
     });

@@ -8,10 +8,7 @@ use std::time::Duration;
 /// took (awaited, never retrieved, during shutdown), and stops the firmware so that it sees
 /// KeyboardInterrupt and runs its cleanup.
 #[derive(Parser)]
-#[command(
-    version,
-    after_help = "Start with `asyncmon demo`: a simulated board, no hardware needed."
-)]
+#[command(version, after_help = "Start with `asyncmon demo`: a simulated board, no hardware needed.")]
 struct Cli {
     /// Write the daemon's and monitor's log to this file (RUST_LOG sets the level; default info).
     #[arg(long, global = true)]
@@ -61,8 +58,7 @@ fn init_logging(log: Option<&PathBuf>) -> anyhow::Result<()> {
         let file = std::fs::File::create(path)?;
         tracing_subscriber::fmt()
             .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| "info".into()),
+                tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
             )
             .with_writer(std::sync::Mutex::new(file))
             .with_ansi(false)
@@ -77,10 +73,7 @@ fn main() -> anyhow::Result<()> {
         std::process::exit(asyncmon_tui::cmd::device::run(name));
     }
     init_logging(cli.log.as_ref())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let default_socket = asyncmon_daemon::socket_path::default_socket_path;
     runtime.block_on(async {
         match cli.command {
@@ -90,8 +83,7 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Stop { socket, timeout } => {
                 let socket = socket.unwrap_or_else(default_socket);
-                let report =
-                    asyncmon_tui::cmd::stop::run(&socket, Duration::from_secs_f64(timeout)).await?;
+                let report = asyncmon_tui::cmd::stop::run(&socket, Duration::from_secs_f64(timeout)).await?;
                 println!("{report}");
                 Ok(())
             }

@@ -26,7 +26,9 @@ impl Tmux {
     }
 
     fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "demo"]).map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default()
+        self.run(&["capture-pane", "-p", "-t", "demo"])
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
     }
 
     fn keys(&self, keys: &str) {
@@ -67,7 +69,8 @@ fn demo_shows_a_failure_and_stops_with_keyboard_interrupt() {
     );
     let tmux = Tmux::start(&command);
 
-    let screen = tmux.wait_for("a failure on screen", Duration::from_secs(30), |s| s.contains("SensorError: sensor poll"));
+    let screen = tmux
+        .wait_for("a failure on screen", Duration::from_secs(30), |s| s.contains("SensorError: sensor poll"));
     assert!(screen.contains("ATTACHED"), "{screen}");
     assert!(screen.contains("spawn chain sensor_poll ← telemetry ← main"), "{screen}");
 
@@ -75,7 +78,8 @@ fn demo_shows_a_failure_and_stops_with_keyboard_interrupt() {
     tmux.wait_for("the stop confirmation", Duration::from_secs(5), |s| s.contains("[y]es / [n]o"));
     tmux.keys("y");
     let screen = tmux.wait_for("the interrupt and the exit", Duration::from_secs(15), |s| {
-        s.contains("EXITED: KeyboardInterrupt (exit code 130)") && s.contains("KeyboardInterrupt: cancelled main")
+        s.contains("EXITED: KeyboardInterrupt (exit code 130)")
+            && s.contains("KeyboardInterrupt: cancelled main")
     });
     assert!(screen.contains("blinky") && screen.contains("telemetry"), "{screen}");
     assert!(screen.contains("cleanup:"), "the firmware's cleanup output is shown:\n{screen}");

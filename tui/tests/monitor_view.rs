@@ -9,30 +9,16 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 fn loc(file: &str, line: u32) -> Location {
-    Location {
-        file: file.into(),
-        line,
-        column: 5,
-    }
+    Location { file: file.into(), line, column: 5 }
 }
 
 fn task(id: TaskId, name: &str, parent: Option<TaskId>, state: TaskState) -> Task {
-    Task {
-        epoch: 1,
-        id,
-        name: name.into(),
-        spawned_at: loc("src/main.rs", 10 + id),
-        parent,
-        state,
-    }
+    Task { epoch: 1, id, name: name.into(), spawned_at: loc("src/main.rs", 10 + id), parent, state }
 }
 
 /// A session like the demo's: main, blinky, telemetry and a failed sensor_poll.
 fn session() -> MonitorState {
-    let target = TargetDescription {
-        backend: "sim".into(),
-        name: "/work/target/debug/firmware".into(),
-    };
+    let target = TargetDescription { backend: "sim".into(), name: "/work/target/debug/firmware".into() };
     let mut state = MonitorState::new(target.clone(), "/run/asyncmon/demo.sock".into());
     let mut events = vec![
         SessionEvent::TargetState(TargetState::Attached),
@@ -53,10 +39,7 @@ fn session() -> MonitorState {
     ] {
         events.push(SessionEvent::TaskSpawned(t));
     }
-    events.push(SessionEvent::TaskFinished {
-        id: 5,
-        outcome: TaskOutcome::Failed,
-    });
+    events.push(SessionEvent::TaskFinished { id: 5, outcome: TaskOutcome::Failed });
     events.push(SessionEvent::Failure(Failure {
         seq: 1,
         epoch: 1,
@@ -67,12 +50,7 @@ fn session() -> MonitorState {
             message: "sensor poll #3 timed out after 50 ms".into(),
             raised_at: Some(loc("src/sensor.rs", 120)),
         }),
-        task: Some(task(
-            5,
-            "sensor_poll",
-            Some(2),
-            TaskState::Finished(TaskOutcome::Failed),
-        )),
+        task: Some(task(5, "sensor_poll", Some(2), TaskState::Finished(TaskOutcome::Failed))),
         path: FailurePath::Unretrieved,
     }));
     events.push(SessionEvent::Log(LogLine {
@@ -100,11 +78,7 @@ fn draw(state: &MonitorState, width: u16, height: u16) -> (Terminal<TestBackend>
     terminal.draw(|f| view::render(f, state)).unwrap();
     let buffer = terminal.backend().buffer().clone();
     let lines = (0..height)
-        .map(|y| {
-            (0..width)
-                .map(|x| buffer[(x, y)].symbol().to_string())
-                .collect::<String>()
-        })
+        .map(|y| (0..width).map(|x| buffer[(x, y)].symbol().to_string()).collect::<String>())
         .collect();
     (terminal, lines)
 }
@@ -116,30 +90,20 @@ fn screen_has(lines: &[String], text: &str) -> bool {
 #[test]
 fn the_task_table_lists_each_task_with_its_state_and_parent() {
     let (_, lines) = draw(&session(), 80, 24);
-    let row = lines
-        .iter()
-        .find(|l| l.contains("telemetry ") && l.contains("running"))
-        .expect("telemetry row");
+    let row =
+        lines.iter().find(|l| l.contains("telemetry ") && l.contains("running")).expect("telemetry row");
     assert!(row.contains("main"), "telemetry's parent is main: {row}");
-    let failed = lines
-        .iter()
-        .find(|l| l.contains("sensor_poll") && l.contains("failed"))
-        .expect("failed row");
+    let failed =
+        lines.iter().find(|l| l.contains("sensor_poll") && l.contains("failed")).expect("failed row");
     assert!(failed.contains("telemetry"), "{failed}");
 }
 
 #[test]
 fn the_failure_detail_shows_type_message_raise_site_spawn_chain_and_path() {
     let (_, lines) = draw(&session(), 80, 24);
-    assert!(screen_has(
-        &lines,
-        "SensorError: sensor poll #3 timed out after"
-    ));
+    assert!(screen_has(&lines, "SensorError: sensor poll #3 timed out after"));
     assert!(screen_has(&lines, "raised at   src/sensor.rs:120:5"));
-    assert!(screen_has(
-        &lines,
-        "spawn chain sensor_poll ← telemetry ← main"
-    ));
+    assert!(screen_has(&lines, "spawn chain sensor_poll ← telemetry ← main"));
     assert!(screen_has(&lines, "path        never retrieved → handler"));
 }
 
@@ -159,10 +123,7 @@ fn stop_asks_for_confirmation_on_screen() {
     let mut state = session();
     state.on_action(Action::Stop);
     let (_, lines) = draw(&state, 80, 24);
-    assert!(screen_has(
-        &lines,
-        "The firmware will see KeyboardInterrupt."
-    ));
+    assert!(screen_has(&lines, "The firmware will see KeyboardInterrupt."));
     assert!(screen_has(&lines, "[y]es / [n]o"));
 }
 
@@ -172,11 +133,7 @@ fn after_a_stop_the_acknowledgement_and_exit_are_shown() {
     for e in [
         SessionEvent::Interrupted(InterruptReport {
             request_id: 1,
-            cancelled: vec![
-                (0, "main".into()),
-                (1, "blinky".into()),
-                (2, "telemetry".into()),
-            ],
+            cancelled: vec![(0, "main".into()), (1, "blinky".into()), (2, "telemetry".into())],
             cancelled_total: 3,
         }),
         SessionEvent::TargetState(TargetState::Exited {
@@ -187,42 +144,25 @@ fn after_a_stop_the_acknowledgement_and_exit_are_shown() {
         state.on_message(ServerMessage::Event(e), 10);
     }
     let (_, lines) = draw(&state, 80, 24);
-    assert!(screen_has(
-        &lines,
-        "KeyboardInterrupt: cancelled main, blinky, telemetry (3 tasks)"
-    ));
-    assert!(lines
-        .last()
-        .unwrap()
-        .contains("EXITED: KeyboardInterrupt (exit code 130)"));
+    assert!(screen_has(&lines, "KeyboardInterrupt: cancelled main, blinky, telemetry (3 tasks)"));
+    assert!(lines.last().unwrap().contains("EXITED: KeyboardInterrupt (exit code 130)"));
 }
 
 #[test]
 fn a_failed_target_and_a_lost_daemon_are_said_in_words() {
-    let target = TargetDescription {
-        backend: "sim".into(),
-        name: "fw".into(),
-    };
+    let target = TargetDescription { backend: "sim".into(), name: "fw".into() };
     let mut state = MonitorState::new(target, "/tmp/s".into());
     let reason = "the firmware did not create its RTT control block within 5s".to_string();
     state.on_message(
-        ServerMessage::Event(SessionEvent::TargetState(TargetState::Failed {
-            reason: reason.clone(),
-        })),
+        ServerMessage::Event(SessionEvent::TargetState(TargetState::Failed { reason: reason.clone() })),
         0,
     );
     let (_, lines) = draw(&state, 80, 24);
-    assert!(
-        screen_has(&lines, "the firmware did not create its RTT control"),
-        "{lines:#?}"
-    );
+    assert!(screen_has(&lines, "the firmware did not create its RTT control"), "{lines:#?}");
     assert!(lines.last().unwrap().contains("FAILED"));
     state.on_disconnect("asyncmond closed the connection".into());
     let (_, lines) = draw(&state, 80, 24);
-    assert!(lines
-        .last()
-        .unwrap()
-        .contains("DISCONNECTED: asyncmond closed the connection"));
+    assert!(lines.last().unwrap().contains("DISCONNECTED: asyncmond closed the connection"));
 }
 
 #[test]

@@ -14,7 +14,8 @@ async fn stop_prints_the_cancelled_tasks_and_the_firmware_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("d.sock");
     let sim = SimConfig::new(ASYNCMON, vec!["__device".into(), "demo".into()]);
-    let running = daemon::start(DaemonConfig { socket: socket.clone(), target: TargetConfig::Sim(sim) }).unwrap();
+    let running =
+        daemon::start(DaemonConfig { socket: socket.clone(), target: TargetConfig::Sim(sim) }).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while running.hub.snapshot().tasks.len() < 3 {
         assert!(Instant::now() < deadline, "the demo did not start: {:#?}", running.hub.snapshot());
@@ -39,8 +40,12 @@ async fn stop_prints_the_cancelled_tasks_and_the_firmware_exits_130() {
 #[test]
 fn stop_without_a_daemon_says_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(ASYNCMON).args(["stop", "--socket"]).arg(dir.path().join("none.sock")).output().unwrap();
+    let out =
+        Command::new(ASYNCMON).args(["stop", "--socket"]).arg(dir.path().join("none.sock")).output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("cannot connect to asyncmond") && stderr.contains("is the daemon running?"), "{stderr}");
+    assert!(
+        stderr.contains("cannot connect to asyncmond") && stderr.contains("is the daemon running?"),
+        "{stderr}"
+    );
 }

@@ -20,10 +20,7 @@ impl UpChannel {
     pub fn attach(mem: &mut dyn TargetMemory, desc: &ChannelDescriptor) -> Result<Self, RttError> {
         let last_read = desc.width.read(mem, desc.read_offset_addr())?;
         check_offset(desc, "read", last_read)?;
-        Ok(UpChannel {
-            desc: desc.clone(),
-            last_read,
-        })
+        Ok(UpChannel { desc: desc.clone(), last_read })
     }
 
     /// The channel's descriptor.
@@ -32,11 +29,7 @@ impl UpChannel {
     }
 
     /// Appends everything the target has written to `out`; returns the number of bytes read.
-    pub fn read(
-        &mut self,
-        mem: &mut dyn TargetMemory,
-        out: &mut Vec<u8>,
-    ) -> Result<usize, RttError> {
+    pub fn read(&mut self, mem: &mut dyn TargetMemory, out: &mut Vec<u8>) -> Result<usize, RttError> {
         let d = &self.desc;
         let write = d.width.read(mem, d.write_offset_addr())?;
         let read = d.width.read(mem, d.read_offset_addr())?;
@@ -54,8 +47,7 @@ impl UpChannel {
             let at = out.len();
             out.resize(at + len, 0);
             let addr = d.buffer + from;
-            mem.read(addr, &mut out[at..])
-                .map_err(|source| RttError::Memory { addr, source })
+            mem.read(addr, &mut out[at..]).map_err(|source| RttError::Memory { addr, source })
         };
         if write > read {
             copy(read, write)?;
@@ -93,23 +85,18 @@ impl DownChannel {
         let first = n.min(d.size - write);
         let put = |mem: &mut dyn TargetMemory, at: u64, bytes: &[u8]| {
             let addr = d.buffer + at;
-            mem.write(addr, bytes)
-                .map_err(|source| RttError::Memory { addr, source })
+            mem.write(addr, bytes).map_err(|source| RttError::Memory { addr, source })
         };
         put(mem, write, &data[..first as usize])?;
         put(mem, 0, &data[first as usize..n as usize])?;
-        d.width
-            .write(mem, d.write_offset_addr(), (write + n) % d.size)?;
+        d.width.write(mem, d.write_offset_addr(), (write + n) % d.size)?;
         Ok(n as usize)
     }
 }
 
 fn check_offset(desc: &ChannelDescriptor, which: &str, offset: u64) -> Result<(), RttError> {
     if desc.buffer == 0 {
-        return Err(RttError::Corrupted(format!(
-            "channel {:?} has no buffer",
-            desc.name
-        )));
+        return Err(RttError::Corrupted(format!("channel {:?} has no buffer", desc.name)));
     }
     if offset >= desc.size {
         return Err(RttError::Corrupted(format!(
@@ -131,10 +118,7 @@ pub(crate) mod tests {
     pub fn fake_rtt(width: PointerWidth, up_size: u64, down_size: u64) -> FakeMemory {
         let w = width.bytes();
         let base = 0x1000u64;
-        let mut mem = FakeMemory {
-            base,
-            bytes: vec![0; 0x1000],
-        };
+        let mut mem = FakeMemory { base, bytes: vec![0; 0x1000] };
         let names = base + 0x400;
         let up_buf = base + 0x500;
         let down_buf = up_buf + up_size;
@@ -147,10 +131,8 @@ pub(crate) mod tests {
         put(&mut mem, base + 16 + w, 1);
         let up = base + 16 + 2 * w;
         let down = up + 6 * w;
-        for (desc, name, buf, size) in [
-            (up, names, up_buf, up_size),
-            (down, names + 3, down_buf, down_size),
-        ] {
+        for (desc, name, buf, size) in [(up, names, up_buf, up_size), (down, names + 3, down_buf, down_size)]
+        {
             put(&mut mem, desc, name);
             put(&mut mem, desc + w, buf);
             put(&mut mem, desc + 2 * w, size);
@@ -221,16 +203,9 @@ pub(crate) mod tests {
         target_writes(&mut mem, &desc, b"abc");
         up.read(&mut mem, &mut Vec::new()).unwrap();
         // The target restarts: offsets back to zero.
-        desc.width
-            .write(&mut mem, desc.read_offset_addr(), 0)
-            .unwrap();
-        desc.width
-            .write(&mut mem, desc.write_offset_addr(), 1)
-            .unwrap();
-        assert!(matches!(
-            up.read(&mut mem, &mut Vec::new()),
-            Err(RttError::Reinitialised)
-        ));
+        desc.width.write(&mut mem, desc.read_offset_addr(), 0).unwrap();
+        desc.width.write(&mut mem, desc.write_offset_addr(), 1).unwrap();
+        assert!(matches!(up.read(&mut mem, &mut Vec::new()), Err(RttError::Reinitialised)));
     }
 
     #[test]
@@ -239,15 +214,9 @@ pub(crate) mod tests {
         let cb = ControlBlock::read(&mut mem, 0x1000, PointerWidth::Four).unwrap();
         let desc = cb.up_channel("up").unwrap().clone();
         let mut up = UpChannel::attach(&mut mem, &desc).unwrap();
-        desc.width
-            .write(&mut mem, desc.write_offset_addr(), 4096)
-            .unwrap();
+        desc.width.write(&mut mem, desc.write_offset_addr(), 4096).unwrap();
         let err = up.read(&mut mem, &mut Vec::new()).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("write offset 4096 outside its 16-byte buffer"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("write offset 4096 outside its 16-byte buffer"), "{err}");
     }
 
     #[test]
@@ -255,10 +224,7 @@ pub(crate) mod tests {
         let mut mem = fake_rtt(PointerWidth::Four, 16, 8);
         let cb = ControlBlock::read(&mut mem, 0x1000, PointerWidth::Four).unwrap();
         let err = cb.up_channel("asyncmon").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            r#"no RTT up channel named "asyncmon"; the firmware has ["up"]"#
-        );
+        assert_eq!(err.to_string(), r#"no RTT up channel named "asyncmon"; the firmware has ["up"]"#);
     }
 
     #[test]
@@ -270,9 +236,7 @@ pub(crate) mod tests {
             Err(RttError::NotInitialised(_))
         ));
         let mut mem = fake_rtt(PointerWidth::Four, 16, 8);
-        PointerWidth::Four
-            .write(&mut mem, 0x1010, 0xffff_ffff)
-            .unwrap();
+        PointerWidth::Four.write(&mut mem, 0x1010, 0xffff_ffff).unwrap();
         assert!(matches!(
             ControlBlock::read(&mut mem, 0x1000, PointerWidth::Four),
             Err(RttError::Corrupted(_))

@@ -37,21 +37,14 @@ impl PointerWidth {
     pub(crate) fn read(self, mem: &mut dyn TargetMemory, addr: u64) -> Result<u64, RttError> {
         let mut buf = [0u8; 8];
         let n = self.bytes() as usize;
-        mem.read(addr, &mut buf[..n])
-            .map_err(|source| RttError::Memory { addr, source })?;
+        mem.read(addr, &mut buf[..n]).map_err(|source| RttError::Memory { addr, source })?;
         Ok(u64::from_le_bytes(buf))
     }
 
     /// Writes one pointer-sized little-endian value.
-    pub(crate) fn write(
-        self,
-        mem: &mut dyn TargetMemory,
-        addr: u64,
-        value: u64,
-    ) -> Result<(), RttError> {
+    pub(crate) fn write(self, mem: &mut dyn TargetMemory, addr: u64, value: u64) -> Result<(), RttError> {
         let n = self.bytes() as usize;
-        mem.write(addr, &value.to_le_bytes()[..n])
-            .map_err(|source| RttError::Memory { addr, source })
+        mem.write(addr, &value.to_le_bytes()[..n]).map_err(|source| RttError::Memory { addr, source })
     }
 }
 
@@ -95,17 +88,12 @@ impl ControlBlock {
     /// Whether a live control block (its id written) is at `addr`.
     pub fn is_initialised(mem: &mut dyn TargetMemory, addr: u64) -> Result<bool, RttError> {
         let mut id = [0u8; 16];
-        mem.read(addr, &mut id)
-            .map_err(|source| RttError::Memory { addr, source })?;
+        mem.read(addr, &mut id).map_err(|source| RttError::Memory { addr, source })?;
         Ok(&id == RTT_ID)
     }
 
     /// Reads and checks the control block at `addr`.
-    pub fn read(
-        mem: &mut dyn TargetMemory,
-        addr: u64,
-        width: PointerWidth,
-    ) -> Result<Self, RttError> {
+    pub fn read(mem: &mut dyn TargetMemory, addr: u64, width: PointerWidth) -> Result<Self, RttError> {
         if !Self::is_initialised(mem, addr)? {
             return Err(RttError::NotInitialised(addr));
         }
@@ -113,15 +101,11 @@ impl ControlBlock {
         let max_up = width.read(mem, addr + 16)?;
         let max_down = width.read(mem, addr + 16 + w)?;
         if max_up > MAX_CHANNELS || max_down > MAX_CHANNELS {
-            return Err(RttError::Corrupted(format!(
-                "{max_up} up and {max_down} down channels"
-            )));
+            return Err(RttError::Corrupted(format!("{max_up} up and {max_down} down channels")));
         }
         let first = addr + 16 + 2 * w;
         let mut read_all = |start: u64, count: u64| -> Result<Vec<ChannelDescriptor>, RttError> {
-            (0..count)
-                .map(|i| read_descriptor(mem, start + i * 6 * w, width))
-                .collect()
+            (0..count).map(|i| read_descriptor(mem, start + i * 6 * w, width)).collect()
         };
         let up = read_all(first, max_up)?;
         let down = read_all(first + max_up * 6 * w, max_down)?;
@@ -144,14 +128,11 @@ fn find<'c>(
     name: &str,
     direction: &'static str,
 ) -> Result<&'c ChannelDescriptor, RttError> {
-    channels
-        .iter()
-        .find(|c| c.name == name)
-        .ok_or_else(|| RttError::NoSuchChannel {
-            direction,
-            name: name.to_string(),
-            available: channels.iter().map(|c| c.name.clone()).collect(),
-        })
+    channels.iter().find(|c| c.name == name).ok_or_else(|| RttError::NoSuchChannel {
+        direction,
+        name: name.to_string(),
+        available: channels.iter().map(|c| c.name.clone()).collect(),
+    })
 }
 
 fn read_descriptor(
@@ -164,22 +145,10 @@ fn read_descriptor(
     let buffer = width.read(mem, addr + w)?;
     let size = width.read(mem, addr + 2 * w)?;
     if buffer != 0 && !(2..=MAX_BUFFER).contains(&size) {
-        return Err(RttError::Corrupted(format!(
-            "channel at {addr:#x} has a {size}-byte buffer"
-        )));
+        return Err(RttError::Corrupted(format!("channel at {addr:#x} has a {size}-byte buffer")));
     }
-    let name = if name_ptr == 0 {
-        String::new()
-    } else {
-        read_c_string(mem, name_ptr)
-    };
-    Ok(ChannelDescriptor {
-        addr,
-        name,
-        buffer,
-        size,
-        width,
-    })
+    let name = if name_ptr == 0 { String::new() } else { read_c_string(mem, name_ptr) };
+    Ok(ChannelDescriptor { addr, name, buffer, size, width })
 }
 
 /// Reads a NUL-terminated name of at most [`MAX_NAME`] bytes; an unreadable name is empty.

@@ -22,25 +22,16 @@ pub struct RttSymbol {
 
 /// Reads `elf_path` and finds `_SEGGER_RTT`.
 pub fn find_rtt_symbol(elf_path: &Path) -> Result<RttSymbol, String> {
-    let data =
-        std::fs::read(elf_path).map_err(|e| format!("cannot read {}: {e}", elf_path.display()))?;
-    let file = object::File::parse(&*data).map_err(|e| {
-        format!(
-            "{} is not an ELF file asyncmon can read: {e}",
-            elf_path.display()
-        )
-    })?;
+    let data = std::fs::read(elf_path).map_err(|e| format!("cannot read {}: {e}", elf_path.display()))?;
+    let file = object::File::parse(&*data)
+        .map_err(|e| format!("{} is not an ELF file asyncmon can read: {e}", elf_path.display()))?;
     let symbol = file.symbols().find(|s| s.name() == Ok(RTT_SYMBOL)).ok_or_else(|| {
         format!(
             "{} has no {RTT_SYMBOL} symbol: the firmware does not link asyncmon-agent, or its symbols were stripped",
             elf_path.display()
         )
     })?;
-    let width = if file.is_64() {
-        PointerWidth::Eight
-    } else {
-        PointerWidth::Four
-    };
+    let width = if file.is_64() { PointerWidth::Eight } else { PointerWidth::Four };
     let first_segment = file.segments().map(|s| s.address()).min().unwrap_or(0) & !0xfff;
     Ok(RttSymbol {
         address: symbol.address(),
@@ -72,8 +63,7 @@ fn load_base(maps: &str, inode: u64) -> Option<u64> {
         let offset = u64::from_str_radix(fields.next()?, 16).ok()?;
         let _dev = fields.next()?;
         let ino: u64 = fields.next()?.parse().ok()?;
-        (ino == inode && offset == 0)
-            .then(|| u64::from_str_radix(range.split('-').next()?, 16).ok())?
+        (ino == inode && offset == 0).then(|| u64::from_str_radix(range.split('-').next()?, 16).ok())?
     })
 }
 

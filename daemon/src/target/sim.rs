@@ -58,15 +58,7 @@ pub fn spawn(
 ) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("asyncmon-sim".into())
-        .spawn(move || {
-            Sim {
-                config,
-                hub,
-                commands,
-                started: Instant::now(),
-            }
-            .run()
-        })
+        .spawn(move || Sim { config, hub, commands, started: Instant::now() }.run())
         .expect("spawning the simulator thread")
 }
 
@@ -85,8 +77,7 @@ enum End {
 
 impl Sim {
     fn run(self) {
-        self.hub
-            .publish(SessionEvent::TargetState(TargetState::Starting));
+        self.hub.publish(SessionEvent::TargetState(TargetState::Starting));
         let mut child = match Command::new(&self.config.program)
             .args(&self.config.args)
             .stdin(Stdio::null())
@@ -96,10 +87,8 @@ impl Sim {
         {
             Ok(child) => child,
             Err(e) => {
-                return self.fail(format!(
-                    "cannot start the firmware {}: {e}",
-                    self.config.program.display()
-                ));
+                return self
+                    .fail(format!("cannot start the firmware {}: {e}", self.config.program.display()));
             }
         };
         tracing::info!(pid = child.id(), program = %self.config.program.display(), "firmware started");
@@ -123,51 +112,30 @@ impl Sim {
     fn fail(&self, reason: String) {
         tracing::error!("{reason}");
         self.problem(reason.clone());
-        self.hub
-            .publish(SessionEvent::TargetState(TargetState::Failed { reason }));
+        self.hub.publish(SessionEvent::TargetState(TargetState::Failed { reason }));
     }
 
     fn problem(&self, text: String) {
         let at_ms = self.started.elapsed().as_millis() as u64;
-        self.hub
-            .publish(SessionEvent::Problem(Problem { at_ms, text }));
+        self.hub.publish(SessionEvent::Problem(Problem { at_ms, text }));
     }
 
     /// Publishes the firmware's stdout and stderr lines as log events.
     fn forward_output(&self, child: &mut Child) {
-        fn pump(
-            stream: impl Read + Send + 'static,
-            source: LogSource,
-            hub: Arc<Hub>,
-            started: Instant,
-        ) {
+        fn pump(stream: impl Read + Send + 'static, source: LogSource, hub: Arc<Hub>, started: Instant) {
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines() {
                     let Ok(text) = line else { break };
                     let at_ms = started.elapsed().as_millis() as u64;
-                    hub.publish(SessionEvent::Log(LogLine {
-                        at_ms,
-                        source,
-                        text,
-                    }));
+                    hub.publish(SessionEvent::Log(LogLine { at_ms, source, text }));
                 }
             });
         }
         if let Some(out) = child.stdout.take() {
-            pump(
-                out,
-                LogSource::FirmwareStdout,
-                self.hub.clone(),
-                self.started,
-            );
+            pump(out, LogSource::FirmwareStdout, self.hub.clone(), self.started);
         }
         if let Some(err) = child.stderr.take() {
-            pump(
-                err,
-                LogSource::FirmwareStderr,
-                self.hub.clone(),
-                self.started,
-            );
+            pump(err, LogSource::FirmwareStderr, self.hub.clone(), self.started);
         }
     }
 
@@ -175,17 +143,13 @@ impl Sim {
     fn attach(&self, child: &Child) -> Result<(ProcessMemory, UpChannel, DownChannel), String> {
         let pid = child.id();
         let exe = PathBuf::from(format!("/proc/{pid}/exe"));
-        let inode = std::fs::metadata(&exe)
-            .map_err(|e| format!("cannot inspect process {pid}: {e}"))?
-            .ino();
+        let inode = std::fs::metadata(&exe).map_err(|e| format!("cannot inspect process {pid}: {e}"))?.ino();
         let symbol = find_rtt_symbol(&exe)?;
         let addr = runtime_address(&symbol, pid, inode)?;
         let mut mem = ProcessMemory::open(pid).map_err(|e| {
             format!("cannot open the memory of process {pid}: {e} (the daemon needs ptrace access to its firmware)")
         })?;
-        self.hub.publish(SessionEvent::TargetState(
-            TargetState::WaitingForControlBlock,
-        ));
+        self.hub.publish(SessionEvent::TargetState(TargetState::WaitingForControlBlock));
         let deadline = Instant::now() + self.config.attach_timeout;
         loop {
             match ControlBlock::is_initialised(&mut mem, addr) {
@@ -201,19 +165,11 @@ impl Sim {
             }
         }
         let block = ControlBlock::read(&mut mem, addr, symbol.width).map_err(|e| e.to_string())?;
-        let up = UpChannel::attach(
-            &mut mem,
-            block.up_channel(UP_CHANNEL).map_err(|e| e.to_string())?,
-        )
-        .map_err(|e| e.to_string())?;
-        let down = DownChannel::attach(
-            block
-                .down_channel(DOWN_CHANNEL)
-                .map_err(|e| e.to_string())?,
-        );
+        let up = UpChannel::attach(&mut mem, block.up_channel(UP_CHANNEL).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+        let down = DownChannel::attach(block.down_channel(DOWN_CHANNEL).map_err(|e| e.to_string())?);
         tracing::info!(addr = format_args!("{addr:#x}"), "RTT attached");
-        self.hub
-            .publish(SessionEvent::TargetState(TargetState::Attached));
+        self.hub.publish(SessionEvent::TargetState(TargetState::Attached));
         Ok((mem, up, down))
     }
 
@@ -238,9 +194,7 @@ impl Sim {
                     outgoing.extend_from_slice(&stop_frame(request_id));
                     tracing::info!(request_id, "stop request queued");
                 }
-                Ok(TargetCommand::Shutdown) | Err(TryRecvError::Disconnected) => {
-                    return End::Shutdown
-                }
+                Ok(TargetCommand::Shutdown) | Err(TryRecvError::Disconnected) => return End::Shutdown,
                 Err(TryRecvError::Empty) => {}
             }
             // Check for exit before reading: the last read after exit is not possible, so the final
@@ -303,8 +257,9 @@ impl Sim {
                 Ok(TargetCommand::Stop { .. }) => {
                     self.problem("cannot send a stop request: the RTT link is not attached".into())
                 }
-                Ok(TargetCommand::Shutdown)
-                | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return End::Shutdown,
+                Ok(TargetCommand::Shutdown) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return End::Shutdown
+                }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             }
         }

@@ -27,35 +27,20 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let mut sim = SimConfig::new(firmware(), args.iter().map(|s| s.to_string()).collect());
         sim.attach_timeout = attach_timeout;
-        let daemon = daemon::start(DaemonConfig {
-            socket: dir.path().join("d.sock"),
-            target: TargetConfig::Sim(sim),
-        })
-        .expect("daemon starts");
-        let mut client = Client::connect(&daemon.socket, "e2e test")
-            .await
-            .expect("client connects");
+        let daemon =
+            daemon::start(DaemonConfig { socket: dir.path().join("d.sock"), target: TargetConfig::Sim(sim) })
+                .expect("daemon starts");
+        let mut client = Client::connect(&daemon.socket, "e2e test").await.expect("client connects");
         client.request(&ClientRequest::Subscribe).await.unwrap();
         let session = match client.recv().await.unwrap() {
             Some(ServerMessage::Snapshot(s)) => *s,
             other => panic!("expected a snapshot, got {other:?}"),
         };
-        Harness {
-            daemon,
-            client,
-            session,
-            events: Vec::new(),
-            _dir: dir,
-        }
+        Harness { daemon, client, session, events: Vec::new(), _dir: dir }
     }
 
     /// Reads messages until `done(session)` holds; panics with the session after `timeout`.
-    pub async fn until(
-        &mut self,
-        what: &str,
-        timeout: Duration,
-        done: impl Fn(&SessionState) -> bool,
-    ) {
+    pub async fn until(&mut self, what: &str, timeout: Duration, done: impl Fn(&SessionState) -> bool) {
         let deadline = tokio::time::Instant::now() + timeout;
         while !done(&self.session) {
             let msg = tokio::time::timeout_at(deadline, self.client.recv()).await;

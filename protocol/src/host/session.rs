@@ -57,10 +57,7 @@ impl SessionState {
 
     /// The task `id` of the current epoch.
     pub fn task(&self, id: TaskId) -> Option<&Task> {
-        self.tasks
-            .iter()
-            .rev()
-            .find(|t| t.epoch == self.epoch && t.id == id)
+        self.tasks.iter().rev().find(|t| t.epoch == self.epoch && t.id == id)
     }
 
     /// The chain of spawners from `id` up to main, `id` first.
@@ -68,12 +65,7 @@ impl SessionState {
         let mut chain = Vec::new();
         let mut next = Some(id);
         while let Some(id) = next {
-            let Some(task) = self
-                .tasks
-                .iter()
-                .rev()
-                .find(|t| t.epoch == epoch && t.id == id)
-            else {
+            let Some(task) = self.tasks.iter().rev().find(|t| t.epoch == epoch && t.id == id) else {
                 break;
             };
             if chain.iter().any(|t: &&Task| t.id == id) {
@@ -104,12 +96,7 @@ impl SessionState {
             }
             SessionEvent::TaskFinished { id, outcome } => {
                 let epoch = self.epoch;
-                if let Some(task) = self
-                    .tasks
-                    .iter_mut()
-                    .rev()
-                    .find(|t| t.epoch == epoch && t.id == *id)
-                {
+                if let Some(task) = self.tasks.iter_mut().rev().find(|t| t.epoch == epoch && t.id == *id) {
                     task.state = TaskState::Finished(*outcome);
                 }
                 self.trim_tasks();
@@ -129,12 +116,7 @@ impl SessionState {
 
     fn trim_tasks(&mut self) {
         let done = |t: &Task| t.state != TaskState::Running;
-        let mut excess = self
-            .tasks
-            .iter()
-            .filter(|t| done(t))
-            .count()
-            .saturating_sub(MAX_FINISHED_TASKS);
+        let mut excess = self.tasks.iter().filter(|t| done(t)).count().saturating_sub(MAX_FINISHED_TASKS);
         if excess > 0 {
             self.tasks.retain(|t| {
                 if excess > 0 && done(t) {
@@ -165,31 +147,20 @@ mod tests {
             epoch,
             id,
             name: std::format!("t{id}"),
-            spawned_at: Location {
-                file: "src/main.rs".to_string(),
-                line: id,
-                column: 1,
-            },
+            spawned_at: Location { file: "src/main.rs".to_string(), line: id, column: 1 },
             parent,
             state: TaskState::Running,
         }
     }
 
     fn session() -> SessionState {
-        SessionState::new(TargetDescription {
-            backend: "sim".into(),
-            name: "demo".into(),
-        })
+        SessionState::new(TargetDescription { backend: "sim".into(), name: "demo".into() })
     }
 
     fn started(epoch: u32) -> SessionEvent {
         SessionEvent::SessionStarted {
             epoch,
-            firmware: FirmwareInfo {
-                name: "demo".into(),
-                build_id: "1".into(),
-                protocol_version: 1,
-            },
+            firmware: FirmwareInfo { name: "demo".into(), build_id: "1".into(), protocol_version: 1 },
         }
     }
 
@@ -210,14 +181,8 @@ mod tests {
         let mut s = session();
         s.apply(&started(1));
         s.apply(&SessionEvent::TaskSpawned(task(1, 3, Some(0))));
-        s.apply(&SessionEvent::TaskFinished {
-            id: 3,
-            outcome: TaskOutcome::Failed,
-        });
-        assert_eq!(
-            s.task(3).unwrap().state,
-            TaskState::Finished(TaskOutcome::Failed)
-        );
+        s.apply(&SessionEvent::TaskFinished { id: 3, outcome: TaskOutcome::Failed });
+        assert_eq!(s.task(3).unwrap().state, TaskState::Finished(TaskOutcome::Failed));
     }
 
     #[test]
@@ -238,10 +203,7 @@ mod tests {
         s.apply(&SessionEvent::TaskSpawned(task(1, 0, None)));
         for id in 1..=(MAX_FINISHED_TASKS as u32 + 10) {
             s.apply(&SessionEvent::TaskSpawned(task(1, id, Some(0))));
-            s.apply(&SessionEvent::TaskFinished {
-                id,
-                outcome: TaskOutcome::Completed,
-            });
+            s.apply(&SessionEvent::TaskFinished { id, outcome: TaskOutcome::Completed });
         }
         assert!(s.task(0).is_some(), "main is still running and must stay");
         assert_eq!(s.tasks.len(), MAX_FINISHED_TASKS + 1);

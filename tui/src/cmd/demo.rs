@@ -19,17 +19,8 @@ pub fn demo_socket_path() -> PathBuf {
 pub async fn run(socket: Option<PathBuf>) -> anyhow::Result<()> {
     let socket = socket.unwrap_or_else(demo_socket_path);
     let exe = std::env::current_exe()?;
-    let sim = SimConfig::new(
-        exe,
-        vec![
-            crate::cmd::device::DEVICE_COMMAND.to_string(),
-            "demo".to_string(),
-        ],
-    );
-    let running = daemon::start(DaemonConfig {
-        socket,
-        target: TargetConfig::Sim(sim),
-    })?;
+    let sim = SimConfig::new(exe, vec![crate::cmd::device::DEVICE_COMMAND.to_string(), "demo".to_string()]);
+    let running = daemon::start(DaemonConfig { socket, target: TargetConfig::Sim(sim) })?;
     let client = Client::connect(&running.socket, "asyncmon monitor").await?;
     let shown = running.socket.display().to_string();
     let result = crate::monitor::run::run_monitor(client, shown).await;

@@ -23,8 +23,7 @@ pub async fn run(socket: &Path, timeout: Duration) -> anyhow::Result<String> {
                 Some(ServerMessage::Event(SessionEvent::Interrupted(report)))
                     if request.is_none_or(|id| id == report.request_id) =>
                 {
-                    let names: Vec<&str> =
-                        report.cancelled.iter().map(|(_, n)| n.as_str()).collect();
+                    let names: Vec<&str> = report.cancelled.iter().map(|(_, n)| n.as_str()).collect();
                     return Ok(format!(
                         "KeyboardInterrupt: cancelled {} task(s): {}",
                         report.cancelled_total,
@@ -38,7 +37,7 @@ pub async fn run(socket: &Path, timeout: Duration) -> anyhow::Result<String> {
             }
         }
     };
-    tokio::time::timeout(timeout, wait).await.map_err(|_| {
-        anyhow::anyhow!("the firmware did not acknowledge the stop within {timeout:?}")
-    })?
+    tokio::time::timeout(timeout, wait)
+        .await
+        .map_err(|_| anyhow::anyhow!("the firmware did not acknowledge the stop within {timeout:?}"))?
 }

@@ -22,12 +22,7 @@ pub enum Action {
 }
 
 /// The keys and what they do, for the help line.
-pub const KEYS: &[(&str, &str)] = &[
-    ("↑↓/jk", "move"),
-    ("Tab", "pane"),
-    ("s", "stop"),
-    ("q", "quit"),
-];
+pub const KEYS: &[(&str, &str)] = &[("↑↓/jk", "move"), ("Tab", "pane"), ("s", "stop"), ("q", "quit")];
 
 /// The action for `key`, if any.
 pub fn action(key: KeyEvent) -> Option<Action> {
@@ -55,10 +50,7 @@ mod tests {
         let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
         assert_eq!(action(key(KeyCode::Char('j'))), Some(Action::Down));
         assert_eq!(action(key(KeyCode::Up)), Some(Action::Up));
-        assert_eq!(
-            action(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
-            Some(Action::Quit)
-        );
+        assert_eq!(action(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
         assert_eq!(action(key(KeyCode::Char('x'))), None);
     }
 }

@@ -68,15 +68,14 @@ impl MonitorState {
 
     /// Folds a message from the daemon in; `now_ms` is the monitor's clock, for rates.
     pub fn on_message(&mut self, msg: ServerMessage, now_ms: u64) {
-        let follow = self.session.failures.is_empty()
-            || self.selected_failure + 1 == self.session.failures.len();
+        let follow =
+            self.session.failures.is_empty() || self.selected_failure + 1 == self.session.failures.len();
         match msg {
             ServerMessage::Snapshot(session) => self.session = *session,
             ServerMessage::Event(event) => self.session.apply(&event),
             ServerMessage::Missed { events } => {
-                self.notice = Some(format!(
-                    "the monitor fell behind and missed {events} events; resynchronised"
-                ))
+                self.notice =
+                    Some(format!("the monitor fell behind and missed {events} events; resynchronised"))
             }
             ServerMessage::StopSent { request_id } => self.stop_sent = Some(request_id),
             ServerMessage::Refused { reason } => self.notice = Some(reason),
@@ -85,8 +84,7 @@ impl MonitorState {
         let frames = self.session.stats.frames;
         match self.last_frames {
             Some((at, before)) if now_ms >= at + 1000 => {
-                self.frames_per_sec =
-                    (frames - before.min(frames)) as f64 * 1000.0 / (now_ms - at) as f64;
+                self.frames_per_sec = (frames - before.min(frames)) as f64 * 1000.0 / (now_ms - at) as f64;
                 self.last_frames = Some((now_ms, frames));
             }
             None => self.last_frames = Some((now_ms, frames)),
@@ -96,12 +94,8 @@ impl MonitorState {
         if follow && !self.session.failures.is_empty() {
             self.selected_failure = self.session.failures.len() - 1;
         }
-        self.selected_failure = self
-            .selected_failure
-            .min(self.session.failures.len().saturating_sub(1));
-        self.selected_task = self
-            .selected_task
-            .min(self.session.tasks.len().saturating_sub(1));
+        self.selected_failure = self.selected_failure.min(self.session.failures.len().saturating_sub(1));
+        self.selected_task = self.selected_task.min(self.session.tasks.len().saturating_sub(1));
     }
 
     /// The daemon connection ended.
@@ -142,9 +136,7 @@ impl MonitorState {
             Pane::Tasks => (&mut self.selected_task, self.session.tasks.len()),
             Pane::Failures => (&mut self.selected_failure, self.session.failures.len()),
         };
-        *selected = selected
-            .saturating_add_signed(by)
-            .min(len.saturating_sub(1));
+        *selected = selected.saturating_add_signed(by).min(len.saturating_sub(1));
     }
 }
 
@@ -153,13 +145,7 @@ mod tests {
     use super::*;
 
     fn state() -> MonitorState {
-        MonitorState::new(
-            TargetDescription {
-                backend: "sim".into(),
-                name: "demo".into(),
-            },
-            "/tmp/s".into(),
-        )
+        MonitorState::new(TargetDescription { backend: "sim".into(), name: "demo".into() }, "/tmp/s".into())
     }
 
     #[test]

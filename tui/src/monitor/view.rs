@@ -46,39 +46,20 @@ fn render_title(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
         None => "no firmware hello yet".to_string(),
     };
     let line = Line::from(vec![
-        Span::styled(
-            " asyncmon ",
-            Style::new().add_modifier(Modifier::BOLD).reversed(),
-        ),
-        Span::raw(format!(
-            " {firmware} {}: {}",
-            s.target.backend,
-            short_path(&s.target.name)
-        )),
+        Span::styled(" asyncmon ", Style::new().add_modifier(Modifier::BOLD).reversed()),
+        Span::raw(format!(" {firmware} {}: {}", s.target.backend, short_path(&s.target.name))),
     ]);
     let keys: Vec<String> = KEYS.iter().map(|(k, what)| format!("{k} {what}")).collect();
-    let keys = Line::from(keys.join(" · "))
-        .fg(Color::DarkGray)
-        .right_aligned();
-    let [left, right] = Layout::horizontal([
-        Constraint::Fill(1),
-        Constraint::Length(keys.width() as u16 + 1),
-    ])
-    .areas(area);
+    let keys = Line::from(keys.join(" · ")).fg(Color::DarkGray).right_aligned();
+    let [left, right] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(keys.width() as u16 + 1)]).areas(area);
     frame.render_widget(Paragraph::new(line), left);
     frame.render_widget(Paragraph::new(keys), right);
 }
 
 fn pane_block(title: String, focused: bool) -> Block<'static> {
-    let style = if focused {
-        Style::new().fg(Color::Cyan)
-    } else {
-        Style::new()
-    };
-    Block::new()
-        .borders(Borders::ALL)
-        .border_style(style)
-        .title(title)
+    let style = if focused { Style::new().fg(Color::Cyan) } else { Style::new() };
+    Block::new().borders(Borders::ALL).border_style(style).title(title)
 }
 
 fn state_label(state: TaskState) -> (&'static str, Style) {
@@ -86,20 +67,14 @@ fn state_label(state: TaskState) -> (&'static str, Style) {
         TaskState::Running => ("running", Style::new().fg(Color::Green)),
         TaskState::Finished(TaskOutcome::Completed) => ("done", Style::new().fg(Color::DarkGray)),
         TaskState::Finished(TaskOutcome::Failed) => ("failed", Style::new().fg(Color::Red)),
-        TaskState::Finished(TaskOutcome::Cancelled) => {
-            ("cancelled", Style::new().fg(Color::Yellow))
-        }
+        TaskState::Finished(TaskOutcome::Cancelled) => ("cancelled", Style::new().fg(Color::Yellow)),
         TaskState::Gone => ("gone", Style::new().fg(Color::DarkGray)),
     }
 }
 
 fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     let s = &state.session;
-    let running = s
-        .tasks
-        .iter()
-        .filter(|t| t.state == TaskState::Running)
-        .count();
+    let running = s.tasks.iter().filter(|t| t.state == TaskState::Running).count();
     let block = pane_block(
         format!(" Tasks ({running} running, {} shown) ", s.tasks.len()),
         state.pane == Pane::Tasks,
@@ -136,9 +111,7 @@ fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
         Constraint::Fill(1),
     ];
     let table = Table::new(rows, widths)
-        .header(
-            Row::new(["ID", "NAME", "STATE", "PARENT", "SPAWNED AT"]).style(Style::new().bold()),
-        )
+        .header(Row::new(["ID", "NAME", "STATE", "PARENT", "SPAWNED AT"]).style(Style::new().bold()))
         .row_highlight_style(Style::new().reversed())
         .block(block);
     let mut table_state = TableState::default();
@@ -150,10 +123,8 @@ fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
 
 /// The order the task table shows: running tasks by id, then finished ones, newest first.
 pub fn task_rows(session: &SessionState) -> Vec<&Task> {
-    let (mut running, mut finished): (Vec<&Task>, Vec<&Task>) = session
-        .tasks
-        .iter()
-        .partition(|t| t.state == TaskState::Running);
+    let (mut running, mut finished): (Vec<&Task>, Vec<&Task>) =
+        session.tasks.iter().partition(|t| t.state == TaskState::Running);
     running.sort_by_key(|t| (t.epoch, t.id));
     finished.sort_by_key(|t| std::cmp::Reverse((t.epoch, t.id)));
     running.extend(finished);
@@ -166,22 +137,14 @@ fn short_type(type_name: &str) -> &str {
 
 fn render_failures(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     let failures = &state.session.failures;
-    let block = pane_block(
-        format!(" Failures ({}) ", failures.len()),
-        state.pane == Pane::Failures,
-    );
+    let block = pane_block(format!(" Failures ({}) ", failures.len()), state.pane == Pane::Failures);
     let items: Vec<ListItem<'_>> = failures
         .iter()
         .map(|f| {
             let task = f.task.as_ref().map_or("-", |t| t.name.as_str());
-            let kind = f
-                .exception
-                .as_ref()
-                .map_or("", |e| short_type(&e.type_name));
+            let kind = f.exception.as_ref().map_or("", |e| short_type(&e.type_name));
             let style = match f.path {
-                FailurePath::Unretrieved | FailurePath::DuringShutdown => {
-                    Style::new().fg(Color::Red)
-                }
+                FailurePath::Unretrieved | FailurePath::DuringShutdown => Style::new().fg(Color::Red),
                 FailurePath::Awaited | FailurePath::Gathered => Style::new(),
             };
             ListItem::new(Line::from(vec![
@@ -192,9 +155,7 @@ fn render_failures(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
             ]))
         })
         .collect();
-    let list = List::new(items)
-        .block(block)
-        .highlight_style(Style::new().reversed());
+    let list = List::new(items).block(block).highlight_style(Style::new().reversed());
     let mut list_state = ListState::default();
     if !failures.is_empty() {
         list_state.select(Some(state.selected_failure));
@@ -217,51 +178,25 @@ fn detail_lines(state: &MonitorState, failure: &Failure) -> Vec<Line<'static>> {
     match &failure.exception {
         Some(e) => {
             lines.push(Line::from(vec![
-                Span::styled(
-                    format!("{}: ", short_type(&e.type_name)),
-                    Style::new().fg(Color::Red).bold(),
-                ),
+                Span::styled(format!("{}: ", short_type(&e.type_name)), Style::new().fg(Color::Red).bold()),
                 Span::raw(e.message.clone()),
             ]));
             if let Some(at) = &e.raised_at {
-                lines.push(Line::from(vec![
-                    label("raised at"),
-                    Span::raw(at.to_string()),
-                ]));
+                lines.push(Line::from(vec![label("raised at"), Span::raw(at.to_string())]));
             }
         }
         None => lines.push(Line::from(failure.message.clone())),
     }
-    lines.push(Line::from(vec![
-        label("path"),
-        Span::raw(path_words(failure.path)),
-    ]));
+    lines.push(Line::from(vec![label("path"), Span::raw(path_words(failure.path))]));
     if let Some(task) = &failure.task {
-        lines.push(Line::from(vec![
-            label("task"),
-            Span::raw(format!("{} (#{})", task.name, task.id)),
-        ]));
-        lines.push(Line::from(vec![
-            label("spawned at"),
-            Span::raw(task.spawned_at.to_string()),
-        ]));
-        let chain: Vec<String> = state
-            .session
-            .spawn_chain(failure.epoch, task.id)
-            .iter()
-            .map(|t| t.name.clone())
-            .collect();
-        let chain = if chain.is_empty() {
-            task.name.clone()
-        } else {
-            chain.join(" ← ")
-        };
+        lines.push(Line::from(vec![label("task"), Span::raw(format!("{} (#{})", task.name, task.id))]));
+        lines.push(Line::from(vec![label("spawned at"), Span::raw(task.spawned_at.to_string())]));
+        let chain: Vec<String> =
+            state.session.spawn_chain(failure.epoch, task.id).iter().map(|t| t.name.clone()).collect();
+        let chain = if chain.is_empty() { task.name.clone() } else { chain.join(" ← ") };
         lines.push(Line::from(vec![label("spawn chain"), Span::raw(chain)]));
     }
-    lines.push(Line::from(vec![
-        label("handler"),
-        Span::raw(failure.message.clone()),
-    ]));
+    lines.push(Line::from(vec![label("handler"), Span::raw(failure.message.clone())]));
     lines
 }
 
@@ -277,12 +212,7 @@ fn render_detail(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
             lines
         }
     };
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block),
-        area,
-    );
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
 }
 
 fn render_logs(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
@@ -299,10 +229,7 @@ fn render_logs(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
             (
                 l.at_ms,
                 Line::from(vec![
-                    Span::styled(
-                        format!("{:>6} ", seconds(l.at_ms)),
-                        Style::new().fg(Color::DarkGray),
-                    ),
+                    Span::styled(format!("{:>6} ", seconds(l.at_ms)), Style::new().fg(Color::DarkGray)),
                     Span::styled(l.text.clone(), style),
                 ]),
             )
@@ -311,10 +238,7 @@ fn render_logs(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
             (
                 p.at_ms,
                 Line::from(vec![
-                    Span::styled(
-                        format!("{:>6} ", seconds(p.at_ms)),
-                        Style::new().fg(Color::DarkGray),
-                    ),
+                    Span::styled(format!("{:>6} ", seconds(p.at_ms)), Style::new().fg(Color::DarkGray)),
                     Span::styled(format!("⚠ {}", p.text), Style::new().fg(Color::Red)),
                 ]),
             )
@@ -338,9 +262,7 @@ fn render_logs(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     let keep = room.saturating_sub(lines.len());
     let skip = entries.len().saturating_sub(keep);
     lines.extend(entries.into_iter().skip(skip).map(|(_, l)| l));
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .title(" Output and problems ");
+    let block = Block::new().borders(Borders::ALL).title(" Output and problems ");
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
@@ -351,17 +273,12 @@ fn render_status(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
         (_, TargetState::Starting) => ("STARTING".to_string(), Color::Yellow),
         (_, TargetState::WaitingForControlBlock) => ("WAITING FOR RTT".to_string(), Color::Yellow),
         (_, TargetState::Attached) => ("ATTACHED".to_string(), Color::Green),
-        (_, TargetState::Exited { description, .. }) => {
-            (format!("EXITED: {description}"), Color::Yellow)
-        }
+        (_, TargetState::Exited { description, .. }) => (format!("EXITED: {description}"), Color::Yellow),
         (_, TargetState::Failed { .. }) => ("FAILED (see detail)".to_string(), Color::Red),
     };
     let st = s.stats;
     let mut spans = vec![
-        Span::styled(
-            format!(" {label} "),
-            Style::new().fg(Color::Black).bg(color),
-        ),
+        Span::styled(format!(" {label} "), Style::new().fg(Color::Black).bg(color)),
         Span::raw(format!(
             " frames {} ({:.0}/s) │ {} │ lost {} │ rejected {} ",
             st.frames,
@@ -372,15 +289,9 @@ fn render_status(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
         )),
     ];
     if let Some(notice) = &state.notice {
-        spans.push(Span::styled(
-            format!("│ {notice} "),
-            Style::new().fg(Color::Yellow),
-        ));
+        spans.push(Span::styled(format!("│ {notice} "), Style::new().fg(Color::Yellow)));
     } else if let Some(id) = state.stop_sent.filter(|_| s.interrupt.is_none()) {
-        spans.push(Span::styled(
-            format!("│ stop #{id} sent… "),
-            Style::new().fg(Color::Yellow),
-        ));
+        spans.push(Span::styled(format!("│ stop #{id} sent… "), Style::new().fg(Color::Yellow)));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -388,12 +299,8 @@ fn render_status(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
 fn render_confirm(frame: &mut Frame<'_>, area: Rect) {
     let width = 46.min(area.width);
     let height = 4.min(area.height);
-    let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
+    let popup =
+        Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
     frame.render_widget(Clear, popup);
     let text = vec![
         Line::from("The firmware will see KeyboardInterrupt."),
@@ -404,10 +311,8 @@ fn render_confirm(frame: &mut Frame<'_>, area: Rect) {
             Span::raw("[n]o").bold(),
         ]),
     ];
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .title(" Stop ")
-        .border_style(Style::new().fg(Color::Yellow));
+    let block =
+        Block::new().borders(Borders::ALL).title(" Stop ").border_style(Style::new().fg(Color::Yellow));
     frame.render_widget(Paragraph::new(text).block(block), popup);
 }
 
