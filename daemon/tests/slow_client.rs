@@ -1,0 +1,58 @@
+//! A client that falls behind is told how many events it missed and gets a fresh snapshot; the
+//! publisher (the target reader) never waits for it.
+
+use asyncmon_daemon::client::Client;
+use asyncmon_daemon::hub::{Hub, CLIENT_BACKLOG};
+use asyncmon_protocol::host::{
+    ClientRequest, LogLine, LogSource, ServerMessage, SessionEvent, TargetDescription,
+};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_falls_behind_is_told_and_resynchronised() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("d.sock");
+    let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+    let (commands, _rx) = std::sync::mpsc::channel();
+    let hub = Hub::new(TargetDescription { backend: "test".into(), name: "t".into() }, commands);
+    tokio::spawn(asyncmon_daemon::server::serve(listener, hub.clone()));
+
+    let mut client = Client::connect(&socket, "slow").await.unwrap();
+    client.request(&ClientRequest::Subscribe).await.unwrap();
+    assert!(matches!(client.recv().await.unwrap(), Some(ServerMessage::Snapshot(_))));
+
+    // Publish far more than the backlog and the socket buffer hold, without the client reading.
+    // If publishing waited for the client, this would never finish: the guard turns a deadlock
+    // into a failure.
+    let events = CLIENT_BACKLOG * 8;
+    let publisher = hub.clone();
+    let publish = tokio::task::spawn_blocking(move || {
+        for i in 0..events {
+            let text = format!("line {i} {}", "x".repeat(200));
+            publisher.publish(SessionEvent::Log(LogLine {
+                at_ms: i as u64,
+                source: LogSource::FirmwareStdout,
+                text,
+            }));
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(60), publish)
+        .await
+        .expect("publishing waited for a client")
+        .unwrap();
+
+    let (mut missed, mut resynced, mut last_line) = (0, false, None);
+    while last_line != Some(events - 1) {
+        match tokio::time::timeout(Duration::from_secs(10), client.recv()).await.unwrap().unwrap() {
+            Some(ServerMessage::Missed { events }) => missed += events,
+            Some(ServerMessage::Snapshot(s)) => {
+                resynced = true;
+                last_line = s.logs.back().map(|l| l.at_ms as usize);
+            }
+            Some(ServerMessage::Event(SessionEvent::Log(l))) => last_line = Some(l.at_ms as usize),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(missed > 0, "the slow client was told it missed events");
+    assert!(resynced, "and got a fresh snapshot");
+}
