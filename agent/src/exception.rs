@@ -19,6 +19,13 @@ pub trait Exception: core::fmt::Display + 'static {
     fn raised_at(&self) -> Option<&'static Location<'static>> {
         None
     }
+
+    /// Whether this error is the cancellation of the task (the value your `From<Cancelled>`
+    /// makes), not a failure. A task that ends with a cancellation is reported as cancelled and
+    /// never reaches the exception handler, as asyncio treats `CancelledError`.
+    fn is_cancellation(&self) -> bool {
+        false
+    }
 }
 
 /// A task was cancelled before it finished (asyncio's `CancelledError`). Awaiting the handle of a
@@ -32,18 +39,29 @@ impl core::fmt::Display for Cancelled {
     }
 }
 
-impl Exception for Cancelled {}
+impl Exception for Cancelled {
+    fn is_cancellation(&self) -> bool {
+        true
+    }
+}
 
 /// `run` was stopped from the outside (the host's stop request): main and every task were cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyboardInterrupt {
     /// The id of the stop request that caused it.
     pub request_id: u32,
+    /// A second stop request (or a hard stop) or the shutdown deadline cut the cleanup short: the
+    /// tasks still running then were dropped.
+    pub hard_stop: bool,
 }
 
 impl core::fmt::Display for KeyboardInterrupt {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "KeyboardInterrupt (stop request {})", self.request_id)
+        write!(f, "KeyboardInterrupt (stop request {})", self.request_id)?;
+        if self.hard_stop {
+            f.write_str(", hard stop")?;
+        }
+        Ok(())
     }
 }
 

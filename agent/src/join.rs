@@ -1,8 +1,10 @@
 //! [`JoinHandle`]: awaiting a task gives its `Result`, failure included (asyncio's `await task`).
 
 use crate::exception::{Cancelled, Exception};
-use crate::executor::{free_slot, RawExecutor};
+use crate::executor::RawExecutor;
+use crate::slots;
 use crate::task::{SlotState, TaskHeader, TaskMeta};
+use crate::waker::take_cancellation;
 use asyncmon_protocol::device::FailurePath;
 use core::future::Future;
 use core::marker::PhantomData;
@@ -11,13 +13,17 @@ use core::task::{Context, Poll};
 
 /// The handle of a spawned task. Await it for the task's result; drop it to detach the task.
 ///
-/// Awaiting a task that was cancelled gives `Err(E::from(Cancelled))`.
+/// * Awaiting a task that was cancelled gives `Err(E::from(Cancelled))`.
+/// * If the task awaiting the handle is itself cancelled, the awaited task is cancelled too, and
+///   the await returns `Cancelled` once it has finished (as asyncio cancels the task it awaits).
 #[must_use = "dropping a handle detaches the task; an unretrieved failure then goes to the exception handler"]
 pub struct JoinHandle<T, E> {
     exec: &'static dyn RawExecutor,
     index: usize,
     generation: u32,
     done: bool,
+    /// The awaiting task was cancelled: the awaited task is being cancelled, its result is not ours.
+    cancelling: bool,
     _output: PhantomData<OutputMarker<T, E>>,
 }
 
@@ -26,7 +32,7 @@ type OutputMarker<T, E> = (fn() -> (T, E), *const ());
 
 impl<T, E> JoinHandle<T, E> {
     pub(crate) fn new(exec: &'static dyn RawExecutor, index: usize, generation: u32) -> Self {
-        JoinHandle { exec, index, generation, done: false, _output: PhantomData }
+        JoinHandle { exec, index, generation, done: false, cancelling: false, _output: PhantomData }
     }
 
     /// The slot, if it still holds this handle's task.
@@ -45,45 +51,77 @@ impl<T, E> JoinHandle<T, E> {
     pub fn is_finished(&self) -> bool {
         self.header().is_some_and(|h| h.state.get() == SlotState::Finished)
     }
+
+    /// Asks the task to cancel (asyncio's `task.cancel()`): its next agent awaitable returns
+    /// `Cancelled`, so `?` carries it out and its cleanup runs. A task still running at the
+    /// executor's cancel deadline is dropped. Await the handle to wait for it.
+    pub fn cancel(&self) {
+        if let Some(header) = self.header() {
+            slots::request_cancel(self.exec, header);
+        }
+    }
+
+    /// Lets go of a finished task whose result is not ours: the executor settles it (and reports a
+    /// failure nobody retrieved).
+    fn orphan(&mut self, header: &TaskHeader) {
+        header.handle_alive.set(false);
+        header.awaiter.set(None);
+        if header.state.get() == SlotState::Finished {
+            header.orphaned.set(true);
+            header.signal.set();
+        }
+        self.done = true;
+    }
 }
 
-impl<T, E: Exception + From<Cancelled>> Future for JoinHandle<T, E> {
-    type Output = Result<T, E>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+impl<T, E: Exception + From<Cancelled>> JoinHandle<T, E> {
+    /// Polls for the result; a retrieved failure is reported to the host with `path`.
+    pub(crate) fn poll_result(&mut self, cx: &mut Context<'_>, path: FailurePath) -> Poll<Result<T, E>> {
         assert!(!self.done, "JoinHandle polled after it returned");
         let Some(header) = self.header() else {
-            // The slot was cancelled and reused: the task is gone.
+            // The task was dropped (deadline or hard stop) and its slot freed.
             self.done = true;
             return Poll::Ready(Err(E::from(Cancelled)));
         };
+        if !self.cancelling && take_cancellation(cx) {
+            self.cancelling = true;
+            slots::request_cancel(self.exec, header);
+        }
         if header.state.get() == SlotState::Running {
             header.awaiter.set(Some(cx.waker().clone()));
             return Poll::Pending;
+        }
+        if self.cancelling {
+            self.orphan(header);
+            return Poll::Ready(Err(E::from(Cancelled)));
         }
         // SAFETY: the slot is Finished, so its storage holds this task's `Result<T, E>` (the
         // generation matches), written by `poll_future`; it is read exactly once, then the slot is
         // freed without dropping it again.
         let output = unsafe { core::ptr::read(self.exec.storage(self.index) as *const Result<T, E>) };
         if let (Err(e), Some(meta)) = (&output, header.meta.get()) {
-            crate::link::send_retrieved_failure(&meta, e, FailurePath::Awaited);
+            if !e.is_cancellation() {
+                crate::link::send_retrieved_failure(&meta, e, path);
+            }
         }
-        free_slot(header);
+        slots::free(header);
         self.done = true;
         Poll::Ready(output)
+    }
+}
+
+impl<T, E: Exception + From<Cancelled>> Future for JoinHandle<T, E> {
+    type Output = Result<T, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.poll_result(cx, FailurePath::Awaited)
     }
 }
 
 impl<T, E> Drop for JoinHandle<T, E> {
     fn drop(&mut self) {
         if let Some(header) = self.header() {
-            header.handle_alive.set(false);
-            header.awaiter.set(None);
-            if header.state.get() == SlotState::Finished {
-                // The executor settles the slot on its next round (reports an unretrieved failure).
-                header.orphaned.set(true);
-                header.wake.set();
-            }
+            self.orphan(header);
         }
     }
 }

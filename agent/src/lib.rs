@@ -22,24 +22,36 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+mod cancel;
 mod exception;
 mod executor;
+mod gather;
 mod join;
 pub mod link;
+mod panic;
 mod platform;
+mod run_loop;
+mod slots;
 mod spawner;
 mod task;
+mod time;
 mod waker;
 
 pub use asyncmon_protocol::device::{FailurePath, TaskId};
+pub use cancel::{cancellable, Cancellable};
 pub use exception::{
     default_exception_handler, set_exception_handler, Cancelled, Context, Exception, ExceptionHandler,
     KeyboardInterrupt,
 };
-pub use executor::Executor;
+pub use executor::{Executor, DEFAULT_CANCEL_DEADLINE};
+pub use gather::{gather, gather_all, Gather, GatherAll};
 pub use join::JoinHandle;
+#[cfg(feature = "std")]
+pub use panic::install_panic_hook;
+pub use run_loop::CONTROL_POLL_INTERVAL;
 pub use spawner::{SpawnError, Spawner};
 pub use task::TaskMeta;
+pub use time::{sleep, wait_for, Sleep, TaskWaitFor, Timeout, WaitFor};
 
 /// The exit code a host process uses when `run` returned [`KeyboardInterrupt`] (128 + SIGINT, as a
 /// shell reports an interrupted program).

@@ -138,20 +138,21 @@ fn task_info(meta: &TaskMeta) -> TaskInfo<'static> {
     }
 }
 
-pub(crate) fn send_task_spawned(meta: &TaskMeta) {
-    send(&DeviceMessage::TaskSpawned(task_info(meta)));
+pub(crate) fn send_task_spawned(meta: &TaskMeta, storage_bytes: usize) {
+    send(&DeviceMessage::Spawned { task: task_info(meta), storage_bytes: storage_bytes as u32 });
 }
 
 pub(crate) fn send_task_finished(id: TaskId, outcome: TaskOutcome) {
     send(&DeviceMessage::TaskFinished { id, outcome });
 }
 
-pub(crate) fn send_interrupt_ack(
+pub(crate) fn send_shutdown_ack(
     request_id: u32,
-    cancelled: heapless::Vec<TaskId, MAX_ACK_TASKS>,
-    cancelled_total: u32,
+    tasks: heapless::Vec<TaskEnding, MAX_ACK_TASKS>,
+    total: u32,
+    hard_stop: bool,
 ) {
-    send(&DeviceMessage::InterruptAck(InterruptAck { request_id, cancelled, cancelled_total }));
+    send(&DeviceMessage::ShutdownAck(ShutdownAck { request_id, tasks, total, hard_stop }));
 }
 
 /// Renders an exception's message into a bounded buffer, marking it when cut.

@@ -168,8 +168,12 @@ impl Spawner {
         header.handle_alive.set(true);
         header.orphaned.set(false);
         header.state.set(SlotState::Running);
-        crate::link::send_task_spawned(&meta);
-        header.wake.set();
+        crate::link::send_task_spawned(&meta, self.exec.slot_bytes());
+        header.signal.set();
+        if core.shutting_down.get() {
+            // Spawned during a shutdown (by cleanup code): it is cancelled like everything else.
+            crate::slots::request_cancel(self.exec, header);
+        }
         Ok(JoinHandle::new(self.exec, index, header.generation.get()))
     }
 }

@@ -1,10 +1,11 @@
 //! The per-task bookkeeping an executor keeps in each slot.
 
-use crate::waker::WakeFlag;
+use crate::waker::TaskSignal;
 use asyncmon_protocol::device::TaskId;
 use core::cell::Cell;
 use core::panic::Location;
 use core::task::Waker;
+use embassy_time::Instant;
 
 /// Who a task is: what the exception handler and the host are told about it.
 #[derive(Debug, Clone, Copy)]
@@ -30,10 +31,10 @@ pub(crate) enum SlotState {
     Finished,
 }
 
-/// A slot's header. Only `wake` is touched from other threads or interrupts; every `Cell` is
+/// A slot's header. Only `signal` is touched from other threads or interrupts; every `Cell` is
 /// touched only by the thread that runs the executor.
 pub(crate) struct TaskHeader {
-    pub wake: WakeFlag,
+    pub signal: TaskSignal,
     pub state: Cell<SlotState>,
     /// Bumped each time the slot is reused, so a stale handle can tell.
     pub generation: Cell<u32>,
@@ -43,12 +44,14 @@ pub(crate) struct TaskHeader {
     pub meta: Cell<Option<TaskMeta>>,
     pub awaiter: Cell<Option<Waker>>,
     pub vtable: Cell<Option<&'static crate::spawner::TaskVTable>>,
+    /// When a cancelled task that has not finished is dropped.
+    pub cancel_deadline: Cell<Option<Instant>>,
 }
 
 impl TaskHeader {
     pub const fn new() -> Self {
         TaskHeader {
-            wake: WakeFlag::new(),
+            signal: TaskSignal::new(),
             state: Cell::new(SlotState::Free),
             generation: Cell::new(0),
             handle_alive: Cell::new(false),
@@ -56,6 +59,7 @@ impl TaskHeader {
             meta: Cell::new(None),
             awaiter: Cell::new(None),
             vtable: Cell::new(None),
+            cancel_deadline: Cell::new(None),
         }
     }
 

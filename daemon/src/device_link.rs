@@ -12,14 +12,14 @@ use std::time::Instant;
 
 /// The longest static string the host resolves; longer references are shown as unresolved.
 const MAX_STATIC_STRING: u32 = 4096;
-/// How many task names are remembered per epoch for acknowledgements.
-const MAX_REMEMBERED_NAMES: usize = 4096;
+/// How many tasks are remembered per epoch (for acknowledgements and panics).
+const MAX_REMEMBERED_TASKS: usize = 4096;
 
 /// Turns the bytes of the asyncmon up channel into session events.
 pub struct DeviceLink {
     decoder: Box<FrameDecoder<MAX_FRAME>>,
     strings: HashMap<(u64, u32), String>,
-    names: HashMap<dev::TaskId, String>,
+    tasks: HashMap<dev::TaskId, Task>,
     epoch: u32,
     /// Set when the firmware speaks a protocol this daemon cannot read: its frames are skipped.
     incompatible: Option<u16>,
@@ -34,7 +34,7 @@ impl DeviceLink {
         DeviceLink {
             decoder: Box::new(FrameDecoder::new()),
             strings: HashMap::new(),
-            names: HashMap::new(),
+            tasks: HashMap::new(),
             epoch: 0,
             incompatible: None,
             stats: LinkStats::default(),
@@ -118,7 +118,7 @@ impl DeviceLink {
             DeviceMessage::Hello(hello) => {
                 self.epoch += 1;
                 self.strings.clear();
-                self.names.clear();
+                self.tasks.clear();
                 let firmware = FirmwareInfo {
                     name: self.resolve(hello.firmware, mem),
                     build_id: self.resolve(hello.build_id, mem),
@@ -127,13 +127,9 @@ impl DeviceLink {
                 tracing::info!(epoch = self.epoch, firmware = %firmware.name, "session started");
                 out.push(SessionEvent::SessionStarted { epoch: self.epoch, firmware });
             }
-            DeviceMessage::TaskSpawned(info) => {
-                let task = self.task(&info, TaskState::Running, mem);
-                if self.names.len() >= MAX_REMEMBERED_NAMES {
-                    self.names.clear();
-                }
-                self.names.insert(task.id, task.name.clone());
-                out.push(SessionEvent::TaskSpawned(task));
+            DeviceMessage::TaskSpawned(info) => self.spawned(&info, None, mem, out),
+            DeviceMessage::Spawned { task, storage_bytes } => {
+                self.spawned(&task, Some(storage_bytes), mem, out)
             }
             DeviceMessage::TaskFinished { id, outcome } => {
                 out.push(SessionEvent::TaskFinished { id, outcome })
@@ -156,16 +152,41 @@ impl DeviceLink {
                 out.push(SessionEvent::Failure(failure));
             }
             DeviceMessage::InterruptAck(ack) => {
-                let cancelled = ack
-                    .cancelled
-                    .iter()
-                    .map(|id| (*id, self.names.get(id).cloned().unwrap_or_else(|| format!("task {id}"))))
-                    .collect();
+                let tasks =
+                    ack.cancelled.iter().map(|id| self.ending(*id, dev::TaskOutcome::Cancelled)).collect();
                 out.push(SessionEvent::Interrupted(InterruptReport {
                     request_id: ack.request_id,
-                    cancelled,
-                    cancelled_total: ack.cancelled_total,
+                    tasks,
+                    total: ack.cancelled_total,
+                    hard_stop: false,
                 }));
+            }
+            DeviceMessage::ShutdownAck(ack) => {
+                let tasks = ack.tasks.iter().map(|t| self.ending(t.id, t.outcome)).collect();
+                out.push(SessionEvent::Interrupted(InterruptReport {
+                    request_id: ack.request_id,
+                    tasks,
+                    total: ack.total,
+                    hard_stop: ack.hard_stop,
+                }));
+            }
+            DeviceMessage::Panic { message, location, task } => {
+                self.failures += 1;
+                let task = task.and_then(|id| self.tasks.get(&id).cloned());
+                let failure = Failure {
+                    seq: self.failures,
+                    epoch: self.epoch,
+                    at_ms: self.now_ms(),
+                    message: "the firmware panicked".to_string(),
+                    exception: Some(Exception {
+                        type_name: "panic".to_string(),
+                        message: self.resolve(message, mem),
+                        raised_at: location.map(|l| self.location(l, mem)),
+                    }),
+                    task,
+                    path: dev::FailurePath::Panic,
+                };
+                out.push(SessionEvent::Failure(failure));
             }
             DeviceMessage::FramesLost { count } => {
                 self.stats.frames_lost_on_device += u64::from(count);
@@ -176,7 +197,29 @@ impl DeviceLink {
         }
     }
 
+    fn spawned(
+        &mut self,
+        info: &dev::TaskInfo<'_>,
+        storage_bytes: Option<u32>,
+        mem: &mut dyn TargetMemory,
+        out: &mut Vec<SessionEvent>,
+    ) {
+        let mut task = self.task(info, TaskState::Running, mem);
+        task.storage_bytes = storage_bytes;
+        if self.tasks.len() >= MAX_REMEMBERED_TASKS {
+            self.tasks.clear();
+        }
+        self.tasks.insert(task.id, task.clone());
+        out.push(SessionEvent::TaskSpawned(task));
+    }
+
+    fn ending(&self, id: dev::TaskId, outcome: dev::TaskOutcome) -> TaskEndingReport {
+        let name = self.tasks.get(&id).map_or_else(|| format!("task {id}"), |t| t.name.clone());
+        TaskEndingReport { id, name, outcome }
+    }
+
     fn task(&mut self, info: &dev::TaskInfo<'_>, state: TaskState, mem: &mut dyn TargetMemory) -> Task {
+        let storage_bytes = self.tasks.get(&info.id).and_then(|t| t.storage_bytes);
         Task {
             epoch: self.epoch,
             id: info.id,
@@ -184,6 +227,7 @@ impl DeviceLink {
             spawned_at: self.location(info.spawned_at, mem),
             parent: info.parent,
             state,
+            storage_bytes,
         }
     }
 

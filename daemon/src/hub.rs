@@ -62,10 +62,11 @@ impl Hub {
         self.lock().target.clone()
     }
 
-    /// Asks the target to stop its firmware; returns the request's id.
-    pub fn request_stop(&self) -> Result<u32, String> {
+    /// Asks the target to stop its firmware (`hard`: without waiting for cleanup); returns the
+    /// request's id.
+    pub fn request_stop(&self, hard: bool) -> Result<u32, String> {
         let request_id = self.next_request.fetch_add(1, Ordering::Relaxed);
-        self.send(TargetCommand::Stop { request_id })?;
+        self.send(TargetCommand::Stop { request_id, hard })?;
         Ok(request_id)
     }
 

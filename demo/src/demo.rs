@@ -1,25 +1,37 @@
-//! The demo firmware: a small sensor node.
+//! The demo firmware: a small sensor node that shows every path a failure can take.
 //!
-//! * `blinky` toggles an LED forever (a long-lived task main remembers and awaits at shutdown).
+//! * `blinky` toggles an LED forever; on cancellation its async cleanup turns the LED off.
 //! * `telemetry` spawns a `sensor_poll` task every [`POLL_PERIOD_MS`] and drops its handle; every
-//!   third poll times out, and since nobody awaits it, the failure goes to the exception handler,
-//!   which streams it to the host.
-//! * main runs `calibrate` and awaits it; its first attempt fails and main handles the failure.
-//!
-//! Every task holds a [`Cleanup`] guard that prints when the task is cancelled, so a stop request
-//! shows the cleanup running.
+//!   third poll times out, and since nobody awaits it, the failure goes to the exception handler.
+//! * main awaits `calibrate`, whose first attempt fails (the failure is retrieved by main);
+//!   runs a self test as a `gather` of three probes, one of which fails (the others are
+//!   cancelled, the failure comes out of the gather); gives `modem_connect` 100 ms with `wait_for`
+//!   (it times out, is cancelled and powers the modem down).
+//! * A custom exception handler counts failures, then calls the default handler, which streams
+//!   them to the host.
+//! * On a stop request main is cancelled; it cancels and awaits its long-lived tasks (the shutdown
+//!   pattern), and every task's cleanup prints.
 
-use asyncmon_agent::{link, Cancelled, Exception, Executor, Spawner, KEYBOARD_INTERRUPT_EXIT_CODE};
+use asyncmon_agent::{
+    default_exception_handler, gather, gather_all, link, set_exception_handler, sleep, Cancelled, Context,
+    Exception, Executor, Spawner, Timeout, KEYBOARD_INTERRUPT_EXIT_CODE,
+};
 use core::panic::Location;
-use embassy_time::Timer;
+use embassy_time::Duration;
 use std::io::Write;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// How often `telemetry` polls the sensor.
 pub const POLL_PERIOD_MS: u64 = 200;
 /// Every this many polls, the sensor times out.
 pub const FAILING_POLL: u32 = 3;
+/// How long main gives the modem to connect.
+pub const MODEM_TIMEOUT_MS: u64 = 100;
 
 static EXECUTOR: Executor<12, 2048> = Executor::new();
+
+/// Failures the custom handler has seen.
+static FAILURES_SEEN: AtomicU32 = AtomicU32::new(0);
 
 /// The demo's error type: records where it was raised.
 #[derive(Debug)]
@@ -38,6 +50,17 @@ pub enum SensorError {
         /// Where it was raised.
         at: &'static Location<'static>,
     },
+    /// A self-test probe read nonsense.
+    ProbeFailed {
+        /// Which probe.
+        probe: &'static str,
+        /// Where it was raised.
+        at: &'static Location<'static>,
+    },
+    /// Something did not answer in time.
+    TimedOut(Timeout),
+    /// A task could not be spawned.
+    Spawn(asyncmon_agent::SpawnError),
     /// The task was cancelled.
     Cancelled,
 }
@@ -52,6 +75,11 @@ impl SensorError {
     fn out_of_range(reading: i32) -> Self {
         SensorError::OutOfRange { reading, at: Location::caller() }
     }
+
+    #[track_caller]
+    fn probe_failed(probe: &'static str) -> Self {
+        SensorError::ProbeFailed { probe, at: Location::caller() }
+    }
 }
 
 impl core::fmt::Display for SensorError {
@@ -63,6 +91,9 @@ impl core::fmt::Display for SensorError {
             SensorError::OutOfRange { reading, .. } => {
                 write!(f, "calibration reading {reading} outside -40..=85")
             }
+            SensorError::ProbeFailed { probe, .. } => write!(f, "self-test probe {probe} read 0xFFFF"),
+            SensorError::TimedOut(timeout) => write!(f, "{timeout}"),
+            SensorError::Spawn(e) => write!(f, "{e}"),
             SensorError::Cancelled => f.write_str("cancelled"),
         }
     }
@@ -71,9 +102,21 @@ impl core::fmt::Display for SensorError {
 impl Exception for SensorError {
     fn raised_at(&self) -> Option<&'static Location<'static>> {
         match self {
-            SensorError::Timeout { at, .. } | SensorError::OutOfRange { at, .. } => Some(at),
-            SensorError::Cancelled => None,
+            SensorError::Timeout { at, .. }
+            | SensorError::OutOfRange { at, .. }
+            | SensorError::ProbeFailed { at, .. } => Some(at),
+            SensorError::TimedOut(_) | SensorError::Spawn(_) | SensorError::Cancelled => None,
         }
+    }
+
+    fn is_cancellation(&self) -> bool {
+        matches!(self, SensorError::Cancelled)
+    }
+}
+
+impl From<Timeout> for SensorError {
+    fn from(timeout: Timeout) -> Self {
+        SensorError::TimedOut(timeout)
     }
 }
 
@@ -84,8 +127,8 @@ impl From<Cancelled> for SensorError {
 }
 
 impl From<asyncmon_agent::SpawnError> for SensorError {
-    fn from(_: asyncmon_agent::SpawnError) -> Self {
-        SensorError::Cancelled
+    fn from(e: asyncmon_agent::SpawnError) -> Self {
+        SensorError::Spawn(e)
     }
 }
 
@@ -106,16 +149,20 @@ impl Drop for Cleanup {
 }
 
 async fn blinky() -> Result<(), SensorError> {
-    let _cleanup = Cleanup("blinky");
     let mut on = false;
     loop {
+        if let Err(cancelled) = sleep(Duration::from_millis(500)).await {
+            // Async cleanup: awaits still work once the cancellation was delivered.
+            sleep(Duration::from_millis(10)).await?;
+            say(format_args!("cleanup: blinky turned the LED off"));
+            return Err(cancelled.into());
+        }
         on = !on;
-        Timer::after_millis(500).await;
     }
 }
 
 async fn sensor_poll(poll: u32) -> Result<i32, SensorError> {
-    Timer::after_millis(20).await;
+    sleep(Duration::from_millis(20)).await?;
     if poll % FAILING_POLL == 0 {
         return Err(SensorError::timeout(poll));
     }
@@ -127,24 +174,55 @@ async fn telemetry(spawner: Spawner) -> Result<(), SensorError> {
     for poll in 1.. {
         // Fire and forget: nobody awaits the poll, so its failure goes to the exception handler.
         drop(spawner.spawn("sensor_poll", sensor_poll(poll))?);
-        Timer::after_millis(POLL_PERIOD_MS).await;
+        sleep(Duration::from_millis(POLL_PERIOD_MS)).await?;
     }
     Ok(())
 }
 
 async fn calibrate(attempt: u32) -> Result<i32, SensorError> {
     let _cleanup = Cleanup("calibrate");
-    Timer::after_millis(50).await;
+    sleep(Duration::from_millis(50)).await?;
     if attempt == 1 {
         return Err(SensorError::out_of_range(-273));
     }
     Ok(20)
 }
 
+async fn probe(name: &'static str, ms: u64, fails: bool) -> Result<u16, SensorError> {
+    if let Err(cancelled) = sleep(Duration::from_millis(ms)).await {
+        say(format_args!("cleanup: probe {name} cancelled by the self test"));
+        return Err(cancelled.into());
+    }
+    if fails {
+        return Err(SensorError::probe_failed(name));
+    }
+    Ok(0x5a)
+}
+
+async fn modem_connect() -> Result<(), SensorError> {
+    // The modem never answers.
+    if let Err(cancelled) = sleep(Duration::from_secs(3600)).await {
+        sleep(Duration::from_millis(5)).await?;
+        say(format_args!("cleanup: modem_connect powered the modem down"));
+        return Err(cancelled.into());
+    }
+    Ok(())
+}
+
+/// The custom exception handler: count, then stream to the host through the default handler.
+fn count_then_report(context: &Context<'_>) {
+    let n = FAILURES_SEEN.fetch_add(1, Ordering::Relaxed) + 1;
+    let task = context.task.map_or("?", |t| t.name);
+    say(format_args!("handler: failure #{n} in {task}"));
+    default_exception_handler(context);
+}
+
 async fn app(spawner: Spawner) -> Result<(), SensorError> {
     let _cleanup = Cleanup("main");
+    // The long-lived tasks, remembered for the shutdown.
     let blinky = spawner.spawn("blinky", blinky())?;
-    let _telemetry = spawner.spawn("telemetry", telemetry(spawner))?;
+    let telemetry = spawner.spawn("telemetry", telemetry(spawner))?;
+
     for attempt in 1.. {
         match spawner.spawn("calibrate", calibrate(attempt))?.await {
             Ok(offset) => {
@@ -154,8 +232,32 @@ async fn app(spawner: Spawner) -> Result<(), SensorError> {
             Err(e) => say(format_args!("main: calibrate attempt {attempt} failed ({e}), retrying")),
         }
     }
-    // The shutdown pattern: main remembers its long-lived task and awaits it.
-    blinky.await
+
+    let probes = [
+        spawner.spawn("probe_accel", probe("accel", 40, false))?,
+        spawner.spawn("probe_mag", probe("mag", 10, true))?,
+        spawner.spawn("probe_gyro", probe("gyro", 40, false))?,
+    ];
+    match gather(probes).await {
+        Ok(values) => say(format_args!("main: self test passed {values:?}")),
+        Err(e) => say(format_args!("main: self test failed ({e}), running degraded")),
+    }
+
+    let modem = spawner.spawn("modem_connect", modem_connect())?;
+    if let Err(timeout) = modem.wait_for(Duration::from_millis(MODEM_TIMEOUT_MS)).await {
+        say(format_args!("main: modem did not connect ({timeout}), continuing offline"));
+    }
+
+    // Run until stopped; then the shutdown pattern: cancel the long-lived tasks and await them.
+    loop {
+        if let Err(cancelled) = sleep(Duration::from_secs(3600)).await {
+            blinky.cancel();
+            telemetry.cancel();
+            let [blinky, telemetry] = gather_all([blinky, telemetry]).await;
+            say(format_args!("main: background tasks ended: blinky {blinky:?}, telemetry {telemetry:?}"));
+            return Err(cancelled.into());
+        }
+    }
 }
 
 /// Runs the demo; returns the process exit code (130 after a stop request).
@@ -166,6 +268,8 @@ pub fn run() -> i32 {
 
 /// Runs the demo on a link that is already initialised.
 pub fn run_initialised() -> i32 {
+    asyncmon_agent::install_panic_hook();
+    set_exception_handler(Some(count_then_report));
     say(format_args!("demo: started"));
     let code = match EXECUTOR.run(app) {
         Ok(Ok(())) => 0,

@@ -133,8 +133,12 @@ pub enum TaskOutcome {
     Completed,
     /// It returned `Err`: the failure is stored on its handle.
     Failed,
-    /// It was cancelled (by a gather, a timeout, or a stop request).
+    /// It was cancelled (by a gather, a timeout, or a stop request) and its cleanup ran.
     Cancelled,
+    /// It was cancelled and failed with another error during its cleanup.
+    FailedDuringCleanup,
+    /// It was cancelled and did not finish before the deadline: its future was dropped.
+    DroppedAtDeadline,
 }
 
 /// The way a failure reached the exception handler, or where it was retrieved.
@@ -148,6 +152,30 @@ pub enum FailurePath {
     Gathered,
     /// The task failed while it was being cancelled by a stop request.
     DuringShutdown,
+    /// The firmware panicked (fatal on a microcontroller).
+    Panic,
+}
+
+/// How one task ended during a shutdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskEnding {
+    /// The task.
+    pub id: TaskId,
+    /// How it ended.
+    pub outcome: TaskOutcome,
+}
+
+/// The agent's answer to a stop request: every task that ended during the shutdown, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShutdownAck {
+    /// The `request_id` of the stop request being answered.
+    pub request_id: u32,
+    /// The tasks that ended during the shutdown (main first), at most [`MAX_ACK_TASKS`].
+    pub tasks: heapless::Vec<TaskEnding, MAX_ACK_TASKS>,
+    /// How many tasks ended during the shutdown in all.
+    pub total: u32,
+    /// A second stop request or the deadline cut the shutdown short.
+    pub hard_stop: bool,
 }
 
 /// The exception a task failed with.
@@ -211,6 +239,25 @@ pub enum DeviceMessage<'a> {
         /// How many frames were dropped.
         count: u32,
     },
+    /// A stop request was carried out; replaces `InterruptAck` from agents that send it.
+    ShutdownAck(ShutdownAck),
+    /// A task was spawned, with the bytes of static storage its slot holds; replaces
+    /// `TaskSpawned` from agents that send it.
+    Spawned {
+        /// The task.
+        task: TaskInfo<'a>,
+        /// The size of the task's storage slot in bytes.
+        storage_bytes: u32,
+    },
+    /// The firmware panicked; this is its last frame.
+    Panic {
+        /// The panic message, inline and bounded.
+        message: Text<'a>,
+        /// Where it panicked.
+        location: Option<SourceLocation<'a>>,
+        /// The task that was running.
+        task: Option<TaskId>,
+    },
 }
 
 /// A message from the host to the device (the RTT down channel).
@@ -218,7 +265,12 @@ pub enum DeviceMessage<'a> {
 pub enum HostCommand {
     /// Stop the program: `run` cancels everything and returns `KeyboardInterrupt`.
     Stop {
-        /// Echoed in the [`InterruptAck`].
+        /// Echoed in the acknowledgement.
+        request_id: u32,
+    },
+    /// Stop now: drop every task without waiting for its cleanup.
+    HardStop {
+        /// Echoed in the acknowledgement.
         request_id: u32,
     },
 }

@@ -81,3 +81,43 @@ fn frames_lost() {
 fn stop() {
     check(HostCommand::Stop { request_id: 7 }, "0007");
 }
+
+#[test]
+fn shutdown_ack() {
+    let mut tasks = heapless::Vec::new();
+    tasks.push(TaskEnding { id: 0, outcome: TaskOutcome::Cancelled }).unwrap();
+    tasks.push(TaskEnding { id: 4, outcome: TaskOutcome::DroppedAtDeadline }).unwrap();
+    check(
+        DeviceMessage::ShutdownAck(ShutdownAck { request_id: 2, tasks, total: 2, hard_stop: true }),
+        "060202000204040201",
+    );
+}
+
+#[test]
+fn spawned() {
+    check(
+        DeviceMessage::Spawned {
+            task: TaskInfo {
+                id: 3,
+                name: Text::Static { addr: 0x2000, len: 6 },
+                spawned_at: LOC,
+                parent: Some(0),
+            },
+            storage_bytes: 2048,
+        },
+        "0703018040060180200b2a0501008010",
+    );
+}
+
+#[test]
+fn panic() {
+    check(
+        DeviceMessage::Panic { message: Text::Inline("oops"), location: Some(LOC), task: Some(2) },
+        "0800046f6f7073010180200b2a050102",
+    );
+}
+
+#[test]
+fn hard_stop() {
+    check(HostCommand::HardStop { request_id: 9 }, "0109");
+}

@@ -27,13 +27,21 @@ fn task() -> impl Strategy<Value = TaskInfo<'static>> {
 }
 
 fn message() -> impl Strategy<Value = DeviceMessage<'static>> {
-    let outcome =
-        prop_oneof![Just(TaskOutcome::Completed), Just(TaskOutcome::Failed), Just(TaskOutcome::Cancelled)];
+    let outcome = || {
+        prop_oneof![
+            Just(TaskOutcome::Completed),
+            Just(TaskOutcome::Failed),
+            Just(TaskOutcome::Cancelled),
+            Just(TaskOutcome::FailedDuringCleanup),
+            Just(TaskOutcome::DroppedAtDeadline),
+        ]
+    };
     let path = prop_oneof![
         Just(FailurePath::Unretrieved),
         Just(FailurePath::Awaited),
         Just(FailurePath::Gathered),
-        Just(FailurePath::DuringShutdown)
+        Just(FailurePath::DuringShutdown),
+        Just(FailurePath::Panic)
     ];
     let exception = (text(), text(), proptest::option::of(location()))
         .prop_map(|(type_name, message, raised_at)| ExceptionInfo { type_name, message, raised_at });
@@ -42,7 +50,7 @@ fn message() -> impl Strategy<Value = DeviceMessage<'static>> {
             DeviceMessage::Hello(Hello { version, firmware, build_id })
         }),
         task().prop_map(DeviceMessage::TaskSpawned),
-        (any::<u32>(), outcome).prop_map(|(id, outcome)| DeviceMessage::TaskFinished { id, outcome }),
+        (any::<u32>(), outcome()).prop_map(|(id, outcome)| DeviceMessage::TaskFinished { id, outcome }),
         (text(), proptest::option::of(exception), proptest::option::of(task()), path).prop_map(
             |(message, exception, task, path)| DeviceMessage::Failure(FailureContext {
                 message,
@@ -59,6 +67,24 @@ fn message() -> impl Strategy<Value = DeviceMessage<'static>> {
             })
         ),
         any::<u32>().prop_map(|count| DeviceMessage::FramesLost { count }),
+        (
+            any::<u32>(),
+            proptest::collection::vec((any::<u32>(), outcome()), 0..MAX_ACK_TASKS),
+            any::<u32>(),
+            any::<bool>()
+        )
+            .prop_map(|(request_id, endings, total, hard_stop)| DeviceMessage::ShutdownAck(
+                ShutdownAck {
+                    request_id,
+                    tasks: endings.into_iter().map(|(id, outcome)| TaskEnding { id, outcome }).collect(),
+                    total,
+                    hard_stop,
+                }
+            )),
+        (task(), any::<u32>())
+            .prop_map(|(task, storage_bytes)| DeviceMessage::Spawned { task, storage_bytes }),
+        (text(), proptest::option::of(location()), any::<Option<u32>>())
+            .prop_map(|(message, location, task)| DeviceMessage::Panic { message, location, task }),
     ]
 }
 

@@ -78,10 +78,12 @@ fn demo_shows_a_failure_and_stops_with_keyboard_interrupt() {
     tmux.wait_for("the stop confirmation", Duration::from_secs(5), |s| s.contains("[y]es / [n]o"));
     tmux.keys("y");
     let screen = tmux.wait_for("the interrupt and the exit", Duration::from_secs(15), |s| {
-        s.contains("EXITED: KeyboardInterrupt (exit code 130)")
-            && s.contains("KeyboardInterrupt: cancelled main")
+        s.contains("EXITED: KeyboardInterrupt (exit code 130)") && s.contains("KeyboardInterrupt: cancelled")
     });
-    assert!(screen.contains("blinky") && screen.contains("telemetry"), "{screen}");
+    let summary = screen.lines().find(|l| l.contains("KeyboardInterrupt: cancelled")).unwrap();
+    for task in ["main", "blinky", "telemetry"] {
+        assert!(summary.contains(task), "{summary}");
+    }
     assert!(screen.contains("cleanup:"), "the firmware's cleanup output is shown:\n{screen}");
 
     tmux.keys("q");

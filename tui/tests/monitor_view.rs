@@ -13,7 +13,15 @@ fn loc(file: &str, line: u32) -> Location {
 }
 
 fn task(id: TaskId, name: &str, parent: Option<TaskId>, state: TaskState) -> Task {
-    Task { epoch: 1, id, name: name.into(), spawned_at: loc("src/main.rs", 10 + id), parent, state }
+    Task {
+        epoch: 1,
+        id,
+        name: name.into(),
+        spawned_at: loc("src/main.rs", 10 + id),
+        parent,
+        state,
+        storage_bytes: Some(2048),
+    }
 }
 
 /// A session like the demo's: main, blinky, telemetry and a failed sensor_poll.
@@ -133,8 +141,17 @@ fn after_a_stop_the_acknowledgement_and_exit_are_shown() {
     for e in [
         SessionEvent::Interrupted(InterruptReport {
             request_id: 1,
-            cancelled: vec![(0, "main".into()), (1, "blinky".into()), (2, "telemetry".into())],
-            cancelled_total: 3,
+            tasks: [(0, "main"), (1, "blinky"), (2, "telemetry")]
+                .into_iter()
+                .map(|(id, name)| TaskEndingReport { id, name: name.into(), outcome: TaskOutcome::Cancelled })
+                .chain([TaskEndingReport {
+                    id: 9,
+                    name: "flusher".into(),
+                    outcome: TaskOutcome::DroppedAtDeadline,
+                }])
+                .collect(),
+            total: 4,
+            hard_stop: true,
         }),
         SessionEvent::TargetState(TargetState::Exited {
             code: Some(130),
@@ -144,7 +161,13 @@ fn after_a_stop_the_acknowledgement_and_exit_are_shown() {
         state.on_message(ServerMessage::Event(e), 10);
     }
     let (_, lines) = draw(&state, 80, 24);
-    assert!(screen_has(&lines, "KeyboardInterrupt: cancelled main, blinky, telemetry (3 tasks)"));
+    assert!(
+        screen_has(
+            &lines,
+            "KeyboardInterrupt (hard stop): cancelled main, blinky, telemetry; dropped at deadline"
+        ),
+        "{lines:#?}"
+    );
     assert!(lines.last().unwrap().contains("EXITED: KeyboardInterrupt (exit code 130)"));
 }
 

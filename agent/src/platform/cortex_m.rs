@@ -7,6 +7,9 @@ pub(crate) fn epoch() -> u64 {
 }
 
 /// Wakes the core (callable from interrupts).
+/// Nothing to withdraw.
+pub(crate) fn stay_awake() {}
+
 pub(crate) fn signal() {
     cortex_m::asm::sev();
 }

@@ -4,6 +4,9 @@ pub(crate) fn epoch() -> u64 {
     0
 }
 
+/// Nothing to withdraw.
+pub(crate) fn stay_awake() {}
+
 pub(crate) fn signal() {}
 
 pub(crate) fn wait(_seen: u64) {

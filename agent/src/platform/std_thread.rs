@@ -1,30 +1,48 @@
 //! The host-process platform: the executor thread sleeps on a condition variable.
 //!
-//! A wake bumps a counter and notifies every sleeper; a sleeper returns as soon as the counter
-//! differs from the value it read before deciding to sleep, so no wake is lost, even with several
-//! executors in one process (tests).
+//! A wake costs two atomic operations while the executor is awake; only when an executor has said
+//! it is about to sleep does a wake take the lock and notify. The sleeper announces itself before
+//! it looks for ready work, and a waker sets the ready flag before it looks for sleepers (both
+//! sequentially consistent), so one of the two always sees the other: no wake is lost, even with
+//! several executors in one process (tests).
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
-static WAKES: Mutex<u64> = Mutex::new(0);
+static SLEEPERS: AtomicUsize = AtomicUsize::new(0);
+/// Counts wakes; changed only with `LOCK` held, so a sleeper cannot miss the notification.
+static WAKES: AtomicU64 = AtomicU64::new(0);
+static LOCK: Mutex<()> = Mutex::new(());
 static WAKE: Condvar = Condvar::new();
 
-/// The wake counter; read it before checking for ready work, then pass it to [`wait`].
+/// Announces that the caller may sleep; returns the wake counter to pass to [`wait`]. Call it
+/// before checking for ready work, and always follow it with [`wait`] or [`stay_awake`].
 pub(crate) fn epoch() -> u64 {
-    *WAKES.lock().unwrap_or_else(|e| e.into_inner())
+    SLEEPERS.fetch_add(1, Ordering::SeqCst);
+    WAKES.load(Ordering::SeqCst)
+}
+
+/// Withdraws the announcement made by [`epoch`]: there was work after all.
+pub(crate) fn stay_awake() {
+    SLEEPERS.fetch_sub(1, Ordering::SeqCst);
 }
 
 /// Wakes the executor thread (callable from any thread).
 pub(crate) fn signal() {
-    let mut wakes = WAKES.lock().unwrap_or_else(|e| e.into_inner());
-    *wakes = wakes.wrapping_add(1);
+    if SLEEPERS.load(Ordering::SeqCst) == 0 {
+        return;
+    }
+    let _lock = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    WAKES.fetch_add(1, Ordering::SeqCst);
     WAKE.notify_all();
 }
 
 /// Sleeps until [`signal`] was called after [`epoch`] returned `seen`.
 pub(crate) fn wait(seen: u64) {
-    let mut wakes = WAKES.lock().unwrap_or_else(|e| e.into_inner());
-    while *wakes == seen {
-        wakes = WAKE.wait(wakes).unwrap_or_else(|e| e.into_inner());
+    let mut lock = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    while WAKES.load(Ordering::SeqCst) == seen {
+        lock = WAKE.wait(lock).unwrap_or_else(|e| e.into_inner());
     }
+    drop(lock);
+    SLEEPERS.fetch_sub(1, Ordering::SeqCst);
 }

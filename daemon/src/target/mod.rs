@@ -6,7 +6,7 @@
 mod elf;
 pub mod sim;
 
-pub use elf::{find_rtt_symbol, RttSymbol};
+pub use elf::{find_rtt_symbol, runtime_address, RttSymbol};
 
 /// A request to the target's thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +15,8 @@ pub enum TargetCommand {
     Stop {
         /// Echoed in the acknowledgement.
         request_id: u32,
+        /// Drop every task now instead of waiting for their cleanup.
+        hard: bool,
     },
     /// The daemon is exiting: end the target (the simulator kills its process).
     Shutdown,

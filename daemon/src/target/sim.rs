@@ -190,9 +190,9 @@ impl Sim {
         let mut link_broken = false;
         loop {
             match self.commands.try_recv() {
-                Ok(TargetCommand::Stop { request_id }) => {
-                    outgoing.extend_from_slice(&stop_frame(request_id));
-                    tracing::info!(request_id, "stop request queued");
+                Ok(TargetCommand::Stop { request_id, hard }) => {
+                    outgoing.extend_from_slice(&stop_frame(request_id, hard));
+                    tracing::info!(request_id, hard, "stop request queued");
                 }
                 Ok(TargetCommand::Shutdown) | Err(TryRecvError::Disconnected) => return End::Shutdown,
                 Err(TryRecvError::Empty) => {}
@@ -271,11 +271,10 @@ fn child_gone(child: &mut Child) -> bool {
         || matches!(child.try_wait(), Ok(Some(_)))
 }
 
-fn stop_frame(request_id: u32) -> Vec<u8> {
+fn stop_frame(request_id: u32, hard: bool) -> Vec<u8> {
     let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
-    frame::encode(&HostCommand::Stop { request_id }, &mut scratch, &mut out)
-        .expect("a stop frame fits")
-        .to_vec()
+    let command = if hard { HostCommand::HardStop { request_id } } else { HostCommand::Stop { request_id } };
+    frame::encode(&command, &mut scratch, &mut out).expect("a stop frame fits").to_vec()
 }
 
 /// Describes how the firmware process ended.

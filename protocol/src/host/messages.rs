@@ -50,6 +50,8 @@ pub struct Task {
     pub parent: Option<TaskId>,
     /// Its state.
     pub state: TaskState,
+    /// The bytes of static storage its slot holds, when the agent reports it.
+    pub storage_bytes: Option<u32>,
 }
 
 /// The exception a task failed with, resolved.
@@ -93,15 +95,28 @@ pub struct FirmwareInfo {
     pub protocol_version: u16,
 }
 
+/// How one task ended during a shutdown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskEndingReport {
+    /// The task.
+    pub id: TaskId,
+    /// Its name.
+    pub name: String,
+    /// How it ended (cleanly cancelled, failed during cleanup, dropped at the deadline).
+    pub outcome: TaskOutcome,
+}
+
 /// The answer to a stop request, with task names resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InterruptReport {
     /// The stop request it answers.
     pub request_id: u32,
-    /// The tasks cancelled (id and name), main included.
-    pub cancelled: Vec<(TaskId, String)>,
-    /// How many were cancelled in all.
-    pub cancelled_total: u32,
+    /// Each task that ended during the shutdown (main first) and how.
+    pub tasks: Vec<TaskEndingReport>,
+    /// How many tasks ended in all (may exceed `tasks.len()`).
+    pub total: u32,
+    /// A second stop request or the deadline cut the shutdown short.
+    pub hard_stop: bool,
 }
 
 /// Which kind of target a daemon owns.
@@ -227,6 +242,8 @@ pub enum ClientRequest {
     Subscribe,
     /// Ask the firmware to stop (KeyboardInterrupt).
     Stop,
+    /// Ask the firmware to stop now, without waiting for cleanup.
+    HardStop,
 }
 
 /// A daemon's message to a client.

@@ -150,6 +150,7 @@ mod tests {
             spawned_at: Location { file: "src/main.rs".to_string(), line: id, column: 1 },
             parent,
             state: TaskState::Running,
+            storage_bytes: None,
         }
     }
 

@@ -23,12 +23,7 @@ pub async fn run(socket: &Path, timeout: Duration) -> anyhow::Result<String> {
                 Some(ServerMessage::Event(SessionEvent::Interrupted(report)))
                     if request.is_none_or(|id| id == report.request_id) =>
                 {
-                    let names: Vec<&str> = report.cancelled.iter().map(|(_, n)| n.as_str()).collect();
-                    return Ok(format!(
-                        "KeyboardInterrupt: cancelled {} task(s): {}",
-                        report.cancelled_total,
-                        names.join(", ")
-                    ));
+                    return Ok(crate::monitor::view::interrupt_summary(&report));
                 }
                 Some(_) => {}
                 None => {

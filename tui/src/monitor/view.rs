@@ -6,7 +6,7 @@
 use super::input::KEYS;
 use super::state::{Connection, MonitorState, Pane};
 use asyncmon_protocol::host::{
-    Failure, FailurePath, LogSource, SessionState, TargetState, Task, TaskOutcome, TaskState,
+    Failure, FailurePath, InterruptReport, LogSource, SessionState, TargetState, Task, TaskOutcome, TaskState,
 };
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
@@ -68,6 +68,8 @@ fn state_label(state: TaskState) -> (&'static str, Style) {
         TaskState::Finished(TaskOutcome::Completed) => ("done", Style::new().fg(Color::DarkGray)),
         TaskState::Finished(TaskOutcome::Failed) => ("failed", Style::new().fg(Color::Red)),
         TaskState::Finished(TaskOutcome::Cancelled) => ("cancelled", Style::new().fg(Color::Yellow)),
+        TaskState::Finished(TaskOutcome::FailedDuringCleanup) => ("cleanup✗", Style::new().fg(Color::Red)),
+        TaskState::Finished(TaskOutcome::DroppedAtDeadline) => ("dropped", Style::new().fg(Color::Red)),
         TaskState::Gone => ("gone", Style::new().fg(Color::DarkGray)),
     }
 }
@@ -95,6 +97,7 @@ fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
             Cell::from(t.name.clone()),
             Cell::from(label).style(style),
             Cell::from(parent_name(t)),
+            Cell::from(t.storage_bytes.map_or_else(String::new, |b| bytes(u64::from(b)))),
             Cell::from(short_location(&t.spawned_at.to_string())),
         ]);
         if t.state == TaskState::Running {
@@ -108,10 +111,13 @@ fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
         Constraint::Length(14),
         Constraint::Length(9),
         Constraint::Length(12),
+        Constraint::Length(8),
         Constraint::Fill(1),
     ];
     let table = Table::new(rows, widths)
-        .header(Row::new(["ID", "NAME", "STATE", "PARENT", "SPAWNED AT"]).style(Style::new().bold()))
+        .header(
+            Row::new(["ID", "NAME", "STATE", "PARENT", "STORAGE", "SPAWNED AT"]).style(Style::new().bold()),
+        )
         .row_highlight_style(Style::new().reversed())
         .block(block);
     let mut table_state = TableState::default();
@@ -144,7 +150,9 @@ fn render_failures(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
             let task = f.task.as_ref().map_or("-", |t| t.name.as_str());
             let kind = f.exception.as_ref().map_or("", |e| short_type(&e.type_name));
             let style = match f.path {
-                FailurePath::Unretrieved | FailurePath::DuringShutdown => Style::new().fg(Color::Red),
+                FailurePath::Unretrieved | FailurePath::DuringShutdown | FailurePath::Panic => {
+                    Style::new().fg(Color::Red)
+                }
                 FailurePath::Awaited | FailurePath::Gathered => Style::new(),
             };
             ListItem::new(Line::from(vec![
@@ -168,7 +176,8 @@ fn path_words(path: FailurePath) -> &'static str {
         FailurePath::Unretrieved => "never retrieved → handler",
         FailurePath::Awaited => "retrieved by the task that awaited it",
         FailurePath::Gathered => "came out of a gather",
-        FailurePath::DuringShutdown => "raised during shutdown (stop request)",
+        FailurePath::DuringShutdown => "raised during shutdown → handler",
+        FailurePath::Panic => "panic: the firmware halted",
     }
 }
 
@@ -247,16 +256,7 @@ fn render_logs(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     entries.sort_by_key(|(at, _)| *at);
     let mut lines: Vec<Line<'static>> = Vec::new();
     if let Some(report) = &s.interrupt {
-        let names: Vec<&str> = report.cancelled.iter().map(|(_, n)| n.as_str()).collect();
-        lines.push(
-            Line::from(format!(
-                "KeyboardInterrupt: cancelled {} ({} tasks)",
-                names.join(", "),
-                report.cancelled_total
-            ))
-            .fg(Color::Yellow)
-            .bold(),
-        );
+        lines.push(Line::from(interrupt_summary(report)).fg(Color::Yellow).bold());
     }
     let room = area.height.saturating_sub(2) as usize;
     let keep = room.saturating_sub(lines.len());
@@ -314,6 +314,38 @@ fn render_confirm(frame: &mut Frame<'_>, area: Rect) {
     let block =
         Block::new().borders(Borders::ALL).title(" Stop ").border_style(Style::new().fg(Color::Yellow));
     frame.render_widget(Paragraph::new(text).block(block), popup);
+}
+
+/// How a task ended during a shutdown, in a word or two.
+pub fn ending_words(outcome: TaskOutcome) -> &'static str {
+    match outcome {
+        TaskOutcome::Completed => "completed",
+        TaskOutcome::Failed => "failed",
+        TaskOutcome::Cancelled => "cancelled",
+        TaskOutcome::FailedDuringCleanup => "failed in cleanup",
+        TaskOutcome::DroppedAtDeadline => "dropped at deadline",
+    }
+}
+
+/// One line for a shutdown: the tasks grouped by how they ended.
+pub fn interrupt_summary(report: &InterruptReport) -> String {
+    let order = [
+        TaskOutcome::Cancelled,
+        TaskOutcome::Completed,
+        TaskOutcome::FailedDuringCleanup,
+        TaskOutcome::Failed,
+        TaskOutcome::DroppedAtDeadline,
+    ];
+    let groups: Vec<String> = order
+        .iter()
+        .filter_map(|outcome| {
+            let names: Vec<&str> =
+                report.tasks.iter().filter(|t| t.outcome == *outcome).map(|t| t.name.as_str()).collect();
+            (!names.is_empty()).then(|| format!("{} {}", ending_words(*outcome), names.join(", ")))
+        })
+        .collect();
+    let hard = if report.hard_stop { " (hard stop)" } else { "" };
+    format!("KeyboardInterrupt{hard}: {} ({} tasks)", groups.join("; "), report.total)
 }
 
 fn seconds(ms: u64) -> String {

@@ -1,0 +1,63 @@
+//! The last frame of a firmware that panicked: message, location and the task that was running.
+//!
+//! On a microcontroller a panic is fatal; with the `panic-handler` feature (and without `std`) the
+//! agent is the `#[panic_handler]`: it sends the panic frame and halts. On the `std` platform,
+//! [`install_panic_hook`] sends the frame from a panic hook, then runs the previous hook.
+
+use asyncmon_protocol::device::{DeviceMessage, SourceLocation, TaskId, Text, MAX_INLINE_TEXT};
+use core::sync::atomic::{AtomicU32, Ordering};
+
+/// The task being polled, for the panic frame (`u32::MAX`: none).
+static RUNNING_TASK: AtomicU32 = AtomicU32::new(u32::MAX);
+
+/// Records which task is being polled.
+pub(crate) fn set_running_task(id: Option<TaskId>) {
+    RUNNING_TASK.store(id.unwrap_or(u32::MAX), Ordering::Relaxed);
+}
+
+/// Sends the panic frame: `message` (cut to fit), where, and the task that was running.
+fn send_panic_frame(message: &str, location: Option<&core::panic::Location<'_>>) {
+    let mut bounded = heapless::String::<MAX_INLINE_TEXT>::new();
+    let task = RUNNING_TASK.load(Ordering::Relaxed);
+    crate::link::send(&DeviceMessage::Panic {
+        message: Text::inline_truncated(message, &mut bounded),
+        location: location.map(|l| SourceLocation {
+            file: Text::Inline(l.file()),
+            line: l.line(),
+            column: l.column(),
+        }),
+        task: (task != u32::MAX).then_some(task),
+    });
+}
+
+/// Sends a panic frame to the host whenever this process panics, then runs the previous hook.
+#[cfg(feature = "std")]
+pub fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(std::boxed::Box::new(move |info| {
+        let message = match (
+            info.payload().downcast_ref::<&str>(),
+            info.payload().downcast_ref::<std::string::String>(),
+        ) {
+            (Some(s), _) => *s,
+            (_, Some(s)) => s.as_str(),
+            _ => "panic",
+        };
+        send_panic_frame(message, info.location());
+        crate::link::drain(std::time::Duration::from_millis(500));
+        previous(info);
+    }));
+}
+
+#[cfg(all(feature = "panic-handler", not(feature = "std")))]
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    use core::fmt::Write as _;
+    let mut message = heapless::String::<{ MAX_INLINE_TEXT * 2 }>::new();
+    // A message longer than the buffer is cut where it stops fitting.
+    let _ = write!(message, "{}", info.message());
+    send_panic_frame(&message, info.location());
+    loop {
+        crate::platform::wait(crate::platform::epoch());
+    }
+}

@@ -1,0 +1,160 @@
+//! What the executor does to a slot: poll it, settle it when its task ended, cancel it, drop it.
+
+use crate::exception::{call_exception_handler, Context, Exception};
+use crate::executor::RawExecutor;
+use crate::task::{SlotState, TaskHeader};
+use asyncmon_protocol::device::{FailurePath, TaskOutcome};
+use embassy_time::Instant;
+
+/// The handler message for a failure nobody retrieved (asyncio's wording).
+const UNRETRIEVED: &str = "Task exception was never retrieved";
+/// The handler message for a failure raised while a stop request was being carried out.
+const DURING_SHUTDOWN: &str = "Task exception was raised during shutdown";
+
+/// How a task ended, from its error (if any) and whether it had been asked to cancel.
+pub(crate) fn classify(failure: Option<&dyn Exception>, cancel_requested: bool) -> TaskOutcome {
+    match failure {
+        None => TaskOutcome::Completed,
+        Some(e) if e.is_cancellation() => TaskOutcome::Cancelled,
+        Some(_) if cancel_requested => TaskOutcome::FailedDuringCleanup,
+        Some(_) => TaskOutcome::Failed,
+    }
+}
+
+/// The path and message a failure nobody retrieved takes to the handler.
+pub(crate) fn unretrieved_path(exec: &dyn RawExecutor) -> (FailurePath, &'static str) {
+    if exec.core().endings.borrow().recording {
+        (FailurePath::DuringShutdown, DURING_SHUTDOWN)
+    } else {
+        (FailurePath::Unretrieved, UNRETRIEVED)
+    }
+}
+
+/// Polls the task in slot `index` once; on completion reports it and settles the slot.
+pub(crate) fn poll(exec: &'static dyn RawExecutor, index: usize) {
+    let header = &exec.headers()[index];
+    let (Some(vtable), Some(meta)) = (header.vtable.get(), header.meta.get()) else {
+        return;
+    };
+    let waker = header.signal.waker();
+    let mut cx = core::task::Context::from_waker(&waker);
+    exec.core().current.set(meta.id);
+    crate::panic::set_running_task(Some(meta.id));
+    // SAFETY: the slot is Running, so its storage holds the pinned future `vtable` was made for.
+    let poll = unsafe { (vtable.poll)(exec.storage(index), &mut cx) };
+    crate::panic::set_running_task(None);
+    exec.core().current.set(asyncmon_protocol::device::MAIN_TASK_ID);
+    if poll.is_pending() {
+        return;
+    }
+    header.state.set(SlotState::Finished);
+    // SAFETY: the slot is Finished: its storage holds the output `vtable` was made for; the
+    // reference is used only within this statement.
+    let outcome = classify(
+        unsafe { (vtable.failure)(exec.storage(index)).map(|e| &*e) },
+        header.signal.cancel_requested(),
+    );
+    crate::link::send_task_finished(meta.id, outcome);
+    exec.core().record_ending(meta.id, outcome);
+    header.wake_awaiter();
+    settle(exec, index);
+}
+
+/// A finished task whose handle is gone: report a failure nobody retrieved, then free the slot.
+pub(crate) fn settle(exec: &'static dyn RawExecutor, index: usize) {
+    let header = &exec.headers()[index];
+    if header.state.get() != SlotState::Finished || header.handle_alive.get() {
+        return;
+    }
+    let (Some(vtable), meta) = (header.vtable.get(), header.meta.get()) else {
+        return;
+    };
+    let storage = exec.storage(index);
+    // SAFETY: the slot is Finished: its storage holds the output `vtable` was made for, and the
+    // exception reference does not outlive this block (the output is dropped after the handler).
+    unsafe {
+        if let Some(exception) = (vtable.failure)(storage).map(|e| &*e) {
+            if !exception.is_cancellation() {
+                let (path, message) = unretrieved_path(exec);
+                call_exception_handler(&Context { message, exception: Some(exception), task: meta, path });
+            }
+        }
+        (vtable.drop_output)(storage);
+    }
+    free(header);
+}
+
+/// Asks the task in `header` to cancel: its next agent awaitable returns `Cancelled`. If it has not
+/// finished by the executor's cancel deadline, it is dropped.
+pub(crate) fn request_cancel(exec: &dyn RawExecutor, header: &TaskHeader) {
+    if header.state.get() == SlotState::Running && header.signal.request_cancel() {
+        header.cancel_deadline.set(Some(Instant::now() + exec.core().cancel_deadline));
+    }
+}
+
+/// Drops the future of a running task (its `Drop` runs) and reports it as `outcome`.
+pub(crate) fn drop_task(exec: &'static dyn RawExecutor, index: usize, outcome: TaskOutcome) {
+    let header = &exec.headers()[index];
+    if header.state.get() != SlotState::Running {
+        return;
+    }
+    if let (Some(vtable), Some(meta)) = (header.vtable.get(), header.meta.get()) {
+        // SAFETY: Running: the storage holds the future; it is dropped once and the slot is freed
+        // right after, so it is never polled or dropped again.
+        unsafe { (vtable.drop_future)(exec.storage(index)) };
+        crate::link::send_task_finished(meta.id, outcome);
+        exec.core().record_ending(meta.id, outcome);
+    }
+    header.wake_awaiter();
+    free(header);
+}
+
+/// Drops every cancelled task whose deadline has passed.
+pub(crate) fn drop_overdue(exec: &'static dyn RawExecutor, now: Instant) {
+    for (index, header) in exec.headers().iter().enumerate() {
+        if header.state.get() == SlotState::Running && header.cancel_deadline.get().is_some_and(|d| now >= d)
+        {
+            drop_task(exec, index, TaskOutcome::DroppedAtDeadline);
+        }
+    }
+}
+
+/// Drops every task at once (a hard stop): running futures are dropped, waiting outputs settled.
+pub(crate) fn drop_all(exec: &'static dyn RawExecutor) {
+    let headers = exec.headers();
+    // Dropping one task can drop handles of others (and, rarely, spawn): sweep until nothing is
+    // left, at most once per slot.
+    for _ in 0..=headers.len() {
+        let mut busy = false;
+        for (index, header) in headers.iter().enumerate() {
+            match header.state.get() {
+                SlotState::Free => {}
+                SlotState::Running => {
+                    busy = true;
+                    drop_task(exec, index, TaskOutcome::DroppedAtDeadline);
+                }
+                SlotState::Finished => {
+                    busy = true;
+                    header.handle_alive.set(false);
+                    settle(exec, index);
+                }
+            }
+        }
+        if !busy {
+            break;
+        }
+    }
+}
+
+/// Marks a slot free for reuse; its storage must already be dropped or moved out.
+pub(crate) fn free(header: &TaskHeader) {
+    header.state.set(SlotState::Free);
+    header.generation.set(header.generation.get().wrapping_add(1));
+    header.vtable.set(None);
+    header.meta.set(None);
+    header.handle_alive.set(false);
+    header.orphaned.set(false);
+    header.awaiter.set(None);
+    header.cancel_deadline.set(None);
+    header.signal.reset();
+}
