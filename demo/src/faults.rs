@@ -7,7 +7,7 @@ use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
 use std::time::Duration;
 
 /// The faults [`run`] knows.
-pub const FAULTS: &[&str] = &["no-rtt", "exit-mid-frame", "wrong-version", "garbage"];
+pub const FAULTS: &[&str] = &["no-rtt", "exit-mid-frame", "wrong-version", "garbage", "panic"];
 
 /// The protocol version the `wrong-version` firmware claims.
 pub const WRONG_VERSION: u16 = PROTOCOL_VERSION + 98;
@@ -57,6 +57,21 @@ pub fn run(name: &str) -> Option<i32> {
             link::init("garbage", "1");
             link::write_raw(&[0x17, 0x2a, 0xff, 0x33, 0x05, 0x00, 0x42, 0x42, 0x42, 0x00]);
             Some(crate::demo::run_initialised())
+        }
+        // A task panics: the panic hook sends the last frame, then the process dies.
+        "panic" => {
+            link::init("panic", "1");
+            asyncmon_agent::install_panic_hook();
+            static EXECUTOR: asyncmon_agent::Executor<2, 1024> = asyncmon_agent::Executor::new();
+            let _ = EXECUTOR.run(|spawner| async move {
+                let task = spawner.spawn("divider", async {
+                    asyncmon_agent::sleep(embassy_time::Duration::from_millis(50)).await?;
+                    let divisor = std::hint::black_box(0u32);
+                    Ok::<u32, asyncmon_agent::Cancelled>(100 / divisor)
+                });
+                task.map_err(|_| asyncmon_agent::Cancelled)?.await
+            });
+            Some(0)
         }
         _ => None,
     }

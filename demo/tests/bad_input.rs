@@ -96,3 +96,24 @@ async fn garbage_in_the_channel() {
     assert_eq!(h.session.firmware.as_ref().unwrap().name, "garbage");
     still_serving(&h).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_firmware_that_panics() {
+    let mut h = Harness::start(&["panic"], Duration::from_secs(10)).await;
+    h.until("the panic and the exit", Duration::from_secs(10), |s| {
+        s.failures.iter().any(|f| f.path == FailurePath::Panic)
+            && matches!(s.target_state, TargetState::Exited { .. })
+    })
+    .await;
+    let panic = h.session.failures.iter().find(|f| f.path == FailurePath::Panic).unwrap();
+    let exception = panic.exception.as_ref().unwrap();
+    assert_eq!(exception.message, "attempt to divide by zero");
+    assert!(exception.raised_at.as_ref().unwrap().file.ends_with("demo/src/faults.rs"));
+    assert_eq!(panic.task.as_ref().map(|t| t.name.as_str()), Some("divider"), "the task that was running");
+    assert!(
+        matches!(h.session.target_state, TargetState::Exited { code: Some(101), .. }),
+        "{:?}",
+        h.session.target_state
+    );
+    still_serving(&h).await;
+}
