@@ -70,22 +70,50 @@ impl ExecutorCore {
     }
 
     pub fn record_ending(&self, id: TaskId, outcome: TaskOutcome) {
-        self.endings.borrow_mut().record(id, outcome);
+        if let Ok(mut endings) = self.endings.try_borrow_mut() {
+            endings.record(id, outcome);
+        }
     }
 }
 
 /// The storage of one slot: a task's future, then its output.
 #[repr(C, align(16))]
-pub(crate) struct SlotStorage<const B: usize>(UnsafeCell<MaybeUninit<[u8; B]>>);
+pub(crate) struct SlotStorage<const B: usize>(MaybeUninit<[u8; B]>);
 
 const _: () = assert!(core::mem::align_of::<SlotStorage<1>>() == SLOT_ALIGN);
 
-/// The executor as the rest of the crate sees it, whatever its sizes.
-pub(crate) trait RawExecutor {
-    fn core(&self) -> &ExecutorCore;
-    fn headers(&self) -> &[TaskHeader];
-    fn storage(&self, index: usize) -> *mut u8;
-    fn slot_bytes(&self) -> usize;
+/// The executor as the rest of the crate sees it, whatever its sizes: plain references and a
+/// pointer, so the hot paths make no dynamic calls.
+#[derive(Clone, Copy)]
+pub(crate) struct RawExecutor {
+    core: &'static ExecutorCore,
+    headers: &'static [TaskHeader],
+    storage: *mut u8,
+    stride: usize,
+    slot_bytes: usize,
+}
+
+impl RawExecutor {
+    #[inline]
+    pub fn core(&self) -> &'static ExecutorCore {
+        self.core
+    }
+
+    #[inline]
+    pub fn headers(&self) -> &'static [TaskHeader] {
+        self.headers
+    }
+
+    /// The storage of slot `index` (in bounds: `index < headers().len()`).
+    #[inline]
+    pub fn storage(&self, index: usize) -> *mut u8 {
+        self.storage.wrapping_add(index * self.stride)
+    }
+
+    #[inline]
+    pub fn slot_bytes(&self) -> usize {
+        self.slot_bytes
+    }
 }
 
 /// An executor with `TASKS` task slots of `SLOT_BYTES` bytes each, meant to live in a `static`:
@@ -110,7 +138,7 @@ pub(crate) trait RawExecutor {
 pub struct Executor<const TASKS: usize, const SLOT_BYTES: usize> {
     core: ExecutorCore,
     headers: [TaskHeader; TASKS],
-    storage: [SlotStorage<SLOT_BYTES>; TASKS],
+    storage: UnsafeCell<[SlotStorage<SLOT_BYTES>; TASKS]>,
 }
 
 // SAFETY: the `Cell`s, `RefCell`s and slot storage are only touched by the thread that called
@@ -137,7 +165,7 @@ impl<const TASKS: usize, const SLOT_BYTES: usize> Executor<TASKS, SLOT_BYTES> {
         Executor {
             core: ExecutorCore::new(deadline),
             headers: [const { TaskHeader::new() }; TASKS],
-            storage: [const { SlotStorage(UnsafeCell::new(MaybeUninit::uninit())) }; TASKS],
+            storage: UnsafeCell::new([const { SlotStorage(MaybeUninit::uninit()) }; TASKS]),
         }
     }
 
@@ -164,7 +192,7 @@ impl<const TASKS: usize, const SLOT_BYTES: usize> Executor<TASKS, SLOT_BYTES> {
         self.core.shutting_down.set(false);
         *self.core.endings.borrow_mut() = Endings::new();
         self.core.main.reset();
-        let exec: &'static dyn RawExecutor = self;
+        let exec = self.raw();
         let main_meta =
             TaskMeta { id: MAIN_TASK_ID, name: "main", spawned_at: Location::caller(), parent: None };
         crate::link::send_task_spawned(&main_meta, core::mem::size_of::<F>());
@@ -174,20 +202,14 @@ impl<const TASKS: usize, const SLOT_BYTES: usize> Executor<TASKS, SLOT_BYTES> {
     }
 }
 
-impl<const TASKS: usize, const SLOT_BYTES: usize> RawExecutor for Executor<TASKS, SLOT_BYTES> {
-    fn core(&self) -> &ExecutorCore {
-        &self.core
-    }
-
-    fn headers(&self) -> &[TaskHeader] {
-        &self.headers
-    }
-
-    fn storage(&self, index: usize) -> *mut u8 {
-        self.storage[index].0.get() as *mut u8
-    }
-
-    fn slot_bytes(&self) -> usize {
-        SLOT_BYTES
+impl<const TASKS: usize, const SLOT_BYTES: usize> Executor<TASKS, SLOT_BYTES> {
+    fn raw(&'static self) -> RawExecutor {
+        RawExecutor {
+            core: &self.core,
+            headers: &self.headers,
+            storage: self.storage.get() as *mut u8,
+            stride: core::mem::size_of::<SlotStorage<SLOT_BYTES>>(),
+            slot_bytes: SLOT_BYTES,
+        }
     }
 }

@@ -18,7 +18,7 @@ use core::task::{Context, Poll};
 ///   the await returns `Cancelled` once it has finished (as asyncio cancels the task it awaits).
 #[must_use = "dropping a handle detaches the task; an unretrieved failure then goes to the exception handler"]
 pub struct JoinHandle<T, E> {
-    exec: &'static dyn RawExecutor,
+    exec: RawExecutor,
     index: usize,
     generation: u32,
     done: bool,
@@ -31,7 +31,7 @@ pub struct JoinHandle<T, E> {
 type OutputMarker<T, E> = (fn() -> (T, E), *const ());
 
 impl<T, E> JoinHandle<T, E> {
-    pub(crate) fn new(exec: &'static dyn RawExecutor, index: usize, generation: u32) -> Self {
+    pub(crate) fn new(exec: RawExecutor, index: usize, generation: u32) -> Self {
         JoinHandle { exec, index, generation, done: false, cancelling: false, _output: PhantomData }
     }
 
@@ -99,8 +99,8 @@ impl<T, E: Exception + From<Cancelled>> JoinHandle<T, E> {
         // generation matches), written by `poll_future`; it is read exactly once, then the slot is
         // freed without dropping it again.
         let output = unsafe { core::ptr::read(self.exec.storage(self.index) as *const Result<T, E>) };
-        if let (Err(e), Some(meta)) = (&output, header.meta.get()) {
-            if !e.is_cancellation() {
+        if let Err(e) = &output {
+            if let (false, Some(meta)) = (e.is_cancellation(), header.meta.get()) {
                 crate::link::send_retrieved_failure(&meta, e, path);
             }
         }

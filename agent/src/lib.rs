@@ -49,7 +49,7 @@ pub use join::JoinHandle;
 #[cfg(feature = "std")]
 pub use panic::install_panic_hook;
 pub use run_loop::CONTROL_POLL_INTERVAL;
-pub use spawner::{SpawnError, Spawner};
+pub use spawner::{task_memory_bytes, SpawnError, Spawner};
 pub use task::TaskMeta;
 pub use time::{sleep, wait_for, Sleep, TaskWaitFor, Timeout, WaitFor};
 

@@ -13,6 +13,7 @@ use asyncmon_protocol::device::*;
 use asyncmon_protocol::frame::{self, EncodeScratch, MAX_FRAME, MAX_PAYLOAD};
 use core::cell::RefCell;
 use core::fmt::Write as _;
+use core::sync::atomic::{AtomicBool, Ordering};
 use critical_section::Mutex;
 use rtt_target::{DownChannel, UpChannel};
 
@@ -39,6 +40,10 @@ struct Link {
 }
 
 static LINK: Mutex<RefCell<Option<Link>>> = Mutex::new(RefCell::new(None));
+
+/// Set once the link exists, so that a firmware without a link (and the hot paths of the
+/// executor) skip the critical section entirely.
+static LINK_READY: AtomicBool = AtomicBool::new(false);
 
 /// Creates the RTT control block and sends the `Hello` (protocol version, firmware, build id).
 ///
@@ -73,6 +78,7 @@ pub fn init_without_hello() {
         out: [0; MAX_FRAME],
     };
     critical_section::with(|cs| *LINK.borrow_ref_mut(cs) = Some(link));
+    LINK_READY.store(true, Ordering::Release);
 }
 
 /// Writes raw bytes to the up channel, all or nothing; returns whether they were written. For
@@ -86,6 +92,9 @@ pub fn write_raw(bytes: &[u8]) -> bool {
 
 /// Encodes and writes one message as one frame; a frame that does not fit is dropped and counted.
 pub(crate) fn send(msg: &DeviceMessage<'_>) {
+    if !LINK_READY.load(Ordering::Acquire) {
+        return;
+    }
     critical_section::with(|cs| {
         let mut link = LINK.borrow_ref_mut(cs);
         let Some(link) = link.as_mut() else { return };
@@ -112,6 +121,9 @@ impl Link {
 
 /// Reads the down channel; returns the first complete command, if any.
 pub(crate) fn poll_command() -> Option<HostCommand> {
+    if !LINK_READY.load(Ordering::Acquire) {
+        return None;
+    }
     critical_section::with(|cs| {
         let mut link = LINK.borrow_ref_mut(cs);
         let link = link.as_mut()?;
@@ -139,10 +151,16 @@ fn task_info(meta: &TaskMeta) -> TaskInfo<'static> {
 }
 
 pub(crate) fn send_task_spawned(meta: &TaskMeta, storage_bytes: usize) {
+    if !LINK_READY.load(Ordering::Relaxed) {
+        return;
+    }
     send(&DeviceMessage::Spawned { task: task_info(meta), storage_bytes: storage_bytes as u32 });
 }
 
 pub(crate) fn send_task_finished(id: TaskId, outcome: TaskOutcome) {
+    if !LINK_READY.load(Ordering::Relaxed) {
+        return;
+    }
     send(&DeviceMessage::TaskFinished { id, outcome });
 }
 
@@ -193,6 +211,9 @@ fn send_exception(
     task: Option<&TaskMeta>,
     path: FailurePath,
 ) {
+    if !LINK_READY.load(Ordering::Acquire) {
+        return;
+    }
     let mut rendered = Bounded { text: heapless::String::new(), cut: false };
     let exception = exception.map(|e| {
         let _ = write!(rendered, "{e}");

@@ -8,11 +8,15 @@ use asyncmon_protocol::device::{DeviceMessage, SourceLocation, TaskId, Text, MAX
 use core::sync::atomic::{AtomicU32, Ordering};
 
 /// The task being polled, for the panic frame (`u32::MAX`: none).
-static RUNNING_TASK: AtomicU32 = AtomicU32::new(u32::MAX);
+static RUNNING_TASK: AtomicU32 = AtomicU32::new(NO_TASK);
 
-/// Records which task is being polled.
-pub(crate) fn set_running_task(id: Option<TaskId>) {
-    RUNNING_TASK.store(id.unwrap_or(u32::MAX), Ordering::Relaxed);
+/// No task is being polled.
+pub(crate) const NO_TASK: TaskId = u32::MAX;
+
+/// Records which task is being polled ([`NO_TASK`]: none).
+#[inline]
+pub(crate) fn set_running_task(id: TaskId) {
+    RUNNING_TASK.store(id, Ordering::Relaxed);
 }
 
 /// Sends the panic frame: `message` (cut to fit), where, and the task that was running.
@@ -26,7 +30,7 @@ fn send_panic_frame(message: &str, location: Option<&core::panic::Location<'_>>)
             line: l.line(),
             column: l.column(),
         }),
-        task: (task != u32::MAX).then_some(task),
+        task: (task != NO_TASK).then_some(task),
     });
 }
 

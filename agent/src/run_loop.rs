@@ -19,7 +19,7 @@ use embassy_time::{Duration, Instant, Timer};
 pub const CONTROL_POLL_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Runs `main` and every task until main and all tasks have ended, or a hard stop.
-pub(crate) fn run<F, T, E>(exec: &'static dyn RawExecutor, main: F) -> Result<Result<T, E>, KeyboardInterrupt>
+pub(crate) fn run<F, T, E>(exec: RawExecutor, main: F) -> Result<Result<T, E>, KeyboardInterrupt>
 where
     F: Future<Output = Result<T, E>>,
     E: Exception,
@@ -78,9 +78,9 @@ where
             if let Some(future) = main.as_mut().as_pin_mut() {
                 core.current.set(MAIN_TASK_ID);
                 let mut cx = core::task::Context::from_waker(&main_waker);
-                crate::panic::set_running_task(Some(MAIN_TASK_ID));
+                crate::panic::set_running_task(MAIN_TASK_ID);
                 let poll = future.poll(&mut cx);
-                crate::panic::set_running_task(None);
+                crate::panic::set_running_task(crate::panic::NO_TASK);
                 if let Poll::Ready(output) = poll {
                     main.set(None);
                     main_finished(exec, &output);
@@ -98,7 +98,8 @@ where
             if header.state.get() == SlotState::Running && header.signal.take() {
                 slots::poll(exec, index);
             }
-            if header.orphaned.replace(false) {
+            if header.orphaned.get() {
+                header.orphaned.set(false);
                 slots::settle(exec, index);
             }
         }
@@ -134,7 +135,7 @@ where
 
 /// Reports how main ended; a failure during its cleanup goes to the handler, since `run` then
 /// returns `KeyboardInterrupt` and the failure would otherwise be lost.
-fn main_finished<T, E: Exception>(exec: &'static dyn RawExecutor, output: &Result<T, E>) {
+fn main_finished<T, E: Exception>(exec: RawExecutor, output: &Result<T, E>) {
     let core = exec.core();
     let failure = output.as_ref().err().map(|e| e as &dyn Exception);
     let outcome = slots::classify(failure, core.main.cancel_requested());

@@ -22,7 +22,7 @@ pub(crate) fn classify(failure: Option<&dyn Exception>, cancel_requested: bool) 
 }
 
 /// The path and message a failure nobody retrieved takes to the handler.
-pub(crate) fn unretrieved_path(exec: &dyn RawExecutor) -> (FailurePath, &'static str) {
+pub(crate) fn unretrieved_path(exec: RawExecutor) -> (FailurePath, &'static str) {
     if exec.core().endings.borrow().recording {
         (FailurePath::DuringShutdown, DURING_SHUTDOWN)
     } else {
@@ -31,18 +31,19 @@ pub(crate) fn unretrieved_path(exec: &dyn RawExecutor) -> (FailurePath, &'static
 }
 
 /// Polls the task in slot `index` once; on completion reports it and settles the slot.
-pub(crate) fn poll(exec: &'static dyn RawExecutor, index: usize) {
+pub(crate) fn poll(exec: RawExecutor, index: usize) {
     let header = &exec.headers()[index];
-    let (Some(vtable), Some(meta)) = (header.vtable.get(), header.meta.get()) else {
+    let Some(vtable) = header.vtable.get() else {
         return;
     };
+    let id = header.id.get();
     let waker = header.signal.waker();
     let mut cx = core::task::Context::from_waker(&waker);
-    exec.core().current.set(meta.id);
-    crate::panic::set_running_task(Some(meta.id));
+    exec.core().current.set(id);
+    crate::panic::set_running_task(id);
     // SAFETY: the slot is Running, so its storage holds the pinned future `vtable` was made for.
     let poll = unsafe { (vtable.poll)(exec.storage(index), &mut cx) };
-    crate::panic::set_running_task(None);
+    crate::panic::set_running_task(crate::panic::NO_TASK);
     exec.core().current.set(asyncmon_protocol::device::MAIN_TASK_ID);
     if poll.is_pending() {
         return;
@@ -54,14 +55,14 @@ pub(crate) fn poll(exec: &'static dyn RawExecutor, index: usize) {
         unsafe { (vtable.failure)(exec.storage(index)).map(|e| &*e) },
         header.signal.cancel_requested(),
     );
-    crate::link::send_task_finished(meta.id, outcome);
-    exec.core().record_ending(meta.id, outcome);
+    crate::link::send_task_finished(id, outcome);
+    exec.core().record_ending(id, outcome);
     header.wake_awaiter();
     settle(exec, index);
 }
 
 /// A finished task whose handle is gone: report a failure nobody retrieved, then free the slot.
-pub(crate) fn settle(exec: &'static dyn RawExecutor, index: usize) {
+pub(crate) fn settle(exec: RawExecutor, index: usize) {
     let header = &exec.headers()[index];
     if header.state.get() != SlotState::Finished || header.handle_alive.get() {
         return;
@@ -86,14 +87,14 @@ pub(crate) fn settle(exec: &'static dyn RawExecutor, index: usize) {
 
 /// Asks the task in `header` to cancel: its next agent awaitable returns `Cancelled`. If it has not
 /// finished by the executor's cancel deadline, it is dropped.
-pub(crate) fn request_cancel(exec: &dyn RawExecutor, header: &TaskHeader) {
+pub(crate) fn request_cancel(exec: RawExecutor, header: &TaskHeader) {
     if header.state.get() == SlotState::Running && header.signal.request_cancel() {
         header.cancel_deadline.set(Some(Instant::now() + exec.core().cancel_deadline));
     }
 }
 
 /// Drops the future of a running task (its `Drop` runs) and reports it as `outcome`.
-pub(crate) fn drop_task(exec: &'static dyn RawExecutor, index: usize, outcome: TaskOutcome) {
+pub(crate) fn drop_task(exec: RawExecutor, index: usize, outcome: TaskOutcome) {
     let header = &exec.headers()[index];
     if header.state.get() != SlotState::Running {
         return;
@@ -110,7 +111,7 @@ pub(crate) fn drop_task(exec: &'static dyn RawExecutor, index: usize, outcome: T
 }
 
 /// Drops every cancelled task whose deadline has passed.
-pub(crate) fn drop_overdue(exec: &'static dyn RawExecutor, now: Instant) {
+pub(crate) fn drop_overdue(exec: RawExecutor, now: Instant) {
     for (index, header) in exec.headers().iter().enumerate() {
         if header.state.get() == SlotState::Running && header.cancel_deadline.get().is_some_and(|d| now >= d)
         {
@@ -120,7 +121,7 @@ pub(crate) fn drop_overdue(exec: &'static dyn RawExecutor, now: Instant) {
 }
 
 /// Drops every task at once (a hard stop): running futures are dropped, waiting outputs settled.
-pub(crate) fn drop_all(exec: &'static dyn RawExecutor) {
+pub(crate) fn drop_all(exec: RawExecutor) {
     let headers = exec.headers();
     // Dropping one task can drop handles of others (and, rarely, spawn): sweep until nothing is
     // left, at most once per slot.

@@ -54,6 +54,14 @@ impl Exception for SpawnError {}
 /// Slot alignment: the storage of every slot is aligned to this many bytes.
 pub(crate) const SLOT_ALIGN: usize = 16;
 
+/// The static memory one task costs: the slot's header (state, wake and cancel flags, handle
+/// bookkeeping) plus the bytes `future` needs in a slot (the larger of the future and its output).
+/// Use it to size an executor's `SLOT_BYTES`.
+pub fn task_memory_bytes<F: Future>(_future: &F) -> (usize, usize) {
+    let needed = core::mem::size_of::<F>().max(core::mem::size_of::<F::Output>());
+    (core::mem::size_of::<crate::task::TaskHeader>(), needed)
+}
+
 /// What the executor needs to do with a slot whose types it no longer knows.
 pub(crate) struct TaskVTable {
     /// Polls the future; on completion drops it and writes the output in its place.
@@ -123,12 +131,12 @@ unsafe fn failure_of<T, E: Exception>(ptr: *const u8) -> Option<*const dyn Excep
 /// A `Spawner` stays on the executor's thread (it is neither `Send` nor `Sync`).
 #[derive(Clone, Copy)]
 pub struct Spawner {
-    exec: &'static dyn RawExecutor,
+    exec: RawExecutor,
     _not_send: PhantomData<*const ()>,
 }
 
 impl Spawner {
-    pub(crate) fn new(exec: &'static dyn RawExecutor) -> Self {
+    pub(crate) fn new(exec: RawExecutor) -> Self {
         Spawner { exec, _not_send: PhantomData }
     }
 
@@ -164,6 +172,7 @@ impl Spawner {
         // and `needed` bytes fit, as checked above.
         unsafe { core::ptr::write(self.exec.storage(index) as *mut F, future) };
         header.vtable.set(Some(&VTableFor::<F>::VTABLE));
+        header.id.set(meta.id);
         header.meta.set(Some(meta));
         header.handle_alive.set(true);
         header.orphaned.set(false);

@@ -41,6 +41,8 @@ pub(crate) struct TaskHeader {
     pub handle_alive: Cell<bool>,
     /// The handle was dropped while the output was waiting: the executor must look at the slot.
     pub orphaned: Cell<bool>,
+    /// The task's id (also in `meta`; kept apart for the hot path).
+    pub id: Cell<TaskId>,
     pub meta: Cell<Option<TaskMeta>>,
     pub awaiter: Cell<Option<Waker>>,
     pub vtable: Cell<Option<&'static crate::spawner::TaskVTable>>,
@@ -56,6 +58,7 @@ impl TaskHeader {
             generation: Cell::new(0),
             handle_alive: Cell::new(false),
             orphaned: Cell::new(false),
+            id: Cell::new(0),
             meta: Cell::new(None),
             awaiter: Cell::new(None),
             vtable: Cell::new(None),

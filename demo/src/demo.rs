@@ -229,6 +229,8 @@ async fn app(spawner: Spawner) -> Result<(), SensorError> {
                 say(format_args!("main: calibrated, offset {offset}"));
                 break;
             }
+            // A stop request arrived while main awaited: carry the cancellation out.
+            Err(e) if e.is_cancellation() => return Err(e),
             Err(e) => say(format_args!("main: calibrate attempt {attempt} failed ({e}), retrying")),
         }
     }
@@ -240,12 +242,15 @@ async fn app(spawner: Spawner) -> Result<(), SensorError> {
     ];
     match gather(probes).await {
         Ok(values) => say(format_args!("main: self test passed {values:?}")),
+        Err(e) if e.is_cancellation() => return Err(e),
         Err(e) => say(format_args!("main: self test failed ({e}), running degraded")),
     }
 
     let modem = spawner.spawn("modem_connect", modem_connect())?;
-    if let Err(timeout) = modem.wait_for(Duration::from_millis(MODEM_TIMEOUT_MS)).await {
-        say(format_args!("main: modem did not connect ({timeout}), continuing offline"));
+    match modem.wait_for(Duration::from_millis(MODEM_TIMEOUT_MS)).await {
+        Err(timeout) => say(format_args!("main: modem did not connect ({timeout}), continuing offline")),
+        Ok(Err(e)) if e.is_cancellation() => return Err(e),
+        Ok(_) => say(format_args!("main: modem connected")),
     }
 
     // Run until stopped; then the shutdown pattern: cancel the long-lived tasks and await them.

@@ -254,16 +254,23 @@ fn render_logs(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
         }))
         .collect();
     entries.sort_by_key(|(at, _)| *at);
-    let mut lines: Vec<Line<'static>> = Vec::new();
-    if let Some(report) = &s.interrupt {
-        lines.push(Line::from(interrupt_summary(report)).fg(Color::Yellow).bold());
-    }
-    let room = area.height.saturating_sub(2) as usize;
-    let keep = room.saturating_sub(lines.len());
-    let skip = entries.len().saturating_sub(keep);
-    lines.extend(entries.into_iter().skip(skip).map(|(_, l)| l));
     let block = Block::new().borders(Borders::ALL).title(" Output and problems ");
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    // The answer to a stop request goes first, wrapped so that no task's ending is cut off.
+    let mut log_area = inner;
+    if let Some(report) = &s.interrupt {
+        let summary = interrupt_summary(report);
+        let width = usize::from(inner.width.max(1));
+        let height = (summary.chars().count().div_ceil(width) as u16).min(3).min(inner.height);
+        let [top, rest] = Layout::vertical([Constraint::Length(height), Constraint::Fill(1)]).areas(inner);
+        let summary = Paragraph::new(Line::from(summary).fg(Color::Yellow).bold()).wrap(Wrap { trim: true });
+        frame.render_widget(summary, top);
+        log_area = rest;
+    }
+    let skip = entries.len().saturating_sub(usize::from(log_area.height));
+    let lines: Vec<Line<'static>> = entries.into_iter().skip(skip).map(|(_, l)| l).collect();
+    frame.render_widget(Paragraph::new(lines), log_area);
 }
 
 fn render_status(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {

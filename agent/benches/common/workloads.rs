@@ -1,0 +1,189 @@
+//! The benchmark workloads, the same work on three executors: the agent, embassy-executor 0.10 on
+//! its spin platform (its pender is a no-op flag, so the figure is the executor's own cost), and
+//! tokio's current-thread runtime with a `LocalSet`. Shared by the criterion benchmarks and the
+//! callgrind driver (`examples/instructions.rs`).
+//!
+//! Signals are embassy-sync `Signal`s with a `NoopRawMutex` for all three, so the executors, not
+//! the synchronisation, are measured. The agent runs on its `std` platform, which, while the
+//! executor is awake (always, in these loops), costs a wake no more than two atomic operations:
+//! no lock, no syscall, the same kind of cost as embassy's spin pender.
+
+#![allow(dead_code)]
+
+use asyncmon_agent::{Cancelled, Executor};
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embassy_sync::signal::Signal;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+type Flag = Signal<NoopRawMutex, u64>;
+
+fn leak_flag() -> &'static Flag {
+    Box::leak(Box::new(Signal::new()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The agent.
+
+static AGENT_ONE_SLOT: Executor<1, 128> = Executor::new();
+static AGENT_TWO_SLOTS: Executor<2, 256> = Executor::new();
+
+/// (1) Spawn a task, run it to completion, reclaim the slot: `n` times, with one slot. The parent
+/// awaits the handle (a join, which embassy does not have).
+pub fn agent_spawn_join(n: u64) {
+    let result = AGENT_ONE_SLOT.run(|spawner| async move {
+        for i in 0..n {
+            let value = spawner.spawn("child", async move { Ok::<u64, Cancelled>(i) }).unwrap().await?;
+            std::hint::black_box(value);
+        }
+        Ok::<(), Cancelled>(())
+    });
+    assert!(matches!(result, Ok(Ok(()))));
+}
+
+/// (2) Wake-and-poll ping-pong between two tasks through signals, `n` round trips.
+pub fn agent_ping_pong(n: u64) {
+    let (ping, pong) = (leak_flag(), leak_flag());
+    let result = AGENT_TWO_SLOTS.run(|spawner| async move {
+        let ponger = spawner
+            .spawn("ponger", async move {
+                for _ in 0..n {
+                    let v = ping.wait().await;
+                    pong.signal(v + 1);
+                }
+                Ok::<(), Cancelled>(())
+            })
+            .unwrap();
+        let mut v = 0;
+        for _ in 0..n {
+            ping.signal(v);
+            v = pong.wait().await;
+        }
+        ponger.await?;
+        Ok::<u64, Cancelled>(v)
+    });
+    assert_eq!(result, Ok(Ok(n)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// embassy-executor, spin platform, driven by its raw executor.
+
+fn embassy_executor() -> &'static embassy_executor::raw::Executor {
+    use std::sync::OnceLock;
+    struct Shared(&'static embassy_executor::raw::Executor);
+    // SAFETY: the benchmarks use the executor from one thread only; the wrapper exists to keep
+    // the reference in a static.
+    unsafe impl Send for Shared {}
+    // SAFETY: as above.
+    unsafe impl Sync for Shared {}
+    static EXEC: OnceLock<Shared> = OnceLock::new();
+    EXEC.get_or_init(|| {
+        Shared(Box::leak(Box::new(embassy_executor::raw::Executor::new(core::ptr::null_mut()))))
+    })
+    .0
+}
+
+fn embassy_run_until(done: &AtomicBool) {
+    let exec = embassy_executor();
+    while !done.load(Ordering::Relaxed) {
+        // SAFETY: polled from the one thread that owns the executor, never re-entrantly.
+        unsafe { exec.poll() };
+    }
+}
+
+#[embassy_executor::task(pool_size = 1)]
+async fn embassy_child(i: u64, finished: &'static Flag) {
+    finished.signal(std::hint::black_box(i));
+}
+
+#[embassy_executor::task]
+async fn embassy_spawner_task(
+    spawner: embassy_executor::Spawner,
+    n: u64,
+    finished: &'static Flag,
+    done: &'static AtomicBool,
+) {
+    for i in 0..n {
+        spawner.spawn(embassy_child(i, finished).unwrap());
+        std::hint::black_box(finished.wait().await);
+    }
+    done.store(true, Ordering::Relaxed);
+}
+
+/// (1) on embassy: spawn into a pool of one, run to completion (the child signals the parent,
+/// since embassy tasks cannot be joined), reclaim: `n` times.
+pub fn embassy_spawn_join(n: u64) {
+    let done: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+    let spawner = embassy_executor().spawner();
+    spawner.spawn(embassy_spawner_task(spawner, n, leak_flag(), done).unwrap());
+    embassy_run_until(done);
+}
+
+#[embassy_executor::task]
+async fn embassy_ponger(n: u64, ping: &'static Flag, pong: &'static Flag) {
+    for _ in 0..n {
+        let v = ping.wait().await;
+        pong.signal(v + 1);
+    }
+}
+
+#[embassy_executor::task]
+async fn embassy_pinger(n: u64, ping: &'static Flag, pong: &'static Flag, done: &'static AtomicBool) {
+    let mut v = 0;
+    for _ in 0..n {
+        ping.signal(v);
+        v = pong.wait().await;
+    }
+    assert_eq!(v, n);
+    done.store(true, Ordering::Relaxed);
+}
+
+/// (2) on embassy.
+pub fn embassy_ping_pong(n: u64) {
+    let done: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+    let (ping, pong) = (leak_flag(), leak_flag());
+    let spawner = embassy_executor().spawner();
+    spawner.spawn(embassy_ponger(n, ping, pong).unwrap());
+    spawner.spawn(embassy_pinger(n, ping, pong, done).unwrap());
+    embassy_run_until(done);
+}
+
+// ---------------------------------------------------------------------------------------------
+// tokio, current-thread runtime with a LocalSet.
+
+thread_local! {
+    static TOKIO: tokio::runtime::Runtime =
+        tokio::runtime::Builder::new_current_thread().build().expect("a current-thread runtime");
+}
+
+/// (1) on tokio: `spawn_local` and await the `JoinHandle`, `n` times.
+pub fn tokio_spawn_join(n: u64) {
+    TOKIO.with(|rt| {
+        tokio::task::LocalSet::new().block_on(rt, async move {
+            for i in 0..n {
+                std::hint::black_box(tokio::task::spawn_local(async move { i }).await.unwrap());
+            }
+        })
+    });
+}
+
+/// (2) on tokio.
+pub fn tokio_ping_pong(n: u64) {
+    let (ping, pong) = (leak_flag(), leak_flag());
+    TOKIO.with(|rt| {
+        tokio::task::LocalSet::new().block_on(rt, async move {
+            let ponger = tokio::task::spawn_local(async move {
+                for _ in 0..n {
+                    let v = ping.wait().await;
+                    pong.signal(v + 1);
+                }
+            });
+            let mut v = 0;
+            for _ in 0..n {
+                ping.signal(v);
+                v = pong.wait().await;
+            }
+            ponger.await.unwrap();
+            assert_eq!(v, n);
+        })
+    });
+}

@@ -1,0 +1,100 @@
+//! Criterion benchmark (3): reporting one failure into the RTT buffer through the default
+//! exception handler (render the message, encode, CRC, COBS, one RTT write). The host side drains
+//! the buffer between batches, out of the measured time, by reading this process's own RTT
+//! control block with the daemon's RTT code, as the simulator does.
+//!
+//! `cargo bench -p asyncmon-agent --bench failure_report`
+
+#![allow(missing_docs)] // criterion_group! generates undocumented functions.
+
+use asyncmon_agent::{default_exception_handler, link, Context, Exception, FailurePath, TaskMeta};
+use asyncmon_daemon::memory::ProcessMemory;
+use asyncmon_daemon::rtt::{ControlBlock, UpChannel};
+use asyncmon_daemon::target::{find_rtt_symbol, runtime_address};
+use core::panic::Location;
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::os::unix::fs::MetadataExt;
+use std::time::{Duration, Instant};
+
+#[derive(Debug)]
+struct SensorTimeout {
+    poll: u32,
+    at: &'static Location<'static>,
+}
+
+impl core::fmt::Display for SensorTimeout {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "sensor poll #{} timed out after 50 ms", self.poll)
+    }
+}
+
+impl Exception for SensorTimeout {
+    fn raised_at(&self) -> Option<&'static Location<'static>> {
+        Some(self.at)
+    }
+}
+
+struct Drain {
+    mem: ProcessMemory,
+    up: UpChannel,
+    buf: Vec<u8>,
+}
+
+impl Drain {
+    fn attach() -> Drain {
+        let pid = std::process::id();
+        let exe = std::path::PathBuf::from("/proc/self/exe");
+        let inode = std::fs::metadata(&exe).unwrap().ino();
+        let symbol = find_rtt_symbol(&exe).unwrap();
+        let addr = runtime_address(&symbol, pid, inode).unwrap();
+        let mut mem = ProcessMemory::open(pid).unwrap();
+        let block = ControlBlock::read(&mut mem, addr, symbol.width).unwrap();
+        let up = UpChannel::attach(&mut mem, block.up_channel("asyncmon").unwrap()).unwrap();
+        Drain { mem, up, buf: Vec::new() }
+    }
+
+    /// Empties the up buffer; returns the bytes read.
+    fn drain(&mut self) -> usize {
+        self.buf.clear();
+        self.up.read(&mut self.mem, &mut self.buf).unwrap()
+    }
+}
+
+fn report_failure(c: &mut Criterion) {
+    link::init("bench", "1");
+    let mut drain = Drain::attach();
+    drain.drain();
+    let error = SensorTimeout { poll: 3, at: Location::caller() };
+    let task = TaskMeta { id: 5, name: "sensor_poll", spawned_at: Location::caller(), parent: Some(2) };
+    let context = Context {
+        message: "Task exception was never retrieved",
+        exception: Some(&error),
+        task: Some(task),
+        path: FailurePath::Unretrieved,
+    };
+    // One frame, to know its size (and how many fit the 1 KiB buffer).
+    default_exception_handler(&context);
+    let frame = drain.drain();
+    println!("failure frame on the wire (x86_64 host addresses): {frame} bytes");
+    let per_batch = (1023 / frame).max(1) as u64;
+    c.bench_function("report_failure_to_rtt", |b| {
+        b.iter_custom(|iters| {
+            let mut measured = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let batch = left.min(per_batch);
+                let start = Instant::now();
+                for _ in 0..batch {
+                    default_exception_handler(std::hint::black_box(&context));
+                }
+                measured += start.elapsed();
+                assert_eq!(drain.drain(), frame * batch as usize, "every frame was written, none dropped");
+                left -= batch;
+            }
+            measured
+        })
+    });
+}
+
+criterion_group!(benches, report_failure);
+criterion_main!(benches);
