@@ -20,6 +20,12 @@ pub trait Exception: core::fmt::Display + 'static {
         None
     }
 
+    /// The message, when it is a fixed string: it is then sent to the host as a short reference
+    /// instead of rendered text (a failure frame of about 20 bytes).
+    fn static_message(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Whether this error is the cancellation of the task (the value your `From<Cancelled>`
     /// makes), not a failure. A task that ends with a cancellation is reported as cancelled and
     /// never reaches the exception handler, as asyncio treats `CancelledError`.
@@ -40,6 +46,10 @@ impl core::fmt::Display for Cancelled {
 }
 
 impl Exception for Cancelled {
+    fn static_message(&self) -> Option<&'static str> {
+        Some("task was cancelled")
+    }
+
     fn is_cancellation(&self) -> bool {
         true
     }
@@ -69,8 +79,8 @@ impl Exception for KeyboardInterrupt {}
 
 /// What the exception handler is told (asyncio's context dict).
 pub struct Context<'a> {
-    /// What happened, in words.
-    pub message: &'a str,
+    /// What happened, in words (a fixed string, sent to the host as a short reference).
+    pub message: &'static str,
     /// The exception, when there is one.
     pub exception: Option<&'a dyn Exception>,
     /// The task the failure belongs to.

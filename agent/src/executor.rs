@@ -196,7 +196,7 @@ impl<const TASKS: usize, const SLOT_BYTES: usize> Executor<TASKS, SLOT_BYTES> {
         let main_meta =
             TaskMeta { id: MAIN_TASK_ID, name: "main", spawned_at: Location::caller(), parent: None };
         crate::link::send_task_spawned(&main_meta, core::mem::size_of::<F>());
-        let outcome = crate::run_loop::run(exec, main(Spawner::new(exec)));
+        let outcome = crate::run_loop::run(exec, main_meta, main(Spawner::new(exec)));
         self.core.running.set(false);
         outcome
     }

@@ -8,7 +8,7 @@
 use crate::exception::{call_exception_handler, Context, Exception, KeyboardInterrupt};
 use crate::executor::RawExecutor;
 use crate::slots;
-use crate::task::{SlotState, TaskHeader};
+use crate::task::{SlotState, TaskHeader, TaskMeta};
 use asyncmon_protocol::device::{HostCommand, TaskOutcome, MAIN_TASK_ID};
 use core::future::Future;
 use core::pin::{pin, Pin};
@@ -19,7 +19,11 @@ use embassy_time::{Duration, Instant, Timer};
 pub const CONTROL_POLL_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Runs `main` and every task until main and all tasks have ended, or a hard stop.
-pub(crate) fn run<F, T, E>(exec: RawExecutor, main: F) -> Result<Result<T, E>, KeyboardInterrupt>
+pub(crate) fn run<F, T, E>(
+    exec: RawExecutor,
+    main_meta: TaskMeta,
+    main: F,
+) -> Result<Result<T, E>, KeyboardInterrupt>
 where
     F: Future<Output = Result<T, E>>,
     E: Exception,
@@ -42,21 +46,29 @@ where
             let due = control_timer.as_mut().is_none_or(|t| Pin::new(t).poll(&mut cx).is_ready());
             if due {
                 let now = Instant::now();
-                match crate::link::poll_command() {
-                    Some(HostCommand::Stop { request_id }) if stop.is_none() => {
-                        stop = Some(request_id);
-                        deadline = Some(now + core.cancel_deadline);
-                        core.endings.borrow_mut().recording = true;
-                        if main.is_some() {
-                            core.main.request_cancel();
+                for command in crate::link::poll_commands() {
+                    match command {
+                        HostCommand::Stop { request_id } if stop.is_none() => {
+                            stop = Some(request_id);
+                            deadline = Some(now + core.cancel_deadline);
+                            core.endings.borrow_mut().recording = true;
+                            if main.is_some() {
+                                core.main.request_cancel();
+                            }
+                        }
+                        HostCommand::Stop { request_id } | HostCommand::HardStop { request_id } => {
+                            stop.get_or_insert(request_id);
+                            core.endings.borrow_mut().recording = true;
+                            hard = true;
+                        }
+                        HostCommand::Resync => {
+                            crate::link::resync();
+                            if main.is_some() {
+                                crate::link::send_task_spawned(&main_meta, core::mem::size_of::<F>());
+                            }
+                            slots::announce_running(exec);
                         }
                     }
-                    Some(HostCommand::Stop { request_id } | HostCommand::HardStop { request_id }) => {
-                        stop.get_or_insert(request_id);
-                        core.endings.borrow_mut().recording = true;
-                        hard = true;
-                    }
-                    None => {}
                 }
                 hard |= deadline.is_some_and(|d| now >= d);
                 slots::drop_overdue(exec, now);

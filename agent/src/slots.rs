@@ -159,3 +159,12 @@ pub(crate) fn free(header: &TaskHeader) {
     header.cancel_deadline.set(None);
     header.signal.reset();
 }
+
+/// Sends a spawn frame for every running task (after a resync, for a host that knows nothing).
+pub(crate) fn announce_running(exec: RawExecutor) {
+    for header in exec.headers() {
+        if let (SlotState::Running, Some(meta)) = (header.state.get(), header.meta.get()) {
+            crate::link::send_task_spawned(&meta, exec.slot_bytes());
+        }
+    }
+}

@@ -19,6 +19,12 @@ const MAX_REMEMBERED_TASKS: usize = 4096;
 pub struct DeviceLink {
     decoder: Box<FrameDecoder<MAX_FRAME>>,
     strings: HashMap<(u64, u32), String>,
+    /// Strings the firmware defined with `DefineText`, by id, for this epoch.
+    interned: HashMap<u16, String>,
+    /// A frame referred to a string this link never saw defined (it attached late, or frames were
+    /// lost): the firmware should be asked to resync. Cleared by the next hello.
+    resync_wanted: bool,
+    resync_asked: bool,
     tasks: HashMap<dev::TaskId, Task>,
     epoch: u32,
     /// Set when the firmware speaks a protocol this daemon cannot read: its frames are skipped.
@@ -34,6 +40,9 @@ impl DeviceLink {
         DeviceLink {
             decoder: Box::new(FrameDecoder::new()),
             strings: HashMap::new(),
+            interned: HashMap::new(),
+            resync_wanted: false,
+            resync_asked: false,
             tasks: HashMap::new(),
             epoch: 0,
             incompatible: None,
@@ -46,6 +55,17 @@ impl DeviceLink {
     /// The link counters so far.
     pub fn stats(&self) -> LinkStats {
         self.stats
+    }
+
+    /// Whether the firmware should be sent a `Resync` (once per epoch): the link saw a reference to
+    /// a string it never saw defined, because it attached late or frames were lost.
+    pub fn take_resync_request(&mut self) -> bool {
+        if self.resync_wanted && !self.resync_asked {
+            self.resync_asked = true;
+            self.resync_wanted = false;
+            return true;
+        }
+        false
     }
 
     /// Bytes of an unfinished frame waiting for the rest.
@@ -118,6 +138,8 @@ impl DeviceLink {
             DeviceMessage::Hello(hello) => {
                 self.epoch += 1;
                 self.strings.clear();
+                self.interned.clear();
+                self.resync_asked = false;
                 self.tasks.clear();
                 let firmware = FirmwareInfo {
                     name: self.resolve(hello.firmware, mem),
@@ -134,21 +156,19 @@ impl DeviceLink {
             DeviceMessage::TaskFinished { id, outcome } => {
                 out.push(SessionEvent::TaskFinished { id, outcome })
             }
+            DeviceMessage::DefineText { id, text } => {
+                let text = self.resolve(text, mem);
+                self.interned.insert(id, text);
+            }
+            DeviceMessage::TaskFailure { message, exception, task, path } => {
+                let task = task.map(|id| self.known_task(id));
+                let failure = self.failure(message, exception, task, path, mem);
+                out.push(SessionEvent::Failure(failure));
+            }
             DeviceMessage::Failure(ctx) => {
-                self.failures += 1;
-                let failure = Failure {
-                    seq: self.failures,
-                    epoch: self.epoch,
-                    at_ms: self.now_ms(),
-                    message: self.resolve(ctx.message, mem),
-                    exception: ctx.exception.map(|e| Exception {
-                        type_name: self.resolve(e.type_name, mem),
-                        message: self.resolve(e.message, mem),
-                        raised_at: e.raised_at.map(|l| self.location(l, mem)),
-                    }),
-                    task: ctx.task.map(|t| self.task(&t, TaskState::Finished(dev::TaskOutcome::Failed), mem)),
-                    path: ctx.path,
-                };
+                let task =
+                    ctx.task.map(|t| self.task(&t, TaskState::Finished(dev::TaskOutcome::Failed), mem));
+                let failure = self.failure(ctx.message, ctx.exception, task, ctx.path, mem);
                 out.push(SessionEvent::Failure(failure));
             }
             DeviceMessage::InterruptAck(ack) => {
@@ -171,21 +191,16 @@ impl DeviceLink {
                 }));
             }
             DeviceMessage::Panic { message, location, task } => {
-                self.failures += 1;
-                let task = task.and_then(|id| self.tasks.get(&id).cloned());
-                let failure = Failure {
-                    seq: self.failures,
-                    epoch: self.epoch,
-                    at_ms: self.now_ms(),
-                    message: "the firmware panicked".to_string(),
-                    exception: Some(Exception {
-                        type_name: "panic".to_string(),
-                        message: self.resolve(message, mem),
-                        raised_at: location.map(|l| self.location(l, mem)),
-                    }),
+                let task = task.map(|id| self.known_task(id));
+                let exception =
+                    dev::ExceptionInfo { type_name: Text::Inline("panic"), message, raised_at: location };
+                let failure = self.failure(
+                    Text::Inline("the firmware panicked"),
+                    Some(exception),
                     task,
-                    path: dev::FailurePath::Panic,
-                };
+                    dev::FailurePath::Panic,
+                    mem,
+                );
                 out.push(SessionEvent::Failure(failure));
             }
             DeviceMessage::FramesLost { count } => {
@@ -211,6 +226,46 @@ impl DeviceLink {
         }
         self.tasks.insert(task.id, task.clone());
         out.push(SessionEvent::TaskSpawned(task));
+    }
+
+    fn failure(
+        &mut self,
+        message: Text<'_>,
+        exception: Option<dev::ExceptionInfo<'_>>,
+        task: Option<Task>,
+        path: dev::FailurePath,
+        mem: &mut dyn TargetMemory,
+    ) -> Failure {
+        self.failures += 1;
+        Failure {
+            seq: self.failures,
+            epoch: self.epoch,
+            at_ms: self.now_ms(),
+            message: self.resolve(message, mem),
+            exception: exception.map(|e| Exception {
+                type_name: self.resolve(e.type_name, mem),
+                message: self.resolve(e.message, mem),
+                raised_at: e.raised_at.map(|l| self.location(l, mem)),
+            }),
+            task,
+            path,
+        }
+    }
+
+    /// The task `id` as its spawn frame described it, marked failed; a placeholder when its spawn
+    /// frame never arrived (frames were lost).
+    fn known_task(&self, id: dev::TaskId) -> Task {
+        let mut task = self.tasks.get(&id).cloned().unwrap_or_else(|| Task {
+            epoch: self.epoch,
+            id,
+            name: format!("task {id}"),
+            spawned_at: Location { file: "<unknown: its spawn frame was lost>".into(), line: 0, column: 0 },
+            parent: None,
+            state: TaskState::Running,
+            storage_bytes: None,
+        });
+        task.state = TaskState::Finished(dev::TaskOutcome::Failed);
+        task
     }
 
     fn ending(&self, id: dev::TaskId, outcome: dev::TaskOutcome) -> TaskEndingReport {
@@ -239,6 +294,13 @@ impl DeviceLink {
     fn resolve(&mut self, text: Text<'_>, mem: &mut dyn TargetMemory) -> String {
         match text {
             Text::Inline(s) => s.to_string(),
+            Text::Interned(id) => match self.interned.get(&id) {
+                Some(text) => text.clone(),
+                None => {
+                    self.resync_wanted = true;
+                    format!("<text #{id}: its definition was lost>")
+                }
+            },
             Text::Static { addr, len } => {
                 if let Some(s) = self.strings.get(&(addr, len)) {
                     return s.clone();
@@ -353,5 +415,46 @@ mod tests {
         assert!(matches!(&events[0], SessionEvent::Problem(p) if p.text.contains("rejected 4 bytes")));
         assert!(matches!(events[1], SessionEvent::SessionStarted { epoch: 1, .. }));
         assert_eq!(link.stats().bytes_rejected, 4);
+    }
+}
+
+#[cfg(test)]
+mod interning_tests {
+    use super::*;
+    use crate::memory::FakeMemory;
+    use asyncmon_protocol::frame::{encode, MAX_PAYLOAD};
+
+    fn frame(msg: &DeviceMessage<'_>) -> Vec<u8> {
+        let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
+        encode(msg, &mut scratch, &mut out).unwrap().to_vec()
+    }
+
+    fn spawned(name: Text<'static>) -> DeviceMessage<'static> {
+        DeviceMessage::Spawned {
+            task: dev::TaskInfo {
+                id: 1,
+                name,
+                spawned_at: dev::SourceLocation { file: Text::Inline("src/main.rs"), line: 1, column: 1 },
+                parent: Some(0),
+            },
+            storage_bytes: 512,
+        }
+    }
+
+    #[test]
+    fn interned_texts_resolve_and_an_unknown_one_asks_for_a_resync_once() {
+        let mut mem = FakeMemory { base: 0x8000, bytes: b"blinky".to_vec() };
+        let mut link = DeviceLink::new(Instant::now());
+        let mut events = Vec::new();
+        let define = DeviceMessage::DefineText { id: 0, text: Text::Static { addr: 0x8000, len: 6 } };
+        link.ingest(&[frame(&define), frame(&spawned(Text::Interned(0)))].concat(), &mut mem, &mut events);
+        assert!(matches!(&events[0], SessionEvent::TaskSpawned(t) if t.name == "blinky"));
+        assert!(!link.take_resync_request());
+        link.ingest(&frame(&spawned(Text::Interned(7))).repeat(2), &mut mem, &mut events);
+        assert!(
+            matches!(&events[1], SessionEvent::TaskSpawned(t) if t.name == "<text #7: its definition was lost>")
+        );
+        assert!(link.take_resync_request(), "the firmware is asked to resync");
+        assert!(!link.take_resync_request(), "once");
     }
 }

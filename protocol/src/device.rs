@@ -38,6 +38,8 @@ pub enum Text<'a> {
         /// The length in bytes.
         len: u32,
     },
+    /// A string defined earlier in this session by [`DeviceMessage::DefineText`].
+    Interned(u16),
 }
 
 impl Text<'static> {
@@ -258,6 +260,27 @@ pub enum DeviceMessage<'a> {
         /// The task that was running.
         task: Option<TaskId>,
     },
+    /// Gives a static string a short id for the rest of the session; later frames refer to it as
+    /// [`Text::Interned`].
+    DefineText {
+        /// The id.
+        id: u16,
+        /// The string (a static reference).
+        text: Text<'a>,
+    },
+    /// The exception handler was called; the task is named by id (the host knows it from its
+    /// spawn frame). Replaces `Failure` from agents that send it: a failure whose strings are all
+    /// interned fits in under 32 bytes.
+    TaskFailure {
+        /// What happened, in words.
+        message: Text<'a>,
+        /// The exception, when there is one.
+        exception: Option<ExceptionInfo<'a>>,
+        /// The task that failed.
+        task: Option<TaskId>,
+        /// How the failure got here.
+        path: FailurePath,
+    },
 }
 
 /// A message from the host to the device (the RTT down channel).
@@ -273,6 +296,9 @@ pub enum HostCommand {
         /// Echoed in the acknowledgement.
         request_id: u32,
     },
+    /// The host (re)attached and knows nothing: forget the interned strings, say hello again and
+    /// announce every running task.
+    Resync,
 }
 
 #[cfg(test)]

@@ -121,3 +121,35 @@ fn panic() {
 fn hard_stop() {
     check(HostCommand::HardStop { request_id: 9 }, "0109");
 }
+
+#[test]
+fn define_text() {
+    check(
+        DeviceMessage::DefineText { id: 3, text: Text::Static { addr: 0x0800_4000, len: 11 } },
+        "090301808081400b",
+    );
+}
+
+#[test]
+fn task_failure_with_every_string_interned() {
+    let msg = DeviceMessage::TaskFailure {
+        message: Text::Interned(0),
+        exception: Some(ExceptionInfo {
+            type_name: Text::Interned(1),
+            message: Text::Interned(2),
+            raised_at: Some(SourceLocation { file: Text::Interned(3), line: 120, column: 20 }),
+        }),
+        task: Some(5),
+        path: FailurePath::Unretrieved,
+    };
+    check(msg.clone(), "0a020001020102020102037814010500");
+    let (mut scratch, mut out) =
+        ([0; asyncmon_protocol::frame::MAX_PAYLOAD + 4], [0; asyncmon_protocol::frame::MAX_FRAME]);
+    let frame = asyncmon_protocol::frame::encode(&msg, &mut scratch, &mut out).unwrap();
+    assert!(frame.len() < 32, "a failure with interned strings is {} bytes on the wire", frame.len());
+}
+
+#[test]
+fn resync() {
+    check(HostCommand::Resync, "02");
+}

@@ -10,6 +10,7 @@ fn text() -> impl Strategy<Value = Text<'static>> {
     prop_oneof![
         "[a-zA-Z0-9 _:é]{0,40}".prop_map(|s| Text::Inline(Box::leak(s.into_boxed_str()))),
         (any::<u64>(), any::<u32>()).prop_map(|(addr, len)| Text::Static { addr, len }),
+        any::<u16>().prop_map(Text::Interned),
     ]
 }
 
@@ -26,6 +27,21 @@ fn task() -> impl Strategy<Value = TaskInfo<'static>> {
         .prop_map(|(id, name, spawned_at, parent)| TaskInfo { id, name, spawned_at, parent })
 }
 
+fn path_strategy() -> impl Strategy<Value = FailurePath> {
+    prop_oneof![
+        Just(FailurePath::Unretrieved),
+        Just(FailurePath::Awaited),
+        Just(FailurePath::Gathered),
+        Just(FailurePath::DuringShutdown),
+        Just(FailurePath::Panic)
+    ]
+}
+
+fn exception_strategy() -> impl Strategy<Value = ExceptionInfo<'static>> {
+    (text(), text(), proptest::option::of(location()))
+        .prop_map(|(type_name, message, raised_at)| ExceptionInfo { type_name, message, raised_at })
+}
+
 fn message() -> impl Strategy<Value = DeviceMessage<'static>> {
     let outcome = || {
         prop_oneof![
@@ -36,29 +52,20 @@ fn message() -> impl Strategy<Value = DeviceMessage<'static>> {
             Just(TaskOutcome::DroppedAtDeadline),
         ]
     };
-    let path = prop_oneof![
-        Just(FailurePath::Unretrieved),
-        Just(FailurePath::Awaited),
-        Just(FailurePath::Gathered),
-        Just(FailurePath::DuringShutdown),
-        Just(FailurePath::Panic)
-    ];
-    let exception = (text(), text(), proptest::option::of(location()))
-        .prop_map(|(type_name, message, raised_at)| ExceptionInfo { type_name, message, raised_at });
+
     prop_oneof![
         (any::<u16>(), text(), text()).prop_map(|(version, firmware, build_id)| {
             DeviceMessage::Hello(Hello { version, firmware, build_id })
         }),
         task().prop_map(DeviceMessage::TaskSpawned),
         (any::<u32>(), outcome()).prop_map(|(id, outcome)| DeviceMessage::TaskFinished { id, outcome }),
-        (text(), proptest::option::of(exception), proptest::option::of(task()), path).prop_map(
-            |(message, exception, task, path)| DeviceMessage::Failure(FailureContext {
+        (text(), proptest::option::of(exception_strategy()), proptest::option::of(task()), path_strategy())
+            .prop_map(|(message, exception, task, path)| DeviceMessage::Failure(FailureContext {
                 message,
                 exception,
                 task,
                 path
-            })
-        ),
+            })),
         (any::<u32>(), proptest::collection::vec(any::<u32>(), 0..MAX_ACK_TASKS), any::<u32>()).prop_map(
             |(request_id, ids, cancelled_total)| DeviceMessage::InterruptAck(InterruptAck {
                 request_id,
@@ -85,6 +92,10 @@ fn message() -> impl Strategy<Value = DeviceMessage<'static>> {
             .prop_map(|(task, storage_bytes)| DeviceMessage::Spawned { task, storage_bytes }),
         (text(), proptest::option::of(location()), any::<Option<u32>>())
             .prop_map(|(message, location, task)| DeviceMessage::Panic { message, location, task }),
+        (any::<u16>(), text()).prop_map(|(id, text)| DeviceMessage::DefineText { id, text }),
+        (text(), proptest::option::of(exception_strategy()), any::<Option<u32>>(), path_strategy()).prop_map(
+            |(message, exception, task, path)| DeviceMessage::TaskFailure { message, exception, task, path }
+        ),
     ]
 }
 

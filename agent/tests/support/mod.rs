@@ -150,15 +150,24 @@ impl Host {
         let block = ControlBlock::read(&mut mem, addr, symbol.width).unwrap();
         let mut up = UpChannel::attach(&mut mem, block.up_channel("asyncmon").unwrap()).unwrap();
         let down = DownChannel::attach(block.down_channel("asyncmon-control").unwrap());
-        // Skip what earlier tests left in the buffer.
+        // Skip what earlier tests left in the buffer, and start over with the agent, as a host that
+        // attaches to a running firmware does.
         up.read(&mut mem, &mut Vec::new()).unwrap();
-        Host { mem, up, down, link: DeviceLink::new(Instant::now()), events: Vec::new() }
+        let mut host = Host { mem, up, down, link: DeviceLink::new(Instant::now()), events: Vec::new() };
+        host.command(HostCommand::Resync);
+        host
     }
 
     /// Writes a stop (or hard stop) request to the down channel.
     pub fn stop(&mut self, request_id: u32, hard: bool) {
-        let command =
-            if hard { HostCommand::HardStop { request_id } } else { HostCommand::Stop { request_id } };
+        self.command(if hard {
+            HostCommand::HardStop { request_id }
+        } else {
+            HostCommand::Stop { request_id }
+        });
+    }
+
+    fn command(&mut self, command: HostCommand) {
         let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
         let frame = frame::encode(&command, &mut scratch, &mut out).unwrap();
         assert_eq!(self.down.write(&mut self.mem, frame).unwrap(), frame.len());

@@ -191,7 +191,12 @@ impl Sim {
         loop {
             match self.commands.try_recv() {
                 Ok(TargetCommand::Stop { request_id, hard }) => {
-                    outgoing.extend_from_slice(&stop_frame(request_id, hard));
+                    let command = if hard {
+                        HostCommand::HardStop { request_id }
+                    } else {
+                        HostCommand::Stop { request_id }
+                    };
+                    outgoing.extend_from_slice(&command_frame(&command));
                     tracing::info!(request_id, hard, "stop request queued");
                 }
                 Ok(TargetCommand::Shutdown) | Err(TryRecvError::Disconnected) => return End::Shutdown,
@@ -221,6 +226,12 @@ impl Sim {
                 link.ingest(&bytes, &mut mem, &mut events);
                 for event in events.drain(..) {
                     self.hub.publish(event);
+                }
+                if link.take_resync_request() {
+                    tracing::info!(
+                        "the firmware referred to strings this daemon never saw: asking it to resync"
+                    );
+                    outgoing.extend_from_slice(&command_frame(&HostCommand::Resync));
                 }
             }
             let stats = link.stats();
@@ -271,10 +282,9 @@ fn child_gone(child: &mut Child) -> bool {
         || matches!(child.try_wait(), Ok(Some(_)))
 }
 
-fn stop_frame(request_id: u32, hard: bool) -> Vec<u8> {
+fn command_frame(command: &HostCommand) -> Vec<u8> {
     let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
-    let command = if hard { HostCommand::HardStop { request_id } } else { HostCommand::Stop { request_id } };
-    frame::encode(&command, &mut scratch, &mut out).expect("a stop frame fits").to_vec()
+    frame::encode(command, &mut scratch, &mut out).expect("a control frame fits").to_vec()
 }
 
 /// Describes how the firmware process ended.

@@ -1,0 +1,154 @@
+//! The RTT link to the host: asyncmon frames up, control frames down.
+//!
+//! [`init`] creates the SEGGER RTT control block (`_SEGGER_RTT`, through `rtt-target`) with one up
+//! channel named [`UP_CHANNEL_NAME`] in non-blocking skip mode and one down channel named
+//! [`DOWN_CHANNEL_NAME`], then sends the `Hello`. Nothing here ever waits for a host: a frame that
+//! does not fit the up buffer is dropped whole and counted, and the count is sent (as
+//! `FramesLost`) ahead of the next frame that fits. Before `init`, sends do nothing.
+//!
+//! Static strings are interned: the first time a task name, file path or type name is sent, a
+//! `DefineText` frame gives it a short id, and later frames carry only the id.
+
+mod channel;
+mod reports;
+
+use asyncmon_protocol::decoder::Decoded;
+use asyncmon_protocol::device::{DeviceMessage, Hello, HostCommand, Text, PROTOCOL_VERSION};
+use asyncmon_protocol::frame;
+use channel::Link;
+use core::cell::RefCell;
+use core::sync::atomic::{AtomicBool, Ordering};
+use critical_section::Mutex;
+
+pub(crate) use reports::*;
+
+/// The name of the up channel the host looks for.
+pub const UP_CHANNEL_NAME: &str = "asyncmon";
+/// The name of the down channel the host writes control frames to.
+pub const DOWN_CHANNEL_NAME: &str = "asyncmon-control";
+/// The up buffer size: a failure frame (at most ~330 bytes) always fits an empty buffer.
+pub const UP_BUFFER_BYTES: usize = 1024;
+/// The down buffer size: several stop frames (about 12 bytes each).
+pub const DOWN_BUFFER_BYTES: usize = 64;
+
+static LINK: Mutex<RefCell<Option<Link>>> = Mutex::new(RefCell::new(None));
+
+/// Set once the link exists, so that a firmware without a link (and the hot paths of the
+/// executor) skip the critical section entirely.
+static LINK_READY: AtomicBool = AtomicBool::new(false);
+
+/// Creates the RTT control block and sends the `Hello` (protocol version, firmware, build id).
+///
+/// # Panics
+/// If called twice (the control block is a single static).
+pub fn init(firmware: &'static str, build_id: &'static str) {
+    init_without_hello();
+    with_link(|link| {
+        link.hello = Some((firmware, build_id));
+        send_hello(link);
+    });
+}
+
+fn send_hello(link: &mut Link) {
+    if let Some((firmware, build_id)) = link.hello {
+        link.send(&DeviceMessage::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            firmware: Text::from_static(firmware),
+            build_id: Text::from_static(build_id),
+        }));
+    }
+}
+
+/// Starts over with a host that knows nothing: forget the interned strings and say hello again.
+/// The executor then announces its running tasks.
+pub(crate) fn resync() {
+    with_link(|link| {
+        link.forget_interned();
+        send_hello(link);
+    });
+}
+
+/// Creates the RTT control block without sending a `Hello`. For fault-injection firmware only.
+#[doc(hidden)]
+pub fn init_without_hello() {
+    let channels = rtt_target::rtt_init! {
+        up: {
+            0: { size: 1024, mode: rtt_target::ChannelMode::NoBlockSkip, name: "asyncmon" }
+        }
+        down: {
+            0: { size: 64, name: "asyncmon-control" }
+        }
+    };
+    let link = Link::new(channels.up.0, channels.down.0);
+    critical_section::with(|cs| *LINK.borrow_ref_mut(cs) = Some(link));
+    LINK_READY.store(true, Ordering::Release);
+}
+
+/// Runs `f` on the link inside a critical section; does nothing before [`init`].
+pub(crate) fn with_link(f: impl FnOnce(&mut Link)) {
+    if !LINK_READY.load(Ordering::Acquire) {
+        return;
+    }
+    critical_section::with(|cs| {
+        if let Some(link) = LINK.borrow_ref_mut(cs).as_mut() {
+            f(link);
+        }
+    });
+}
+
+/// Whether [`init`] has run (so reports are worth building).
+#[inline]
+pub(crate) fn enabled() -> bool {
+    LINK_READY.load(Ordering::Relaxed)
+}
+
+/// Encodes and writes one message as one frame; a frame that does not fit is dropped and counted.
+pub(crate) fn send(msg: &DeviceMessage<'_>) {
+    with_link(|link| {
+        link.send(msg);
+    });
+}
+
+/// Writes raw bytes to the up channel, all or nothing; returns whether they were written. For
+/// fault-injection firmware only.
+#[doc(hidden)]
+pub fn write_raw(bytes: &[u8]) -> bool {
+    let mut written = false;
+    with_link(|link| written = link.write_raw(bytes));
+    written
+}
+
+/// Reads the down channel; returns every complete command in it (the buffer holds at most eight).
+pub(crate) fn poll_commands() -> heapless::Vec<HostCommand, 8> {
+    let mut commands = heapless::Vec::new();
+    with_link(|link| {
+        link.read_control(|decoded| {
+            if let Decoded::Frame(payload) = decoded {
+                if let Ok(cmd) = frame::decode::<HostCommand>(payload) {
+                    let _ = commands.push(cmd);
+                }
+            }
+        })
+    });
+    commands
+}
+
+/// Waits until the host has read everything in the up buffer, or `timeout` passed; returns whether
+/// it was drained. A host process calls this before it exits, because the host can no longer read
+/// the memory of a process that has ended. It never waits longer than `timeout`, so a firmware with
+/// no host attached is not held up.
+#[cfg(feature = "std")]
+pub fn drain(timeout: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let mut empty = true;
+        with_link(|link| empty = link.is_drained());
+        if empty {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
