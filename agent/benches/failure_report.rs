@@ -60,24 +60,38 @@ impl Drain {
     }
 }
 
-fn report_failure(c: &mut Criterion) {
-    link::init("bench", "1");
-    let mut drain = Drain::attach();
+/// An error whose message is a fixed string: it travels as an interned reference.
+#[derive(Debug)]
+struct BusFault {
+    at: &'static Location<'static>,
+}
+
+impl core::fmt::Display for BusFault {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("I2C bus fault")
+    }
+}
+
+impl Exception for BusFault {
+    fn raised_at(&self) -> Option<&'static Location<'static>> {
+        Some(self.at)
+    }
+
+    fn static_message(&self) -> Option<&'static str> {
+        Some("I2C bus fault")
+    }
+}
+
+/// Measures `default_exception_handler(context)`, draining the buffer between batches.
+fn bench_report(c: &mut Criterion, drain: &mut Drain, name: &str, context: &Context<'_>) {
+    // The first report defines the interned strings; measure the steady state.
+    default_exception_handler(context);
     drain.drain();
-    let error = SensorTimeout { poll: 3, at: Location::caller() };
-    let task = TaskMeta { id: 5, name: "sensor_poll", spawned_at: Location::caller(), parent: Some(2) };
-    let context = Context {
-        message: "Task exception was never retrieved",
-        exception: Some(&error),
-        task: Some(task),
-        path: FailurePath::Unretrieved,
-    };
-    // One frame, to know its size (and how many fit the 1 KiB buffer).
-    default_exception_handler(&context);
+    default_exception_handler(context);
     let frame = drain.drain();
-    println!("failure frame on the wire (x86_64 host addresses): {frame} bytes");
+    println!("{name}: {frame} bytes on the wire");
     let per_batch = (1023 / frame).max(1) as u64;
-    c.bench_function("report_failure_to_rtt", |b| {
+    c.bench_function(name, |b| {
         b.iter_custom(|iters| {
             let mut measured = Duration::ZERO;
             let mut left = iters;
@@ -85,7 +99,7 @@ fn report_failure(c: &mut Criterion) {
                 let batch = left.min(per_batch);
                 let start = Instant::now();
                 for _ in 0..batch {
-                    default_exception_handler(std::hint::black_box(&context));
+                    default_exception_handler(std::hint::black_box(context));
                 }
                 measured += start.elapsed();
                 assert_eq!(drain.drain(), frame * batch as usize, "every frame was written, none dropped");
@@ -94,6 +108,24 @@ fn report_failure(c: &mut Criterion) {
             measured
         })
     });
+}
+
+fn report_failure(c: &mut Criterion) {
+    link::init("bench", "1");
+    let mut drain = Drain::attach();
+    drain.drain();
+    let task = TaskMeta { id: 5, name: "sensor_poll", spawned_at: Location::caller(), parent: Some(2) };
+    let timeout = SensorTimeout { poll: 3, at: Location::caller() };
+    let rendered = Context {
+        message: "Task exception was never retrieved",
+        exception: Some(&timeout),
+        task: Some(task),
+        path: FailurePath::Unretrieved,
+    };
+    bench_report(c, &mut drain, "report_failure/rendered message (36 bytes)", &rendered);
+    let fault = BusFault { at: Location::caller() };
+    let fixed = Context { exception: Some(&fault), ..rendered };
+    bench_report(c, &mut drain, "report_failure/static message (interned)", &fixed);
 }
 
 criterion_group!(benches, report_failure);
