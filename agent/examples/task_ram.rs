@@ -18,13 +18,7 @@ fn embassy_bytes<F: Future + 'static>(_: &F) -> usize {
 
 fn row<A: Future, B: Future + 'static>(what: &str, agent: A, embassy: B) {
     let (header, slot) = task_memory_bytes(&agent);
-    println!(
-        "| {what} | {} + {} = {} | {} |",
-        header,
-        slot,
-        header + slot,
-        embassy_bytes(&embassy)
-    );
+    println!("| {what} | {} + {} = {} | {} |", header, slot, header + slot, embassy_bytes(&embassy));
 }
 
 fn main() {

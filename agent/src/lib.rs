@@ -1,22 +1,28 @@
 //! The device side of asyncmon: an async executor with asyncio's exception model, on static memory.
 //!
-//! * [`Executor::run`] runs `main`; [`Spawner::spawn`] starts a task and returns a [`JoinHandle`]
-//!   that keeps the task's `Result` until it is awaited.
+//! * [`Executor::run`] runs `main` (asyncio's `asyncio.run`); [`Spawner::spawn`] starts a task and
+//!   returns a [`JoinHandle`] that keeps the task's `Result` until it is awaited.
+//! * [`gather`] awaits several tasks, cancelling the rest when one fails; [`gather_all`] returns
+//!   every result; [`wait_for`] and [`JoinHandle::wait_for`] put a timeout around a future or a task.
 //! * A task that fails with nobody to retrieve its failure goes to the exception handler exactly
 //!   once. The rule is deterministic: the handler runs when the task has failed **and** its handle
 //!   is gone (dropped before or after the failure) without the failure having been retrieved.
 //!   The default handler ([`default_exception_handler`]) streams the failure context to the host;
 //!   [`set_exception_handler`] installs your own, which may still call the default.
-//! * A stop request from the host (RTT down channel) makes `run` cancel main and every task, and
-//!   return [`KeyboardInterrupt`]. Cancellation drops the task's future, so its `Drop` cleanup runs;
-//!   the host receives an acknowledgement listing the cancelled tasks.
+//! * [`JoinHandle::cancel`] asks a task to stop: its next agent awaitable ([`sleep`], a handle,
+//!   [`gather`], [`wait_for`], anything wrapped in [`cancellable`]) returns [`Cancelled`], once, so
+//!   `?` carries it out and async cleanup can still await. A task still running at the executor's
+//!   cancel deadline is dropped (its `Drop` runs).
+//! * A stop request from the host (RTT down channel) cancels main, then every task, waits for their
+//!   cleanup, and makes `run` return [`KeyboardInterrupt`]; the host is told how each task ended.
 //!
 //! No heap: tasks live in `TASKS` fixed slots of `SLOT_BYTES` bytes each, declared with the
 //! executor as a `static`. The RTT link ([`link`]) never blocks: a full up buffer drops the frame,
 //! counts it, and the next frame that fits is preceded by the count.
 //!
-//! Platforms: `std` (a host process, used by asyncmon's simulated target) and `cortex-m` (WFE/SEV).
-//! Timers come from `embassy-time` with a generic timer queue (`generic-queue-N` feature).
+//! Platforms: `std` (a host process, used by asyncmon's simulated target) and `cortex-m` (WFE/SEV,
+//! PRIMASK critical sections). Timers come from `embassy-time` with a generic timer queue
+//! (`generic-queue-N` feature).
 #![no_std]
 
 #[cfg(feature = "std")]
