@@ -95,6 +95,7 @@ impl Link {
         self.control.feed(&bytes[..n], on);
     }
 
+    #[cfg(feature = "std")]
     pub fn is_drained(&self) -> bool {
         self.up.is_empty()
     }
