@@ -9,22 +9,32 @@ use asyncmon_agent::{
     default_exception_handler, set_exception_handler, sleep, Context, Executor, FailurePath,
 };
 use asyncmon_protocol::host::SessionEvent;
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::signal::Signal;
 use embassy_time::Duration;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
 use support::AppError;
 
-async fn failing(after_ms: u64) -> Result<(), AppError> {
+async fn failing(
+    after_ms: u64,
+    failed: &'static Signal<CriticalSectionRawMutex, ()>,
+) -> Result<(), AppError> {
     sleep(Duration::from_millis(after_ms)).await?;
+    // The task ends in this same poll, so the handler has run by the time main wakes.
+    failed.signal(());
     Err(AppError::timeout())
 }
 
-/// Runs a program whose two detached tasks fail.
+/// Runs a program whose two detached tasks fail; main waits until both have.
 fn run_two_failures(exec: &'static Executor<2, 512>) {
+    static LEFT: Signal<CriticalSectionRawMutex, ()> = Signal::new();
+    static RIGHT: Signal<CriticalSectionRawMutex, ()> = Signal::new();
     let result = exec.run(|spawner| async move {
-        drop(spawner.spawn("left", failing(2))?);
-        drop(spawner.spawn("right", failing(6))?);
-        sleep(Duration::from_millis(30)).await?;
+        drop(spawner.spawn("left", failing(2, &LEFT))?);
+        drop(spawner.spawn("right", failing(6, &RIGHT))?);
+        LEFT.wait().await;
+        RIGHT.wait().await;
         Ok::<_, AppError>(())
     });
     assert_eq!(result.unwrap(), Ok(()));

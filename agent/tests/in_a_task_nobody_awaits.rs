@@ -5,6 +5,8 @@
 mod support;
 
 use asyncmon_agent::{sleep, Executor, FailurePath};
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::signal::Signal;
 use embassy_time::Duration;
 use support::AppError;
 
@@ -17,19 +19,34 @@ async fn read_sensor(fail: bool) -> Result<u32, AppError> {
     }
 }
 
+/// Runs `work`, signals `done`, and returns what `work` returned: the task ends in the same poll
+/// that signals, so its ending has been handled by the time the waiter wakes.
+async fn signal_then<T>(
+    done: &'static Signal<CriticalSectionRawMutex, ()>,
+    work: impl core::future::Future<Output = T>,
+) -> T {
+    let result = work.await;
+    done.signal(());
+    result
+}
+
 #[test]
 fn a_failure_nobody_retrieves_reaches_the_handler_once_and_the_program_goes_on() {
     static EXEC: Executor<4, 512> = Executor::new();
     let _turn = support::turn();
     support::recording();
+    static EARLY: Signal<CriticalSectionRawMutex, ()> = Signal::new();
+    static LATE: Signal<CriticalSectionRawMutex, ()> = Signal::new();
     let result = EXEC.run(|spawner| async move {
         // Dropped before it fails, and one dropped after it failed: both reported, once each.
-        drop(spawner.spawn("fire_and_forget", read_sensor(true))?);
-        let late = spawner.spawn("dropped_late", read_sensor(true))?;
-        sleep(Duration::from_millis(30)).await?;
-        assert!(late.is_finished());
+        drop(spawner.spawn("fire_and_forget", signal_then(&EARLY, read_sensor(true)))?);
+        EARLY.wait().await;
+        let late = spawner.spawn("dropped_late", signal_then(&LATE, read_sensor(true)))?;
+        LATE.wait().await;
+        assert!(late.is_finished(), "it failed, and its failure waits in the handle");
+        assert_eq!(support::seen().len(), 1, "not reported while its handle lives");
         drop(late);
-        sleep(Duration::from_millis(10)).await?;
+        sleep(Duration::from_millis(1)).await?;
         Ok::<_, AppError>("main went on")
     });
     asyncmon_agent::set_exception_handler(None);
@@ -72,10 +89,12 @@ fn slots_are_reclaimed_so_spawning_can_go_on_forever() {
     static EXEC: Executor<1, 512> = Executor::new();
     let _turn = support::turn();
     support::recording();
+    static FINISHED: Signal<CriticalSectionRawMutex, ()> = Signal::new();
     let result = EXEC.run(|spawner| async move {
         for _ in 0..50 {
-            drop(spawner.spawn("poll", read_sensor(true))?);
-            sleep(Duration::from_millis(7)).await?;
+            drop(spawner.spawn("poll", signal_then(&FINISHED, read_sensor(true)))?);
+            // The task ends in the same poll that signals, so its slot is free when main wakes.
+            FINISHED.wait().await;
         }
         Ok::<_, AppError>(())
     });
