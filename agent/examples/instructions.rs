@@ -2,11 +2,12 @@
 //! counts do not depend on machine noise:
 //!
 //! ```sh
-//! cargo build --release -p asyncmon-agent --example instructions
+//! cargo build --profile bench -p asyncmon-agent --example instructions
 //! for rt in agent embassy tokio; do for case in spawn pingpong; do
 //!   valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/instructions $rt $case 100000 2>&1 | grep refs
 //! done; done
 //! ```
+//! (`--profile bench` builds with LTO, as firmware is built, into `target/release`.)
 //! Run it with `N` and with `N = 0` and divide the difference by `N`: setup cancels out.
 
 #[path = "../benches/common/workloads.rs"]
