@@ -10,10 +10,9 @@
 use asyncmon_agent::{default_exception_handler, link, Context, Exception, FailurePath, TaskMeta};
 use asyncmon_daemon::memory::ProcessMemory;
 use asyncmon_daemon::rtt::{ControlBlock, UpChannel};
-use asyncmon_daemon::target::{find_rtt_symbol, runtime_address};
+use asyncmon_daemon::target::locate_in_process;
 use core::panic::Location;
 use criterion::{criterion_group, criterion_main, Criterion};
-use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
 #[derive(Debug)]
@@ -43,12 +42,9 @@ struct Drain {
 impl Drain {
     fn attach() -> Drain {
         let pid = std::process::id();
-        let exe = std::path::PathBuf::from("/proc/self/exe");
-        let inode = std::fs::metadata(&exe).unwrap().ino();
-        let symbol = find_rtt_symbol(&exe).unwrap();
-        let addr = runtime_address(&symbol, pid, inode).unwrap();
+        let (addr, width) = locate_in_process(pid).unwrap();
         let mut mem = ProcessMemory::open(pid).unwrap();
-        let block = ControlBlock::read(&mut mem, addr, symbol.width).unwrap();
+        let block = ControlBlock::read(&mut mem, addr, width).unwrap();
         let up = UpChannel::attach(&mut mem, block.up_channel("asyncmon").unwrap()).unwrap();
         Drain { mem, up, buf: Vec::new() }
     }

@@ -8,12 +8,11 @@ use asyncmon_agent::{Cancelled, Context, Exception, FailurePath};
 use asyncmon_daemon::device_link::DeviceLink;
 use asyncmon_daemon::memory::ProcessMemory;
 use asyncmon_daemon::rtt::{ControlBlock, DownChannel, UpChannel};
-use asyncmon_daemon::target::{find_rtt_symbol, runtime_address};
+use asyncmon_daemon::target::locate_in_process;
 use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
 use asyncmon_protocol::host::SessionEvent;
 use asyncmon_protocol::HostCommand;
 use core::panic::Location;
-use std::os::unix::fs::MetadataExt;
 use std::sync::{Mutex, MutexGuard, Once};
 use std::time::{Duration, Instant};
 
@@ -142,12 +141,9 @@ impl Host {
         static INIT: Once = Once::new();
         INIT.call_once(|| asyncmon_agent::link::init("agent-tests", "1"));
         let pid = std::process::id();
-        let exe = std::path::PathBuf::from("/proc/self/exe");
-        let inode = std::fs::metadata(&exe).unwrap().ino();
-        let symbol = find_rtt_symbol(&exe).unwrap();
-        let addr = runtime_address(&symbol, pid, inode).unwrap();
+        let (addr, width) = locate_in_process(pid).unwrap();
         let mut mem = ProcessMemory::open(pid).unwrap();
-        let block = ControlBlock::read(&mut mem, addr, symbol.width).unwrap();
+        let block = ControlBlock::read(&mut mem, addr, width).unwrap();
         let mut up = UpChannel::attach(&mut mem, block.up_channel("asyncmon").unwrap()).unwrap();
         let down = DownChannel::attach(block.down_channel("asyncmon-control").unwrap());
         // Skip what earlier tests left in the buffer, and start over with the agent, as a host that

@@ -54,6 +54,17 @@ pub fn runtime_address(symbol: &RttSymbol, pid: u32, exe_inode: u64) -> Result<u
         .ok_or_else(|| format!("process {pid} has no mapping of its executable"))
 }
 
+/// Where `_SEGGER_RTT` is in the running process `pid`, and the target's pointer width: from the
+/// executable's ELF symbol and its load address.
+pub fn locate_in_process(pid: u32) -> Result<(u64, PointerWidth), String> {
+    let exe = std::path::PathBuf::from(format!("/proc/{pid}/exe"));
+    let inode = std::os::unix::fs::MetadataExt::ino(
+        &std::fs::metadata(&exe).map_err(|e| format!("cannot inspect process {pid}: {e}"))?,
+    );
+    let symbol = find_rtt_symbol(&exe)?;
+    Ok((runtime_address(&symbol, pid, inode)?, symbol.width))
+}
+
 /// The start of the first mapping (file offset 0) of the file with inode `inode`.
 fn load_base(maps: &str, inode: u64) -> Option<u64> {
     maps.lines().find_map(|line| {

@@ -6,7 +6,7 @@
 mod elf;
 pub mod sim;
 
-pub use elf::{find_rtt_symbol, runtime_address, RttSymbol};
+pub use elf::{find_rtt_symbol, locate_in_process, runtime_address, RttSymbol};
 
 /// A request to the target's thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! process. The daemon finds `_SEGGER_RTT` through the ELF and the process's memory map, and reads
 //! and writes the RTT buffers in the process's memory, the way a probe reads a chip's RAM.
 
-use super::elf::{find_rtt_symbol, runtime_address};
+use super::elf::locate_in_process;
 use super::TargetCommand;
 use crate::device_link::DeviceLink;
 use crate::hub::Hub;
@@ -12,7 +12,6 @@ use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
 use asyncmon_protocol::host::{LogLine, LogSource, Problem, SessionEvent, TargetState};
 use asyncmon_protocol::HostCommand;
 use std::io::{BufRead, BufReader, Read};
-use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -142,10 +141,7 @@ impl Sim {
     /// Finds the control block in the child and attaches to the asyncmon channels.
     fn attach(&self, child: &Child) -> Result<(ProcessMemory, UpChannel, DownChannel), String> {
         let pid = child.id();
-        let exe = PathBuf::from(format!("/proc/{pid}/exe"));
-        let inode = std::fs::metadata(&exe).map_err(|e| format!("cannot inspect process {pid}: {e}"))?.ino();
-        let symbol = find_rtt_symbol(&exe)?;
-        let addr = runtime_address(&symbol, pid, inode)?;
+        let (addr, width) = locate_in_process(pid)?;
         let mut mem = ProcessMemory::open(pid).map_err(|e| {
             format!("cannot open the memory of process {pid}: {e} (the daemon needs ptrace access to its firmware)")
         })?;
@@ -164,7 +160,7 @@ impl Sim {
                 Err(e) => return Err(format!("the firmware went away before RTT was up: {e}")),
             }
         }
-        let block = ControlBlock::read(&mut mem, addr, symbol.width).map_err(|e| e.to_string())?;
+        let block = ControlBlock::read(&mut mem, addr, width).map_err(|e| e.to_string())?;
         let up = UpChannel::attach(&mut mem, block.up_channel(UP_CHANNEL).map_err(|e| e.to_string())?)
             .map_err(|e| e.to_string())?;
         let down = DownChannel::attach(block.down_channel(DOWN_CHANNEL).map_err(|e| e.to_string())?);
