@@ -1,7 +1,7 @@
 //! Starting a daemon: a target on its own thread, the hub, and the client server.
 
 use crate::hub::Hub;
-use crate::target::{sim, TargetCommand};
+use crate::target::{replay, sim, TargetCommand};
 use asyncmon_protocol::host::TargetDescription;
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
@@ -11,6 +11,8 @@ use std::sync::{mpsc, Arc};
 pub enum TargetConfig {
     /// A firmware built for the host, run as a child process.
     Sim(sim::SimConfig),
+    /// A recording, served as if live.
+    Replay(replay::ReplayConfig),
 }
 
 /// How to run a daemon.
@@ -20,6 +22,8 @@ pub struct DaemonConfig {
     pub socket: PathBuf,
     /// The target.
     pub target: TargetConfig,
+    /// Record the session to this file.
+    pub record: Option<PathBuf>,
 }
 
 /// A running daemon. Dropping it shuts the target down (the simulator's process is killed).
@@ -44,6 +48,7 @@ impl RunningDaemon {
         if let Some(target) = self.target.take() {
             let _ = target.join();
         }
+        self.hub.flush_recording();
         let _ = std::fs::remove_file(&self.socket);
     }
 }
@@ -54,18 +59,45 @@ impl Drop for RunningDaemon {
     }
 }
 
+fn start_recording(hub: &Hub, path: Option<&std::path::Path>) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        hub.record_to(path).map_err(|e| anyhow::anyhow!("cannot record to {}: {e}", path.display()))?;
+        tracing::info!(file = %path.display(), "recording the session");
+    }
+    Ok(())
+}
+
 /// Starts a daemon on the current tokio runtime.
 pub fn start(config: DaemonConfig) -> anyhow::Result<RunningDaemon> {
+    // A bad recording is refused before anything starts.
+    let mut replay_reader = match &config.target {
+        TargetConfig::Replay(replay) => Some(replay::open(&replay.file).map_err(|e| anyhow::anyhow!(e))?),
+        TargetConfig::Sim(_) => None,
+    };
     crate::socket_path::prepare(&config.socket)?;
     let listener = tokio::net::UnixListener::bind(&config.socket)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.socket.display()))?;
     crate::socket_path::restrict(&config.socket)?;
     let (commands, commands_rx) = mpsc::channel();
-    let TargetConfig::Sim(sim_config) = config.target;
-    let description =
-        TargetDescription { backend: "sim".into(), name: sim_config.program.display().to_string() };
-    let hub = Hub::new(description, commands);
-    let target = sim::spawn(sim_config, hub.clone(), commands_rx);
+    let (hub, target) = match config.target {
+        TargetConfig::Sim(sim_config) => {
+            let description =
+                TargetDescription { backend: "sim".into(), name: sim_config.program.display().to_string() };
+            let hub = Hub::new(description, commands);
+            start_recording(&hub, config.record.as_deref())?;
+            let target = sim::spawn(sim_config, hub.clone(), commands_rx);
+            (hub, target)
+        }
+        TargetConfig::Replay(replay_config) => {
+            let reader = replay_reader.take().expect("opened above");
+            let description =
+                TargetDescription { backend: "replay".into(), name: replay::describe(&reader.header) };
+            let hub = Hub::new(description, commands);
+            start_recording(&hub, config.record.as_deref())?;
+            let target = replay::spawn(replay_config, reader, hub.clone(), commands_rx);
+            (hub, target)
+        }
+    };
     let server = tokio::spawn(crate::server::serve(listener, hub.clone()));
     tracing::info!(socket = %config.socket.display(), "asyncmond serving");
     Ok(RunningDaemon { socket: config.socket, hub, target: Some(target), server })

@@ -6,10 +6,27 @@
 //! never waits for a client.
 
 use crate::target::TargetCommand;
+use asyncmon_protocol::host::recording::{
+    RecordedEvent, RecordingHeader, RecordingWriter, RECORDING_VERSION,
+};
 use asyncmon_protocol::host::{SessionEvent, SessionState, TargetDescription};
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
+
+/// How often a recording is written out while events keep coming.
+const RECORDING_FLUSH_INTERVAL: Duration = Duration::from_millis(200);
+
+/// A recording in progress.
+struct Recorder {
+    writer: RecordingWriter<BufWriter<File>>,
+    started: Instant,
+    last_flush: Instant,
+}
 
 /// How many events a client may fall behind before it misses some.
 pub const CLIENT_BACKLOG: usize = 4096;
@@ -17,6 +34,7 @@ pub const CLIENT_BACKLOG: usize = 4096;
 /// The session model and its subscribers.
 pub struct Hub {
     state: Mutex<SessionState>,
+    recorder: Mutex<Option<Recorder>>,
     events: broadcast::Sender<SessionEvent>,
     commands: Mutex<mpsc::Sender<TargetCommand>>,
     next_request: AtomicU32,
@@ -28,6 +46,7 @@ impl Hub {
         let (events, _) = broadcast::channel(CLIENT_BACKLOG);
         Arc::new(Hub {
             state: Mutex::new(SessionState::new(target)),
+            recorder: Mutex::new(None),
             events,
             commands: Mutex::new(commands),
             next_request: AtomicU32::new(1),
@@ -38,12 +57,50 @@ impl Hub {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Records every event published from now on to a new file at `path` (`--record`).
+    pub fn record_to(&self, path: &Path) -> std::io::Result<()> {
+        let file = File::create(path)?;
+        let started_unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let header = RecordingHeader { version: RECORDING_VERSION, target: self.target(), started_unix_ms };
+        let writer = RecordingWriter::new(BufWriter::new(file), &header)?;
+        *self.recorder.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(Recorder { writer, started: Instant::now(), last_flush: Instant::now() });
+        Ok(())
+    }
+
+    /// Writes out what the recording holds so far.
+    pub fn flush_recording(&self) {
+        if let Some(recorder) = self.recorder.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            if let Err(e) = recorder.writer.flush() {
+                tracing::error!("writing the recording failed: {e}");
+            }
+        }
+    }
+
     /// Applies `event` to the session and sends it to every subscriber.
     pub fn publish(&self, event: SessionEvent) {
         let mut state = self.lock();
+        self.record(&event);
         state.apply(&event);
         // No subscribers is fine: the event is in the session for the next snapshot.
         let _ = self.events.send(event);
+    }
+
+    fn record(&self, event: &SessionEvent) {
+        let mut recorder = self.recorder.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(rec) = recorder.as_mut() else { return };
+        let at_ms = rec.started.elapsed().as_millis() as u64;
+        let mut result = rec.writer.write(&RecordedEvent { at_ms, event: event.clone() });
+        if result.is_ok() && rec.last_flush.elapsed() > RECORDING_FLUSH_INTERVAL {
+            rec.last_flush = Instant::now();
+            result = rec.writer.flush();
+        }
+        if let Err(e) = result {
+            tracing::error!("writing the recording failed, recording stopped: {e}");
+            *recorder = None;
+        }
     }
 
     /// The session as it is now, and a receiver of every event after it.

@@ -1,6 +1,7 @@
 //! `asyncmond`: the asyncmon daemon. Owns one target and serves clients on a local socket.
 
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
+use asyncmon_daemon::target::replay::ReplayConfig;
 use asyncmon_daemon::target::sim::SimConfig;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -14,6 +15,10 @@ struct Cli {
     /// The socket to serve on [default: $XDG_RUNTIME_DIR/asyncmon/asyncmond.sock]
     #[arg(long, global = true)]
     socket: Option<PathBuf>,
+    /// Record the session (events with their times, resolved strings, the firmware's build id) to
+    /// this file; `asyncmon replay FILE` plays it back.
+    #[arg(long, global = true)]
+    record: Option<PathBuf>,
     #[command(subcommand)]
     target: Target,
 }
@@ -32,10 +37,30 @@ enum Target {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Serve a recording (made with --record) to clients as if it were live.
+    Replay {
+        /// Publish every event at once instead of at the recorded pace.
+        #[arg(long)]
+        fast: bool,
+        /// The recording.
+        file: PathBuf,
+    },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() {
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(run()));
+    if let Err(error) = result {
+        // The error says what happened and what to do; no backtrace for a user's mistake.
+        eprintln!("asyncmond: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -44,10 +69,15 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let socket = cli.socket.unwrap_or_else(asyncmon_daemon::socket_path::default_socket_path);
-    let Target::Sim { attach_timeout, program, args } = cli.target;
-    let mut sim = SimConfig::new(program, args);
-    sim.attach_timeout = Duration::from_secs_f64(attach_timeout);
-    let running = daemon::start(DaemonConfig { socket, target: TargetConfig::Sim(sim) })?;
+    let target = match cli.target {
+        Target::Sim { attach_timeout, program, args } => {
+            let mut sim = SimConfig::new(program, args);
+            sim.attach_timeout = Duration::from_secs_f64(attach_timeout);
+            TargetConfig::Sim(sim)
+        }
+        Target::Replay { fast, file } => TargetConfig::Replay(ReplayConfig { file, fast }),
+    };
+    let running = daemon::start(DaemonConfig { socket, target, record: cli.record })?;
     println!("asyncmond serving on {}", running.socket.display());
     tokio::signal::ctrl_c().await?;
     running.shutdown();

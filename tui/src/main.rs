@@ -29,6 +29,20 @@ enum Command {
         /// beside asyncmond's default socket].
         #[arg(long)]
         socket: Option<PathBuf>,
+        /// Record the session to this file (play it back with `asyncmon replay FILE`).
+        #[arg(long)]
+        record: Option<PathBuf>,
+    },
+    /// Play back a recording (made with --record) in the monitor, as if it were live.
+    Replay {
+        /// Show every event at once instead of at the recorded pace.
+        #[arg(long)]
+        fast: bool,
+        /// The socket other clients can use while the replay runs.
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// The recording.
+        file: PathBuf,
     },
     /// Open the monitor on a running asyncmond.
     Monitor {
@@ -67,7 +81,15 @@ fn init_logging(log: Option<&PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() {
+    if let Err(error) = run() {
+        // The error says what happened and what to do; no backtrace for a user's mistake.
+        eprintln!("asyncmon: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Command::Device { name } = &cli.command {
         std::process::exit(asyncmon_tui::cmd::device::run(name));
@@ -77,7 +99,10 @@ fn main() -> anyhow::Result<()> {
     let default_socket = asyncmon_daemon::socket_path::default_socket_path;
     runtime.block_on(async {
         match cli.command {
-            Command::Demo { socket } => asyncmon_tui::cmd::demo::run(socket).await,
+            Command::Demo { socket, record } => asyncmon_tui::cmd::demo::run(socket, record).await,
+            Command::Replay { fast, socket, file } => {
+                asyncmon_tui::cmd::replay::run(file, fast, socket).await
+            }
             Command::Monitor { socket } => {
                 asyncmon_tui::cmd::monitor::run(&socket.unwrap_or_else(default_socket)).await
             }

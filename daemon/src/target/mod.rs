@@ -1,9 +1,10 @@
 //! Targets: what the daemon reads frames from and sends stop requests to.
 //!
-//! Only the simulator exists so far: a firmware built for the host, run as a child process whose
-//! RTT control block is read out of its memory.
+//! The simulator (a firmware built for the host, run as a child process whose RTT control block is
+//! read out of its memory) and the replay of a recording.
 
 mod elf;
+pub mod replay;
 pub mod sim;
 
 pub use elf::{find_rtt_symbol, locate_in_process, runtime_address, RttSymbol};

@@ -24,12 +24,16 @@ pub fn firmware() -> &'static str {
 
 impl Harness {
     pub async fn start(args: &[&str], attach_timeout: Duration) -> Harness {
-        let dir = tempfile::tempdir().unwrap();
         let mut sim = SimConfig::new(firmware(), args.iter().map(|s| s.to_string()).collect());
         sim.attach_timeout = attach_timeout;
-        let daemon =
-            daemon::start(DaemonConfig { socket: dir.path().join("d.sock"), target: TargetConfig::Sim(sim) })
-                .expect("daemon starts");
+        Harness::serve(TargetConfig::Sim(sim), None).await
+    }
+
+    /// A daemon on `target`, recording to `record`, and a subscribed client.
+    pub async fn serve(target: TargetConfig, record: Option<std::path::PathBuf>) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let daemon = daemon::start(DaemonConfig { socket: dir.path().join("d.sock"), target, record })
+            .expect("daemon starts");
         let mut client = Client::connect(&daemon.socket, "e2e test").await.expect("client connects");
         client.request(&ClientRequest::Subscribe).await.unwrap();
         let session = match client.recv().await.unwrap() {

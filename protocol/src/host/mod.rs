@@ -5,6 +5,7 @@
 //! string here is already resolved: clients never see a device-link reference.
 
 mod messages;
+pub mod recording;
 mod session;
 
 pub use messages::*;

@@ -15,12 +15,19 @@ pub fn demo_socket_path() -> PathBuf {
     default.with_file_name(format!("demo-{}.sock", std::process::id()))
 }
 
-/// Starts the daemon on the demo firmware and runs the monitor until the user quits.
-pub async fn run(socket: Option<PathBuf>) -> anyhow::Result<()> {
+/// Starts the daemon on the demo firmware (recording to `record`, if given) and runs the monitor
+/// until the user quits.
+pub async fn run(socket: Option<PathBuf>, record: Option<PathBuf>) -> anyhow::Result<()> {
     let socket = socket.unwrap_or_else(demo_socket_path);
     let exe = std::env::current_exe()?;
     let sim = SimConfig::new(exe, vec![crate::cmd::device::DEVICE_COMMAND.to_string(), "demo".to_string()]);
-    let running = daemon::start(DaemonConfig { socket, target: TargetConfig::Sim(sim) })?;
+    serve_and_monitor(DaemonConfig { socket, target: TargetConfig::Sim(sim), record }).await
+}
+
+/// Starts an in-process daemon with `config`, runs the monitor on it until the user quits, then
+/// shuts the daemon down.
+pub async fn serve_and_monitor(config: DaemonConfig) -> anyhow::Result<()> {
+    let running = daemon::start(config)?;
     let client = Client::connect(&running.socket, "asyncmon monitor").await?;
     let shown = running.socket.display().to_string();
     let result = crate::monitor::run::run_monitor(client, shown).await;

@@ -3,4 +3,5 @@
 pub mod demo;
 pub mod device;
 pub mod monitor;
+pub mod replay;
 pub mod stop;

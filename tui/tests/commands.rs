@@ -1,5 +1,6 @@
-//! `asyncmon stop` against a running daemon: the firmware sees KeyboardInterrupt and the command
-//! prints what was cancelled; without a daemon it says so and fails.
+//! The command line against real daemons: `asyncmon stop` makes the firmware see KeyboardInterrupt
+//! and prints how each task ended; without a daemon, or with a file that is not a recording, the
+//! commands say what is wrong and fail.
 
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
 use asyncmon_daemon::target::sim::SimConfig;
@@ -15,7 +16,8 @@ async fn stop_prints_the_cancelled_tasks_and_the_firmware_exits_130() {
     let socket = dir.path().join("d.sock");
     let sim = SimConfig::new(ASYNCMON, vec!["__device".into(), "demo".into()]);
     let running =
-        daemon::start(DaemonConfig { socket: socket.clone(), target: TargetConfig::Sim(sim) }).unwrap();
+        daemon::start(DaemonConfig { socket: socket.clone(), target: TargetConfig::Sim(sim), record: None })
+            .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let started =
         |s: &asyncmon_protocol::host::SessionState| s.logs.iter().any(|l| l.text.contains("main: modem"));
@@ -54,4 +56,21 @@ fn stop_without_a_daemon_says_what_is_wrong() {
         stderr.contains("cannot connect to asyncmond") && stderr.contains("is the daemon running?"),
         "{stderr}"
     );
+}
+
+#[test]
+fn replay_of_a_file_that_is_not_a_recording_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, "hi").unwrap();
+    let out = Command::new(ASYNCMON)
+        .arg("replay")
+        .arg(&file)
+        .arg("--socket")
+        .arg(dir.path().join("s.sock"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not an asyncmon recording (the file does not start with ASYNCMON)"), "{stderr}");
 }

@@ -1,0 +1,99 @@
+//! Replaying a recording: its events are published to the hub as if live, at the recorded pace or
+//! as fast as possible. A replay has no target: a stop request is answered with a problem.
+
+use super::TargetCommand;
+use crate::hub::Hub;
+use asyncmon_protocol::host::recording::{RecordingError, RecordingHeader, RecordingReader};
+use asyncmon_protocol::host::{Problem, SessionEvent, TargetState};
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How to replay a recording.
+#[derive(Debug, Clone)]
+pub struct ReplayConfig {
+    /// The recording.
+    pub file: PathBuf,
+    /// Publish every event at once instead of at the recorded pace.
+    pub fast: bool,
+}
+
+/// Opens `path` and reads its header, so that a bad file is refused before anything starts.
+pub fn open(path: &Path) -> Result<RecordingReader<BufReader<File>>, String> {
+    let file = File::open(path).map_err(|e| format!("cannot open the recording {}: {e}", path.display()))?;
+    RecordingReader::new(BufReader::new(file)).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A one-line description of what was recorded.
+pub fn describe(header: &RecordingHeader) -> String {
+    format!("recording of {}: {}", header.target.backend, header.target.name)
+}
+
+/// Publishes the recording's events on a thread of its own.
+pub fn spawn(
+    config: ReplayConfig,
+    reader: RecordingReader<BufReader<File>>,
+    hub: Arc<Hub>,
+    commands: Receiver<TargetCommand>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("asyncmon-replay".into())
+        .spawn(move || replay(config, reader, &hub, &commands))
+        .expect("spawning the replay thread")
+}
+
+fn replay(
+    config: ReplayConfig,
+    mut reader: RecordingReader<BufReader<File>>,
+    hub: &Hub,
+    commands: &Receiver<TargetCommand>,
+) {
+    let started = Instant::now();
+    loop {
+        let event = match reader.next_event() {
+            Ok(Some(event)) => event,
+            Ok(None) => break,
+            Err(e) => return fail(hub, &config.file, &e, started),
+        };
+        // Wait for the event's time, answering commands meanwhile.
+        let due = started + Duration::from_millis(event.at_ms);
+        loop {
+            let wait =
+                if config.fast { Duration::ZERO } else { due.saturating_duration_since(Instant::now()) };
+            match commands.recv_timeout(wait) {
+                Ok(TargetCommand::Shutdown) | Err(RecvTimeoutError::Disconnected) => return,
+                Ok(TargetCommand::Stop { .. }) => hub.publish(problem(
+                    started,
+                    "this is a replay of a recording: there is no firmware to stop".into(),
+                )),
+                Err(RecvTimeoutError::Timeout) => break,
+            }
+        }
+        hub.publish(event.event);
+    }
+    tracing::info!(file = %config.file.display(), "replay finished");
+    // Keep answering until the daemon shuts down.
+    while let Ok(command) = commands.recv() {
+        match command {
+            TargetCommand::Shutdown => return,
+            TargetCommand::Stop { .. } => hub.publish(problem(
+                started,
+                "this is a replay of a recording: there is no firmware to stop".into(),
+            )),
+        }
+    }
+}
+
+fn problem(started: Instant, text: String) -> SessionEvent {
+    SessionEvent::Problem(Problem { at_ms: started.elapsed().as_millis() as u64, text })
+}
+
+fn fail(hub: &Hub, file: &Path, error: &RecordingError, started: Instant) {
+    let reason = format!("replay of {} stopped: {error}", file.display());
+    tracing::error!("{reason}");
+    hub.publish(problem(started, reason.clone()));
+    hub.publish(SessionEvent::TargetState(TargetState::Failed { reason }));
+}
