@@ -188,8 +188,7 @@ impl<R: Read> RecordingReader<R> {
         if len > MAX_RECORD_BYTES {
             return Err(RecordingError::Oversized { record, offset, len });
         }
-        let mut bytes = Vec::new();
-        bytes.resize(len, 0);
+        let mut bytes = std::vec![0; len];
         if read_full(&mut self.input, &mut bytes)? != len {
             return Err(RecordingError::Truncated { record, offset });
         }
