@@ -13,7 +13,6 @@ use super::messages::{SessionEvent, TargetDescription};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 use std::string::{String, ToString};
-use std::vec::Vec;
 
 /// The first bytes of every recording.
 pub const RECORDING_MAGIC: &[u8; 8] = b"ASYNCMON";
