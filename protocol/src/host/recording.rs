@@ -215,6 +215,7 @@ fn read_full(input: &mut impl Read, buf: &mut [u8]) -> Result<usize, RecordingEr
 mod tests {
     use super::*;
     use crate::host::{LogLine, LogSource, TargetState};
+    use std::vec::Vec;
 
     fn header() -> RecordingHeader {
         RecordingHeader {
