@@ -31,6 +31,10 @@ enum Target {
         /// Seconds to wait for the firmware to create its RTT control block.
         #[arg(long, default_value_t = 5.0)]
         attach_timeout: f64,
+        /// Start the firmware again when it ends or is killed (not after a stop request), with
+        /// backoff, as a watchdog would reset a board.
+        #[arg(long)]
+        restart: bool,
         /// The firmware executable.
         program: PathBuf,
         /// Arguments for the firmware.
@@ -70,9 +74,10 @@ async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let socket = cli.socket.unwrap_or_else(asyncmon_daemon::socket_path::default_socket_path);
     let target = match cli.target {
-        Target::Sim { attach_timeout, program, args } => {
+        Target::Sim { attach_timeout, restart, program, args } => {
             let mut sim = SimConfig::new(program, args);
             sim.attach_timeout = Duration::from_secs_f64(attach_timeout);
+            sim.restart = restart;
             TargetConfig::Sim(sim)
         }
         Target::Replay { fast, file } => TargetConfig::Replay(ReplayConfig { file, fast }),

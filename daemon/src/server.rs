@@ -85,6 +85,11 @@ async fn serve_client(stream: UnixStream, hub: Arc<Hub>) -> anyhow::Result<()> {
                         events = Some(rx);
                         send(&mut conn, &ServerMessage::Snapshot(Box::new(snapshot))).await?;
                     }
+                    ClientRequest::Reset => {
+                        if let Err(reason) = hub.send(crate::target::TargetCommand::Reset) {
+                            send(&mut conn, &ServerMessage::Refused { reason }).await?;
+                        }
+                    }
                     ClientRequest::Stop | ClientRequest::HardStop => match hub.request_stop(request == ClientRequest::HardStop) {
                         Ok(request_id) => send(&mut conn, &ServerMessage::StopSent { request_id }).await?,
                         Err(reason) => send(&mut conn, &ServerMessage::Refused { reason }).await?,

@@ -59,6 +59,15 @@ enum Command {
         #[arg(long, default_value_t = 10.0)]
         timeout: f64,
     },
+    /// Reset the target (the simulator restarts its firmware): a new session epoch begins.
+    Reset {
+        /// The daemon's socket [default: $XDG_RUNTIME_DIR/asyncmon/asyncmond.sock].
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// Seconds to wait for the firmware to come back.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+    },
     /// Run a firmware as the simulated device (used by the daemon).
     #[command(name = "__device", hide = true)]
     Device {
@@ -110,6 +119,12 @@ fn run() -> anyhow::Result<()> {
                 let socket = socket.unwrap_or_else(default_socket);
                 let report = asyncmon_tui::cmd::stop::run(&socket, Duration::from_secs_f64(timeout)).await?;
                 println!("{report}");
+                Ok(())
+            }
+            Command::Reset { socket, timeout } => {
+                let socket = socket.unwrap_or_else(default_socket);
+                let epoch = asyncmon_tui::cmd::reset::run(&socket, Duration::from_secs_f64(timeout)).await?;
+                println!("the target was reset: session epoch {epoch}");
                 Ok(())
             }
             Command::Device { .. } => unreachable!("handled before the runtime starts"),

@@ -74,3 +74,27 @@ fn replay_of_a_file_that_is_not_a_recording_says_so() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not an asyncmon recording (the file does not start with ASYNCMON)"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_restarts_the_firmware_in_a_new_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("d.sock");
+    let sim = SimConfig::new(ASYNCMON, vec!["__device".into(), "demo".into()]);
+    let running =
+        daemon::start(DaemonConfig { socket: socket.clone(), target: TargetConfig::Sim(sim), record: None })
+            .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while running.hub.snapshot().epoch != 1 {
+        assert!(Instant::now() < deadline, "the demo did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(ASYNCMON).args(["reset", "--socket"]).arg(&socket).output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout.trim(), "the target was reset: session epoch 2");
+    tokio::task::block_in_place(|| running.shutdown());
+}

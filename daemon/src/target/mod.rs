@@ -19,6 +19,8 @@ pub enum TargetCommand {
         /// Drop every task now instead of waiting for their cleanup.
         hard: bool,
     },
+    /// Reset the target: the simulator kills its firmware process and starts it again.
+    Reset,
     /// The daemon is exiting: end the target (the simulator kills its process).
     Shutdown,
 }

@@ -65,7 +65,7 @@ fn replay(
                 if config.fast { Duration::ZERO } else { due.saturating_duration_since(Instant::now()) };
             match commands.recv_timeout(wait) {
                 Ok(TargetCommand::Shutdown) | Err(RecvTimeoutError::Disconnected) => return,
-                Ok(TargetCommand::Stop { .. }) => hub.publish(problem(
+                Ok(TargetCommand::Stop { .. } | TargetCommand::Reset) => hub.publish(problem(
                     started,
                     "this is a replay of a recording: there is no firmware to stop".into(),
                 )),
@@ -79,7 +79,7 @@ fn replay(
     while let Ok(command) = commands.recv() {
         match command {
             TargetCommand::Shutdown => return,
-            TargetCommand::Stop { .. } => hub.publish(problem(
+            TargetCommand::Stop { .. } | TargetCommand::Reset => hub.publish(problem(
                 started,
                 "this is a replay of a recording: there is no firmware to stop".into(),
             )),

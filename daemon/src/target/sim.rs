@@ -35,6 +35,8 @@ pub struct SimConfig {
     pub attach_timeout: Duration,
     /// How long to sleep between reads when no data came.
     pub poll_interval: Duration,
+    /// Start the firmware again (with backoff) when it ends, unless a stop request ended it.
+    pub restart: bool,
 }
 
 impl SimConfig {
@@ -45,6 +47,7 @@ impl SimConfig {
             args,
             attach_timeout: Duration::from_secs(5),
             poll_interval: Duration::from_millis(10),
+            restart: false,
         }
     }
 }
@@ -70,40 +73,108 @@ struct Sim {
 
 /// How the attached loop ended.
 enum End {
-    Exited(ExitStatus),
+    /// The firmware process ended; `stopped`: after a stop request.
+    Exited {
+        status: ExitStatus,
+        stopped: bool,
+    },
     Shutdown,
+    Reset,
 }
+
+/// The longest wait between two restarts of a firmware that keeps ending.
+const MAX_RESTART_BACKOFF: Duration = Duration::from_secs(5);
 
 impl Sim {
     fn run(self) {
-        self.hub.publish(SessionEvent::TargetState(TargetState::Starting));
-        let mut child = match Command::new(&self.config.program)
-            .args(&self.config.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-        {
-            Ok(child) => child,
-            Err(e) => {
-                return self
-                    .fail(format!("cannot start the firmware {}: {e}", self.config.program.display()));
+        // One link for the whole run: each start of the firmware says hello and gets a new epoch.
+        let mut link = DeviceLink::new(self.started);
+        let mut restarts = 0u32;
+        loop {
+            self.hub.publish(SessionEvent::TargetState(TargetState::Starting));
+            let mut child = match Command::new(&self.config.program)
+                .args(&self.config.args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+            {
+                Ok(child) => child,
+                Err(e) => {
+                    return self
+                        .fail(format!("cannot start the firmware {}: {e}", self.config.program.display()));
+                }
+            };
+            tracing::info!(pid = child.id(), program = %self.config.program.display(), "firmware started");
+            self.forward_output(&mut child);
+            let end = match self.attach(&child) {
+                Ok((mem, up, down)) => self.serve(&mut child, &mut link, mem, up, down),
+                Err(reason) => {
+                    self.fail(reason);
+                    self.wait_without_link(&mut child)
+                }
+            };
+            link.discard_partial_frame();
+            match end {
+                End::Shutdown => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return;
+                }
+                End::Reset => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    self.problem("the firmware was reset: restarting it".into());
+                }
+                End::Exited { status, stopped } => {
+                    let state = exited(status);
+                    self.hub.publish(SessionEvent::TargetState(state.clone()));
+                    if self.config.restart && !stopped {
+                        restarts += 1;
+                        let backoff = (Duration::from_millis(100) * 2u32.saturating_pow(restarts.min(6)))
+                            .min(MAX_RESTART_BACKOFF);
+                        let TargetState::Exited { description, .. } = state else { unreachable!() };
+                        self.problem(format!(
+                            "the firmware ended ({description}); restarting it in {backoff:.1?} (restart {restarts})"
+                        ));
+                        if !self.pause(backoff) {
+                            return;
+                        }
+                    } else if !self.wait_for_reset() {
+                        return;
+                    }
+                }
             }
-        };
-        tracing::info!(pid = child.id(), program = %self.config.program.display(), "firmware started");
-        self.forward_output(&mut child);
-        let end = match self.attach(&child) {
-            Ok((mem, up, down)) => self.serve(&mut child, mem, up, down),
-            Err(reason) => {
-                self.fail(reason);
-                self.wait_without_link(&mut child)
+        }
+    }
+
+    /// Waits `time`, answering commands; `false` if the daemon is shutting down.
+    fn pause(&self, time: Duration) -> bool {
+        let until = Instant::now() + time;
+        loop {
+            match self.commands.recv_timeout(until.saturating_duration_since(Instant::now())) {
+                Ok(TargetCommand::Shutdown) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return false
+                }
+                Ok(TargetCommand::Reset) => return true,
+                Ok(TargetCommand::Stop { .. }) => {
+                    self.problem("cannot send a stop request: the firmware is not running".into())
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => return true,
             }
-        };
-        match end {
-            End::Exited(status) => self.hub.publish(SessionEvent::TargetState(exited(status))),
-            End::Shutdown => {
-                let _ = child.kill();
-                let _ = child.wait();
+        }
+    }
+
+    /// After the firmware ended: waits for a reset (start it again, `true`) or the daemon's
+    /// shutdown (`false`).
+    fn wait_for_reset(&self) -> bool {
+        loop {
+            match self.commands.recv() {
+                Ok(TargetCommand::Reset) => return true,
+                Ok(TargetCommand::Shutdown) | Err(_) => return false,
+                Ok(TargetCommand::Stop { .. }) => {
+                    self.problem("cannot send a stop request: the firmware is not running".into())
+                }
             }
         }
     }
@@ -173,11 +244,12 @@ impl Sim {
     fn serve(
         &self,
         child: &mut Child,
+        link: &mut DeviceLink,
         mut mem: ProcessMemory,
         mut up: UpChannel,
         mut down: DownChannel,
     ) -> End {
-        let mut link = DeviceLink::new(self.started);
+        let mut stopped = false;
         let mut outgoing: Vec<u8> = Vec::new();
         let mut bytes = Vec::with_capacity(4096);
         let mut events = Vec::new();
@@ -186,7 +258,9 @@ impl Sim {
         let mut link_broken = false;
         loop {
             match self.commands.try_recv() {
+                Ok(TargetCommand::Reset) => return End::Reset,
                 Ok(TargetCommand::Stop { request_id, hard }) => {
+                    stopped = true;
                     let command = if hard {
                         HostCommand::HardStop { request_id }
                     } else {
@@ -246,7 +320,7 @@ impl Sim {
                     ));
                     self.hub.publish(SessionEvent::Stats(link.stats()));
                 }
-                return End::Exited(status);
+                return End::Exited { status, stopped };
             }
             if bytes.is_empty() {
                 std::thread::sleep(self.config.poll_interval);
@@ -258,7 +332,7 @@ impl Sim {
     fn wait_without_link(&self, child: &mut Child) -> End {
         loop {
             if let Ok(Some(status)) = child.try_wait() {
-                return End::Exited(status);
+                return End::Exited { status, stopped: false };
             }
             match self.commands.recv_timeout(Duration::from_millis(50)) {
                 Ok(TargetCommand::Stop { .. }) => {
@@ -267,6 +341,7 @@ impl Sim {
                 Ok(TargetCommand::Shutdown) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                     return End::Shutdown
                 }
+                Ok(TargetCommand::Reset) => return End::Reset,
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             }
         }

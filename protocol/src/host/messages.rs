@@ -244,6 +244,8 @@ pub enum ClientRequest {
     Stop,
     /// Ask the firmware to stop now, without waiting for cleanup.
     HardStop,
+    /// Reset the target (the simulator restarts its firmware process): a new session epoch.
+    Reset,
 }
 
 /// A daemon's message to a client.

@@ -4,4 +4,5 @@ pub mod demo;
 pub mod device;
 pub mod monitor;
 pub mod replay;
+pub mod reset;
 pub mod stop;

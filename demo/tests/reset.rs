@@ -1,0 +1,86 @@
+//! Resets on the simulated board: the firmware process restarts, a new hello arrives, the daemon
+//! re-attaches by itself, starts a new session epoch and shows the old tasks as gone.
+
+mod support;
+
+use asyncmon_daemon::daemon::TargetConfig;
+use asyncmon_daemon::target::sim::SimConfig;
+use asyncmon_protocol::host::{ClientRequest, FailurePath, SessionState, TargetState, TaskState};
+use std::time::Duration;
+use support::Harness;
+
+/// The tests here look for their firmware among this process's children: one at a time.
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn a_new_epoch_with_a_failure(s: &SessionState) -> bool {
+    s.epoch == 2
+        && s.target_state == TargetState::Attached
+        && s.failures.iter().any(|f| f.epoch == 2 && f.path == FailurePath::Unretrieved)
+}
+
+fn old_tasks_gone(s: &SessionState) {
+    let old: Vec<_> = s.tasks.iter().filter(|t| t.epoch == 1).collect();
+    assert!(!old.is_empty(), "the first epoch's tasks are still listed");
+    assert!(
+        old.iter().all(|t| t.state == TaskState::Gone || matches!(t.state, TaskState::Finished(_))),
+        "{old:#?}"
+    );
+    assert!(old.iter().any(|t| t.name == "blinky" && t.state == TaskState::Gone));
+    assert!(s.tasks.iter().any(|t| t.epoch == 2 && t.name == "blinky" && t.state == TaskState::Running));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_from_a_client_restarts_the_firmware_in_a_new_epoch() {
+    let _turn = TURN.lock().await;
+    let mut h = Harness::start(&["demo"], Duration::from_secs(10)).await;
+    h.until("a failure in the first epoch", Duration::from_secs(20), |s| {
+        s.epoch == 1 && s.failures.iter().any(|f| f.path == FailurePath::Unretrieved)
+    })
+    .await;
+    h.client.request(&ClientRequest::Reset).await.unwrap();
+    h.until("a failure in the second epoch", Duration::from_secs(20), a_new_epoch_with_a_failure).await;
+    old_tasks_gone(&h.session);
+    assert!(h.session.problems.iter().any(|p| p.text.contains("the firmware was reset")));
+}
+
+/// The firmware processes this test process started.
+fn firmware_children() -> Vec<u32> {
+    let me = std::process::id();
+    let firmware = std::fs::canonicalize(support::firmware()).unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let ppid = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().nth(1));
+            ppid == Some(&me.to_string())
+                && std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == firmware)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_firmware_is_restarted_when_restart_is_on() {
+    let _turn = TURN.lock().await;
+    let mut sim = SimConfig::new(support::firmware(), vec!["demo".into()]);
+    sim.restart = true;
+    let mut h = Harness::serve(TargetConfig::Sim(sim), None).await;
+    h.until("the first epoch attached", Duration::from_secs(20), |s| {
+        s.epoch == 1 && s.target_state == TargetState::Attached && s.tasks.len() >= 3
+    })
+    .await;
+    let children = firmware_children();
+    assert_eq!(children.len(), 1, "one firmware process: {children:?}");
+    let killed = std::process::Command::new("kill").args(["-9", &children[0].to_string()]).status().unwrap();
+    assert!(killed.success());
+    h.until("a failure in the second epoch", Duration::from_secs(20), a_new_epoch_with_a_failure).await;
+    old_tasks_gone(&h.session);
+    assert!(
+        h.session
+            .problems
+            .iter()
+            .any(|p| p.text.contains("killed by signal 9") && p.text.contains("restarting it")),
+        "{:#?}",
+        h.session.problems
+    );
+}
