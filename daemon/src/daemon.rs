@@ -1,7 +1,8 @@
 //! Starting a daemon: a target on its own thread, the hub, and the client server.
 
+use crate::elf_memory::ElfMemory;
 use crate::hub::Hub;
-use crate::target::{replay, sim, TargetCommand};
+use crate::target::{replay, sim, tcp, TargetCommand};
 use asyncmon_protocol::host::TargetDescription;
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
@@ -13,6 +14,8 @@ pub enum TargetConfig {
     Sim(sim::SimConfig),
     /// A recording, served as if live.
     Replay(replay::ReplayConfig),
+    /// An RTT TCP server (OpenOCD, J-Link, probe-rs) and the firmware's ELF.
+    Tcp(tcp::TcpConfig),
 }
 
 /// How to run a daemon.
@@ -69,10 +72,14 @@ fn start_recording(hub: &Hub, path: Option<&std::path::Path>) -> anyhow::Result<
 
 /// Starts a daemon on the current tokio runtime.
 pub fn start(config: DaemonConfig) -> anyhow::Result<RunningDaemon> {
-    // A bad recording is refused before anything starts.
+    // A bad recording or ELF is refused before anything starts.
     let mut replay_reader = match &config.target {
         TargetConfig::Replay(replay) => Some(replay::open(&replay.file).map_err(|e| anyhow::anyhow!(e))?),
-        TargetConfig::Sim(_) => None,
+        TargetConfig::Sim(_) | TargetConfig::Tcp(_) => None,
+    };
+    let mut elf_memory = match &config.target {
+        TargetConfig::Tcp(tcp) => Some(ElfMemory::open(&tcp.elf).map_err(|e| anyhow::anyhow!(e))?),
+        TargetConfig::Sim(_) | TargetConfig::Replay(_) => None,
     };
     crate::socket_path::prepare(&config.socket)?;
     let listener = tokio::net::UnixListener::bind(&config.socket)
@@ -86,6 +93,14 @@ pub fn start(config: DaemonConfig) -> anyhow::Result<RunningDaemon> {
             let hub = Hub::new(description, commands);
             start_recording(&hub, config.record.as_deref())?;
             let target = sim::spawn(sim_config, hub.clone(), commands_rx);
+            (hub, target)
+        }
+        TargetConfig::Tcp(tcp_config) => {
+            let description = TargetDescription { backend: "tcp".into(), name: tcp_config.addr.clone() };
+            let hub = Hub::new(description, commands);
+            start_recording(&hub, config.record.as_deref())?;
+            let memory = elf_memory.take().expect("opened above");
+            let target = tcp::spawn(tcp_config, memory, hub.clone(), commands_rx);
             (hub, target)
         }
         TargetConfig::Replay(replay_config) => {

@@ -10,6 +10,7 @@
 pub mod client;
 pub mod daemon;
 pub mod device_link;
+pub mod elf_memory;
 pub mod hub;
 pub mod memory;
 pub mod rtt;

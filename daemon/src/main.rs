@@ -3,6 +3,7 @@
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
 use asyncmon_daemon::target::replay::ReplayConfig;
 use asyncmon_daemon::target::sim::SimConfig;
+use asyncmon_daemon::target::tcp::TcpConfig;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -40,6 +41,15 @@ enum Target {
         /// Arguments for the firmware.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+    /// Read the asyncmon channel from an RTT TCP server (OpenOCD `rtt server start PORT 0`, J-Link,
+    /// probe-rs) and resolve its strings from the firmware's ELF.
+    Tcp {
+        /// The firmware's ELF (the build that runs on the target).
+        #[arg(long)]
+        elf: PathBuf,
+        /// The RTT server, HOST:PORT.
+        addr: String,
     },
     /// Serve a recording (made with --record) to clients as if it were live.
     Replay {
@@ -81,6 +91,9 @@ async fn run() -> anyhow::Result<()> {
             TargetConfig::Sim(sim)
         }
         Target::Replay { fast, file } => TargetConfig::Replay(ReplayConfig { file, fast }),
+        Target::Tcp { elf, addr } => {
+            TargetConfig::Tcp(TcpConfig { addr, elf, initial_backoff: Duration::from_millis(200) })
+        }
     };
     let running = daemon::start(DaemonConfig { socket, target, record: cli.record })?;
     println!("asyncmond serving on {}", running.socket.display());

@@ -44,6 +44,22 @@ enum Command {
         /// The recording.
         file: PathBuf,
     },
+    /// Open the monitor on a target behind an RTT TCP server: OpenOCD (`rtt server start PORT 0`),
+    /// J-Link's RTT port, or probe-rs. Strings are resolved from the firmware's ELF.
+    Attach {
+        /// The RTT server, HOST:PORT.
+        #[arg(long = "rtt-tcp", value_name = "HOST:PORT")]
+        rtt_tcp: String,
+        /// The firmware's ELF (the build that runs on the target).
+        #[arg(long)]
+        elf: PathBuf,
+        /// The socket other clients can use.
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// Record the session to this file.
+        #[arg(long)]
+        record: Option<PathBuf>,
+    },
     /// Open the monitor on a running asyncmond.
     Monitor {
         /// The daemon's socket [default: $XDG_RUNTIME_DIR/asyncmon/asyncmond.sock].
@@ -111,6 +127,9 @@ fn run() -> anyhow::Result<()> {
             Command::Demo { socket, record } => asyncmon_tui::cmd::demo::run(socket, record).await,
             Command::Replay { fast, socket, file } => {
                 asyncmon_tui::cmd::replay::run(file, fast, socket).await
+            }
+            Command::Attach { rtt_tcp, elf, socket, record } => {
+                asyncmon_tui::cmd::attach::run(rtt_tcp, elf, socket, record).await
             }
             Command::Monitor { socket } => {
                 asyncmon_tui::cmd::monitor::run(&socket.unwrap_or_else(default_socket)).await

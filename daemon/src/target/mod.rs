@@ -6,6 +6,7 @@
 mod elf;
 pub mod replay;
 pub mod sim;
+pub mod tcp;
 
 pub use elf::{find_rtt_symbol, locate_in_process, runtime_address, RttSymbol};
 

@@ -1,5 +1,6 @@
 //! The subcommands of `asyncmon`, one module each.
 
+pub mod attach;
 pub mod demo;
 pub mod device;
 pub mod monitor;

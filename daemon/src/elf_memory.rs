@@ -1,0 +1,72 @@
+//! A firmware's ELF as target memory: reads of static data (string references) are answered from
+//! the file's loadable segments. For targets whose memory the daemon cannot read directly (an RTT
+//! TCP server), this is how `Text::Static` references are resolved. Writes are refused.
+
+use crate::memory::TargetMemory;
+use object::{Object, ObjectSegment};
+use std::io;
+use std::path::Path;
+
+/// The loadable, file-backed segments of an ELF.
+pub struct ElfMemory {
+    segments: Vec<(u64, Vec<u8>)>,
+}
+
+impl ElfMemory {
+    /// Reads the ELF at `path`.
+    pub fn open(path: &Path) -> Result<Self, String> {
+        let data = std::fs::read(path).map_err(|e| format!("cannot read the ELF {}: {e}", path.display()))?;
+        let file = object::File::parse(&*data)
+            .map_err(|e| format!("{} is not an ELF file asyncmon can read: {e}", path.display()))?;
+        let segments = file
+            .segments()
+            .filter_map(|segment| Some((segment.address(), segment.data().ok()?.to_vec())))
+            .filter(|(_, bytes)| !bytes.is_empty())
+            .collect();
+        Ok(ElfMemory { segments })
+    }
+}
+
+impl TargetMemory for ElfMemory {
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<()> {
+        let end = addr.checked_add(buf.len() as u64);
+        for (start, bytes) in &self.segments {
+            let inside = addr >= *start && end.is_some_and(|end| end <= start + bytes.len() as u64);
+            if inside {
+                let offset = (addr - start) as usize;
+                buf.copy_from_slice(&bytes[offset..offset + buf.len()]);
+                return Ok(());
+            }
+        }
+        Err(io::Error::new(io::ErrorKind::NotFound, format!("{addr:#x} is not in the ELF's loaded data")))
+    }
+
+    fn write(&mut self, addr: u64, _: &[u8]) -> io::Result<()> {
+        Err(io::Error::new(io::ErrorKind::PermissionDenied, format!("the ELF is read-only ({addr:#x})")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_data_is_read_at_its_link_address_and_other_addresses_fail() {
+        // This test binary is an ELF too: find a string of ours in it.
+        let exe = std::env::current_exe().unwrap();
+        let mut mem = ElfMemory::open(&exe).unwrap();
+        let needle = b"is not in the ELF's loaded data";
+        let (start, bytes) = mem
+            .segments
+            .iter()
+            .find(|(_, b)| b.windows(needle.len()).any(|w| w == needle))
+            .map(|(s, b)| (*s, b.clone()))
+            .unwrap();
+        let offset = bytes.windows(needle.len()).position(|w| w == needle).unwrap() as u64;
+        let mut buf = vec![0; needle.len()];
+        mem.read(start + offset, &mut buf).unwrap();
+        assert_eq!(buf, needle);
+        assert!(mem.read(u64::MAX - 4, &mut [0; 8]).is_err());
+        assert!(mem.write(start, b"x").is_err());
+    }
+}
