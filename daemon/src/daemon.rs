@@ -2,7 +2,7 @@
 
 use crate::elf_memory::ElfMemory;
 use crate::hub::Hub;
-use crate::target::{replay, sim, tcp, TargetCommand};
+use crate::target::{probe, replay, sim, tcp, TargetCommand};
 use asyncmon_protocol::host::TargetDescription;
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
@@ -16,6 +16,8 @@ pub enum TargetConfig {
     Replay(replay::ReplayConfig),
     /// An RTT TCP server (OpenOCD, J-Link, probe-rs) and the firmware's ELF.
     Tcp(tcp::TcpConfig),
+    /// A board through a debug probe (probe-rs).
+    Probe(probe::ProbeConfig),
 }
 
 /// How to run a daemon.
@@ -75,11 +77,15 @@ pub fn start(config: DaemonConfig) -> anyhow::Result<RunningDaemon> {
     // A bad recording or ELF is refused before anything starts.
     let mut replay_reader = match &config.target {
         TargetConfig::Replay(replay) => Some(replay::open(&replay.file).map_err(|e| anyhow::anyhow!(e))?),
-        TargetConfig::Sim(_) | TargetConfig::Tcp(_) => None,
+        _ => None,
+    };
+    let mut probe_prepared = match &config.target {
+        TargetConfig::Probe(board) => Some(probe::prepare(board).map_err(|e| anyhow::anyhow!(e))?),
+        _ => None,
     };
     let mut elf_memory = match &config.target {
         TargetConfig::Tcp(tcp) => Some(ElfMemory::open(&tcp.elf).map_err(|e| anyhow::anyhow!(e))?),
-        TargetConfig::Sim(_) | TargetConfig::Replay(_) => None,
+        _ => None,
     };
     crate::socket_path::prepare(&config.socket)?;
     let listener = tokio::net::UnixListener::bind(&config.socket)
@@ -101,6 +107,14 @@ pub fn start(config: DaemonConfig) -> anyhow::Result<RunningDaemon> {
             start_recording(&hub, config.record.as_deref())?;
             let memory = elf_memory.take().expect("opened above");
             let target = tcp::spawn(tcp_config, memory, hub.clone(), commands_rx);
+            (hub, target)
+        }
+        TargetConfig::Probe(board) => {
+            let prepared = probe_prepared.take().expect("prepared above");
+            let description = TargetDescription { backend: "probe-rs".into(), name: board.chip.clone() };
+            let hub = Hub::new(description, commands);
+            start_recording(&hub, config.record.as_deref())?;
+            let target = probe::spawn(board, prepared, hub.clone(), commands_rx);
             (hub, target)
         }
         TargetConfig::Replay(replay_config) => {

@@ -27,8 +27,9 @@ impl ElfMemory {
     }
 }
 
-impl TargetMemory for ElfMemory {
-    fn read(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<()> {
+impl ElfMemory {
+    /// Reads `buf.len()` bytes at `addr` from the loaded data.
+    pub fn read_at(&self, addr: u64, buf: &mut [u8]) -> io::Result<()> {
         let end = addr.checked_add(buf.len() as u64);
         for (start, bytes) in &self.segments {
             let inside = addr >= *start && end.is_some_and(|end| end <= start + bytes.len() as u64);
@@ -39,6 +40,12 @@ impl TargetMemory for ElfMemory {
             }
         }
         Err(io::Error::new(io::ErrorKind::NotFound, format!("{addr:#x} is not in the ELF's loaded data")))
+    }
+}
+
+impl TargetMemory for ElfMemory {
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.read_at(addr, buf)
     }
 
     fn write(&mut self, addr: u64, _: &[u8]) -> io::Result<()> {

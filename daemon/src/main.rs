@@ -1,6 +1,7 @@
 //! `asyncmond`: the asyncmon daemon. Owns one target and serves clients on a local socket.
 
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
+use asyncmon_daemon::target::probe::ProbeConfig;
 use asyncmon_daemon::target::replay::ReplayConfig;
 use asyncmon_daemon::target::sim::SimConfig;
 use asyncmon_daemon::target::tcp::TcpConfig;
@@ -51,6 +52,23 @@ enum Target {
         /// The RTT server, HOST:PORT.
         addr: String,
     },
+    /// A board through a debug probe (probe-rs): flash, reset, run, read RTT.
+    Probe {
+        /// The chip, as probe-rs names it.
+        #[arg(long)]
+        chip: String,
+        /// The probe, VID:PID[:SERIAL] (hex).
+        #[arg(long)]
+        probe: Option<String>,
+        /// Attach to the running firmware without flashing.
+        #[arg(long)]
+        no_flash: bool,
+        /// Attach while holding the chip in reset.
+        #[arg(long)]
+        connect_under_reset: bool,
+        /// The firmware's ELF.
+        elf: PathBuf,
+    },
     /// Serve a recording (made with --record) to clients as if it were live.
     Replay {
         /// Publish every event at once instead of at the recorded pace.
@@ -91,6 +109,17 @@ async fn run() -> anyhow::Result<()> {
             TargetConfig::Sim(sim)
         }
         Target::Replay { fast, file } => TargetConfig::Replay(ReplayConfig { file, fast }),
+        Target::Probe { chip, probe, no_flash, connect_under_reset, elf } => {
+            TargetConfig::Probe(ProbeConfig {
+                chip,
+                probe,
+                elf,
+                flash: !no_flash,
+                connect_under_reset,
+                poll_interval: Duration::from_millis(10),
+                attach_timeout: Duration::from_secs(5),
+            })
+        }
         Target::Tcp { elf, addr } => {
             TargetConfig::Tcp(TcpConfig { addr, elf, initial_backoff: Duration::from_millis(200) })
         }

@@ -19,6 +19,34 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Flash a firmware to a board through a debug probe, reset and run it, and open the monitor.
+    ///
+    /// Like `probe-rs run`, with the task view: the ELF is flashed (with progress), the core is reset
+    /// and run, RTT is attached. The chip name is checked first; a wrong one gets suggestions.
+    Run {
+        /// The firmware's ELF.
+        elf: PathBuf,
+        /// The chip, as probe-rs names it (nRF52840_xxAA, STM32F411RETx, ...).
+        #[arg(long)]
+        chip: String,
+        /// The probe, VID:PID[:SERIAL] (hex); needed when several are plugged in (`asyncmon probes`).
+        #[arg(long)]
+        probe: Option<String>,
+        /// Attach to the running firmware without flashing.
+        #[arg(long)]
+        no_flash: bool,
+        /// Attach while holding the chip in reset.
+        #[arg(long)]
+        connect_under_reset: bool,
+        /// The socket other clients can use.
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// Record the session to this file.
+        #[arg(long)]
+        record: Option<PathBuf>,
+    },
+    /// List the debug probes plugged in, with the --probe selector for each.
+    Probes,
     /// Run the demo firmware on a simulated board and open the monitor.
     ///
     /// The firmware is this binary, run as a separate process; the daemon reads its RTT control
@@ -127,6 +155,22 @@ fn run() -> anyhow::Result<()> {
             Command::Demo { socket, record } => asyncmon_tui::cmd::demo::run(socket, record).await,
             Command::Replay { fast, socket, file } => {
                 asyncmon_tui::cmd::replay::run(file, fast, socket).await
+            }
+            Command::Run { elf, chip, probe, no_flash, connect_under_reset, socket, record } => {
+                let args = asyncmon_tui::cmd::run::RunArgs {
+                    elf,
+                    chip,
+                    probe,
+                    no_flash,
+                    connect_under_reset,
+                    socket,
+                    record,
+                };
+                asyncmon_tui::cmd::run::run(args).await
+            }
+            Command::Probes => {
+                println!("{}", asyncmon_tui::cmd::probes::run());
+                Ok(())
             }
             Command::Attach { rtt_tcp, elf, socket, record } => {
                 asyncmon_tui::cmd::attach::run(rtt_tcp, elf, socket, record).await

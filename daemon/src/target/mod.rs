@@ -4,6 +4,7 @@
 //! read out of its memory) and the replay of a recording.
 
 mod elf;
+pub mod probe;
 pub mod replay;
 pub mod sim;
 pub mod tcp;

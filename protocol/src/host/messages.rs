@@ -173,6 +173,8 @@ pub enum LogSource {
     FirmwareStdout,
     /// The firmware's standard error (simulated target).
     FirmwareStderr,
+    /// The daemon itself (flash progress, attach messages).
+    Daemon,
 }
 
 /// A line of firmware output.

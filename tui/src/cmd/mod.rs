@@ -4,6 +4,8 @@ pub mod attach;
 pub mod demo;
 pub mod device;
 pub mod monitor;
+pub mod probes;
 pub mod replay;
 pub mod reset;
+pub mod run;
 pub mod stop;
