@@ -126,7 +126,14 @@ async fn run() -> anyhow::Result<()> {
     };
     let running = daemon::start(DaemonConfig { socket, target, record: cli.record })?;
     println!("asyncmond serving on {}", running.socket.display());
-    tokio::signal::ctrl_c().await?;
-    running.shutdown();
+    // Ctrl-C or SIGTERM: end the target cleanly (the simulator's process is killed; a board is left
+    // running, its RTT channels untouched) and remove the socket.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result?,
+        _ = terminate.recv() => {}
+    }
+    tracing::info!("shutting down");
+    tokio::task::block_in_place(|| running.shutdown());
     Ok(())
 }

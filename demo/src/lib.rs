@@ -10,12 +10,14 @@
 
 pub mod demo;
 pub mod faults;
+pub mod latency;
 
 /// Runs the firmware called `name` (`demo`, or a fault from [`faults::FAULTS`]) and returns its exit
 /// code, or `None` when there is no such firmware.
 pub fn run_firmware(name: &str) -> Option<i32> {
     match name {
         "demo" => Some(demo::run()),
+        "latency" => Some(latency::run()),
         fault => faults::run(fault),
     }
 }
