@@ -70,6 +70,7 @@ where
                         }
                     }
                 }
+                crate::link::report_losses();
                 hard |= deadline.is_some_and(|d| now >= d);
                 slots::drop_overdue(exec, now);
                 let mut timer = Timer::after(CONTROL_POLL_INTERVAL);

@@ -7,7 +7,28 @@ use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
 use std::time::Duration;
 
 /// The faults [`run`] knows.
-pub const FAULTS: &[&str] = &["no-rtt", "exit-mid-frame", "wrong-version", "garbage", "panic"];
+pub const FAULTS: &[&str] = &["no-rtt", "exit-mid-frame", "wrong-version", "garbage", "panic", "flood"];
+
+/// The `flood` firmware's failure.
+#[derive(Debug)]
+pub struct Flooded;
+
+impl core::fmt::Display for Flooded {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("one of many")
+    }
+}
+
+impl asyncmon_agent::Exception for Flooded {}
+
+impl From<asyncmon_agent::Cancelled> for Flooded {
+    fn from(_: asyncmon_agent::Cancelled) -> Self {
+        Flooded
+    }
+}
+
+/// How many failing tasks the `flood` firmware raises in a burst.
+pub const FLOOD_TASKS: u32 = 300;
 
 /// The protocol version the `wrong-version` firmware claims.
 pub const WRONG_VERSION: u16 = PROTOCOL_VERSION + 98;
@@ -57,6 +78,32 @@ pub fn run(name: &str) -> Option<i32> {
             link::init("garbage", "1");
             link::write_raw(&[0x17, 0x2a, 0xff, 0x33, 0x05, 0x00, 0x42, 0x42, 0x42, 0x00]);
             Some(crate::demo::run_initialised())
+        }
+        // Floods the up channel far faster than the host reads, then says how many frames it
+        // produced and dropped, on its standard output.
+        "flood" => {
+            link::init("flood", "1");
+            static EXECUTOR: asyncmon_agent::Executor<8, 256> = asyncmon_agent::Executor::new();
+            let _ = EXECUTOR.run(|spawner| async move {
+                for _ in 0..FLOOD_TASKS {
+                    loop {
+                        match spawner.spawn("flood", async { Err::<(), Flooded>(Flooded) }) {
+                            Ok(handle) => {
+                                drop(handle);
+                                break;
+                            }
+                            // All slots busy: let the executor settle them.
+                            Err(_) => asyncmon_agent::sleep(embassy_time::Duration::from_micros(50)).await?,
+                        }
+                    }
+                }
+                asyncmon_agent::sleep(embassy_time::Duration::from_millis(50)).await
+            });
+            link::drain(Duration::from_millis(2000));
+            let stats = link::stats();
+            println!("flood: produced {} frames, dropped {}", stats.produced, stats.dropped);
+            link::drain(Duration::from_millis(500));
+            Some(0)
         }
         // A task panics: the panic hook sends the last frame, then the process dies.
         "panic" => {

@@ -117,3 +117,31 @@ async fn a_firmware_that_panics() {
     );
     still_serving(&h).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooded_up_channel_loses_frames_but_accounts_for_every_one() {
+    let mut h = Harness::start(&["flood"], Duration::from_secs(10)).await;
+    h.until("the flood's report and exit", Duration::from_secs(20), |s| {
+        matches!(s.target_state, TargetState::Exited { .. })
+            && s.logs.iter().any(|l| l.text.starts_with("flood: produced"))
+    })
+    .await;
+    let report = h.session.logs.iter().find(|l| l.text.starts_with("flood: produced")).unwrap().text.clone();
+    let numbers: Vec<u64> =
+        report.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect();
+    let (produced, dropped) = (numbers[0], numbers[1]);
+    assert!(dropped > 0, "the flood overflowed the 1 KiB buffer: {report}");
+    let stats = h.session.stats;
+    let loss_reports =
+        h.session.problems.iter().filter(|p| p.text.contains("the firmware dropped")).count() as u64;
+    let received = stats.frames - loss_reports;
+    assert_eq!(stats.frames_lost_on_device, dropped, "every drop was reported: {report}");
+    assert_eq!(
+        received + stats.frames_lost_on_device,
+        produced,
+        "received + reported lost = produced ({report})"
+    );
+    assert_eq!(stats.frames_rejected, 0, "a dropped frame is dropped whole: nothing half-written");
+    let failures = h.session.failures.len() as u64;
+    assert!(failures > 0 && failures < u64::from(asyncmon_demo::faults::FLOOD_TASKS), "{failures}");
+}

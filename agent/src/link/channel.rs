@@ -16,6 +16,9 @@ pub(crate) struct Link {
     down: DownChannel,
     /// Frames dropped since the last `FramesLost` that reached the host.
     lost: u32,
+    /// Messages offered to the link, and how many of them were dropped, since `init`.
+    pub produced: u64,
+    pub dropped: u64,
     control: FrameDecoder<MAX_CONTROL_FRAME>,
     scratch: EncodeScratch,
     out: [u8; MAX_FRAME],
@@ -31,6 +34,8 @@ impl Link {
             up,
             down,
             lost: 0,
+            produced: 0,
+            dropped: 0,
             control: FrameDecoder::new(),
             scratch: [0; MAX_PAYLOAD + 4],
             out: [0; MAX_FRAME],
@@ -47,14 +52,21 @@ impl Link {
     /// Writes `msg` as one frame, preceded by the count of frames lost before it; returns whether
     /// `msg` was written (a frame that does not fit is dropped and counted).
     pub fn send(&mut self, msg: &DeviceMessage<'_>) -> bool {
-        if self.lost > 0 && self.write(&DeviceMessage::FramesLost { count: self.lost }) {
-            self.lost = 0;
-        }
+        self.report_losses();
+        self.produced += 1;
         let written = self.write(msg);
         if !written {
             self.lost = self.lost.saturating_add(1);
+            self.dropped += 1;
         }
         written
+    }
+
+    /// Sends the count of frames lost since the last report, if any and if it fits now.
+    pub fn report_losses(&mut self) {
+        if self.lost > 0 && self.write(&DeviceMessage::FramesLost { count: self.lost }) {
+            self.lost = 0;
+        }
     }
 
     fn write(&mut self, msg: &DeviceMessage<'_>) -> bool {
@@ -93,6 +105,11 @@ impl Link {
         let mut bytes = [0u8; super::DOWN_BUFFER_BYTES];
         let n = self.down.read(&mut bytes);
         self.control.feed(&bytes[..n], on);
+    }
+
+    #[cfg(feature = "std")]
+    pub fn nothing_lost(&self) -> bool {
+        self.lost == 0
     }
 
     #[cfg(feature = "std")]

@@ -109,6 +109,29 @@ pub(crate) fn send(msg: &DeviceMessage<'_>) {
     });
 }
 
+/// What the link has done since [`init`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    /// Messages offered to the link (each one frame).
+    pub produced: u64,
+    /// How many of them were dropped because the up buffer was full (and reported to the host as
+    /// lost, in `FramesLost` frames).
+    pub dropped: u64,
+}
+
+/// What the link has done since [`init`].
+pub fn stats() -> LinkStats {
+    let mut stats = LinkStats::default();
+    with_link(|link| stats = LinkStats { produced: link.produced, dropped: link.dropped });
+    stats
+}
+
+/// Sends a pending count of lost frames as soon as it fits; the executor calls this on its control
+/// tick, so a loss is reported even when nothing else is sent after it.
+pub(crate) fn report_losses() {
+    with_link(Link::report_losses);
+}
+
 /// Writes raw bytes to the up channel, all or nothing; returns whether they were written. For
 /// fault-injection firmware only.
 #[doc(hidden)]
@@ -142,7 +165,10 @@ pub fn drain(timeout: std::time::Duration) -> bool {
     let deadline = std::time::Instant::now() + timeout;
     loop {
         let mut empty = true;
-        with_link(|link| empty = link.is_drained());
+        with_link(|link| {
+            link.report_losses();
+            empty = link.is_drained() && link.nothing_lost();
+        });
         if empty {
             return true;
         }
