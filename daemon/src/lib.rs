@@ -17,3 +17,4 @@ pub mod rtt;
 pub mod server;
 pub mod socket_path;
 pub mod target;
+pub mod text_channels;

@@ -18,7 +18,6 @@ use asyncmon_agent::{
 };
 use core::panic::Location;
 use embassy_time::Duration;
-use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// How often `telemetry` polls the sensor.
@@ -132,11 +131,9 @@ impl From<asyncmon_agent::SpawnError> for SensorError {
     }
 }
 
-/// Prints a line to the firmware's standard output (the simulated board's console).
+/// Logs a line on the firmware's RTT text channel, as firmware on a board would.
 fn say(line: core::fmt::Arguments<'_>) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
+    rtt_target::rprintln!("{}", line);
 }
 
 /// A guard whose `Drop` is the task's cleanup.

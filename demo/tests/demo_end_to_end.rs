@@ -87,14 +87,11 @@ async fn a_failure_reaches_the_client_and_stop_ends_in_keyboard_interrupt() {
         TargetState::Exited { code: Some(130), description: "KeyboardInterrupt (exit code 130)".into() }
     );
 
-    // The firmware's output: the custom handler, the timeout, and every cleanup, async ones included.
+    // The firmware's RTT log channel: the custom handler, the timeout, and every cleanup, async ones
+    // included.
     h.until("the cleanup output", Duration::from_secs(5), |s| {
-        let lines: Vec<_> = s
-            .logs
-            .iter()
-            .filter(|l| l.source == LogSource::FirmwareStdout)
-            .map(|l| l.text.as_str())
-            .collect();
+        let lines: Vec<_> =
+            s.logs.iter().filter(|l| l.source == LogSource::RttText).map(|l| l.text.as_str()).collect();
         [
             "handler: failure #1 in sensor_poll",
             "main: modem did not connect (timed out after 100 ms), continuing offline",

@@ -6,6 +6,9 @@
 //! does not fit the up buffer is dropped whole and counted, and the count is sent (as
 //! `FramesLost`) ahead of the next frame that fits. Before `init`, sends do nothing.
 //!
+//! A second up channel, [`LOG_CHANNEL_NAME`], carries the firmware's own text logs:
+//! `rtt_target::rprintln!` prints there.
+//!
 //! Static strings are interned: the first time a task name, file path or type name is sent, a
 //! `DefineText` frame gives it a short id, and later frames carry only the id.
 
@@ -24,6 +27,8 @@ pub(crate) use reports::*;
 
 /// The name of the up channel the host looks for.
 pub const UP_CHANNEL_NAME: &str = "asyncmon";
+/// The name of the up channel for the firmware's text logs (`rtt_target::rprintln!`).
+pub const LOG_CHANNEL_NAME: &str = "log";
 /// The name of the down channel the host writes control frames to.
 pub const DOWN_CHANNEL_NAME: &str = "asyncmon-control";
 /// The up buffer size: a failure frame (at most ~330 bytes) always fits an empty buffer.
@@ -74,11 +79,15 @@ pub fn init_without_hello() {
     let channels = rtt_target::rtt_init! {
         up: {
             0: { size: 1024, mode: rtt_target::ChannelMode::NoBlockSkip, name: "asyncmon" }
+            1: { size: 512, mode: rtt_target::ChannelMode::NoBlockSkip, name: "log" }
         }
         down: {
             0: { size: 64, name: "asyncmon-control" }
         }
     };
+    // The firmware's own text logs (`rtt_target::rprintln!`) go to the "log" channel, which the
+    // daemon shows beside the tasks; like the asyncmon channel, it never blocks.
+    rtt_target::set_print_channel(channels.up.1);
     let link = Link::new(channels.up.0, channels.down.0);
     critical_section::with(|cs| *LINK.borrow_ref_mut(cs) = Some(link));
     LINK_READY.store(true, Ordering::Release);
@@ -156,7 +165,8 @@ pub(crate) fn poll_commands() -> heapless::Vec<HostCommand, 8> {
     commands
 }
 
-/// Waits until the host has read everything in the up buffer, or `timeout` passed; returns whether
+/// Waits until the host has read everything in the up buffers (asyncmon's and the text log
+/// channel), or `timeout` passed; returns whether
 /// it was drained. A host process calls this before it exits, because the host can no longer read
 /// the memory of a process that has ended. It never waits longer than `timeout`, so a firmware with
 /// no host attached is not held up.
@@ -169,6 +179,10 @@ pub fn drain(timeout: std::time::Duration) -> bool {
             link.report_losses();
             empty = link.is_drained() && link.nothing_lost();
         });
+        // The text log channel, too: a firmware's last log lines matter most.
+        let logs_empty = core::cell::Cell::new(true);
+        rtt_target::with_terminal_channel(|terminal| logs_empty.set(terminal.is_empty()));
+        empty &= logs_empty.get();
         if empty {
             return true;
         }

@@ -141,7 +141,7 @@ pub(crate) mod tests {
     }
 
     /// Plays the target: writes `data` into the up channel as rtt-target would.
-    fn target_writes(mem: &mut FakeMemory, desc: &ChannelDescriptor, data: &[u8]) {
+    pub fn target_writes(mem: &mut FakeMemory, desc: &ChannelDescriptor, data: &[u8]) {
         let mut w = desc.width.read(mem, desc.write_offset_addr()).unwrap();
         for &b in data {
             mem.write(desc.buffer + w, &[b]).unwrap();

@@ -9,6 +9,9 @@ mod channel;
 mod control_block;
 
 pub use channel::{DownChannel, UpChannel};
+
+#[cfg(test)]
+pub(crate) use channel::tests as channel_tests_support;
 pub use control_block::{ChannelDescriptor, ControlBlock, PointerWidth, RTT_ID};
 
 /// What went wrong reading RTT.

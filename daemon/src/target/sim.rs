@@ -8,6 +8,7 @@ use crate::device_link::DeviceLink;
 use crate::hub::Hub;
 use crate::memory::ProcessMemory;
 use crate::rtt::{ControlBlock, DownChannel, RttError, UpChannel};
+use crate::text_channels::TextChannels;
 use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
 use asyncmon_protocol::host::{LogLine, LogSource, Problem, SessionEvent, TargetState};
 use asyncmon_protocol::HostCommand;
@@ -108,7 +109,7 @@ impl Sim {
             tracing::info!(pid = child.id(), program = %self.config.program.display(), "firmware started");
             self.forward_output(&mut child);
             let end = match self.attach(&child) {
-                Ok((mem, up, down)) => self.serve(&mut child, &mut link, mem, up, down),
+                Ok((mem, up, down, text)) => self.serve(&mut child, &mut link, mem, up, down, text),
                 Err(reason) => {
                     self.fail(reason);
                     self.wait_without_link(&mut child)
@@ -210,7 +211,7 @@ impl Sim {
     }
 
     /// Finds the control block in the child and attaches to the asyncmon channels.
-    fn attach(&self, child: &Child) -> Result<(ProcessMemory, UpChannel, DownChannel), String> {
+    fn attach(&self, child: &Child) -> Result<(ProcessMemory, UpChannel, DownChannel, TextChannels), String> {
         let pid = child.id();
         let (addr, width) = locate_in_process(pid)?;
         let mut mem = ProcessMemory::open(pid).map_err(|e| {
@@ -235,9 +236,10 @@ impl Sim {
         let up = UpChannel::attach(&mut mem, block.up_channel(UP_CHANNEL).map_err(|e| e.to_string())?)
             .map_err(|e| e.to_string())?;
         let down = DownChannel::attach(block.down_channel(DOWN_CHANNEL).map_err(|e| e.to_string())?);
+        let text = TextChannels::attach(&mut mem, &block, UP_CHANNEL, self.started);
         tracing::info!(addr = format_args!("{addr:#x}"), "RTT attached");
         self.hub.publish(SessionEvent::TargetState(TargetState::Attached));
-        Ok((mem, up, down))
+        Ok((mem, up, down, text))
     }
 
     /// Reads frames and carries out commands until the firmware exits or the daemon shuts down.
@@ -248,6 +250,7 @@ impl Sim {
         mut mem: ProcessMemory,
         mut up: UpChannel,
         mut down: DownChannel,
+        mut text: TextChannels,
     ) -> End {
         let mut stopped = false;
         let mut outgoing: Vec<u8> = Vec::new();
@@ -283,7 +286,7 @@ impl Sim {
                         Err(e) => tracing::debug!("down channel: {e}"),
                     }
                 }
-                match up.read(&mut mem, &mut bytes) {
+                match up.read(&mut mem, &mut bytes).and_then(|_| text.read(&mut mem, &mut events)) {
                     Ok(_) => {}
                     Err(RttError::Memory { .. }) if status.is_some() || child_gone(child) => {}
                     Err(e) => {
@@ -291,6 +294,9 @@ impl Sim {
                         self.problem(format!("RTT link lost: {e}"));
                     }
                 }
+            }
+            for event in events.drain(..) {
+                self.hub.publish(event);
             }
             if !bytes.is_empty() {
                 link.ingest(&bytes, &mut mem, &mut events);

@@ -175,6 +175,8 @@ pub enum LogSource {
     FirmwareStderr,
     /// The daemon itself (flash progress, attach messages).
     Daemon,
+    /// A text channel of the firmware's RTT (everything but the asyncmon channel).
+    RttText,
 }
 
 /// A line of firmware output.

@@ -18,6 +18,7 @@ use crate::device_link::DeviceLink;
 use crate::elf_memory::ElfMemory;
 use crate::hub::Hub;
 use crate::rtt::{ControlBlock, DownChannel, UpChannel};
+use crate::text_channels::TextChannels;
 use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
 use asyncmon_protocol::host::{LogLine, LogSource, Problem, SessionEvent, TargetState};
 use asyncmon_protocol::HostCommand;
@@ -226,7 +227,7 @@ impl Board {
         let addr = self.prepared.rtt.address;
         let width = self.prepared.rtt.width;
         let deadline = Instant::now() + self.config.attach_timeout;
-        let (mut up, mut down) = loop {
+        let (mut up, mut down, mut text) = loop {
             let found = session.core(0).map_err(|e| e.to_string()).and_then(|mut core| {
                 let mut memory = CoreMemory::new(&mut core);
                 match ControlBlock::is_initialised(&mut memory, addr) {
@@ -236,7 +237,8 @@ impl Board {
                         let up = block.up_channel("asyncmon").map_err(|e| e.to_string())?.clone();
                         let down = block.down_channel("asyncmon-control").map_err(|e| e.to_string())?.clone();
                         let up = UpChannel::attach(&mut memory, &up).map_err(|e| e.to_string())?;
-                        Ok(Some((up, DownChannel::attach(&down))))
+                        let text = TextChannels::attach(&mut memory, &block, "asyncmon", self.started);
+                        Ok(Some((up, DownChannel::attach(&down), text)))
                     }
                     Ok(false) => Ok(None),
                     Err(e) => Err(e.to_string()),
@@ -287,10 +289,14 @@ impl Board {
                     let n = down.write(&mut memory, &outgoing).map_err(|e| e.to_string())?;
                     outgoing.drain(..n);
                 }
-                up.read(&mut memory, &mut bytes).map_err(|e| e.to_string())
+                up.read(&mut memory, &mut bytes).map_err(|e| e.to_string())?;
+                text.read(&mut memory, &mut events).map_err(|e| e.to_string())
             });
             if let Err(e) = io {
                 return End::Lost(format!("the probe connection broke: {e}"));
+            }
+            for event in events.drain(..) {
+                self.hub.publish(event);
             }
             if !bytes.is_empty() {
                 link.ingest(&bytes, strings.memory(), &mut events);
