@@ -4,7 +4,7 @@
 //! agent is the `#[panic_handler]`: it sends the panic frame and halts. On the `std` platform,
 //! [`install_panic_hook`] sends the frame from a panic hook, then runs the previous hook.
 
-use asyncmon_protocol::device::{DeviceMessage, SourceLocation, TaskId, Text, MAX_INLINE_TEXT};
+use asyncmon_protocol::device::TaskId;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 /// The task being polled, for the panic frame (`u32::MAX`: none).
@@ -20,7 +20,9 @@ pub(crate) fn set_running_task(id: TaskId) {
 }
 
 /// Sends the panic frame: `message` (cut to fit), where, and the task that was running.
+#[cfg(any(feature = "std", feature = "panic-handler"))]
 fn send_panic_frame(message: &str, location: Option<&core::panic::Location<'_>>) {
+    use asyncmon_protocol::device::{DeviceMessage, SourceLocation, Text, MAX_INLINE_TEXT};
     let mut bounded = heapless::String::<MAX_INLINE_TEXT>::new();
     let task = RUNNING_TASK.load(Ordering::Relaxed);
     crate::link::send(&DeviceMessage::Panic {
@@ -57,7 +59,7 @@ pub fn install_panic_hook() {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     use core::fmt::Write as _;
-    let mut message = heapless::String::<{ MAX_INLINE_TEXT * 2 }>::new();
+    let mut message = heapless::String::<{ asyncmon_protocol::device::MAX_INLINE_TEXT * 2 }>::new();
     // A message longer than the buffer is cut where it stops fitting.
     let _ = write!(message, "{}", info.message());
     send_panic_frame(&message, info.location());

@@ -11,8 +11,10 @@ use tokio_util::codec::Framed;
 /// A connection to a daemon.
 pub struct Client {
     conn: Framed<UnixStream, tokio_util::codec::LengthDelimitedCodec>,
-    /// The target the daemon owns, from its `Welcome`.
+    /// The daemon's first target, from its `Welcome`.
     pub target: TargetDescription,
+    /// Every target the daemon owns, by number.
+    pub targets: Vec<TargetDescription>,
 }
 
 impl Client {
@@ -27,10 +29,16 @@ impl Client {
         let mut conn = Framed::new(stream, crate::server::codec());
         let hello = ClientRequest::Hello { version: HOST_PROTOCOL_VERSION, client: name.to_string() };
         conn.send(bytes::Bytes::from(host::encode(&hello)?)).await?;
-        let mut client =
-            Client { conn, target: TargetDescription { backend: String::new(), name: String::new() } };
+        let mut client = Client {
+            conn,
+            target: TargetDescription { backend: String::new(), name: String::new() },
+            targets: Vec::new(),
+        };
         match client.recv().await? {
-            Some(ServerMessage::Welcome { target, .. }) => client.target = target,
+            Some(ServerMessage::Welcome { target, targets, .. }) => {
+                client.targets = if targets.is_empty() { vec![target.clone()] } else { targets };
+                client.target = target;
+            }
             Some(ServerMessage::Refused { reason }) => {
                 anyhow::bail!("asyncmond refused the connection: {reason}")
             }

@@ -1,9 +1,12 @@
-//! Starting a daemon: a target on its own thread, the hub, and the client server.
+//! Starting a daemon: its targets, each on its own thread with its own hub, and the client server.
 
 use crate::elf_memory::ElfMemory;
 use crate::hub::Hub;
 use crate::target::{probe, replay, sim, tcp, TargetCommand};
+use asyncmon_protocol::host::recording::RecordingReader;
 use asyncmon_protocol::host::TargetDescription;
+use std::fs::File;
+use std::io::BufReader;
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
 
@@ -25,35 +28,42 @@ pub enum TargetConfig {
 pub struct DaemonConfig {
     /// The socket clients connect to.
     pub socket: PathBuf,
-    /// The target.
-    pub target: TargetConfig,
-    /// Record the session to this file.
+    /// The targets, numbered from 0 in this order (two boards on two probes, say); each has its own
+    /// session.
+    pub targets: Vec<TargetConfig>,
+    /// Record the first target's session to this file.
     pub record: Option<PathBuf>,
 }
 
-/// A running daemon. Dropping it shuts the target down (the simulator's process is killed).
+/// A running daemon. Dropping it shuts the targets down (the simulator's process is killed).
 pub struct RunningDaemon {
     /// The socket clients connect to.
     pub socket: PathBuf,
-    /// The session model (for tests and in-process clients that only read).
+    /// The first target's session model (for tests and in-process clients that only read).
     pub hub: Arc<Hub>,
-    target: Option<std::thread::JoinHandle<()>>,
+    /// Every target's session model, by target number.
+    pub hubs: Vec<Arc<Hub>>,
+    targets: Vec<std::thread::JoinHandle<()>>,
     server: tokio::task::JoinHandle<()>,
 }
 
 impl RunningDaemon {
-    /// Shuts the target down and waits for its thread.
+    /// Shuts the targets down and waits for their threads.
     pub fn shutdown(mut self) {
         self.stop();
     }
 
     fn stop(&mut self) {
-        let _ = self.hub.send(TargetCommand::Shutdown);
+        for hub in &self.hubs {
+            let _ = hub.send(TargetCommand::Shutdown);
+        }
         self.server.abort();
-        if let Some(target) = self.target.take() {
+        for target in self.targets.drain(..) {
             let _ = target.join();
         }
-        self.hub.flush_recording();
+        for hub in &self.hubs {
+            hub.flush_recording();
+        }
         let _ = std::fs::remove_file(&self.socket);
     }
 }
@@ -72,62 +82,75 @@ fn start_recording(hub: &Hub, path: Option<&std::path::Path>) -> anyhow::Result<
     Ok(())
 }
 
+/// What a target needs that was checked before anything started.
+enum Checked {
+    Sim(sim::SimConfig),
+    Replay(replay::ReplayConfig, RecordingReader<BufReader<File>>),
+    Tcp(tcp::TcpConfig, ElfMemory),
+    Probe(probe::ProbeConfig, probe::Prepared),
+}
+
+/// Refuses a bad recording, ELF or chip name before anything starts.
+fn check(target: TargetConfig) -> anyhow::Result<Checked> {
+    let checked = match target {
+        TargetConfig::Sim(config) => Checked::Sim(config),
+        TargetConfig::Replay(config) => {
+            let reader = replay::open(&config.file).map_err(|e| anyhow::anyhow!(e))?;
+            Checked::Replay(config, reader)
+        }
+        TargetConfig::Tcp(config) => {
+            let memory = ElfMemory::open(&config.elf).map_err(|e| anyhow::anyhow!(e))?;
+            Checked::Tcp(config, memory)
+        }
+        TargetConfig::Probe(config) => {
+            let prepared = probe::prepare(&config).map_err(|e| anyhow::anyhow!(e))?;
+            Checked::Probe(config, prepared)
+        }
+    };
+    Ok(checked)
+}
+
+/// Starts one target's thread with a hub of its own.
+fn launch(
+    checked: Checked,
+    record: Option<&std::path::Path>,
+) -> anyhow::Result<(Arc<Hub>, std::thread::JoinHandle<()>)> {
+    let (commands, commands_rx) = mpsc::channel();
+    let description = match &checked {
+        Checked::Sim(c) => TargetDescription { backend: "sim".into(), name: c.program.display().to_string() },
+        Checked::Replay(_, reader) => {
+            TargetDescription { backend: "replay".into(), name: replay::describe(&reader.header) }
+        }
+        Checked::Tcp(c, _) => TargetDescription { backend: "tcp".into(), name: c.addr.clone() },
+        Checked::Probe(c, _) => TargetDescription { backend: "probe-rs".into(), name: c.chip.clone() },
+    };
+    let hub = Hub::new(description, commands);
+    start_recording(&hub, record)?;
+    let thread = match checked {
+        Checked::Sim(config) => sim::spawn(config, hub.clone(), commands_rx),
+        Checked::Replay(config, reader) => replay::spawn(config, reader, hub.clone(), commands_rx),
+        Checked::Tcp(config, memory) => tcp::spawn(config, memory, hub.clone(), commands_rx),
+        Checked::Probe(config, prepared) => probe::spawn(config, prepared, hub.clone(), commands_rx),
+    };
+    Ok((hub, thread))
+}
+
 /// Starts a daemon on the current tokio runtime.
 pub fn start(config: DaemonConfig) -> anyhow::Result<RunningDaemon> {
-    // A bad recording or ELF is refused before anything starts.
-    let mut replay_reader = match &config.target {
-        TargetConfig::Replay(replay) => Some(replay::open(&replay.file).map_err(|e| anyhow::anyhow!(e))?),
-        _ => None,
-    };
-    let mut probe_prepared = match &config.target {
-        TargetConfig::Probe(board) => Some(probe::prepare(board).map_err(|e| anyhow::anyhow!(e))?),
-        _ => None,
-    };
-    let mut elf_memory = match &config.target {
-        TargetConfig::Tcp(tcp) => Some(ElfMemory::open(&tcp.elf).map_err(|e| anyhow::anyhow!(e))?),
-        _ => None,
-    };
+    anyhow::ensure!(!config.targets.is_empty(), "a daemon needs at least one target");
+    let checked = config.targets.into_iter().map(check).collect::<anyhow::Result<Vec<_>>>()?;
     crate::socket_path::prepare(&config.socket)?;
     let listener = tokio::net::UnixListener::bind(&config.socket)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.socket.display()))?;
     crate::socket_path::restrict(&config.socket)?;
-    let (commands, commands_rx) = mpsc::channel();
-    let (hub, target) = match config.target {
-        TargetConfig::Sim(sim_config) => {
-            let description =
-                TargetDescription { backend: "sim".into(), name: sim_config.program.display().to_string() };
-            let hub = Hub::new(description, commands);
-            start_recording(&hub, config.record.as_deref())?;
-            let target = sim::spawn(sim_config, hub.clone(), commands_rx);
-            (hub, target)
-        }
-        TargetConfig::Tcp(tcp_config) => {
-            let description = TargetDescription { backend: "tcp".into(), name: tcp_config.addr.clone() };
-            let hub = Hub::new(description, commands);
-            start_recording(&hub, config.record.as_deref())?;
-            let memory = elf_memory.take().expect("opened above");
-            let target = tcp::spawn(tcp_config, memory, hub.clone(), commands_rx);
-            (hub, target)
-        }
-        TargetConfig::Probe(board) => {
-            let prepared = probe_prepared.take().expect("prepared above");
-            let description = TargetDescription { backend: "probe-rs".into(), name: board.chip.clone() };
-            let hub = Hub::new(description, commands);
-            start_recording(&hub, config.record.as_deref())?;
-            let target = probe::spawn(board, prepared, hub.clone(), commands_rx);
-            (hub, target)
-        }
-        TargetConfig::Replay(replay_config) => {
-            let reader = replay_reader.take().expect("opened above");
-            let description =
-                TargetDescription { backend: "replay".into(), name: replay::describe(&reader.header) };
-            let hub = Hub::new(description, commands);
-            start_recording(&hub, config.record.as_deref())?;
-            let target = replay::spawn(replay_config, reader, hub.clone(), commands_rx);
-            (hub, target)
-        }
-    };
-    let server = tokio::spawn(crate::server::serve(listener, hub.clone()));
-    tracing::info!(socket = %config.socket.display(), "asyncmond serving");
-    Ok(RunningDaemon { socket: config.socket, hub, target: Some(target), server })
+    let (mut hubs, mut targets) = (Vec::new(), Vec::new());
+    for (index, checked) in checked.into_iter().enumerate() {
+        let record = if index == 0 { config.record.as_deref() } else { None };
+        let (hub, thread) = launch(checked, record)?;
+        hubs.push(hub);
+        targets.push(thread);
+    }
+    let server = tokio::spawn(crate::server::serve(listener, Arc::new(hubs.clone())));
+    tracing::info!(socket = %config.socket.display(), targets = hubs.len(), "asyncmond serving");
+    Ok(RunningDaemon { socket: config.socket, hub: hubs[0].clone(), hubs, targets, server })
 }

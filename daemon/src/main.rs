@@ -69,6 +69,14 @@ enum Target {
         /// The firmware's ELF.
         elf: PathBuf,
     },
+    /// Serve several targets at once (two boards on two probes, say), each with its own session;
+    /// clients pick one by number (0 first) or watch all.
+    Multi {
+        /// The targets: sim:PROGRAM, tcp:HOST:PORT=APP.elf, probe:CHIP=APP.elf[=VID:PID[:SERIAL]],
+        /// replay:FILE.
+        #[arg(required = true)]
+        targets: Vec<String>,
+    },
     /// Serve a recording (made with --record) to clients as if it were live.
     Replay {
         /// Publish every event at once instead of at the recorded pace.
@@ -101,16 +109,16 @@ async fn run() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let socket = cli.socket.unwrap_or_else(asyncmon_daemon::socket_path::default_socket_path);
-    let target = match cli.target {
+    let targets = match cli.target {
         Target::Sim { attach_timeout, restart, program, args } => {
             let mut sim = SimConfig::new(program, args);
             sim.attach_timeout = Duration::from_secs_f64(attach_timeout);
             sim.restart = restart;
-            TargetConfig::Sim(sim)
+            vec![TargetConfig::Sim(sim)]
         }
-        Target::Replay { fast, file } => TargetConfig::Replay(ReplayConfig { file, fast }),
+        Target::Replay { fast, file } => vec![TargetConfig::Replay(ReplayConfig { file, fast })],
         Target::Probe { chip, probe, no_flash, connect_under_reset, elf } => {
-            TargetConfig::Probe(ProbeConfig {
+            vec![TargetConfig::Probe(ProbeConfig {
                 chip,
                 probe,
                 elf,
@@ -118,13 +126,18 @@ async fn run() -> anyhow::Result<()> {
                 connect_under_reset,
                 poll_interval: Duration::from_millis(10),
                 attach_timeout: Duration::from_secs(5),
-            })
+            })]
         }
         Target::Tcp { elf, addr } => {
-            TargetConfig::Tcp(TcpConfig { addr, elf, initial_backoff: Duration::from_millis(200) })
+            vec![TargetConfig::Tcp(TcpConfig { addr, elf, initial_backoff: Duration::from_millis(200) })]
         }
+        Target::Multi { targets } => targets
+            .iter()
+            .map(|spec| asyncmon_daemon::target::spec::parse(spec))
+            .collect::<Result<_, _>>()
+            .map_err(anyhow::Error::msg)?,
     };
-    let running = daemon::start(DaemonConfig { socket, target, record: cli.record })?;
+    let running = daemon::start(DaemonConfig { socket, targets, record: cli.record })?;
     println!("asyncmond serving on {}", running.socket.display());
     // Ctrl-C or SIGTERM: end the target cleanly (the simulator's process is killed; a board is left
     // running, its RTT channels untouched) and remove the socket.

@@ -1,17 +1,19 @@
 //! The client server: a Unix socket speaking length-delimited MessagePack.
 //!
-//! A client says `Hello`, gets `Welcome`, may `Subscribe` (a snapshot, then every event) and may
-//! `Stop`. Each client has its own task and its own place in the bounded event backlog: one that
-//! disconnects, stalls or sends garbage affects nobody else, least of all the target reader.
+//! A client says `Hello`, gets `Welcome` (with the daemon's targets), may subscribe to one target
+//! (a snapshot, then every event) or to all of them (tagged snapshots and events), and may stop or
+//! reset a target. Each subscription is forwarded by tasks of its own through a bounded queue: a
+//! client that disconnects, stalls or sends garbage affects nobody else, least of all the target
+//! readers; one that falls behind is told how many events it missed and gets a fresh snapshot.
 
 use crate::hub::Hub;
-use asyncmon_protocol::host::{
-    self, ClientRequest, ServerMessage, SessionEvent, HOST_PROTOCOL_VERSION, MAX_HOST_FRAME,
-};
+use crate::target::TargetCommand;
+use asyncmon_protocol::host::{self, ClientRequest, ServerMessage, HOST_PROTOCOL_VERSION, MAX_HOST_FRAME};
 use futures::{SinkExt, StreamExt};
 use std::sync::Arc;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
 /// The framing of the host link (4-byte big-endian length, at most [`MAX_HOST_FRAME`] bytes).
@@ -19,14 +21,20 @@ pub fn codec() -> LengthDelimitedCodec {
     LengthDelimitedCodec::builder().max_frame_length(MAX_HOST_FRAME).new_codec()
 }
 
+/// The daemon's targets, by number.
+pub type Hubs = Arc<Vec<Arc<Hub>>>;
+
+/// How many messages may wait for one client before its forwarders wait (and then lag).
+const CLIENT_QUEUE: usize = 256;
+
 /// Accepts clients until the listener fails; each client is served on its own task.
-pub async fn serve(listener: UnixListener, hub: Arc<Hub>) {
+pub async fn serve(listener: UnixListener, hubs: Hubs) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
-                let hub = hub.clone();
+                let hubs = hubs.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = serve_client(stream, hub).await {
+                    if let Err(e) = serve_client(stream, hubs).await {
                         tracing::info!("client left: {e}");
                     }
                 });
@@ -46,10 +54,54 @@ async fn send(conn: &mut Conn, msg: &ServerMessage) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve_client(stream: UnixStream, hub: Arc<Hub>) -> anyhow::Result<()> {
+/// Forwards target `index`'s snapshot and events into `queue`; `tagged` wraps them for
+/// `SubscribeAll`. Ends when the client's queue closes.
+fn forward(hub: Arc<Hub>, index: u32, tagged: bool, queue: mpsc::Sender<ServerMessage>) {
+    tokio::spawn(async move {
+        let snapshot_message = |state| {
+            if tagged {
+                ServerMessage::TargetSnapshot { target: index, snapshot: Box::new(state) }
+            } else {
+                ServerMessage::Snapshot(Box::new(state))
+            }
+        };
+        let (state, mut events) = hub.subscribe();
+        if queue.send(snapshot_message(state)).await.is_err() {
+            return;
+        }
+        loop {
+            let message = match events.recv().await {
+                Ok(event) if tagged => ServerMessage::TargetEvent { target: index, event },
+                Ok(event) => ServerMessage::Event(event),
+                Err(RecvError::Lagged(missed)) => {
+                    // Too slow: say how much was lost, then start again from a fresh snapshot.
+                    if queue.send(ServerMessage::Missed { events: missed }).await.is_err() {
+                        return;
+                    }
+                    let (state, rx) = hub.subscribe();
+                    events = rx;
+                    snapshot_message(state)
+                }
+                Err(RecvError::Closed) => return,
+            };
+            if queue.send(message).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+fn target(hubs: &Hubs, index: u32) -> Result<Arc<Hub>, String> {
+    hubs.get(index as usize)
+        .cloned()
+        .ok_or_else(|| format!("this asyncmond has {} target(s); there is no target {index}", hubs.len()))
+}
+
+async fn serve_client(stream: UnixStream, hubs: Hubs) -> anyhow::Result<()> {
     let mut conn = Framed::new(stream, codec());
-    let mut events: Option<tokio::sync::broadcast::Receiver<SessionEvent>> = None;
+    let (queue, mut outgoing) = mpsc::channel::<ServerMessage>(CLIENT_QUEUE);
     let mut greeted = false;
+    let mut subscribed = false;
     loop {
         tokio::select! {
             frame = conn.next() => {
@@ -62,7 +114,7 @@ async fn serve_client(stream: UnixStream, hub: Arc<Hub>) -> anyhow::Result<()> {
                         anyhow::bail!(reason);
                     }
                 };
-                match request {
+                let refusal = match request {
                     ClientRequest::Hello { version, client } => {
                         if version != HOST_PROTOCOL_VERSION {
                             let reason = format!(
@@ -73,49 +125,65 @@ async fn serve_client(stream: UnixStream, hub: Arc<Hub>) -> anyhow::Result<()> {
                         }
                         tracing::info!(%client, "client connected");
                         greeted = true;
-                        send(&mut conn, &ServerMessage::Welcome { version: HOST_PROTOCOL_VERSION, target: hub.target() }).await?;
+                        let targets = hubs.iter().map(|h| h.target()).collect::<Vec<_>>();
+                        let welcome = ServerMessage::Welcome { version: HOST_PROTOCOL_VERSION, target: targets[0].clone(), targets };
+                        send(&mut conn, &welcome).await?;
+                        None
                     }
                     _ if !greeted => {
                         let reason = "say Hello first".to_string();
                         send(&mut conn, &ServerMessage::Refused { reason: reason.clone() }).await?;
                         anyhow::bail!(reason);
                     }
+                    ClientRequest::Subscribe | ClientRequest::SubscribeTarget { .. } | ClientRequest::SubscribeAll
+                        if subscribed =>
+                    {
+                        Some("already subscribed on this connection".to_string())
+                    }
                     ClientRequest::Subscribe => {
-                        let (snapshot, rx) = hub.subscribe();
-                        events = Some(rx);
-                        send(&mut conn, &ServerMessage::Snapshot(Box::new(snapshot))).await?;
+                        subscribed = true;
+                        forward(hubs[0].clone(), 0, false, queue.clone());
+                        None
                     }
-                    ClientRequest::Reset => {
-                        if let Err(reason) = hub.send(crate::target::TargetCommand::Reset) {
-                            send(&mut conn, &ServerMessage::Refused { reason }).await?;
+                    ClientRequest::SubscribeTarget { target: index } => match target(&hubs, index) {
+                        Ok(hub) => {
+                            subscribed = true;
+                            forward(hub, index, false, queue.clone());
+                            None
                         }
-                    }
-                    ClientRequest::Stop | ClientRequest::HardStop => match hub.request_stop(request == ClientRequest::HardStop) {
-                        Ok(request_id) => send(&mut conn, &ServerMessage::StopSent { request_id }).await?,
-                        Err(reason) => send(&mut conn, &ServerMessage::Refused { reason }).await?,
+                        Err(reason) => Some(reason),
                     },
+                    ClientRequest::SubscribeAll => {
+                        subscribed = true;
+                        for (index, hub) in hubs.iter().enumerate() {
+                            forward(hub.clone(), index as u32, true, queue.clone());
+                        }
+                        None
+                    }
+                    ClientRequest::Stop => stop(&hubs, 0, false, &mut conn).await?,
+                    ClientRequest::HardStop => stop(&hubs, 0, true, &mut conn).await?,
+                    ClientRequest::StopTarget { target, hard } => stop(&hubs, target, hard, &mut conn).await?,
+                    ClientRequest::Reset => hubs[0].send(TargetCommand::Reset).err(),
+                    ClientRequest::ResetTarget { target: index } => {
+                        target(&hubs, index).and_then(|hub| hub.send(TargetCommand::Reset)).err()
+                    }
+                };
+                if let Some(reason) = refusal {
+                    send(&mut conn, &ServerMessage::Refused { reason }).await?;
                 }
             }
-            event = next_event(&mut events) => match event {
-                Ok(event) => send(&mut conn, &ServerMessage::Event(event)).await?,
-                Err(RecvError::Lagged(missed)) => {
-                    // Too slow: say how much was lost, then start again from a fresh snapshot.
-                    let (snapshot, rx) = hub.subscribe();
-                    events = Some(rx);
-                    send(&mut conn, &ServerMessage::Missed { events: missed }).await?;
-                    send(&mut conn, &ServerMessage::Snapshot(Box::new(snapshot))).await?;
-                }
-                Err(RecvError::Closed) => events = None,
-            },
+            Some(message) = outgoing.recv() => send(&mut conn, &message).await?,
         }
     }
 }
 
-async fn next_event(
-    events: &mut Option<tokio::sync::broadcast::Receiver<SessionEvent>>,
-) -> Result<SessionEvent, RecvError> {
-    match events {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
+/// Sends a stop request to target `index`; answers `StopSent`, or returns the refusal.
+async fn stop(hubs: &Hubs, index: u32, hard: bool, conn: &mut Conn) -> anyhow::Result<Option<String>> {
+    match target(hubs, index).and_then(|hub| hub.request_stop(hard)) {
+        Ok(request_id) => {
+            send(conn, &ServerMessage::StopSent { request_id }).await?;
+            Ok(None)
+        }
+        Err(reason) => Ok(Some(reason)),
     }
 }

@@ -15,7 +15,7 @@ async fn a_client_that_falls_behind_is_told_and_resynchronised() {
     let listener = tokio::net::UnixListener::bind(&socket).unwrap();
     let (commands, _rx) = std::sync::mpsc::channel();
     let hub = Hub::new(TargetDescription { backend: "test".into(), name: "t".into() }, commands);
-    tokio::spawn(asyncmon_daemon::server::serve(listener, hub.clone()));
+    tokio::spawn(asyncmon_daemon::server::serve(listener, std::sync::Arc::new(vec![hub.clone()])));
 
     let mut client = Client::connect(&socket, "slow").await.unwrap();
     client.request(&ClientRequest::Subscribe).await.unwrap();

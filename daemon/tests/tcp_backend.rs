@@ -102,7 +102,7 @@ async fn strings_from_the_elf_a_dropped_connection_and_a_stop() {
     let tcp = TcpConfig { addr: addr.clone(), elf, initial_backoff: Duration::from_millis(50) };
     let running = daemon::start(DaemonConfig {
         socket: dir.path().join("d.sock"),
-        target: TargetConfig::Tcp(tcp),
+        targets: vec![TargetConfig::Tcp(tcp)],
         record: None,
     })
     .unwrap();
@@ -159,7 +159,7 @@ async fn no_server_is_said_in_words_and_the_daemon_keeps_serving() {
     };
     let running = daemon::start(DaemonConfig {
         socket: dir.path().join("d.sock"),
-        target: TargetConfig::Tcp(tcp),
+        targets: vec![TargetConfig::Tcp(tcp)],
         record: None,
     })
     .unwrap();
@@ -196,7 +196,7 @@ fn an_elf_that_is_not_an_elf_is_refused_before_anything_starts() {
     let _guard = runtime.enter();
     let err = daemon::start(DaemonConfig {
         socket: dir.path().join("d.sock"),
-        target: TargetConfig::Tcp(tcp),
+        targets: vec![TargetConfig::Tcp(tcp)],
         record: None,
     })
     .err()

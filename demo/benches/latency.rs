@@ -37,7 +37,7 @@ async fn session(poll: Duration, failures: usize) -> (Vec<f64>, f64) {
     sim.poll_interval = poll;
     let running = daemon::start(DaemonConfig {
         socket: dir.path().join("d.sock"),
-        target: TargetConfig::Sim(sim),
+        targets: vec![TargetConfig::Sim(sim)],
         record: None,
     })
     .unwrap();

@@ -63,7 +63,7 @@ async fn a_file_that_is_not_a_recording_is_refused_before_anything_starts() {
     std::fs::write(&file, "shopping list").unwrap();
     let config = asyncmon_daemon::daemon::DaemonConfig {
         socket: dir.path().join("d.sock"),
-        target: TargetConfig::Replay(ReplayConfig { file, fast: true }),
+        targets: vec![TargetConfig::Replay(ReplayConfig { file, fast: true })],
         record: None,
     };
     let err = asyncmon_daemon::daemon::start(config).err().expect("refused");

@@ -93,6 +93,9 @@ enum Command {
         /// The daemon's socket [default: $XDG_RUNTIME_DIR/asyncmon/asyncmond.sock].
         #[arg(long)]
         socket: Option<PathBuf>,
+        /// Which of the daemon's targets to watch (0 is the first; `asyncmond multi` serves several).
+        #[arg(long, default_value_t = 0)]
+        target: u32,
     },
     /// Stop the firmware: it sees KeyboardInterrupt, cancels every task, and acknowledges.
     Stop {
@@ -175,8 +178,8 @@ fn run() -> anyhow::Result<()> {
             Command::Attach { rtt_tcp, elf, socket, record } => {
                 asyncmon_tui::cmd::attach::run(rtt_tcp, elf, socket, record).await
             }
-            Command::Monitor { socket } => {
-                asyncmon_tui::cmd::monitor::run(&socket.unwrap_or_else(default_socket)).await
+            Command::Monitor { socket, target } => {
+                asyncmon_tui::cmd::monitor::run(&socket.unwrap_or_else(default_socket), target).await
             }
             Command::Stop { socket, timeout } => {
                 let socket = socket.unwrap_or_else(default_socket);

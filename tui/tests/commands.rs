@@ -15,9 +15,12 @@ async fn stop_prints_the_cancelled_tasks_and_the_firmware_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("d.sock");
     let sim = SimConfig::new(ASYNCMON, vec!["__device".into(), "demo".into()]);
-    let running =
-        daemon::start(DaemonConfig { socket: socket.clone(), target: TargetConfig::Sim(sim), record: None })
-            .unwrap();
+    let running = daemon::start(DaemonConfig {
+        socket: socket.clone(),
+        targets: vec![TargetConfig::Sim(sim)],
+        record: None,
+    })
+    .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let started =
         |s: &asyncmon_protocol::host::SessionState| s.logs.iter().any(|l| l.text.contains("main: modem"));
@@ -80,9 +83,12 @@ async fn reset_restarts_the_firmware_in_a_new_epoch() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("d.sock");
     let sim = SimConfig::new(ASYNCMON, vec!["__device".into(), "demo".into()]);
-    let running =
-        daemon::start(DaemonConfig { socket: socket.clone(), target: TargetConfig::Sim(sim), record: None })
-            .unwrap();
+    let running = daemon::start(DaemonConfig {
+        socket: socket.clone(),
+        targets: vec![TargetConfig::Sim(sim)],
+        record: None,
+    })
+    .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while running.hub.snapshot().epoch != 1 {
         assert!(Instant::now() < deadline, "the demo did not start");

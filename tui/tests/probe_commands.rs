@@ -70,7 +70,7 @@ fn a_malformed_probe_selector_is_explained() {
     let _guard = runtime.enter();
     let running = daemon::start(DaemonConfig {
         socket: dir.path().join("d.sock"),
-        target: TargetConfig::Probe(config),
+        targets: vec![TargetConfig::Probe(config)],
         record: None,
     })
     .unwrap();
@@ -100,7 +100,7 @@ async fn no_probe_is_said_in_words_retried_and_clients_are_still_served() {
     };
     let running = daemon::start(DaemonConfig {
         socket: dir.path().join("d.sock"),
-        target: TargetConfig::Probe(config),
+        targets: vec![TargetConfig::Probe(config)],
         record: None,
     })
     .unwrap();

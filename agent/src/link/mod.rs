@@ -76,6 +76,7 @@ pub(crate) fn resync() {
 /// Creates the RTT control block without sending a `Hello`. For fault-injection firmware only.
 #[doc(hidden)]
 pub fn init_without_hello() {
+    #[cfg(not(feature = "defmt"))]
     let channels = rtt_target::rtt_init! {
         up: {
             0: { size: 1024, mode: rtt_target::ChannelMode::NoBlockSkip, name: "asyncmon" }
@@ -85,6 +86,20 @@ pub fn init_without_hello() {
             0: { size: 64, name: "asyncmon-control" }
         }
     };
+    #[cfg(feature = "defmt")]
+    let channels = rtt_target::rtt_init! {
+        up: {
+            0: { size: 1024, mode: rtt_target::ChannelMode::NoBlockSkip, name: "asyncmon" }
+            1: { size: 512, mode: rtt_target::ChannelMode::NoBlockSkip, name: "log" }
+            2: { size: 1024, mode: rtt_target::ChannelMode::NoBlockSkip, name: "defmt" }
+        }
+        down: {
+            0: { size: 64, name: "asyncmon-control" }
+        }
+    };
+    // The firmware's defmt logs go to the "defmt" channel of the same control block.
+    #[cfg(feature = "defmt")]
+    rtt_target::set_defmt_channel(channels.up.2);
     // The firmware's own text logs (`rtt_target::rprintln!`) go to the "log" channel, which the
     // daemon shows beside the tasks; like the asyncmon channel, it never blocks.
     rtt_target::set_print_channel(channels.up.1);
@@ -112,6 +127,7 @@ pub(crate) fn enabled() -> bool {
 }
 
 /// Encodes and writes one message as one frame; a frame that does not fit is dropped and counted.
+#[cfg(any(feature = "std", feature = "panic-handler"))]
 pub(crate) fn send(msg: &DeviceMessage<'_>) {
     with_link(|link| {
         link.send(msg);

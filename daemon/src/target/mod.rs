@@ -7,6 +7,7 @@ mod elf;
 pub mod probe;
 pub mod replay;
 pub mod sim;
+pub mod spec;
 pub mod tcp;
 
 pub use elf::{find_rtt_symbol, locate_in_process, runtime_address, RttSymbol};

@@ -250,6 +250,25 @@ pub enum ClientRequest {
     HardStop,
     /// Reset the target (the simulator restarts its firmware process): a new session epoch.
     Reset,
+    /// Like `Subscribe`, for the daemon's target number `target` (0 is the first).
+    SubscribeTarget {
+        /// Which target.
+        target: u32,
+    },
+    /// Snapshots of every target (`TargetSnapshot`), then every target's events (`TargetEvent`).
+    SubscribeAll,
+    /// Like `Stop` / `HardStop`, for target number `target`.
+    StopTarget {
+        /// Which target.
+        target: u32,
+        /// Without waiting for cleanup.
+        hard: bool,
+    },
+    /// Like `Reset`, for target number `target`.
+    ResetTarget {
+        /// Which target.
+        target: u32,
+    },
 }
 
 /// A daemon's message to a client.
@@ -259,8 +278,11 @@ pub enum ServerMessage {
     Welcome {
         /// The daemon's host-link version.
         version: u16,
-        /// The target it owns.
+        /// The (first) target it owns.
         target: TargetDescription,
+        /// Every target it owns, in order (target numbers are indices here).
+        #[serde(default)]
+        targets: Vec<TargetDescription>,
     },
     /// The request was refused; the reason says why.
     Refused {
@@ -280,5 +302,19 @@ pub enum ServerMessage {
     StopSent {
         /// Its id, echoed in the `Interrupted` event.
         request_id: u32,
+    },
+    /// One target's whole session (after `SubscribeAll`).
+    TargetSnapshot {
+        /// Which target.
+        target: u32,
+        /// Its session.
+        snapshot: std::boxed::Box<crate::host::SessionState>,
+    },
+    /// One target's change (after `SubscribeAll`).
+    TargetEvent {
+        /// Which target.
+        target: u32,
+        /// The change.
+        event: SessionEvent,
     },
 }

@@ -15,5 +15,10 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let socket = socket.unwrap_or_else(crate::cmd::demo::demo_socket_path);
     let tcp = TcpConfig { addr, elf, initial_backoff: Duration::from_millis(200) };
-    crate::cmd::demo::serve_and_monitor(DaemonConfig { socket, target: TargetConfig::Tcp(tcp), record }).await
+    crate::cmd::demo::serve_and_monitor(DaemonConfig {
+        socket,
+        targets: vec![TargetConfig::Tcp(tcp)],
+        record,
+    })
+    .await
 }

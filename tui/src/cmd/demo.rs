@@ -21,7 +21,7 @@ pub async fn run(socket: Option<PathBuf>, record: Option<PathBuf>) -> anyhow::Re
     let socket = socket.unwrap_or_else(demo_socket_path);
     let exe = std::env::current_exe()?;
     let sim = SimConfig::new(exe, vec![crate::cmd::device::DEVICE_COMMAND.to_string(), "demo".to_string()]);
-    serve_and_monitor(DaemonConfig { socket, target: TargetConfig::Sim(sim), record }).await
+    serve_and_monitor(DaemonConfig { socket, targets: vec![TargetConfig::Sim(sim)], record }).await
 }
 
 /// Starts an in-process daemon with `config`, runs the monitor on it until the user quits, then
@@ -30,7 +30,7 @@ pub async fn serve_and_monitor(config: DaemonConfig) -> anyhow::Result<()> {
     let running = daemon::start(config)?;
     let client = Client::connect(&running.socket, "asyncmon monitor").await?;
     let shown = running.socket.display().to_string();
-    let result = crate::monitor::run::run_monitor(client, shown).await;
+    let result = crate::monitor::run::run_monitor(client, shown, 0).await;
     tokio::task::block_in_place(|| running.shutdown());
     result
 }

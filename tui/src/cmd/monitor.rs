@@ -3,8 +3,9 @@
 use asyncmon_daemon::client::Client;
 use std::path::Path;
 
-/// Connects to the daemon at `socket` and runs the monitor until the user quits.
-pub async fn run(socket: &Path) -> anyhow::Result<()> {
+/// Connects to the daemon at `socket` and runs the monitor on its target number `target` until the
+/// user quits.
+pub async fn run(socket: &Path, target: u32) -> anyhow::Result<()> {
     let client = Client::connect(socket, "asyncmon monitor").await?;
-    crate::monitor::run::run_monitor(client, socket.display().to_string()).await
+    crate::monitor::run::run_monitor(client, socket.display().to_string(), target).await
 }

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 /// Replays `file` (at the recorded pace unless `fast`) and runs the monitor until the user quits.
 pub async fn run(file: PathBuf, fast: bool, socket: Option<PathBuf>) -> anyhow::Result<()> {
     let socket = socket.unwrap_or_else(crate::cmd::demo::demo_socket_path);
-    let config =
-        DaemonConfig { socket, target: TargetConfig::Replay(ReplayConfig { file, fast }), record: None };
+    let config = DaemonConfig {
+        socket,
+        targets: vec![TargetConfig::Replay(ReplayConfig { file, fast })],
+        record: None,
+    };
     crate::cmd::demo::serve_and_monitor(config).await
 }

@@ -38,7 +38,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     crate::cmd::demo::serve_and_monitor(DaemonConfig {
         socket,
-        target: TargetConfig::Probe(board),
+        targets: vec![TargetConfig::Probe(board)],
         record: args.record,
     })
     .await

@@ -12,11 +12,16 @@ use futures::{FutureExt, StreamExt};
 use ratatui::DefaultTerminal;
 use std::time::Instant;
 
-/// Subscribes with `client` and runs the monitor in the terminal until the user quits.
-pub async fn run_monitor(mut client: Client, socket: String) -> anyhow::Result<()> {
-    client.request(&ClientRequest::Subscribe).await?;
+/// Subscribes with `client` to target number `target` and runs the monitor in the terminal until
+/// the user quits.
+pub async fn run_monitor(mut client: Client, socket: String, target: u32) -> anyhow::Result<()> {
+    let Some(description) = client.targets.get(target as usize).cloned() else {
+        anyhow::bail!("asyncmond has {} target(s); there is no target {target}", client.targets.len());
+    };
+    client.target = description;
+    client.request(&ClientRequest::SubscribeTarget { target }).await?;
     let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, client, socket).await;
+    let result = event_loop(&mut terminal, client, socket, target).await;
     ratatui::restore();
     result
 }
@@ -25,6 +30,7 @@ async fn event_loop(
     terminal: &mut DefaultTerminal,
     mut client: Client,
     socket: String,
+    target: u32,
 ) -> anyhow::Result<()> {
     let mut state = MonitorState::new(client.target.clone(), socket);
     let mut keys = EventStream::new();
@@ -60,7 +66,7 @@ async fn event_loop(
                         return Ok(());
                     }
                     if state.on_action(action) && connected {
-                        client.request(&ClientRequest::Stop).await?;
+                        client.request(&ClientRequest::StopTarget { target, hard: false }).await?;
                     }
                 }
                 Some(Ok(Event::Resize(..))) => {}

@@ -79,7 +79,10 @@ impl MonitorState {
             }
             ServerMessage::StopSent { request_id } => self.stop_sent = Some(request_id),
             ServerMessage::Refused { reason } => self.notice = Some(reason),
-            ServerMessage::Welcome { .. } => {}
+            // The monitor subscribes to one target; tagged messages only follow `SubscribeAll`.
+            ServerMessage::Welcome { .. }
+            | ServerMessage::TargetSnapshot { .. }
+            | ServerMessage::TargetEvent { .. } => {}
         }
         let frames = self.session.stats.frames;
         match self.last_frames {

@@ -1,0 +1,81 @@
+//! Targets written as one word each, for a daemon that serves several:
+//!
+//! * `sim:PROGRAM` — a host-built firmware (the simulator);
+//! * `tcp:HOST:PORT=APP.elf` — an RTT TCP server and the firmware's ELF;
+//! * `probe:CHIP=APP.elf[=VID:PID[:SERIAL]]` — a board through a debug probe, flashed;
+//! * `replay:FILE` — a recording.
+
+use super::probe::ProbeConfig;
+use super::replay::ReplayConfig;
+use super::sim::SimConfig;
+use super::tcp::TcpConfig;
+use crate::daemon::TargetConfig;
+use std::time::Duration;
+
+/// Parses one target word.
+pub fn parse(spec: &str) -> Result<TargetConfig, String> {
+    let usage = "a target is sim:PROGRAM, tcp:HOST:PORT=APP.elf, probe:CHIP=APP.elf[=VID:PID[:SERIAL]] or replay:FILE";
+    let (kind, rest) = spec.split_once(':').ok_or_else(|| format!("{spec:?}: {usage}"))?;
+    if rest.is_empty() {
+        return Err(format!("{spec:?}: {usage}"));
+    }
+    Ok(match kind {
+        "sim" => TargetConfig::Sim(SimConfig::new(rest, Vec::new())),
+        "replay" => TargetConfig::Replay(ReplayConfig { file: rest.into(), fast: false }),
+        "tcp" => {
+            let (addr, elf) =
+                rest.split_once('=').ok_or_else(|| format!("{spec:?}: tcp needs =APP.elf ({usage})"))?;
+            TargetConfig::Tcp(TcpConfig {
+                addr: addr.into(),
+                elf: elf.into(),
+                initial_backoff: Duration::from_millis(200),
+            })
+        }
+        "probe" => {
+            let mut parts = rest.splitn(3, '=');
+            let chip = parts.next().unwrap_or_default();
+            let elf = parts.next().ok_or_else(|| format!("{spec:?}: probe needs =APP.elf ({usage})"))?;
+            TargetConfig::Probe(ProbeConfig {
+                chip: chip.into(),
+                probe: parts.next().map(Into::into),
+                elf: elf.into(),
+                flash: true,
+                connect_under_reset: false,
+                poll_interval: Duration::from_millis(10),
+                attach_timeout: Duration::from_secs(5),
+            })
+        }
+        other => return Err(format!("{spec:?}: unknown kind {other:?}; {usage}")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_target_word() {
+        assert!(
+            matches!(parse("sim:/bin/fw").unwrap(), TargetConfig::Sim(c) if c.program.to_str() == Some("/bin/fw"))
+        );
+        assert!(
+            matches!(parse("tcp:127.0.0.1:9090=app.elf").unwrap(), TargetConfig::Tcp(c) if c.addr == "127.0.0.1:9090")
+        );
+        let TargetConfig::Probe(board) = parse("probe:nRF52840_xxAA=radio.elf=1366:0105:683").unwrap() else {
+            panic!()
+        };
+        assert_eq!((board.chip.as_str(), board.probe.as_deref()), ("nRF52840_xxAA", Some("1366:0105:683")));
+        assert!(matches!(parse("replay:s.asyncmon").unwrap(), TargetConfig::Replay(_)));
+    }
+
+    #[test]
+    fn a_malformed_word_says_what_a_target_looks_like() {
+        for bad in ["fw", "sim:", "tcp:127.0.0.1:9090", "usb:1"] {
+            let err = parse(bad).err().unwrap();
+            assert!(
+                err.contains("a target is sim:PROGRAM") || err.contains("needs =APP.elf"),
+                "{bad}: {err}"
+            );
+        }
+    }
+}
