@@ -207,3 +207,95 @@ fn a_tiny_terminal_does_not_panic() {
         draw(&state, w, h);
     }
 }
+
+#[test]
+fn the_help_lists_every_key() {
+    let mut state = session();
+    state.on_action(Action::Help);
+    let (_, lines) = draw(&state, 80, 24);
+    for (key, what) in asyncmon_tui::monitor::input::KEYS {
+        let shown: String = what.chars().take(40).collect();
+        assert!(screen_has(&lines, key) && screen_has(&lines, &shown), "{key}: {lines:#?}");
+    }
+    state.on_action(Action::Down);
+    assert!(!state.show_help, "any key closes the help");
+}
+
+#[test]
+fn a_filter_narrows_tasks_and_failures_and_is_shown() {
+    let mut state = session();
+    state.on_action(Action::StartFilter);
+    for c in "blink".chars() {
+        state.on_action(Action::FilterChar(c));
+    }
+    let (_, lines) = draw(&state, 80, 24);
+    assert!(lines[0].contains("filter: blink"), "{}", lines[0]);
+    assert!(screen_has(&lines, "blinky") && !screen_has(&lines, "telemetry "), "{lines:#?}");
+    assert!(screen_has(&lines, "Failures (0)"), "the sensor_poll failure does not match");
+    state.on_action(Action::EndFilter);
+    for _ in 0..5 {
+        state.on_action(Action::FilterBackspace);
+    }
+    state.on_action(Action::StartFilter);
+    for c in "TIMED OUT".chars() {
+        state.on_action(Action::FilterChar(c));
+    }
+    let (_, lines) = draw(&state, 80, 24);
+    assert!(screen_has(&lines, "Failures (1)"), "failures match on their message, any case: {lines:#?}");
+}
+
+#[test]
+fn the_spawn_tree_shows_each_task_under_its_spawner() {
+    let mut state = session();
+    state.on_action(Action::ToggleTree);
+    let (terminal, lines) = draw(&state, 80, 24);
+    assert!(screen_has(&lines, "main #0 running"));
+    assert!(screen_has(&lines, "└─ telemetry #2 running"));
+    assert!(screen_has(&lines, "   └─ sensor_poll #5 failed"), "{lines:#?}");
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn a_second_stop_during_a_shutdown_asks_for_a_hard_stop() {
+    let mut state = session();
+    state.on_action(Action::Stop);
+    state.on_action(Action::Confirm);
+    state.on_message(ServerMessage::StopSent { request_id: 1 }, 5);
+    state.on_action(Action::Stop);
+    let (_, lines) = draw(&state, 80, 24);
+    assert!(screen_has(&lines, "Drop every task now, without cleanup."), "{lines:#?}");
+}
+
+#[test]
+fn an_empty_session_and_two_hundred_tasks_render() {
+    let target = TargetDescription { backend: "sim".into(), name: "fw".into() };
+    let empty = MonitorState::new(target, "/tmp/s".into());
+    let (terminal, lines) = draw(&empty, 80, 24);
+    assert!(screen_has(&lines, "no firmware hello yet") && screen_has(&lines, "No failures yet."));
+    insta::assert_snapshot!("empty_80x24", terminal.backend());
+
+    let mut state = session();
+    for id in 10..210 {
+        state.on_message(
+            ServerMessage::Event(SessionEvent::TaskSpawned(task(id, "worker", Some(0), TaskState::Running))),
+            1,
+        );
+    }
+    let (terminal, lines) = draw(&state, 120, 40);
+    assert!(screen_has(&lines, "Tasks (203 running, 204 shown)"), "{lines:#?}");
+    insta::assert_snapshot!("two_hundred_tasks_120x40", terminal.backend());
+}
+
+#[test]
+fn a_long_message_is_wrapped_in_the_detail_and_cut_in_the_list() {
+    let mut state = session();
+    let long = "x".repeat(300);
+    let mut failure = state.session.failures[0].clone();
+    failure.seq = 2;
+    failure.exception.as_mut().unwrap().message = long;
+    state.on_message(ServerMessage::Event(SessionEvent::Failure(failure)), 1);
+    let (_, lines) = draw(&state, 80, 24);
+    let detail_lines = lines.iter().filter(|l| l.contains("xxxxxxxxxx")).count();
+    assert!(detail_lines >= 2, "the message wraps over several lines: {lines:#?}");
+    assert!(lines.iter().all(|l| l.chars().count() == 80), "nothing spills out of the screen");
+}

@@ -1,4 +1,4 @@
-//! Keys to actions. Every key the monitor knows is listed in [`KEYS`], which the help line shows.
+//! Keys to actions. Every key the monitor knows is listed in [`KEYS`], which the help shows.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -11,23 +11,55 @@ pub enum Action {
     Up,
     /// Move the selection down.
     Down,
-    /// Switch focus between the task table and the failure list.
+    /// Switch focus between the task pane and the failure list.
     NextPane,
-    /// Ask to stop the firmware (asks for confirmation first).
+    /// Ask to stop the firmware (asks for confirmation first; during a shutdown, a hard stop).
     Stop,
     /// Answer yes to the open question.
     Confirm,
     /// Answer no / close the open question.
     Cancel,
+    /// Show or hide the help.
+    Help,
+    /// Start typing a filter.
+    StartFilter,
+    /// A character of the filter.
+    FilterChar(char),
+    /// Delete the filter's last character.
+    FilterBackspace,
+    /// Stop typing the filter (it stays applied).
+    EndFilter,
+    /// Switch the task pane between the table and the spawn tree.
+    ToggleTree,
 }
 
-/// The keys and what they do, for the help line.
-pub const KEYS: &[(&str, &str)] = &[("↑↓/jk", "move"), ("Tab", "pane"), ("s", "stop"), ("q", "quit")];
+/// The keys and what they do, for the help.
+pub const KEYS: &[(&str, &str)] = &[
+    ("↑↓ / j k", "move the selection"),
+    ("Tab", "switch between tasks and failures"),
+    ("t", "tasks as a table or as the spawn tree"),
+    ("/", "filter tasks and failures by text (Enter or Esc ends typing)"),
+    ("s", "stop the firmware: KeyboardInterrupt (again during a shutdown: hard stop)"),
+    ("y / n", "answer a question"),
+    ("?", "this help"),
+    ("q", "quit"),
+];
 
-/// The action for `key`, if any.
-pub fn action(key: KeyEvent) -> Option<Action> {
+/// The short key list for the title line.
+pub const KEY_HINT: &str = "? help · s stop · q quit";
+
+/// The action for `key`; `filtering` when the user is typing a filter.
+pub fn action(key: KeyEvent, filtering: bool) -> Option<Action> {
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
         return Some(Action::Quit);
+    }
+    if filtering {
+        return match key.code {
+            KeyCode::Enter | KeyCode::Esc => Some(Action::EndFilter),
+            KeyCode::Backspace => Some(Action::FilterBackspace),
+            KeyCode::Char(c) => Some(Action::FilterChar(c)),
+            _ => None,
+        };
     }
     Some(match key.code {
         KeyCode::Char('q') => Action::Quit,
@@ -37,6 +69,9 @@ pub fn action(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('s') => Action::Stop,
         KeyCode::Char('y') | KeyCode::Enter => Action::Confirm,
         KeyCode::Char('n') | KeyCode::Esc => Action::Cancel,
+        KeyCode::Char('?') => Action::Help,
+        KeyCode::Char('/') => Action::StartFilter,
+        KeyCode::Char('t') => Action::ToggleTree,
         _ => return None,
     })
 }
@@ -45,12 +80,35 @@ pub fn action(key: KeyEvent) -> Option<Action> {
 mod tests {
     use super::*;
 
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
     #[test]
     fn vim_keys_and_arrows_move_and_ctrl_c_quits() {
-        let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
-        assert_eq!(action(key(KeyCode::Char('j'))), Some(Action::Down));
-        assert_eq!(action(key(KeyCode::Up)), Some(Action::Up));
-        assert_eq!(action(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
-        assert_eq!(action(key(KeyCode::Char('x'))), None);
+        assert_eq!(action(key(KeyCode::Char('j')), false), Some(Action::Down));
+        assert_eq!(action(key(KeyCode::Up), false), Some(Action::Up));
+        assert_eq!(
+            action(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL), false),
+            Some(Action::Quit)
+        );
+        assert_eq!(action(key(KeyCode::Char('x')), false), None);
+    }
+
+    #[test]
+    fn while_filtering_letters_are_text_not_commands() {
+        assert_eq!(action(key(KeyCode::Char('q')), true), Some(Action::FilterChar('q')));
+        assert_eq!(action(key(KeyCode::Esc), true), Some(Action::EndFilter));
+        assert_eq!(action(key(KeyCode::Backspace), true), Some(Action::FilterBackspace));
+    }
+
+    #[test]
+    fn the_help_lists_every_key_that_does_something() {
+        for (k, _) in KEYS {
+            let first = k.chars().next().unwrap();
+            if first.is_ascii_alphabetic() || "/?".contains(first) {
+                assert!(action(key(KeyCode::Char(first)), false).is_some(), "{k}");
+            }
+        }
     }
 }

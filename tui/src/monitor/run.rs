@@ -3,7 +3,7 @@
 //! costs one frame, and an idle monitor does not draw at all.
 
 use super::input::{self, Action};
-use super::state::MonitorState;
+use super::state::{MonitorState, StopRequest};
 use super::view;
 use asyncmon_daemon::client::Client;
 use asyncmon_protocol::host::ClientRequest;
@@ -61,12 +61,13 @@ async fn event_loop(
             }
             event = keys.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => {
-                    let Some(action) = input::action(key) else { continue };
+                    let Some(action) = input::action(key, state.filtering) else { continue };
                     if action == Action::Quit {
                         return Ok(());
                     }
-                    if state.on_action(action) && connected {
-                        client.request(&ClientRequest::StopTarget { target, hard: false }).await?;
+                    if let (Some(stop), true) = (state.on_action(action), connected) {
+                        let hard = stop == StopRequest::Hard;
+                        client.request(&ClientRequest::StopTarget { target, hard }).await?;
                     }
                 }
                 Some(Ok(Event::Resize(..))) => {}

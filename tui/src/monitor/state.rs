@@ -2,7 +2,16 @@
 //! Fed only by host-link messages and actions; rendering reads it and never changes it.
 
 use super::input::Action;
-use asyncmon_protocol::host::{ServerMessage, SessionState, TargetDescription};
+use asyncmon_protocol::host::{Failure, ServerMessage, SessionState, TargetDescription, Task, TaskState};
+
+/// A stop the user confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopRequest {
+    /// Stop: the firmware sees KeyboardInterrupt and its tasks clean up.
+    Stop,
+    /// Stop now: every task is dropped.
+    Hard,
+}
 
 /// Which pane has the selection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +48,16 @@ pub struct MonitorState {
     pub selected_failure: usize,
     /// The stop confirmation is open.
     pub confirm_stop: bool,
+    /// The open confirmation is for a hard stop (a stop is already under way).
+    pub confirm_hard: bool,
+    /// The help is shown.
+    pub show_help: bool,
+    /// The filter text (case-insensitive; matches task names, failure types and messages).
+    pub filter: String,
+    /// The user is typing the filter.
+    pub filtering: bool,
+    /// The task pane shows the spawn tree instead of the table.
+    pub tree: bool,
     /// A stop request was sent (its id).
     pub stop_sent: Option<u32>,
     /// A short message for the status line (a refused request, a missed-events notice).
@@ -59,6 +78,11 @@ impl MonitorState {
             selected_task: 0,
             selected_failure: 0,
             confirm_stop: false,
+            confirm_hard: false,
+            show_help: false,
+            filter: String::new(),
+            filtering: false,
+            tree: false,
             stop_sent: None,
             notice: None,
             frames_per_sec: 0.0,
@@ -68,8 +92,8 @@ impl MonitorState {
 
     /// Folds a message from the daemon in; `now_ms` is the monitor's clock, for rates.
     pub fn on_message(&mut self, msg: ServerMessage, now_ms: u64) {
-        let follow =
-            self.session.failures.is_empty() || self.selected_failure + 1 == self.session.failures.len();
+        let shown = self.failure_rows().len();
+        let follow = shown == 0 || self.selected_failure + 1 == shown;
         match msg {
             ServerMessage::Snapshot(session) => self.session = *session,
             ServerMessage::Event(event) => self.session.apply(&event),
@@ -94,11 +118,11 @@ impl MonitorState {
             _ => {}
         }
         // Follow the newest failure while the user is on the last one.
-        if follow && !self.session.failures.is_empty() {
-            self.selected_failure = self.session.failures.len() - 1;
+        let shown = self.failure_rows().len();
+        if follow && shown > 0 {
+            self.selected_failure = shown - 1;
         }
-        self.selected_failure = self.selected_failure.min(self.session.failures.len().saturating_sub(1));
-        self.selected_task = self.selected_task.min(self.session.tasks.len().saturating_sub(1));
+        self.clamp_selection();
     }
 
     /// The daemon connection ended.
@@ -106,18 +130,22 @@ impl MonitorState {
         self.connection = Connection::Lost(reason);
     }
 
-    /// Applies a user action; returns `true` when a stop request should be sent.
-    pub fn on_action(&mut self, action: Action) -> bool {
+    /// Applies a user action; returns the stop request to send, if any.
+    pub fn on_action(&mut self, action: Action) -> Option<StopRequest> {
+        if self.show_help {
+            self.show_help = false;
+            return None;
+        }
         if self.confirm_stop {
             match action {
                 Action::Confirm | Action::Stop => {
                     self.confirm_stop = false;
-                    return true;
+                    return Some(if self.confirm_hard { StopRequest::Hard } else { StopRequest::Stop });
                 }
                 Action::Cancel => self.confirm_stop = false,
                 _ => {}
             }
-            return false;
+            return None;
         }
         match action {
             Action::Up => self.move_selection(-1),
@@ -128,16 +156,70 @@ impl MonitorState {
                     Pane::Failures => Pane::Tasks,
                 }
             }
-            Action::Stop => self.confirm_stop = true,
+            Action::Stop => {
+                // A second stop while the first is being carried out asks for a hard stop.
+                self.confirm_hard = self.stop_sent.is_some() && self.session.interrupt.is_none();
+                self.confirm_stop = true;
+            }
+            Action::Help => self.show_help = true,
+            Action::StartFilter => self.filtering = true,
+            Action::FilterChar(c) => self.filter.push(c),
+            Action::FilterBackspace => {
+                self.filter.pop();
+            }
+            Action::EndFilter => self.filtering = false,
+            Action::ToggleTree => self.tree = !self.tree,
             Action::Quit | Action::Confirm | Action::Cancel => {}
         }
-        false
+        self.clamp_selection();
+        None
+    }
+
+    fn matches(&self, text: &str) -> bool {
+        self.filter.is_empty() || text.to_lowercase().contains(&self.filter.to_lowercase())
+    }
+
+    /// The tasks the table shows: running ones by id, then finished ones, newest first; filtered.
+    pub fn task_rows(&self) -> Vec<&Task> {
+        let (mut running, mut finished): (Vec<&Task>, Vec<&Task>) = self
+            .session
+            .tasks
+            .iter()
+            .filter(|t| self.matches(&t.name))
+            .partition(|t| t.state == TaskState::Running);
+        running.sort_by_key(|t| (t.epoch, t.id));
+        finished.sort_by_key(|t| std::cmp::Reverse((t.epoch, t.id)));
+        running.extend(finished);
+        running
+    }
+
+    /// The failures the list shows, oldest first; filtered by task, type and message.
+    pub fn failure_rows(&self) -> Vec<&Failure> {
+        self.session
+            .failures
+            .iter()
+            .filter(|f| {
+                self.matches(f.task.as_ref().map_or("", |t| t.name.as_str()))
+                    || f.exception
+                        .as_ref()
+                        .is_some_and(|e| self.matches(&e.type_name) || self.matches(&e.message))
+            })
+            .collect()
+    }
+
+    fn clamp_selection(&mut self) {
+        self.selected_failure = self.selected_failure.min(self.failure_rows().len().saturating_sub(1));
+        self.selected_task = self.selected_task.min(self.task_rows().len().saturating_sub(1));
     }
 
     fn move_selection(&mut self, by: isize) {
-        let (selected, len) = match self.pane {
-            Pane::Tasks => (&mut self.selected_task, self.session.tasks.len()),
-            Pane::Failures => (&mut self.selected_failure, self.session.failures.len()),
+        let len = match self.pane {
+            Pane::Tasks => self.task_rows().len(),
+            Pane::Failures => self.failure_rows().len(),
+        };
+        let selected = match self.pane {
+            Pane::Tasks => &mut self.selected_task,
+            Pane::Failures => &mut self.selected_failure,
         };
         *selected = selected.saturating_add_signed(by).min(len.saturating_sub(1));
     }
@@ -154,12 +236,17 @@ mod tests {
     #[test]
     fn stop_needs_a_confirmation_and_can_be_cancelled() {
         let mut s = state();
-        assert!(!s.on_action(Action::Stop));
+        assert_eq!(s.on_action(Action::Stop), None);
         assert!(s.confirm_stop);
-        assert!(!s.on_action(Action::Cancel));
+        assert_eq!(s.on_action(Action::Cancel), None);
         assert!(!s.confirm_stop);
         s.on_action(Action::Stop);
-        assert!(s.on_action(Action::Confirm), "confirming sends the stop");
+        assert_eq!(s.on_action(Action::Confirm), Some(StopRequest::Stop), "confirming sends the stop");
+        // The stop is under way: pressing s again offers a hard stop.
+        s.on_message(ServerMessage::StopSent { request_id: 1 }, 0);
+        s.on_action(Action::Stop);
+        assert!(s.confirm_hard);
+        assert_eq!(s.on_action(Action::Confirm), Some(StopRequest::Hard));
     }
 
     #[test]

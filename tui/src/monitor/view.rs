@@ -3,10 +3,10 @@
 //! Layout, top to bottom: a title line, the task table, the failure list beside the selected
 //! failure's detail, the firmware's output and the link's problems, and a status line.
 
-use super::input::KEYS;
+use super::input::{KEYS, KEY_HINT};
 use super::state::{Connection, MonitorState, Pane};
 use asyncmon_protocol::host::{
-    Failure, FailurePath, InterruptReport, LogSource, SessionState, TargetState, Task, TaskOutcome, TaskState,
+    Failure, FailurePath, InterruptReport, LogSource, TargetState, Task, TaskOutcome, TaskState,
 };
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
@@ -35,7 +35,10 @@ pub fn render(frame: &mut Frame<'_>, state: &MonitorState) {
     render_logs(frame, logs, state);
     render_status(frame, status, state);
     if state.confirm_stop {
-        render_confirm(frame, frame.area());
+        render_confirm(frame, frame.area(), state.confirm_hard);
+    }
+    if state.show_help {
+        render_help(frame, frame.area());
     }
 }
 
@@ -49,8 +52,13 @@ fn render_title(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
         Span::styled(" asyncmon ", Style::new().add_modifier(Modifier::BOLD).reversed()),
         Span::raw(format!(" {firmware} {}: {}", s.target.backend, short_path(&s.target.name))),
     ]);
-    let keys: Vec<String> = KEYS.iter().map(|(k, what)| format!("{k} {what}")).collect();
-    let keys = Line::from(keys.join(" · ")).fg(Color::DarkGray).right_aligned();
+    let hint = if state.filtering || !state.filter.is_empty() {
+        let cursor = if state.filtering { "▏" } else { "" };
+        Line::from(format!("filter: {}{cursor} ", state.filter)).fg(Color::Yellow).right_aligned()
+    } else {
+        Line::from(KEY_HINT).fg(Color::DarkGray).right_aligned()
+    };
+    let keys = hint;
     let [left, right] =
         Layout::horizontal([Constraint::Fill(1), Constraint::Length(keys.width() as u16 + 1)]).areas(area);
     frame.render_widget(Paragraph::new(line), left);
@@ -90,7 +98,10 @@ fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
             .find(|c| c.epoch == t.epoch && c.id == p)
             .map_or_else(|| format!("#{p}"), |c| c.name.clone()),
     };
-    let rows = task_rows(s).into_iter().map(|t| {
+    if state.tree {
+        return render_tree(frame, area, state);
+    }
+    let rows = state.task_rows().into_iter().map(|t| {
         let (label, style) = state_label(t.state);
         let row = Row::new(vec![
             Cell::from(t.id.to_string()),
@@ -127,14 +138,33 @@ fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     frame.render_stateful_widget(table, area, &mut table_state);
 }
 
-/// The order the task table shows: running tasks by id, then finished ones, newest first.
-pub fn task_rows(session: &SessionState) -> Vec<&Task> {
-    let (mut running, mut finished): (Vec<&Task>, Vec<&Task>) =
-        session.tasks.iter().partition(|t| t.state == TaskState::Running);
-    running.sort_by_key(|t| (t.epoch, t.id));
-    finished.sort_by_key(|t| std::cmp::Reverse((t.epoch, t.id)));
-    running.extend(finished);
-    running
+/// The spawn tree of the current epoch: each task under the task that spawned it, failed and
+/// cancelled tasks marked.
+fn render_tree(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
+    let s = &state.session;
+    let shown = state.task_rows();
+    let epoch_tasks: Vec<&Task> = s.tasks.iter().filter(|t| t.epoch == s.epoch).collect();
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    fn walk(task: &Task, depth: usize, all: &[&Task], shown: &[&Task], lines: &mut Vec<Line<'static>>) {
+        if shown.iter().any(|t| std::ptr::eq(*t, task)) {
+            let (label, style) = state_label(task.state);
+            let indent =
+                if depth == 0 { String::new() } else { format!("{}└─ ", "   ".repeat(depth - 1)) };
+            lines.push(Line::from(vec![
+                Span::raw(format!("{indent}{} #{} ", task.name, task.id)),
+                Span::styled(label, style),
+            ]));
+        }
+        for child in all.iter().filter(|t| t.parent == Some(task.id) && t.id != task.id) {
+            walk(child, depth + 1, all, shown, lines);
+        }
+    }
+    for root in epoch_tasks.iter().filter(|t| t.parent.is_none_or(|p| !epoch_tasks.iter().any(|o| o.id == p)))
+    {
+        walk(root, 0, &epoch_tasks, &shown, &mut lines);
+    }
+    let block = pane_block(format!(" Spawn tree, epoch {} ", s.epoch), state.pane == Pane::Tasks);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 fn short_type(type_name: &str) -> &str {
@@ -142,7 +172,7 @@ fn short_type(type_name: &str) -> &str {
 }
 
 fn render_failures(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
-    let failures = &state.session.failures;
+    let failures = state.failure_rows();
     let block = pane_block(format!(" Failures ({}) ", failures.len()), state.pane == Pane::Failures);
     let items: Vec<ListItem<'_>> = failures
         .iter()
@@ -211,7 +241,7 @@ fn detail_lines(state: &MonitorState, failure: &Failure) -> Vec<Line<'static>> {
 
 fn render_detail(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     let block = Block::new().borders(Borders::ALL).title(" Failure detail ");
-    let lines = match state.session.failures.get(state.selected_failure) {
+    let lines = match state.failure_rows().get(state.selected_failure) {
         Some(failure) => detail_lines(state, failure),
         None => {
             let mut lines = vec![Line::from("No failures yet.").fg(Color::DarkGray)];
@@ -303,14 +333,36 @@ fn render_status(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn render_confirm(frame: &mut Frame<'_>, area: Rect) {
+fn render_help(frame: &mut Frame<'_>, area: Rect) {
+    let width = 76.min(area.width);
+    let height = (KEYS.len() as u16 + 3).min(area.height);
+    let popup =
+        Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
+    frame.render_widget(Clear, popup);
+    let mut lines: Vec<Line<'static>> = KEYS
+        .iter()
+        .map(|(key, what)| {
+            Line::from(vec![Span::raw(format!(" {key:<9}")).bold(), Span::raw(what.to_string())])
+        })
+        .collect();
+    lines.push(Line::from(" any key closes this help").fg(Color::DarkGray));
+    let block = Block::new().borders(Borders::ALL).title(" Keys ").border_style(Style::new().fg(Color::Cyan));
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
+}
+
+fn render_confirm(frame: &mut Frame<'_>, area: Rect, hard: bool) {
     let width = 46.min(area.width);
     let height = 4.min(area.height);
     let popup =
         Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
     frame.render_widget(Clear, popup);
+    let (question, title) = if hard {
+        ("Drop every task now, without cleanup.", " Hard stop ")
+    } else {
+        ("The firmware will see KeyboardInterrupt.", " Stop ")
+    };
     let text = vec![
-        Line::from("The firmware will see KeyboardInterrupt."),
+        Line::from(question),
         Line::from(vec![
             Span::raw("Stop it? "),
             Span::raw("[y]es").bold(),
@@ -318,8 +370,7 @@ fn render_confirm(frame: &mut Frame<'_>, area: Rect) {
             Span::raw("[n]o").bold(),
         ]),
     ];
-    let block =
-        Block::new().borders(Borders::ALL).title(" Stop ").border_style(Style::new().fg(Color::Yellow));
+    let block = Block::new().borders(Borders::ALL).title(title).border_style(Style::new().fg(Color::Yellow));
     frame.render_widget(Paragraph::new(text).block(block), popup);
 }
 
