@@ -1,7 +1,7 @@
 //! `asyncmond`: the asyncmon daemon. Owns one target and serves clients on a local socket.
 
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
-use asyncmon_daemon::target::probe::ProbeConfig;
+use asyncmon_daemon::target::probe::args::BoardArgs;
 use asyncmon_daemon::target::replay::ReplayConfig;
 use asyncmon_daemon::target::sim::SimConfig;
 use asyncmon_daemon::target::tcp::TcpConfig;
@@ -53,22 +53,7 @@ enum Target {
         addr: String,
     },
     /// A board through a debug probe (probe-rs): flash, reset, run, read RTT.
-    Probe {
-        /// The chip, as probe-rs names it.
-        #[arg(long)]
-        chip: String,
-        /// The probe, VID:PID[:SERIAL] (hex).
-        #[arg(long)]
-        probe: Option<String>,
-        /// Attach to the running firmware without flashing.
-        #[arg(long)]
-        no_flash: bool,
-        /// Attach while holding the chip in reset.
-        #[arg(long)]
-        connect_under_reset: bool,
-        /// The firmware's ELF.
-        elf: PathBuf,
-    },
+    Probe(BoardArgs),
     /// Serve several targets at once (two boards on two probes, say), each with its own session;
     /// clients pick one by number (0 first) or watch all.
     Multi {
@@ -117,17 +102,7 @@ async fn run() -> anyhow::Result<()> {
             vec![TargetConfig::Sim(sim)]
         }
         Target::Replay { fast, file } => vec![TargetConfig::Replay(ReplayConfig { file, fast })],
-        Target::Probe { chip, probe, no_flash, connect_under_reset, elf } => {
-            vec![TargetConfig::Probe(ProbeConfig {
-                chip,
-                probe,
-                elf,
-                flash: !no_flash,
-                connect_under_reset,
-                poll_interval: Duration::from_millis(10),
-                attach_timeout: Duration::from_secs(5),
-            })]
-        }
+        Target::Probe(board) => vec![TargetConfig::Probe(board.config())],
         Target::Tcp { elf, addr } => {
             vec![TargetConfig::Tcp(TcpConfig { addr, elf, initial_backoff: Duration::from_millis(200) })]
         }

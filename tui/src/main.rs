@@ -24,20 +24,8 @@ enum Command {
     /// Like `probe-rs run`, with the task view: the ELF is flashed (with progress), the core is reset
     /// and run, RTT is attached. The chip name is checked first; a wrong one gets suggestions.
     Run {
-        /// The firmware's ELF.
-        elf: PathBuf,
-        /// The chip, as probe-rs names it (nRF52840_xxAA, STM32F411RETx, ...).
-        #[arg(long)]
-        chip: String,
-        /// The probe, VID:PID[:SERIAL] (hex); needed when several are plugged in (`asyncmon probes`).
-        #[arg(long)]
-        probe: Option<String>,
-        /// Attach to the running firmware without flashing.
-        #[arg(long)]
-        no_flash: bool,
-        /// Attach while holding the chip in reset.
-        #[arg(long)]
-        connect_under_reset: bool,
+        #[command(flatten)]
+        board: asyncmon_daemon::target::probe::args::BoardArgs,
         /// The socket other clients can use.
         #[arg(long)]
         socket: Option<PathBuf>,
@@ -159,17 +147,8 @@ fn run() -> anyhow::Result<()> {
             Command::Replay { fast, socket, file } => {
                 asyncmon_tui::cmd::replay::run(file, fast, socket).await
             }
-            Command::Run { elf, chip, probe, no_flash, connect_under_reset, socket, record } => {
-                let args = asyncmon_tui::cmd::run::RunArgs {
-                    elf,
-                    chip,
-                    probe,
-                    no_flash,
-                    connect_under_reset,
-                    socket,
-                    record,
-                };
-                asyncmon_tui::cmd::run::run(args).await
+            Command::Run { board, socket, record } => {
+                asyncmon_tui::cmd::run::run(board, socket, record).await
             }
             Command::Probes => {
                 println!("{}", asyncmon_tui::cmd::probes::run());

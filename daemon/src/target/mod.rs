@@ -12,6 +12,30 @@ pub mod tcp;
 
 pub use elf::{find_rtt_symbol, locate_in_process, runtime_address, RttSymbol};
 
+use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
+use asyncmon_protocol::HostCommand;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// A host command as one device-link frame, for the RTT down channel.
+pub(crate) fn control_frame(command: &HostCommand) -> Vec<u8> {
+    let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
+    frame::encode(command, &mut scratch, &mut out).expect("a control frame fits").to_vec()
+}
+
+/// Waits `time` while no target is attached, answering commands: a stop or reset cannot be carried
+/// out, so `refuse` is called; returns `false` when the daemon shuts down.
+pub(crate) fn wait_detached(commands: &Receiver<TargetCommand>, time: Duration, refuse: impl Fn()) -> bool {
+    let until = Instant::now() + time;
+    loop {
+        match commands.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(TargetCommand::Shutdown) | Err(RecvTimeoutError::Disconnected) => return false,
+            Ok(TargetCommand::Stop { .. } | TargetCommand::Reset) => refuse(),
+            Err(RecvTimeoutError::Timeout) => return true,
+        }
+    }
+}
+
 /// A request to the target's thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetCommand {

@@ -9,7 +9,6 @@ use crate::hub::Hub;
 use crate::memory::ProcessMemory;
 use crate::rtt::{ControlBlock, DownChannel, RttError, UpChannel};
 use crate::text_channels::TextChannels;
-use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
 use asyncmon_protocol::host::{LogLine, LogSource, Problem, SessionEvent, TargetState};
 use asyncmon_protocol::HostCommand;
 use std::io::{BufRead, BufReader, Read};
@@ -269,7 +268,7 @@ impl Sim {
                     } else {
                         HostCommand::Stop { request_id }
                     };
-                    outgoing.extend_from_slice(&command_frame(&command));
+                    outgoing.extend_from_slice(&super::control_frame(&command));
                     tracing::info!(request_id, hard, "stop request queued");
                 }
                 Ok(TargetCommand::Shutdown) | Err(TryRecvError::Disconnected) => return End::Shutdown,
@@ -307,7 +306,7 @@ impl Sim {
                     tracing::info!(
                         "the firmware referred to strings this daemon never saw: asking it to resync"
                     );
-                    outgoing.extend_from_slice(&command_frame(&HostCommand::Resync));
+                    outgoing.extend_from_slice(&super::control_frame(&HostCommand::Resync));
                 }
             }
             let stats = link.stats();
@@ -357,11 +356,6 @@ impl Sim {
 fn child_gone(child: &mut Child) -> bool {
     !std::path::Path::new(&format!("/proc/{}/mem", child.id())).exists()
         || matches!(child.try_wait(), Ok(Some(_)))
-}
-
-fn command_frame(command: &HostCommand) -> Vec<u8> {
-    let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
-    frame::encode(command, &mut scratch, &mut out).expect("a control frame fits").to_vec()
 }
 
 /// Describes how the firmware process ended.

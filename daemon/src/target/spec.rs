@@ -5,7 +5,7 @@
 //! * `probe:CHIP=APP.elf[=VID:PID[:SERIAL]]` — a board through a debug probe, flashed;
 //! * `replay:FILE` — a recording.
 
-use super::probe::ProbeConfig;
+use super::probe::args::BoardArgs;
 use super::replay::ReplayConfig;
 use super::sim::SimConfig;
 use super::tcp::TcpConfig;
@@ -35,15 +35,14 @@ pub fn parse(spec: &str) -> Result<TargetConfig, String> {
             let mut parts = rest.splitn(3, '=');
             let chip = parts.next().unwrap_or_default();
             let elf = parts.next().ok_or_else(|| format!("{spec:?}: probe needs =APP.elf ({usage})"))?;
-            TargetConfig::Probe(ProbeConfig {
+            let board = BoardArgs {
+                elf: elf.into(),
                 chip: chip.into(),
                 probe: parts.next().map(Into::into),
-                elf: elf.into(),
-                flash: true,
+                no_flash: false,
                 connect_under_reset: false,
-                poll_interval: Duration::from_millis(10),
-                attach_timeout: Duration::from_secs(5),
-            })
+            };
+            TargetConfig::Probe(board.config())
         }
         other => return Err(format!("{spec:?}: unknown kind {other:?}; {usage}")),
     })

@@ -8,13 +8,12 @@ use super::TargetCommand;
 use crate::device_link::DeviceLink;
 use crate::elf_memory::ElfMemory;
 use crate::hub::Hub;
-use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
 use asyncmon_protocol::host::{Problem, SessionEvent, TargetState};
 use asyncmon_protocol::HostCommand;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -51,11 +50,6 @@ struct Tcp {
     commands: Receiver<TargetCommand>,
     memory: ElfMemory,
     started: Instant,
-}
-
-fn control_frame(command: &HostCommand) -> Vec<u8> {
-    let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
-    frame::encode(command, &mut scratch, &mut out).expect("a control frame fits").to_vec()
 }
 
 impl Tcp {
@@ -109,16 +103,9 @@ impl Tcp {
 
     /// Waits `time`, answering commands; `false` when the daemon shuts down.
     fn wait(&self, time: Duration) -> bool {
-        let until = Instant::now() + time;
-        loop {
-            match self.commands.recv_timeout(until.saturating_duration_since(Instant::now())) {
-                Ok(TargetCommand::Shutdown) | Err(RecvTimeoutError::Disconnected) => return false,
-                Ok(TargetCommand::Stop { .. } | TargetCommand::Reset) => {
-                    self.problem("the RTT server is not connected: the request was not sent".into())
-                }
-                Err(RecvTimeoutError::Timeout) => return true,
-            }
-        }
+        super::wait_detached(&self.commands, time, || {
+            self.problem("the RTT server is not connected: the request was not sent".into())
+        })
     }
 
     /// Reads frames and writes commands until the daemon shuts down (`Ok`) or the connection
@@ -136,7 +123,7 @@ impl Tcp {
                     } else {
                         HostCommand::Stop { request_id }
                     };
-                    stream.write_all(&control_frame(&command)).map_err(|e| e.to_string())?;
+                    stream.write_all(&super::control_frame(&command)).map_err(|e| e.to_string())?;
                 }
                 Ok(TargetCommand::Reset) => self.problem(
                     "an RTT server cannot reset the target: use the probe (or the board's reset button)"
@@ -153,7 +140,9 @@ impl Tcp {
                     }
                     self.hub.publish(SessionEvent::Stats(link.stats()));
                     if link.take_resync_request() {
-                        stream.write_all(&control_frame(&HostCommand::Resync)).map_err(|e| e.to_string())?;
+                        stream
+                            .write_all(&super::control_frame(&HostCommand::Resync))
+                            .map_err(|e| e.to_string())?;
                     }
                 }
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}

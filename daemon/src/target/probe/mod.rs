@@ -7,6 +7,7 @@
 //! What can be checked without hardware is checked before anything touches a probe ([`prepare`]):
 //! the chip name (with suggestions), the ELF and its `_SEGGER_RTT` symbol.
 
+pub mod args;
 pub mod chip;
 mod core_memory;
 pub mod progress;
@@ -19,7 +20,6 @@ use crate::elf_memory::ElfMemory;
 use crate::hub::Hub;
 use crate::rtt::{ControlBlock, DownChannel, UpChannel};
 use crate::text_channels::TextChannels;
-use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
 use asyncmon_protocol::host::{LogLine, LogSource, Problem, SessionEvent, TargetState};
 use asyncmon_protocol::HostCommand;
 use core_memory::CoreMemory;
@@ -27,7 +27,7 @@ use probe_rs::flashing::{DownloadOptions, ElfOptions, FlashProgress, ProgressEve
 use probe_rs::probe::list::Lister;
 use probe_rs::{Permissions, Session};
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -95,11 +95,6 @@ enum End {
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-fn control_frame(command: &HostCommand) -> Vec<u8> {
-    let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
-    frame::encode(command, &mut scratch, &mut out).expect("a control frame fits").to_vec()
-}
-
 impl Board {
     fn now_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
@@ -152,16 +147,9 @@ impl Board {
 
     /// Waits `time`, answering commands; `false` when the daemon shuts down.
     fn wait(&self, time: Duration) -> bool {
-        let until = Instant::now() + time;
-        loop {
-            match self.commands.recv_timeout(until.saturating_duration_since(Instant::now())) {
-                Ok(TargetCommand::Shutdown) | Err(RecvTimeoutError::Disconnected) => return false,
-                Ok(TargetCommand::Stop { .. } | TargetCommand::Reset) => {
-                    self.problem("the board is not attached: the request was not sent".into())
-                }
-                Err(RecvTimeoutError::Timeout) => return true,
-            }
-        }
+        super::wait_detached(&self.commands, time, || {
+            self.problem("the board is not attached: the request was not sent".into())
+        })
     }
 
     /// Finds the probe and attaches to the chip.
@@ -258,7 +246,8 @@ impl Board {
         };
         self.hub.publish(SessionEvent::TargetState(TargetState::Attached));
         // A firmware that was already running has said hello long ago: ask it to start over.
-        let mut outgoing = if self.config.flash { Vec::new() } else { control_frame(&HostCommand::Resync) };
+        let mut outgoing =
+            if self.config.flash { Vec::new() } else { super::control_frame(&HostCommand::Resync) };
         let mut bytes = Vec::new();
         let mut events = Vec::new();
         let mut strings = ElfStrings(&self.prepared.strings);
@@ -271,7 +260,7 @@ impl Board {
                     } else {
                         HostCommand::Stop { request_id }
                     };
-                    outgoing.extend_from_slice(&control_frame(&command));
+                    outgoing.extend_from_slice(&super::control_frame(&command));
                 }
                 Ok(TargetCommand::Reset) => {
                     if let Err(e) = session.core(0).and_then(|mut core| core.reset()) {
@@ -305,7 +294,7 @@ impl Board {
                 }
                 self.hub.publish(SessionEvent::Stats(link.stats()));
                 if link.take_resync_request() {
-                    outgoing.extend_from_slice(&control_frame(&HostCommand::Resync));
+                    outgoing.extend_from_slice(&super::control_frame(&HostCommand::Resync));
                 }
             } else {
                 std::thread::sleep(self.config.poll_interval);
