@@ -10,17 +10,22 @@ use std::time::{Duration, Instant};
 
 const ASYNCMON: &str = env!("CARGO_BIN_EXE_asyncmon");
 
+/// A daemon on the demo, this binary re-run as the simulated device.
+fn demo_daemon(socket: &std::path::Path) -> asyncmon_daemon::daemon::RunningDaemon {
+    let sim = SimConfig::new(ASYNCMON, vec!["__device".into(), "demo".into()]);
+    daemon::start(DaemonConfig {
+        socket: socket.to_path_buf(),
+        targets: vec![TargetConfig::Sim(sim)],
+        record: None,
+    })
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_prints_the_cancelled_tasks_and_the_firmware_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("d.sock");
-    let sim = SimConfig::new(ASYNCMON, vec!["__device".into(), "demo".into()]);
-    let running = daemon::start(DaemonConfig {
-        socket: socket.clone(),
-        targets: vec![TargetConfig::Sim(sim)],
-        record: None,
-    })
-    .unwrap();
+    let running = demo_daemon(&socket);
     let deadline = Instant::now() + Duration::from_secs(20);
     let started =
         |s: &asyncmon_protocol::host::SessionState| s.logs.iter().any(|l| l.text.contains("main: modem"));
@@ -82,13 +87,7 @@ fn replay_of_a_file_that_is_not_a_recording_says_so() {
 async fn reset_restarts_the_firmware_in_a_new_epoch() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("d.sock");
-    let sim = SimConfig::new(ASYNCMON, vec!["__device".into(), "demo".into()]);
-    let running = daemon::start(DaemonConfig {
-        socket: socket.clone(),
-        targets: vec![TargetConfig::Sim(sim)],
-        record: None,
-    })
-    .unwrap();
+    let running = demo_daemon(&socket);
     let deadline = Instant::now() + Duration::from_secs(20);
     while running.hub.snapshot().epoch != 1 {
         assert!(Instant::now() < deadline, "the demo did not start");

@@ -17,6 +17,33 @@ use asyncmon_protocol::HostCommand;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+/// The wait before trying again: doubles after each failure, up to a limit, and starts over after
+/// a success.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Backoff {
+    initial: Duration,
+    max: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    pub fn new(initial: Duration, max: Duration) -> Self {
+        Backoff { initial, max, next: initial }
+    }
+
+    /// The wait before the next attempt; the one after is twice as long (up to the limit).
+    pub fn next(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(self.max);
+        wait
+    }
+
+    /// The last attempt worked: the next failure waits the initial time again.
+    pub fn reset(&mut self) {
+        self.next = self.initial;
+    }
+}
+
 /// A host command as one device-link frame, for the RTT down channel.
 pub(crate) fn control_frame(command: &HostCommand) -> Vec<u8> {
     let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);

@@ -90,6 +90,8 @@ impl Sim {
         // One link for the whole run: each start of the firmware says hello and gets a new epoch.
         let mut link = DeviceLink::new(self.started);
         let mut restarts = 0u32;
+        // A firmware that keeps ending is restarted less and less often.
+        let mut backoff = super::Backoff::new(Duration::from_millis(200), MAX_RESTART_BACKOFF);
         loop {
             self.hub.publish(SessionEvent::TargetState(TargetState::Starting));
             let mut child = match Command::new(&self.config.program)
@@ -127,17 +129,18 @@ impl Sim {
                     self.problem("the firmware was reset: restarting it".into());
                 }
                 End::Exited { status, stopped } => {
-                    let state = exited(status);
-                    self.hub.publish(SessionEvent::TargetState(state.clone()));
+                    let (code, description) = describe_exit(status);
+                    self.hub.publish(SessionEvent::TargetState(TargetState::Exited {
+                        code,
+                        description: description.clone(),
+                    }));
                     if self.config.restart && !stopped {
                         restarts += 1;
-                        let backoff = (Duration::from_millis(100) * 2u32.saturating_pow(restarts.min(6)))
-                            .min(MAX_RESTART_BACKOFF);
-                        let TargetState::Exited { description, .. } = state else { unreachable!() };
+                        let wait = backoff.next();
                         self.problem(format!(
-                            "the firmware ended ({description}); restarting it in {backoff:.1?} (restart {restarts})"
+                            "the firmware ended ({description}); restarting it in {wait:.1?} (restart {restarts})"
                         ));
-                        if !self.pause(backoff) {
+                        if !self.pause(wait) {
                             return;
                         }
                     } else if !self.wait_for_reset() {
@@ -358,8 +361,8 @@ fn child_gone(child: &mut Child) -> bool {
         || matches!(child.try_wait(), Ok(Some(_)))
 }
 
-/// Describes how the firmware process ended.
-fn exited(status: ExitStatus) -> TargetState {
+/// How the firmware process ended: its exit code and a description.
+fn describe_exit(status: ExitStatus) -> (Option<i32>, String) {
     let code = status.code();
     let description = match (code, status.signal()) {
         (Some(130), _) => "KeyboardInterrupt (exit code 130)".to_string(),
@@ -368,5 +371,5 @@ fn exited(status: ExitStatus) -> TargetState {
         (None, Some(signal)) => format!("killed by signal {signal}"),
         (None, None) => "ended".to_string(),
     };
-    TargetState::Exited { code, description }
+    (code, description)
 }

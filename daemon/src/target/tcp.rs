@@ -61,12 +61,12 @@ impl Tcp {
 
     fn run(mut self) {
         let mut link = DeviceLink::new(self.started);
-        let mut backoff = self.config.initial_backoff;
+        let mut backoff = super::Backoff::new(self.config.initial_backoff, MAX_BACKOFF);
         loop {
             self.hub.publish(SessionEvent::TargetState(TargetState::Starting));
             match TcpStream::connect(&self.config.addr) {
                 Ok(stream) => {
-                    backoff = self.config.initial_backoff;
+                    backoff.reset();
                     self.hub.publish(SessionEvent::TargetState(TargetState::Attached));
                     tracing::info!(addr = %self.config.addr, "connected to the RTT server");
                     match self.serve(stream, &mut link) {
@@ -86,16 +86,16 @@ impl Tcp {
                     }
                 }
                 Err(e) => {
+                    let wait = backoff.next();
                     let reason = format!(
-                        "cannot connect to the RTT server at {}: {e}; retrying in {backoff:.1?} (is OpenOCD's `rtt server start` running?)",
+                        "cannot connect to the RTT server at {}: {e}; retrying in {wait:.1?} (is OpenOCD's `rtt server start` running?)",
                         self.config.addr
                     );
                     self.problem(reason.clone());
                     self.hub.publish(SessionEvent::TargetState(TargetState::Failed { reason }));
-                    if !self.wait(backoff) {
+                    if !self.wait(wait) {
                         return;
                     }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         }

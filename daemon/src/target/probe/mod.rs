@@ -117,12 +117,12 @@ impl Board {
     fn run(self) {
         let mut link = DeviceLink::new(self.started);
         let mut flash = self.config.flash;
-        let mut backoff = Duration::from_millis(200);
+        let mut backoff = super::Backoff::new(Duration::from_millis(200), MAX_BACKOFF);
         loop {
             self.hub.publish(SessionEvent::TargetState(TargetState::Starting));
             let end = match self.attach() {
                 Ok(mut session) => {
-                    backoff = Duration::from_millis(200);
+                    backoff.reset();
                     match self.start(&mut session, std::mem::take(&mut flash)) {
                         Ok(()) => self.serve(&mut session, &mut link),
                         Err(reason) => End::Lost(reason),
@@ -134,12 +134,12 @@ impl Board {
                 End::Shutdown => return,
                 End::Lost(reason) => {
                     link.discard_partial_frame();
-                    self.problem(format!("{reason}; trying again in {backoff:.1?}"));
+                    let wait = backoff.next();
+                    self.problem(format!("{reason}; trying again in {wait:.1?}"));
                     self.hub.publish(SessionEvent::TargetState(TargetState::Failed { reason }));
-                    if !self.wait(backoff) {
+                    if !self.wait(wait) {
                         return;
                     }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         }
