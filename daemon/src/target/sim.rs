@@ -215,12 +215,22 @@ impl Sim {
     /// Finds the control block in the child and attaches to the asyncmon channels.
     fn attach(&self, child: &Child) -> Result<(ProcessMemory, UpChannel, DownChannel, TextChannels), String> {
         let pid = child.id();
-        let (addr, width) = locate_in_process(pid)?;
+        let deadline = Instant::now() + self.config.attach_timeout;
+        // The kernel lets `spawn` return before the new program's segments are mapped (the exec
+        // releases the parent first): until they are, the executable is not in the memory map yet.
+        let (addr, width) = loop {
+            match locate_in_process(pid) {
+                Ok(found) => break found,
+                Err(e) if e.contains("no mapping of its executable") && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(1))
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let mut mem = ProcessMemory::open(pid).map_err(|e| {
             format!("cannot open the memory of process {pid}: {e} (the daemon needs ptrace access to its firmware)")
         })?;
         self.hub.publish(SessionEvent::TargetState(TargetState::WaitingForControlBlock));
-        let deadline = Instant::now() + self.config.attach_timeout;
         loop {
             match ControlBlock::is_initialised(&mut mem, addr) {
                 Ok(true) => break,
