@@ -48,6 +48,17 @@ impl TargetMemory for ElfMemory {
         self.read_at(addr, buf)
     }
 
+    fn write(&mut self, addr: u64, data: &[u8]) -> io::Result<()> {
+        (&*self).write(addr, data)
+    }
+}
+
+/// A shared ELF reads as well as an owned one (the probe backend keeps it behind `&self`).
+impl TargetMemory for &ElfMemory {
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.read_at(addr, buf)
+    }
+
     fn write(&mut self, addr: u64, _: &[u8]) -> io::Result<()> {
         Err(io::Error::new(io::ErrorKind::PermissionDenied, format!("the ELF is read-only ({addr:#x})")))
     }

@@ -41,27 +41,40 @@ pub fn find_rtt_symbol(elf_path: &Path) -> Result<RttSymbol, String> {
     })
 }
 
+/// Why `_SEGGER_RTT` could not be placed in a running process.
+#[derive(Debug, thiserror::Error)]
+pub enum LocateError {
+    /// The executable is not in the process's memory map: right after `spawn` it may not be yet
+    /// (the kernel lets the parent go before the new program is mapped), so this is worth a retry.
+    #[error("process {0} has no mapping of its executable")]
+    NotMapped(u32),
+    /// Anything else, in words.
+    #[error("{0}")]
+    Other(String),
+}
+
 /// The run-time address of `symbol` in process `pid`, whose executable has inode `exe_inode`:
 /// for a position-independent executable, shifted by where its first mapping was loaded.
-pub fn runtime_address(symbol: &RttSymbol, pid: u32, exe_inode: u64) -> Result<u64, String> {
+pub fn runtime_address(symbol: &RttSymbol, pid: u32, exe_inode: u64) -> Result<u64, LocateError> {
     if !symbol.relocatable {
         return Ok(symbol.address);
     }
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))
-        .map_err(|e| format!("cannot read the memory map of process {pid}: {e}"))?;
+        .map_err(|e| LocateError::Other(format!("cannot read the memory map of process {pid}: {e}")))?;
     load_base(&maps, exe_inode)
         .map(|base| base - symbol.first_segment + symbol.address)
-        .ok_or_else(|| format!("process {pid} has no mapping of its executable"))
+        .ok_or(LocateError::NotMapped(pid))
 }
 
 /// Where `_SEGGER_RTT` is in the running process `pid`, and the target's pointer width: from the
 /// executable's ELF symbol and its load address.
-pub fn locate_in_process(pid: u32) -> Result<(u64, PointerWidth), String> {
+pub fn locate_in_process(pid: u32) -> Result<(u64, PointerWidth), LocateError> {
     let exe = std::path::PathBuf::from(format!("/proc/{pid}/exe"));
     let inode = std::os::unix::fs::MetadataExt::ino(
-        &std::fs::metadata(&exe).map_err(|e| format!("cannot inspect process {pid}: {e}"))?,
+        &std::fs::metadata(&exe)
+            .map_err(|e| LocateError::Other(format!("cannot inspect process {pid}: {e}")))?,
     );
-    let symbol = find_rtt_symbol(&exe)?;
+    let symbol = find_rtt_symbol(&exe).map_err(LocateError::Other)?;
     Ok((runtime_address(&symbol, pid, inode)?, symbol.width))
 }
 

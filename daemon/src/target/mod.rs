@@ -10,7 +10,7 @@ pub mod sim;
 pub mod spec;
 pub mod tcp;
 
-pub use elf::{find_rtt_symbol, locate_in_process, runtime_address, RttSymbol};
+pub use elf::{find_rtt_symbol, locate_in_process, runtime_address, LocateError, RttSymbol};
 
 use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
 use asyncmon_protocol::HostCommand;

@@ -2,7 +2,7 @@
 //! process. The daemon finds `_SEGGER_RTT` through the ELF and the process's memory map, and reads
 //! and writes the RTT buffers in the process's memory, the way a probe reads a chip's RAM.
 
-use super::elf::locate_in_process;
+use super::elf::{locate_in_process, LocateError};
 use super::TargetCommand;
 use crate::device_link::DeviceLink;
 use crate::hub::Hub;
@@ -221,10 +221,10 @@ impl Sim {
         let (addr, width) = loop {
             match locate_in_process(pid) {
                 Ok(found) => break found,
-                Err(e) if e.contains("no mapping of its executable") && Instant::now() < deadline => {
+                Err(LocateError::NotMapped(_)) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(1))
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.to_string()),
             }
         };
         let mut mem = ProcessMemory::open(pid).map_err(|e| {

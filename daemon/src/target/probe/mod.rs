@@ -250,7 +250,7 @@ impl Board {
             if self.config.flash { Vec::new() } else { super::control_frame(&HostCommand::Resync) };
         let mut bytes = Vec::new();
         let mut events = Vec::new();
-        let mut strings = ElfStrings(&self.prepared.strings);
+        let mut strings = &self.prepared.strings;
         loop {
             match self.commands.try_recv() {
                 Ok(TargetCommand::Shutdown) | Err(TryRecvError::Disconnected) => return End::Shutdown,
@@ -288,7 +288,7 @@ impl Board {
                 self.hub.publish(event);
             }
             if !bytes.is_empty() {
-                link.ingest(&bytes, strings.memory(), &mut events);
+                link.ingest(&bytes, &mut strings, &mut events);
                 for event in events.drain(..) {
                     self.hub.publish(event);
                 }
@@ -300,27 +300,5 @@ impl Board {
                 std::thread::sleep(self.config.poll_interval);
             }
         }
-    }
-}
-
-/// The ELF's data as memory for string references (cloned per use: `ElfMemory` reads only).
-struct ElfStrings<'a>(&'a ElfMemory);
-
-impl ElfStrings<'_> {
-    fn memory(&mut self) -> &mut dyn crate::memory::TargetMemory {
-        self
-    }
-}
-
-impl crate::memory::TargetMemory for ElfStrings<'_> {
-    fn read(&mut self, addr: u64, buf: &mut [u8]) -> std::io::Result<()> {
-        self.0.read_at(addr, buf)
-    }
-
-    fn write(&mut self, addr: u64, _: &[u8]) -> std::io::Result<()> {
-        Err(std::io::Error::new(
-            std::io::ErrorKind::PermissionDenied,
-            format!("the ELF is read-only ({addr:#x})"),
-        ))
     }
 }
