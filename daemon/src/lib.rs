@@ -9,6 +9,7 @@
 
 pub mod client;
 pub mod daemon;
+pub mod defmt_logs;
 pub mod device_link;
 pub mod elf_memory;
 pub mod hub;

@@ -1,7 +1,9 @@
-//! The firmware's text channels: every RTT up channel other than asyncmon's is read as text and
-//! published as log lines, so the firmware's own logs show beside its tasks (only one tool can hold
-//! a probe, so asyncmon must show them).
+//! The firmware's log channels: every RTT up channel other than asyncmon's is read and published as
+//! log lines, so the firmware's own logs show beside its tasks (only one tool can hold a probe, so
+//! asyncmon must show them). The channel named "defmt" is decoded with the ELF's defmt table; the
+//! others are text.
 
+use crate::defmt_logs::{DefmtLogs, TableLoad, DEFMT_CHANNEL};
 use crate::memory::TargetMemory;
 use crate::rtt::{ControlBlock, RttError, UpChannel};
 use asyncmon_protocol::host::{LogLine, LogSource, SessionEvent};
@@ -10,26 +12,47 @@ use std::time::Instant;
 /// The longest line kept; longer ones are cut and marked.
 const MAX_LINE: usize = 1024;
 
-struct TextChannel {
-    up: UpChannel,
-    partial: Vec<u8>,
+/// How a channel's bytes become lines.
+enum Decoding {
+    /// Text: the bytes after the last newline.
+    Text(Vec<u8>),
+    /// defmt frames.
+    Defmt(DefmtLogs),
 }
 
-/// Readers for every text channel of a control block.
+struct TextChannel {
+    up: UpChannel,
+    decoding: Decoding,
+}
+
+/// Readers for every log channel of a control block.
 pub struct TextChannels {
     channels: Vec<TextChannel>,
     started: Instant,
 }
 
 impl TextChannels {
-    /// Attaches to every up channel with a buffer except `skip` (the asyncmon channel).
-    pub fn attach(mem: &mut dyn TargetMemory, block: &ControlBlock, skip: &str, started: Instant) -> Self {
+    /// Attaches to every up channel with a buffer except `skip` (the asyncmon channel). The
+    /// "defmt" channel is decoded with the table `defmt` is reading from the firmware's ELF.
+    pub fn attach(
+        mem: &mut dyn TargetMemory,
+        block: &ControlBlock,
+        skip: &str,
+        started: Instant,
+        defmt: &TableLoad,
+    ) -> Self {
         let channels = block
             .up
             .iter()
             .filter(|c| c.name != skip && c.buffer != 0)
-            .filter_map(|c| UpChannel::attach(mem, c).ok())
-            .map(|up| TextChannel { up, partial: Vec::new() })
+            .filter_map(|desc| {
+                let decoding = if desc.name == DEFMT_CHANNEL {
+                    Decoding::Defmt(DefmtLogs::new(defmt.clone()))
+                } else {
+                    Decoding::Text(Vec::new())
+                };
+                Some(TextChannel { up: UpChannel::attach(mem, desc).ok()?, decoding })
+            })
             .collect();
         TextChannels { channels, started }
     }
@@ -40,32 +63,40 @@ impl TextChannels {
         mem: &mut dyn TargetMemory,
         out: &mut Vec<SessionEvent>,
     ) -> Result<bool, RttError> {
+        let at_ms = self.started.elapsed().as_millis() as u64;
         let mut any = false;
+        let mut bytes = Vec::new();
         for channel in &mut self.channels {
-            let before = channel.partial.len();
-            channel.up.read(mem, &mut channel.partial)?;
-            any |= channel.partial.len() > before;
-            while let Some(end) = channel.partial.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = channel.partial.drain(..=end).collect();
-                let text = String::from_utf8_lossy(&line).trim_end_matches(['\r', '\n']).to_string();
-                out.push(self::line(self.started, text));
-            }
-            if channel.partial.len() > MAX_LINE {
-                let text = format!("{}…", String::from_utf8_lossy(&channel.partial));
-                channel.partial.clear();
-                out.push(self::line(self.started, text));
+            match &mut channel.decoding {
+                Decoding::Text(partial) => {
+                    let before = partial.len();
+                    channel.up.read(mem, partial)?;
+                    any |= partial.len() > before;
+                    while let Some(end) = partial.iter().position(|&b| b == b'\n') {
+                        let line: Vec<u8> = partial.drain(..=end).collect();
+                        let text = String::from_utf8_lossy(&line).trim_end_matches(['\r', '\n']).to_string();
+                        out.push(self::line(at_ms, text));
+                    }
+                    if partial.len() > MAX_LINE {
+                        let text = format!("{}…", String::from_utf8_lossy(partial));
+                        partial.clear();
+                        out.push(self::line(at_ms, text));
+                    }
+                }
+                Decoding::Defmt(logs) => {
+                    bytes.clear();
+                    channel.up.read(mem, &mut bytes)?;
+                    any |= !bytes.is_empty();
+                    logs.push(&bytes, at_ms, out);
+                }
             }
         }
         Ok(any)
     }
 }
 
-fn line(started: Instant, text: String) -> SessionEvent {
-    SessionEvent::Log(LogLine {
-        at_ms: started.elapsed().as_millis() as u64,
-        source: LogSource::RttText,
-        text,
-    })
+fn line(at_ms: u64, text: String) -> SessionEvent {
+    SessionEvent::Log(LogLine::plain(at_ms, LogSource::RttText, text))
 }
 
 #[cfg(test)]
@@ -79,8 +110,9 @@ mod tests {
         let mut mem = crate::rtt::channel_tests_support::fake_rtt(PointerWidth::Eight, 32, 8);
         let block = ControlBlock::read(&mut mem, 0x1000, PointerWidth::Eight).unwrap();
         let desc = block.up_channel("up").unwrap().clone();
-        let mut text = TextChannels::attach(&mut mem, &block, "asyncmon", Instant::now());
-        let mut skipped = TextChannels::attach(&mut mem, &block, "up", Instant::now());
+        let no_defmt = TableLoad::ready(Ok(None));
+        let mut text = TextChannels::attach(&mut mem, &block, "asyncmon", Instant::now(), &no_defmt);
+        let mut skipped = TextChannels::attach(&mut mem, &block, "up", Instant::now(), &no_defmt);
         assert!(skipped.channels.is_empty());
         let mut events = Vec::new();
         crate::rtt::channel_tests_support::target_writes(&mut mem, &desc, b"blinky: on\nblin");

@@ -29,11 +29,7 @@ async fn a_client_that_falls_behind_is_told_and_resynchronised() {
     let publish = tokio::task::spawn_blocking(move || {
         for i in 0..events {
             let text = format!("line {i} {}", "x".repeat(200));
-            publisher.publish(SessionEvent::Log(LogLine {
-                at_ms: i as u64,
-                source: LogSource::FirmwareStdout,
-                text,
-            }));
+            publisher.publish(SessionEvent::Log(LogLine::plain(i as u64, LogSource::FirmwareStdout, text)));
         }
     });
     tokio::time::timeout(Duration::from_secs(60), publish)

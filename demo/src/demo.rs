@@ -131,7 +131,11 @@ impl From<asyncmon_agent::SpawnError> for SensorError {
     }
 }
 
-/// Logs a line on the firmware's RTT text channel, as firmware on a board would.
+// defmt log lines carry the microseconds since the firmware started.
+defmt::timestamp!("{=u64:us}", embassy_time::Instant::now().as_micros());
+
+/// Logs a line on the firmware's RTT text channel, as firmware on a board would. (The sensor
+/// readings go through defmt, as most firmware's logs do: both paths reach the monitor.)
 fn say(line: core::fmt::Arguments<'_>) {
     rtt_target::rprintln!("{}", line);
 }
@@ -161,9 +165,12 @@ async fn blinky() -> Result<(), SensorError> {
 async fn sensor_poll(poll: u32) -> Result<i32, SensorError> {
     sleep(Duration::from_millis(20)).await?;
     if poll % FAILING_POLL == 0 {
+        defmt::warn!("sensor_poll: no answer on poll {=u32}", poll);
         return Err(SensorError::timeout(poll));
     }
-    Ok(21 + (poll % 5) as i32)
+    let reading = 21 + (poll % 5) as i32;
+    defmt::info!("sensor_poll: {=i32} C on poll {=u32}", reading, poll);
+    Ok(reading)
 }
 
 async fn telemetry(spawner: Spawner) -> Result<(), SensorError> {

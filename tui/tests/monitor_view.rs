@@ -62,10 +62,16 @@ fn session() -> MonitorState {
         path: FailurePath::Unretrieved,
     }));
     events.push(SessionEvent::Log(LogLine {
-        at_ms: 300,
-        source: LogSource::FirmwareStdout,
-        text: "main: calibrated, offset 20".into(),
+        level: Some(LogLevel::Warn),
+        location: Some(Location { file: "/home/dev/app/src/sensor.rs".into(), line: 117, column: 0 }),
+        device_time: Some("0.240100".into()),
+        ..LogLine::plain(240, LogSource::Defmt, "sensor_poll: no answer on poll 3".into())
     }));
+    events.push(SessionEvent::Log(LogLine::plain(
+        300,
+        LogSource::FirmwareStdout,
+        "main: calibrated, offset 20".into(),
+    )));
     events.push(SessionEvent::Stats(LinkStats {
         bytes: 2048,
         frames: 40,

@@ -4,6 +4,7 @@
 
 use super::elf::{locate_in_process, LocateError};
 use super::TargetCommand;
+use crate::defmt_logs::TableLoad;
 use crate::device_link::DeviceLink;
 use crate::hub::Hub;
 use crate::memory::ProcessMemory;
@@ -11,6 +12,7 @@ use crate::rtt::{ControlBlock, DownChannel, RttError, UpChannel};
 use crate::text_channels::TextChannels;
 use asyncmon_protocol::host::{LogLine, LogSource, Problem, SessionEvent, TargetState};
 use asyncmon_protocol::HostCommand;
+use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
@@ -60,7 +62,9 @@ pub fn spawn(
 ) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("asyncmon-sim".into())
-        .spawn(move || Sim { config, hub, commands, started: Instant::now() }.run())
+        .spawn(move || {
+            Sim { config, hub, commands, started: Instant::now(), defmt: RefCell::new(None) }.run()
+        })
         .expect("spawning the simulator thread")
 }
 
@@ -69,6 +73,8 @@ struct Sim {
     hub: Arc<Hub>,
     commands: Receiver<TargetCommand>,
     started: Instant,
+    /// The defmt table of the executable with this inode: read once, not at every restart.
+    defmt: RefCell<Option<(u64, TableLoad)>>,
 }
 
 /// How the attached loop ended.
@@ -200,7 +206,7 @@ impl Sim {
                 for line in BufReader::new(stream).lines() {
                     let Ok(text) = line else { break };
                     let at_ms = started.elapsed().as_millis() as u64;
-                    hub.publish(SessionEvent::Log(LogLine { at_ms, source, text }));
+                    hub.publish(SessionEvent::Log(LogLine::plain(at_ms, source, text)));
                 }
             });
         }
@@ -248,10 +254,27 @@ impl Sim {
         let up = UpChannel::attach(&mut mem, block.up_channel(UP_CHANNEL).map_err(|e| e.to_string())?)
             .map_err(|e| e.to_string())?;
         let down = DownChannel::attach(block.down_channel(DOWN_CHANNEL).map_err(|e| e.to_string())?);
-        let text = TextChannels::attach(&mut mem, &block, UP_CHANNEL, self.started);
+        let text = TextChannels::attach(&mut mem, &block, UP_CHANNEL, self.started, &self.defmt_table(pid));
         tracing::info!(addr = format_args!("{addr:#x}"), "RTT attached");
         self.hub.publish(SessionEvent::TargetState(TargetState::Attached));
         Ok((mem, up, down, text))
+    }
+
+    /// The defmt table of process `pid`'s executable, read the first time that executable runs.
+    fn defmt_table(&self, pid: u32) -> TableLoad {
+        let exe = PathBuf::from(format!("/proc/{pid}/exe"));
+        let inode = std::fs::metadata(&exe).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).unwrap_or(0);
+        let mut cache = self.defmt.borrow_mut();
+        match &*cache {
+            Some((cached, table)) if *cached == inode => table.clone(),
+            _ => {
+                // Resolve the link now: the process (and its /proc entry) may be gone by the time
+                // the table is read.
+                let table = TableLoad::start(std::fs::read_link(&exe).unwrap_or(exe));
+                *cache = Some((inode, table.clone()));
+                table
+            }
+        }
     }
 
     /// Reads frames and carries out commands until the firmware exits or the daemon shuts down.

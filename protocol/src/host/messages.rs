@@ -14,13 +14,16 @@ pub struct Location {
     pub file: String,
     /// 1-based line.
     pub line: u32,
-    /// 1-based column.
+    /// 1-based column; 0 when the source gives only a line (defmt's log locations).
     pub column: u32,
 }
 
 impl core::fmt::Display for Location {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+        match self.column {
+            0 => write!(f, "{}:{}", self.file, self.line),
+            column => write!(f, "{}:{}:{column}", self.file, self.line),
+        }
     }
 }
 
@@ -177,6 +180,43 @@ pub enum LogSource {
     Daemon,
     /// A text channel of the firmware's RTT (everything but the asyncmon channel).
     RttText,
+    /// The firmware's defmt channel, decoded with the table in its ELF.
+    Defmt,
+}
+
+/// A log line's severity, as defmt (and most loggers) rank them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum LogLevel {
+    /// Tracing detail.
+    Trace,
+    /// Debugging detail.
+    Debug,
+    /// Normal operation.
+    Info,
+    /// Something unexpected that the firmware handled.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+impl LogLevel {
+    /// The level's name in lower case, as defmt writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+
+    /// Parses a level's name (any case).
+    pub fn parse(name: &str) -> Option<LogLevel> {
+        [LogLevel::Trace, LogLevel::Debug, LogLevel::Info, LogLevel::Warn, LogLevel::Error]
+            .into_iter()
+            .find(|level| level.as_str().eq_ignore_ascii_case(name))
+    }
 }
 
 /// A line of firmware output.
@@ -188,6 +228,22 @@ pub struct LogLine {
     pub source: LogSource,
     /// The text, without the newline.
     pub text: String,
+    /// The severity, when the source has one (defmt).
+    #[serde(default)]
+    pub level: Option<LogLevel>,
+    /// The statement that logged it, when the source tells (defmt, from the ELF's debug info).
+    #[serde(default)]
+    pub location: Option<Location>,
+    /// The firmware's own timestamp, as it formats it (defmt's `timestamp!`).
+    #[serde(default)]
+    pub device_time: Option<String>,
+}
+
+impl LogLine {
+    /// A line with no level, location or device time: plain text output.
+    pub fn plain(at_ms: u64, source: LogSource, text: String) -> LogLine {
+        LogLine { at_ms, source, text, level: None, location: None, device_time: None }
+    }
 }
 
 /// Something a user should know about the link: bad input, a version mismatch.

@@ -238,11 +238,7 @@ mod tests {
             RecordedEvent { at_ms: 0, event: SessionEvent::TargetState(TargetState::Attached) },
             RecordedEvent {
                 at_ms: 5,
-                event: SessionEvent::Log(LogLine {
-                    at_ms: 5,
-                    source: LogSource::FirmwareStdout,
-                    text: "hi".into()
-                }),
+                event: SessionEvent::Log(LogLine::plain(5, LogSource::FirmwareStdout, "hi".into())),
             },
         ]
     }

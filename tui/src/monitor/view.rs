@@ -6,7 +6,8 @@
 use super::input::{KEYS, KEY_HINT};
 use super::state::{Connection, MonitorState, Pane};
 use asyncmon_protocol::host::{
-    Failure, FailurePath, InterruptReport, LogSource, TargetState, Task, TaskOutcome, TaskState,
+    Failure, FailurePath, InterruptReport, LogLevel, LogLine, LogSource, TargetState, Task, TaskOutcome,
+    TaskState,
 };
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
@@ -254,25 +255,34 @@ fn render_detail(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
 }
 
+/// A firmware log line: arrival time, level (defmt), text, and the statement that logged it.
+fn log_line(l: &LogLine) -> Line<'static> {
+    let style =
+        if l.source == LogSource::FirmwareStderr { Style::new().fg(Color::Yellow) } else { Style::new() };
+    let mut spans = vec![Span::styled(format!("{:>6} ", seconds(l.at_ms)), Style::new().fg(Color::DarkGray))];
+    if let Some(level) = l.level {
+        let color = match level {
+            LogLevel::Error => Color::Red,
+            LogLevel::Warn => Color::Yellow,
+            LogLevel::Info => Color::Green,
+            LogLevel::Debug | LogLevel::Trace => Color::DarkGray,
+        };
+        spans.push(Span::styled(format!("{:<5} ", level.as_str().to_uppercase()), Style::new().fg(color)));
+    }
+    spans.push(Span::styled(l.text.clone(), style));
+    if let Some(at) = &l.location {
+        let file = at.file.rsplit('/').next().unwrap_or(&at.file);
+        spans.push(Span::styled(format!("  {file}:{}", at.line), Style::new().fg(Color::DarkGray)));
+    }
+    Line::from(spans)
+}
+
 fn render_logs(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     let s = &state.session;
     let mut entries: Vec<(u64, Line<'static>)> = s
         .logs
         .iter()
-        .map(|l| {
-            let style = if l.source == LogSource::FirmwareStderr {
-                Style::new().fg(Color::Yellow)
-            } else {
-                Style::new()
-            };
-            (
-                l.at_ms,
-                Line::from(vec![
-                    Span::styled(format!("{:>6} ", seconds(l.at_ms)), Style::new().fg(Color::DarkGray)),
-                    Span::styled(l.text.clone(), style),
-                ]),
-            )
-        })
+        .map(|l| (l.at_ms, log_line(l)))
         .chain(s.problems.iter().map(|p| {
             (
                 p.at_ms,

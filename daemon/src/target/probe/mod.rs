@@ -15,6 +15,7 @@ pub mod select;
 
 use super::elf::{find_rtt_symbol, RttSymbol};
 use super::TargetCommand;
+use crate::defmt_logs::TableLoad;
 use crate::device_link::DeviceLink;
 use crate::elf_memory::ElfMemory;
 use crate::hub::Hub;
@@ -55,6 +56,7 @@ pub struct Prepared {
     chip: String,
     rtt: RttSymbol,
     strings: ElfMemory,
+    defmt: TableLoad,
 }
 
 /// Checks the chip name and the ELF (its `_SEGGER_RTT` symbol), without touching a probe.
@@ -62,7 +64,8 @@ pub fn prepare(config: &ProbeConfig) -> Result<Prepared, String> {
     let chip = chip::validate_chip(&config.chip).map_err(|e| e.to_string())?;
     let rtt = find_rtt_symbol(&config.elf)?;
     let strings = ElfMemory::open(&config.elf)?;
-    Ok(Prepared { chip, rtt, strings })
+    let defmt = TableLoad::start(config.elf.clone());
+    Ok(Prepared { chip, rtt, strings, defmt })
 }
 
 /// Serves the board on a thread of its own.
@@ -107,11 +110,7 @@ impl Board {
 
     fn say(&self, text: String) {
         tracing::info!("{text}");
-        self.hub.publish(SessionEvent::Log(LogLine {
-            at_ms: self.now_ms(),
-            source: LogSource::Daemon,
-            text,
-        }));
+        self.hub.publish(SessionEvent::Log(LogLine::plain(self.now_ms(), LogSource::Daemon, text)));
     }
 
     fn run(self) {
@@ -225,7 +224,13 @@ impl Board {
                         let up = block.up_channel("asyncmon").map_err(|e| e.to_string())?.clone();
                         let down = block.down_channel("asyncmon-control").map_err(|e| e.to_string())?.clone();
                         let up = UpChannel::attach(&mut memory, &up).map_err(|e| e.to_string())?;
-                        let text = TextChannels::attach(&mut memory, &block, "asyncmon", self.started);
+                        let text = TextChannels::attach(
+                            &mut memory,
+                            &block,
+                            "asyncmon",
+                            self.started,
+                            &self.prepared.defmt,
+                        );
                         Ok(Some((up, DownChannel::attach(&down), text)))
                     }
                     Ok(false) => Ok(None),
