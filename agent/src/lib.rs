@@ -39,6 +39,7 @@ mod platform;
 mod run_loop;
 mod slots;
 mod spawner;
+mod stats;
 mod task;
 mod time;
 mod waker;
@@ -56,6 +57,7 @@ pub use join::JoinHandle;
 pub use panic::install_panic_hook;
 pub use run_loop::CONTROL_POLL_INTERVAL;
 pub use spawner::{task_memory_bytes, SpawnError, Spawner};
+pub use stats::STATS_INTERVAL;
 pub use task::TaskMeta;
 pub use time::{sleep, wait_for, Sleep, TaskWaitFor, Timeout, WaitFor};
 

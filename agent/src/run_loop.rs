@@ -38,6 +38,7 @@ where
     let mut hard = false;
     let mut deadline: Option<Instant> = None;
     let mut control_timer: Option<Timer> = None;
+    let mut next_stats = Instant::now() + crate::stats::STATS_INTERVAL;
     core.main.set();
     core.control.set();
     loop {
@@ -71,6 +72,10 @@ where
                     }
                 }
                 crate::link::report_losses();
+                if cfg!(feature = "task-stats") && now >= next_stats {
+                    next_stats = now + crate::stats::STATS_INTERVAL;
+                    slots::report_stats(exec);
+                }
                 hard |= deadline.is_some_and(|d| now >= d);
                 slots::drop_overdue(exec, now);
                 let mut timer = Timer::after(CONTROL_POLL_INTERVAL);

@@ -41,8 +41,10 @@ pub(crate) fn poll(exec: RawExecutor, index: usize) {
     let mut cx = core::task::Context::from_waker(&waker);
     exec.core().current.set(id);
     crate::panic::set_running_task(id);
+    let start = header.stats.poll_started();
     // SAFETY: the slot is Running, so its storage holds the pinned future `vtable` was made for.
     let poll = unsafe { (vtable.poll)(exec.storage(index), &mut cx) };
+    header.stats.poll_ended(start, poll.is_pending() && header.signal.is_set());
     crate::panic::set_running_task(crate::panic::NO_TASK);
     exec.core().current.set(asyncmon_protocol::device::MAIN_TASK_ID);
     if poll.is_pending() {
@@ -55,6 +57,7 @@ pub(crate) fn poll(exec: RawExecutor, index: usize) {
         unsafe { (vtable.failure)(exec.storage(index)).map(|e| &*e) },
         header.signal.cancel_requested(),
     );
+    crate::stats::report(header, true);
     crate::link::send_task_finished(id, outcome);
     exec.core().record_ending(id, outcome);
     header.wake_awaiter();
@@ -103,6 +106,7 @@ pub(crate) fn drop_task(exec: RawExecutor, index: usize, outcome: TaskOutcome) {
         // SAFETY: Running: the storage holds the future; it is dropped once and the slot is freed
         // right after, so it is never polled or dropped again.
         unsafe { (vtable.drop_future)(exec.storage(index)) };
+        crate::stats::report(header, true);
         crate::link::send_task_finished(meta.id, outcome);
         exec.core().record_ending(meta.id, outcome);
     }
@@ -158,6 +162,16 @@ pub(crate) fn free(header: &TaskHeader) {
     header.awaiter.set(None);
     header.cancel_deadline.set(None);
     header.signal.reset();
+    header.stats.reset();
+}
+
+/// Samples the statistics of every running task that was polled since its last sample.
+pub(crate) fn report_stats(exec: RawExecutor) {
+    for header in exec.headers() {
+        if header.state.get() == SlotState::Running {
+            crate::stats::report(header, false);
+        }
+    }
 }
 
 /// Sends a spawn frame for every running task (after a resync, for a host that knows nothing).

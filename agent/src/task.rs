@@ -48,6 +48,8 @@ pub(crate) struct TaskHeader {
     pub vtable: Cell<Option<&'static crate::spawner::TaskVTable>>,
     /// When a cancelled task that has not finished is dropped.
     pub cancel_deadline: Cell<Option<Instant>>,
+    /// Its poll statistics (empty without the `task-stats` feature).
+    pub stats: crate::stats::PollCounters,
 }
 
 impl TaskHeader {
@@ -63,6 +65,7 @@ impl TaskHeader {
             awaiter: Cell::new(None),
             vtable: Cell::new(None),
             cancel_deadline: Cell::new(None),
+            stats: crate::stats::PollCounters::new(),
         }
     }
 

@@ -145,6 +145,22 @@ impl DefmtLogs {
         self.decode(&table, bytes, at_ms, out);
     }
 
+    /// Whether lines are waiting for the table.
+    pub fn is_waiting(&self) -> bool {
+        !self.waiting.is_empty()
+    }
+
+    /// Waits (at most `timeout`) for the table, then decodes what was waiting for it.
+    pub fn finish(mut self, timeout: std::time::Duration, started: std::time::Instant) -> Vec<SessionEvent> {
+        let deadline = std::time::Instant::now() + timeout;
+        while self.table.get().is_none() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let mut out = Vec::new();
+        self.push(&[], started.elapsed().as_millis() as u64, &mut out);
+        out
+    }
+
     fn decode(&mut self, table: &DefmtTable, bytes: &[u8], at_ms: u64, out: &mut Vec<SessionEvent>) {
         self.pending.extend_from_slice(bytes);
         // rzcobs frames end with a zero byte: decode up to the last one, keep the rest.

@@ -160,6 +160,17 @@ impl DeviceLink {
                 let text = self.resolve(text, mem);
                 self.interned.insert(id, text);
             }
+            DeviceMessage::TaskStats(s) => out.push(SessionEvent::TaskStats {
+                id: s.task,
+                stats: PollStats {
+                    polls: s.polls,
+                    busy_us: s.busy_us,
+                    max_poll_us: s.max_poll_us,
+                    self_wakes: s.self_wakes,
+                    idle_us: s.idle_us,
+                    sampled_at_ms: self.now_ms(),
+                },
+            }),
             DeviceMessage::TaskFailure { message, exception, task, path } => {
                 let task = task.map(|id| self.known_task(id));
                 let failure = self.failure(message, exception, task, path, mem);
@@ -263,6 +274,7 @@ impl DeviceLink {
             parent: None,
             state: TaskState::Running,
             storage_bytes: None,
+            stats: None,
         });
         task.state = TaskState::Finished(dev::TaskOutcome::Failed);
         task
@@ -283,6 +295,7 @@ impl DeviceLink {
             parent: info.parent,
             state,
             storage_bytes,
+            stats: None,
         }
     }
 

@@ -95,6 +95,33 @@ impl TextChannels {
     }
 }
 
+impl TextChannels {
+    /// The target is gone: defmt lines still waiting for their table (a debug build's takes
+    /// seconds to read) are decoded when it is there, on a thread of their own, and published to
+    /// `hub` with the time they arrived. Nothing read from the target is dropped.
+    pub fn finish_in_background(self, hub: std::sync::Arc<crate::hub::Hub>) {
+        let waiting: Vec<DefmtLogs> = self
+            .channels
+            .into_iter()
+            .filter_map(|c| match c.decoding {
+                Decoding::Defmt(logs) if logs.is_waiting() => Some(logs),
+                _ => None,
+            })
+            .collect();
+        if waiting.is_empty() {
+            return;
+        }
+        let started = self.started;
+        let _ = std::thread::Builder::new().name("asyncmon-defmt-finish".into()).spawn(move || {
+            for logs in waiting {
+                for event in logs.finish(std::time::Duration::from_secs(120), started) {
+                    hub.publish(event);
+                }
+            }
+        });
+    }
+}
+
 fn line(at_ms: u64, text: String) -> SessionEvent {
     SessionEvent::Log(LogLine::plain(at_ms, LogSource::RttText, text))
 }

@@ -160,6 +160,22 @@ mod decoder {
     }
 
     #[test]
+    fn lines_still_waiting_when_the_target_is_gone_are_decoded_once_the_table_is_read() {
+        let elf = firmware_elf();
+        let load = TableLoad::start(std::path::PathBuf::from(super::support::firmware()));
+        let mut logs = DefmtLogs::new(load);
+        let mut events = Vec::new();
+        logs.push(&reading_frame(&elf, 10, 24, 9), 42, &mut events);
+        let events = if events.is_empty() {
+            assert!(logs.is_waiting());
+            logs.finish(std::time::Duration::from_secs(60), std::time::Instant::now())
+        } else {
+            events // The table was read before the frame arrived.
+        };
+        assert_eq!(texts(&events), [(42, "sensor_poll: 24 C on poll 9".to_string())]);
+    }
+
+    #[test]
     fn a_defmt_channel_without_a_table_is_said_once_and_shown_nowhere() {
         let mut logs = DefmtLogs::new(TableLoad::ready(Ok(None)));
         let mut events = Vec::new();

@@ -77,8 +77,10 @@ async fn a_failure_reaches_the_client_and_stop_ends_in_keyboard_interrupt() {
         ended,
         [
             ("blinky", TaskOutcome::Cancelled),
+            ("flash_log", TaskOutcome::Cancelled),
             ("main", TaskOutcome::Cancelled),
-            ("telemetry", TaskOutcome::Cancelled)
+            ("telemetry", TaskOutcome::Cancelled),
+            ("uart_rx", TaskOutcome::Cancelled)
         ]
     );
     assert!(!report.hard_stop);

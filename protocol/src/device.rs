@@ -281,6 +281,27 @@ pub enum DeviceMessage<'a> {
         /// How the failure got here.
         path: FailurePath,
     },
+    /// How a task has been polled so far: sampled by the agent at a bounded rate (at most one per
+    /// task per sampling interval, and one when the task ends) with its `task-stats` feature.
+    TaskStats(TaskStats),
+}
+
+/// A task's poll statistics since it was spawned. Durations are in microseconds of the device's
+/// clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TaskStats {
+    /// The task.
+    pub task: TaskId,
+    /// How many times it was polled.
+    pub polls: u32,
+    /// The time spent inside its polls, in total.
+    pub busy_us: u64,
+    /// The longest single poll: a long one held up every other task.
+    pub max_poll_us: u32,
+    /// Polls after which the task was ready again at once, because it woke itself.
+    pub self_wakes: u32,
+    /// The time since its last poll ended, when sampled.
+    pub idle_us: u32,
 }
 
 /// A message from the host to the device (the RTT down channel).

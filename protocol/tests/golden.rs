@@ -150,6 +150,22 @@ fn task_failure_with_every_string_interned() {
 }
 
 #[test]
+fn task_stats() {
+    check(
+        DeviceMessage::TaskStats(TaskStats {
+            task: 7,
+            polls: 300,
+            busy_us: 1500,
+            max_poll_us: 40,
+            self_wakes: 2,
+            idle_us: 20_000,
+        }),
+        // Variant 11, then varints: 7, 300, 1500, 40, 2, 20000.
+        "0b07ac02dc0b2802a09c01",
+    );
+}
+
+#[test]
 fn resync() {
     check(HostCommand::Resync, "02");
 }

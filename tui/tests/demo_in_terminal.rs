@@ -74,6 +74,13 @@ fn demo_shows_a_failure_and_stops_with_keyboard_interrupt() {
     assert!(screen.contains("ATTACHED"), "{screen}");
     assert!(screen.contains("spawn chain sensor_poll ← telemetry ← main"), "{screen}");
 
+    // Enter opens the failure's detail over everything; Esc closes it.
+    tmux.keys("Enter");
+    let screen = tmux.wait_for("the failure detail", Duration::from_secs(5), |s| s.contains("Esc closes"));
+    assert!(screen.contains("Failure #") && screen.contains("raised at"), "{screen}");
+    tmux.keys("Escape");
+    tmux.wait_for("the detail closed", Duration::from_secs(5), |s| !s.contains("Esc closes"));
+
     tmux.keys("s");
     tmux.wait_for("the stop confirmation", Duration::from_secs(5), |s| s.contains("[y]es / [n]o"));
     tmux.keys("y");
@@ -81,10 +88,19 @@ fn demo_shows_a_failure_and_stops_with_keyboard_interrupt() {
         s.contains("EXITED: KeyboardInterrupt (exit code 130)") && s.contains("KeyboardInterrupt: cancelled")
     });
     let summary = screen.lines().find(|l| l.contains("KeyboardInterrupt: cancelled")).unwrap();
-    for task in ["main", "blinky", "telemetry"] {
+    for task in ["main", "blinky", "telemetry", "flash_log", "uart_rx"] {
         assert!(summary.contains(task), "{summary}");
     }
-    assert!(screen.contains("cleanup:"), "the firmware's cleanup output is shown:\n{screen}");
+    // The logs, full screen: the firmware's cleanup output and its defmt lines with level and source.
+    tmux.keys("l");
+    tmux.wait_for("the logs view with the cleanup output", Duration::from_secs(10), |s| {
+        s.contains("Logs and problems") && s.contains("cleanup: blinky turned the LED off")
+    });
+    // The defmt lines come once the daemon has read the table of this (debug, 100+ MB) binary,
+    // even though the firmware has exited by then.
+    let screen =
+        tmux.wait_for("the defmt lines", Duration::from_secs(60), |s| s.contains("INFO  sensor_poll:"));
+    assert!(screen.contains("demo.rs:"), "a defmt line shows its source line:\n{screen}");
 
     tmux.keys("q");
     let deadline = Instant::now() + Duration::from_secs(5);

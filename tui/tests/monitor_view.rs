@@ -21,6 +21,7 @@ fn task(id: TaskId, name: &str, parent: Option<TaskId>, state: TaskState) -> Tas
         parent,
         state,
         storage_bytes: Some(2048),
+        stats: None,
     }
 }
 
@@ -72,6 +73,17 @@ fn session() -> MonitorState {
         LogSource::FirmwareStdout,
         "main: calibrated, offset 20".into(),
     )));
+    // Sampled poll statistics: blinky is quiet, telemetry once blocked the executor for 25 ms.
+    let stats = |polls, busy_us, max_poll_us, idle_us| PollStats {
+        polls,
+        busy_us,
+        max_poll_us,
+        self_wakes: 0,
+        idle_us,
+        sampled_at_ms: 300,
+    };
+    events.push(SessionEvent::TaskStats { id: 1, stats: stats(12, 240, 30, 120_000) });
+    events.push(SessionEvent::TaskStats { id: 2, stats: stats(40, 26_100, 25_000, 3_000) });
     events.push(SessionEvent::Stats(LinkStats {
         bytes: 2048,
         frames: 40,
@@ -304,4 +316,99 @@ fn a_long_message_is_wrapped_in_the_detail_and_cut_in_the_list() {
     let detail_lines = lines.iter().filter(|l| l.contains("xxxxxxxxxx")).count();
     assert!(detail_lines >= 2, "the message wraps over several lines: {lines:#?}");
     assert!(lines.iter().all(|l| l.chars().count() == 80), "nothing spills out of the screen");
+}
+
+#[test]
+fn poll_columns_show_the_sampled_statistics_and_a_long_poll_is_warned_about() {
+    let (_, lines) = draw(&session(), 120, 40);
+    let header = lines.iter().find(|l| l.contains("POLLS")).expect("a header with the poll columns");
+    for column in ["BUSY", "IDLE", "STORAGE", "STATE▼"] {
+        assert!(header.contains(column), "{header}");
+    }
+    let telemetry = lines.iter().find(|l| l.contains("telemetry") && l.contains("running")).unwrap();
+    assert!(
+        telemetry.contains("⚠ telemetry") && telemetry.contains("40") && telemetry.contains("26ms"),
+        "{telemetry}"
+    );
+    assert!(screen_has(&lines, "⚠ telemetry #2: a poll took 25.0 ms; every other task waited"));
+    assert!(screen_has(&lines, "⚠ 1 failure never retrieved"));
+}
+
+#[test]
+fn o_sorts_by_the_next_column_and_capital_o_reverses() {
+    let mut state = session();
+    let order = |state: &MonitorState| state.task_rows().iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+    assert_eq!(order(&state), ["main", "blinky", "telemetry", "sensor_poll"]);
+    for _ in 0..3 {
+        state.on_action(Action::NextSort);
+    }
+    let (_, lines) = draw(&state, 120, 40);
+    assert!(screen_has(&lines, "POLLS▼"));
+    assert_eq!(&order(&state)[..2], ["telemetry", "blinky"], "most polled first");
+    state.on_action(Action::ReverseSort);
+    assert_eq!(order(&state).last().unwrap(), "telemetry");
+    let (_, lines) = draw(&state, 120, 40);
+    assert!(screen_has(&lines, "POLLS▲"));
+}
+
+#[test]
+fn enter_opens_the_selected_tasks_detail_and_esc_closes_it() {
+    let mut state = session();
+    state.on_action(Action::NextPane);
+    state.on_action(Action::Down);
+    state.on_action(Action::Down);
+    state.on_action(Action::Detail);
+    let (_, lines) = draw(&state, 80, 24);
+    assert!(screen_has(&lines, "Task telemetry #2"));
+    assert!(screen_has(&lines, "spawn chain   telemetry #2 ← main #0"));
+    assert!(screen_has(&lines, "longest poll  25ms"));
+    assert!(screen_has(&lines, "⚠ telemetry #2: a poll took 25.0 ms"));
+    insta::assert_snapshot!(lines.join("\n"));
+    state.on_action(Action::Cancel);
+    let (_, lines) = draw(&state, 80, 24);
+    assert!(!screen_has(&lines, "longest poll"));
+}
+
+#[test]
+fn enter_on_a_failure_shows_its_whole_context() {
+    let mut state = session();
+    state.on_action(Action::Detail);
+    let (_, lines) = draw(&state, 80, 24);
+    assert!(screen_has(&lines, "Failure #"));
+    assert!(screen_has(&lines, "spawn chain sensor_poll ← telemetry ← main"));
+}
+
+#[test]
+fn l_shows_the_logs_full_screen_with_level_and_source_line_and_the_filter_applies() {
+    let mut state = session();
+    state.on_action(Action::ToggleLogs);
+    let (_, lines) = draw(&state, 80, 24);
+    assert!(screen_has(&lines, "Logs and problems"));
+    assert!(screen_has(&lines, "WARN  sensor_poll: no answer on poll 3  sensor.rs:117"));
+    assert!(screen_has(&lines, "main: calibrated, offset 20"));
+    for c in "calibrated".chars() {
+        state.on_action(Action::FilterChar(c));
+    }
+    let (_, lines) = draw(&state, 80, 24);
+    assert!(!screen_has(&lines, "no answer on poll 3"));
+    assert!(screen_has(&lines, "main: calibrated, offset 20"));
+    state.on_action(Action::ToggleLogs);
+    let (_, lines) = draw(&state, 80, 24);
+    assert!(screen_has(&lines, "Failures"));
+}
+
+#[test]
+fn finished_tasks_are_greyed_then_dropped_after_a_while_and_idle_time_grows() {
+    let mut state = session();
+    let idle = |state: &MonitorState| {
+        let blinky = state.task_rows().into_iter().find(|t| t.name == "blinky").unwrap();
+        asyncmon_tui::monitor::tasks::idle_us(blinky, &state.seen, state.now_ms)
+    };
+    assert_eq!(idle(&state), Some(120_000));
+    assert!(state.on_tick(5_000), "a clock-driven column is shown: redraw");
+    assert_eq!(idle(&state), Some(5_120_000));
+    assert!(state.task_rows().iter().any(|t| t.name == "sensor_poll"));
+    state.on_tick(asyncmon_tui::monitor::tasks::FINISHED_KEPT_MS + 1);
+    assert!(!state.task_rows().iter().any(|t| t.name == "sensor_poll"), "the finished task left the table");
+    assert_eq!(state.task_rows().len(), 3);
 }

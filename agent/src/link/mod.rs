@@ -80,7 +80,7 @@ pub fn init_without_hello() {
     let channels = rtt_target::rtt_init! {
         up: {
             0: { size: 1024, mode: rtt_target::ChannelMode::NoBlockSkip, name: "asyncmon" }
-            1: { size: 512, mode: rtt_target::ChannelMode::NoBlockSkip, name: "log" }
+            1: { size: 1024, mode: rtt_target::ChannelMode::NoBlockSkip, name: "log" }
         }
         down: {
             0: { size: 64, name: "asyncmon-control" }
@@ -90,7 +90,7 @@ pub fn init_without_hello() {
     let channels = rtt_target::rtt_init! {
         up: {
             0: { size: 1024, mode: rtt_target::ChannelMode::NoBlockSkip, name: "asyncmon" }
-            1: { size: 512, mode: rtt_target::ChannelMode::NoBlockSkip, name: "log" }
+            1: { size: 1024, mode: rtt_target::ChannelMode::NoBlockSkip, name: "log" }
             2: { size: 1024, mode: rtt_target::ChannelMode::NoBlockSkip, name: "defmt" }
         }
         down: {

@@ -26,6 +26,16 @@ pub(crate) fn send_task_spawned(meta: &TaskMeta, storage_bytes: usize) {
     });
 }
 
+#[cfg(feature = "task-stats")]
+pub(crate) fn send_task_stats(stats: TaskStats) {
+    if !enabled() {
+        return;
+    }
+    with_link(|link| {
+        link.send(&DeviceMessage::TaskStats(stats));
+    });
+}
+
 pub(crate) fn send_task_finished(id: TaskId, outcome: TaskOutcome) {
     if !enabled() {
         return;

@@ -359,8 +359,10 @@ impl Sim {
                     self.problem(format!(
                         "the firmware exited in the middle of a frame: {lost} bytes of an unfinished frame were lost"
                     ));
-                    self.hub.publish(SessionEvent::Stats(link.stats()));
                 }
+                // The final counters, before the exit is published.
+                self.hub.publish(SessionEvent::Stats(link.stats()));
+                text.finish_in_background(self.hub.clone());
                 return End::Exited { status, stopped };
             }
             if bytes.is_empty() {
@@ -389,9 +391,21 @@ impl Sim {
     }
 }
 
+/// Whether a read failed because the firmware is exiting: its memory goes away a moment before it
+/// can be reaped, so give it that moment (bounded) before calling the link lost.
 fn child_gone(child: &mut Child) -> bool {
-    !std::path::Path::new(&format!("/proc/{}/mem", child.id())).exists()
-        || matches!(child.try_wait(), Ok(Some(_)))
+    let deadline = Instant::now() + Duration::from_millis(250);
+    loop {
+        if !std::path::Path::new(&format!("/proc/{}/mem", child.id())).exists()
+            || matches!(child.try_wait(), Ok(Some(_)))
+        {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 /// How the firmware process ended: its exit code and a description.

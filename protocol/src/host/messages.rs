@@ -55,6 +55,33 @@ pub struct Task {
     pub state: TaskState,
     /// The bytes of static storage its slot holds, when the agent reports it.
     pub storage_bytes: Option<u32>,
+    /// How it has been polled, when the agent samples it (its `task-stats` feature).
+    #[serde(default)]
+    pub stats: Option<PollStats>,
+}
+
+/// A task's poll statistics, as last sampled on the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PollStats {
+    /// How many times it was polled.
+    pub polls: u32,
+    /// Microseconds spent inside its polls, in total.
+    pub busy_us: u64,
+    /// The longest single poll, in microseconds.
+    pub max_poll_us: u32,
+    /// Polls after which it was ready again at once because it woke itself.
+    pub self_wakes: u32,
+    /// Microseconds since its last poll, when sampled.
+    pub idle_us: u32,
+    /// When the sample arrived (milliseconds since the daemon started).
+    pub sampled_at_ms: u64,
+}
+
+impl PollStats {
+    /// The share of polls that followed a wake by the task itself, in percent.
+    pub fn self_wake_percent(&self) -> u32 {
+        (u64::from(self.self_wakes) * 100 / u64::from(self.polls.max(1))) as u32
+    }
 }
 
 /// The exception a task failed with, resolved.
@@ -286,6 +313,13 @@ pub enum SessionEvent {
     Log(LogLine),
     /// Something went wrong on the link.
     Problem(Problem),
+    /// New poll statistics for a task of the current epoch.
+    TaskStats {
+        /// The task.
+        id: TaskId,
+        /// Its statistics.
+        stats: PollStats,
+    },
 }
 
 /// A client's request.

@@ -111,6 +111,12 @@ impl SessionState {
             SessionEvent::Stats(stats) => self.stats = *stats,
             SessionEvent::Log(line) => push_bounded(&mut self.logs, line.clone()),
             SessionEvent::Problem(problem) => push_bounded(&mut self.problems, problem.clone()),
+            SessionEvent::TaskStats { id, stats } => {
+                let epoch = self.epoch;
+                if let Some(task) = self.tasks.iter_mut().rev().find(|t| t.epoch == epoch && t.id == *id) {
+                    task.stats = Some(*stats);
+                }
+            }
         }
     }
 
@@ -151,6 +157,7 @@ mod tests {
             parent,
             state: TaskState::Running,
             storage_bytes: None,
+            stats: None,
         }
     }
 

@@ -31,14 +31,25 @@ pub enum Action {
     EndFilter,
     /// Switch the task pane between the table and the spawn tree.
     ToggleTree,
+    /// Sort the task table by the next column.
+    NextSort,
+    /// Reverse the task table's order.
+    ReverseSort,
+    /// Open (or close) the detail of the selected task or failure; answers yes to a question.
+    Detail,
+    /// Show the logs full screen, or go back.
+    ToggleLogs,
 }
 
 /// The keys and what they do, for the help.
 pub const KEYS: &[(&str, &str)] = &[
     ("↑↓ / j k", "move the selection"),
     ("Tab", "switch between tasks and failures"),
+    ("Enter", "detail of the selected task or failure (Esc closes)"),
     ("t", "tasks as a table or as the spawn tree"),
-    ("/", "filter tasks and failures by text (Enter or Esc ends typing)"),
+    ("o / O", "sort tasks by the next column / reverse the order"),
+    ("l", "the firmware's logs full screen, or back"),
+    ("/", "filter tasks, failures and logs by text (Enter or Esc ends typing)"),
     ("s", "stop the firmware: KeyboardInterrupt (again during a shutdown: hard stop)"),
     ("y / n", "answer a question"),
     ("?", "this help"),
@@ -67,7 +78,11 @@ pub fn action(key: KeyEvent, filtering: bool) -> Option<Action> {
         KeyCode::Down | KeyCode::Char('j') => Action::Down,
         KeyCode::Tab | KeyCode::BackTab => Action::NextPane,
         KeyCode::Char('s') => Action::Stop,
-        KeyCode::Char('y') | KeyCode::Enter => Action::Confirm,
+        KeyCode::Char('y') => Action::Confirm,
+        KeyCode::Enter => Action::Detail,
+        KeyCode::Char('o') => Action::NextSort,
+        KeyCode::Char('O') => Action::ReverseSort,
+        KeyCode::Char('l') => Action::ToggleLogs,
         KeyCode::Char('n') | KeyCode::Esc => Action::Cancel,
         KeyCode::Char('?') => Action::Help,
         KeyCode::Char('/') => Action::StartFilter,

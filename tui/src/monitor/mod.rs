@@ -1,6 +1,8 @@
 //! The terminal monitor.
 
+pub mod detail;
 pub mod input;
 pub mod run;
 pub mod state;
+pub mod tasks;
 pub mod view;

@@ -1,6 +1,6 @@
-//! The monitor's loop: wait for one thing (a key or a message from the daemon), fold it into the
-//! state, draw once. Messages that are already waiting are folded in before the draw, so a burst
-//! costs one frame, and an idle monitor does not draw at all.
+//! The monitor's loop: wait for one thing (a key, a message from the daemon, the once-a-second
+//! tick), fold it into the state, draw once. Messages that are already waiting are folded in before
+//! the draw, so a burst costs one frame; the tick draws only when a clock-driven column is shown.
 
 use super::input::{self, Action};
 use super::state::{MonitorState, StopRequest};
@@ -37,9 +37,18 @@ async fn event_loop(
     let started = Instant::now();
     let mut connected = true;
     terminal.draw(|f| view::render(f, &state))?;
+    // Idle times and the ageing of finished tasks follow the clock: one tick a second, drawn only
+    // when something on screen depends on it.
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let now_ms = || started.elapsed().as_millis() as u64;
         tokio::select! {
+            _ = tick.tick() => {
+                if !state.on_tick(now_ms()) {
+                    continue;
+                }
+            }
             msg = client.recv(), if connected => {
                 let mut next = Some(msg);
                 while let Some(msg) = next.take() {

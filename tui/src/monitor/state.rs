@@ -2,7 +2,10 @@
 //! Fed only by host-link messages and actions; rendering reads it and never changes it.
 
 use super::input::Action;
-use asyncmon_protocol::host::{Failure, ServerMessage, SessionState, TargetDescription, Task, TaskState};
+use super::tasks::{self, SeenTimes, SortBy};
+use asyncmon_protocol::host::{
+    Failure, LogLine, Problem, ServerMessage, SessionState, TargetDescription, Task,
+};
 
 /// A stop the user confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +68,18 @@ pub struct MonitorState {
     /// Frames per second over the last stats interval.
     pub frames_per_sec: f64,
     last_frames: Option<(u64, u64)>,
+    /// The column the task table is sorted by.
+    pub sort: SortBy,
+    /// The sort is reversed.
+    pub sort_reverse: bool,
+    /// The detail of the selected task or failure is open over everything.
+    pub detail_open: bool,
+    /// The logs fill the screen instead of the task and failure panes.
+    pub logs_view: bool,
+    /// The monitor's clock (milliseconds since it started), for idle times and ageing.
+    pub now_ms: u64,
+    /// When each task's latest sample and its end were seen.
+    pub seen: SeenTimes,
 }
 
 impl MonitorState {
@@ -87,6 +102,12 @@ impl MonitorState {
             notice: None,
             frames_per_sec: 0.0,
             last_frames: None,
+            sort: SortBy::default(),
+            sort_reverse: false,
+            detail_open: false,
+            logs_view: false,
+            now_ms: 0,
+            seen: SeenTimes::new(),
         }
     }
 
@@ -117,12 +138,25 @@ impl MonitorState {
             None => self.last_frames = Some((now_ms, frames)),
             _ => {}
         }
+        self.now_ms = now_ms;
+        tasks::note_changes(&self.session, &mut self.seen, now_ms);
         // Follow the newest failure while the user is on the last one.
         let shown = self.failure_rows().len();
         if follow && shown > 0 {
             self.selected_failure = shown - 1;
         }
         self.clamp_selection();
+    }
+
+    /// Time passed with nothing received (idle times grow, finished tasks age). Returns whether
+    /// anything shown depends on the clock, so a redraw is worth it.
+    pub fn on_tick(&mut self, now_ms: u64) -> bool {
+        self.now_ms = now_ms;
+        self.clamp_selection();
+        self.session
+            .tasks
+            .iter()
+            .any(|t| t.stats.is_some() || t.state != asyncmon_protocol::host::TaskState::Running)
     }
 
     /// The daemon connection ended.
@@ -136,9 +170,13 @@ impl MonitorState {
             self.show_help = false;
             return None;
         }
+        if self.detail_open && matches!(action, Action::Cancel | Action::Detail) {
+            self.detail_open = false;
+            return None;
+        }
         if self.confirm_stop {
             match action {
-                Action::Confirm | Action::Stop => {
+                Action::Confirm | Action::Detail | Action::Stop => {
                     self.confirm_stop = false;
                     return Some(if self.confirm_hard { StopRequest::Hard } else { StopRequest::Stop });
                 }
@@ -169,28 +207,42 @@ impl MonitorState {
             }
             Action::EndFilter => self.filtering = false,
             Action::ToggleTree => self.tree = !self.tree,
+            Action::NextSort => self.sort = self.sort.next(),
+            Action::ReverseSort => self.sort_reverse = !self.sort_reverse,
+            Action::Detail => self.detail_open = true,
+            Action::ToggleLogs => self.logs_view = !self.logs_view,
             Action::Quit | Action::Confirm | Action::Cancel => {}
         }
         self.clamp_selection();
         None
     }
 
-    fn matches(&self, text: &str) -> bool {
+    /// Whether `text` passes the filter.
+    pub fn matches(&self, text: &str) -> bool {
         self.filter.is_empty() || text.to_lowercase().contains(&self.filter.to_lowercase())
     }
 
-    /// The tasks the table shows: running ones by id, then finished ones, newest first; filtered.
+    /// The tasks the table shows, filtered, in the chosen order (by default running ones by id,
+    /// then finished ones, newest first); finished tasks leave after [`tasks::FINISHED_KEPT_MS`].
     pub fn task_rows(&self) -> Vec<&Task> {
-        let (mut running, mut finished): (Vec<&Task>, Vec<&Task>) = self
+        let mut rows: Vec<&Task> = self
             .session
             .tasks
             .iter()
-            .filter(|t| self.matches(&t.name))
-            .partition(|t| t.state == TaskState::Running);
-        running.sort_by_key(|t| (t.epoch, t.id));
-        finished.sort_by_key(|t| std::cmp::Reverse((t.epoch, t.id)));
-        running.extend(finished);
-        running
+            .filter(|t| self.matches(&t.name) && !tasks::expired(t, &self.seen, self.now_ms))
+            .collect();
+        tasks::sort(&mut rows, self.sort, self.sort_reverse, &self.seen, self.now_ms);
+        rows
+    }
+
+    /// The log lines the logs show: filtered by text, oldest first.
+    pub fn log_rows(&self) -> Vec<&LogLine> {
+        self.session.logs.iter().filter(|l| self.matches(&l.text)).collect()
+    }
+
+    /// The link's problems, filtered by text.
+    pub fn problem_rows(&self) -> Vec<&Problem> {
+        self.session.problems.iter().filter(|p| self.matches(&p.text)).collect()
     }
 
     /// The failures the list shows, oldest first; filtered by task, type and message.

@@ -1,10 +1,12 @@
-//! Rendering the monitor: a pure function of [`MonitorState`]. No I/O, no clocks.
+//! Rendering the monitor: a pure function of [`MonitorState`] (its clock included). No I/O.
 //!
-//! Layout, top to bottom: a title line, the task table, the failure list beside the selected
-//! failure's detail, the firmware's output and the link's problems, and a status line.
+//! Layout, top to bottom: a title line, the task table (warnings first), the failure list beside
+//! the selected failure's detail, the firmware's output and the link's problems, and a status line.
+//! `l` gives the logs the whole middle; Enter opens the selected item's detail over everything.
 
 use super::input::{KEYS, KEY_HINT};
 use super::state::{Connection, MonitorState, Pane};
+use super::tasks;
 use asyncmon_protocol::host::{
     Failure, FailurePath, InterruptReport, LogLevel, LogLine, LogSource, TargetState, Task, TaskOutcome,
     TaskState,
@@ -28,13 +30,21 @@ pub fn render(frame: &mut Frame<'_>, state: &MonitorState) {
     ])
     .areas(frame.area());
     render_title(frame, title, state);
-    render_tasks(frame, tasks, state);
-    let [failures, detail] =
-        Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(middle);
-    render_failures(frame, failures, state);
-    render_detail(frame, detail, state);
-    render_logs(frame, logs, state);
+    if state.logs_view {
+        let whole = Rect { height: tasks.height + middle.height + logs.height, ..tasks };
+        render_logs(frame, whole, state);
+    } else {
+        render_tasks(frame, tasks, state);
+        let [failures, detail] =
+            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(middle);
+        render_failures(frame, failures, state);
+        render_detail(frame, detail, state);
+        render_logs(frame, logs, state);
+    }
     render_status(frame, status, state);
+    if state.detail_open {
+        super::detail::render_detail_overlay(frame, frame.area(), state);
+    }
     if state.confirm_stop {
         render_confirm(frame, frame.area(), state.confirm_hard);
     }
@@ -71,7 +81,8 @@ fn pane_block(title: String, focused: bool) -> Block<'static> {
     Block::new().borders(Borders::ALL).border_style(style).title(title)
 }
 
-fn state_label(state: TaskState) -> (&'static str, Style) {
+/// A task state's word and colour.
+pub(crate) fn state_label(state: TaskState) -> (&'static str, Style) {
     match state {
         TaskState::Running => ("running", Style::new().fg(Color::Green)),
         TaskState::Finished(TaskOutcome::Completed) => ("done", Style::new().fg(Color::DarkGray)),
@@ -102,13 +113,35 @@ fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     if state.tree {
         return render_tree(frame, area, state);
     }
+    // Task warnings: the first on the pane's bottom edge (the task detail lists a task's own); the
+    // session-wide ones (failures never retrieved) go on the failure list's.
+    let warnings: Vec<tasks::Warning> =
+        tasks::warnings(s).into_iter().filter(|w| w.task.is_some() && state.matches(&w.text)).collect();
+    let block = match warnings.first() {
+        Some(first) => {
+            let more = match warnings.len() {
+                1 => String::new(),
+                n => format!(" (+{} more, Enter on a ⚠ task)", n - 1),
+            };
+            block.title_bottom(Line::from(format!("⚠ {}{more} ", first.text)).fg(Color::Yellow))
+        }
+        None => block,
+    };
+    let table_area = block.inner(area);
+    frame.render_widget(block, area);
+    let warned = |t: &Task| warnings.iter().any(|w| w.task == Some((t.epoch, t.id)));
     let rows = state.task_rows().into_iter().map(|t| {
         let (label, style) = state_label(t.state);
+        let stats = t.stats;
+        let name = if warned(t) { format!("⚠ {}", t.name) } else { t.name.clone() };
         let row = Row::new(vec![
             Cell::from(t.id.to_string()),
-            Cell::from(t.name.clone()),
+            Cell::from(name),
             Cell::from(label).style(style),
             Cell::from(parent_name(t)),
+            Cell::from(stats.map_or_else(String::new, |s| s.polls.to_string())),
+            Cell::from(stats.map_or_else(String::new, |s| duration_us(s.busy_us))),
+            Cell::from(tasks::idle_us(t, &state.seen, state.now_ms).map_or_else(String::new, duration_us)),
             Cell::from(t.storage_bytes.map_or_else(String::new, |b| bytes(u64::from(b)))),
             Cell::from(short_location(&t.spawned_at.to_string())),
         ]);
@@ -122,21 +155,30 @@ fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
         Constraint::Length(4),
         Constraint::Length(14),
         Constraint::Length(9),
-        Constraint::Length(12),
+        Constraint::Length(10),
+        Constraint::Length(6),
+        Constraint::Length(6),
+        Constraint::Length(6),
         Constraint::Length(8),
         Constraint::Fill(1),
     ];
+    let arrow = if state.sort_reverse { "▲" } else { "▼" };
+    let header =
+        ["ID", "NAME", "STATE", "PARENT", "POLLS", "BUSY", "IDLE", "STORAGE", "SPAWNED AT"].map(|h| {
+            if h == state.sort.header() {
+                Cell::from(format!("{h}{arrow}"))
+            } else {
+                Cell::from(h)
+            }
+        });
     let table = Table::new(rows, widths)
-        .header(
-            Row::new(["ID", "NAME", "STATE", "PARENT", "STORAGE", "SPAWNED AT"]).style(Style::new().bold()),
-        )
-        .row_highlight_style(Style::new().reversed())
-        .block(block);
+        .header(Row::new(header).style(Style::new().bold()))
+        .row_highlight_style(Style::new().reversed());
     let mut table_state = TableState::default();
     if state.pane == Pane::Tasks && !s.tasks.is_empty() {
         table_state.select(Some(state.selected_task));
     }
-    frame.render_stateful_widget(table, area, &mut table_state);
+    frame.render_stateful_widget(table, table_area, &mut table_state);
 }
 
 /// The spawn tree of the current epoch: each task under the task that spawned it, failed and
@@ -174,7 +216,13 @@ fn short_type(type_name: &str) -> &str {
 
 fn render_failures(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     let failures = state.failure_rows();
-    let block = pane_block(format!(" Failures ({}) ", failures.len()), state.pane == Pane::Failures);
+    let session_warnings: Vec<String> = tasks::warnings(&state.session)
+        .into_iter()
+        .filter(|w| w.task.is_none())
+        .map(|w| format!("⚠ {} ", w.text))
+        .collect();
+    let block = pane_block(format!(" Failures ({}) ", failures.len()), state.pane == Pane::Failures)
+        .title_bottom(Line::from(session_warnings.concat()).fg(Color::Yellow));
     let items: Vec<ListItem<'_>> = failures
         .iter()
         .map(|f| {
@@ -212,7 +260,8 @@ fn path_words(path: FailurePath) -> &'static str {
     }
 }
 
-fn detail_lines(state: &MonitorState, failure: &Failure) -> Vec<Line<'static>> {
+/// The lines describing a failure: the detail pane's and the overlay's.
+pub(crate) fn detail_lines(state: &MonitorState, failure: &Failure) -> Vec<Line<'static>> {
     let label = |l: &str| Span::styled(format!("{l:<12}"), Style::new().fg(Color::DarkGray));
     let mut lines = Vec::new();
     match &failure.exception {
@@ -279,11 +328,11 @@ fn log_line(l: &LogLine) -> Line<'static> {
 
 fn render_logs(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     let s = &state.session;
-    let mut entries: Vec<(u64, Line<'static>)> = s
-        .logs
-        .iter()
+    let mut entries: Vec<(u64, Line<'static>)> = state
+        .log_rows()
+        .into_iter()
         .map(|l| (l.at_ms, log_line(l)))
-        .chain(s.problems.iter().map(|p| {
+        .chain(state.problem_rows().into_iter().map(|p| {
             (
                 p.at_ms,
                 Line::from(vec![
@@ -294,7 +343,8 @@ fn render_logs(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
         }))
         .collect();
     entries.sort_by_key(|(at, _)| *at);
-    let block = Block::new().borders(Borders::ALL).title(" Output and problems ");
+    let title = if state.logs_view { " Logs and problems (l: back) " } else { " Output and problems " };
+    let block = Block::new().borders(Borders::ALL).title(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     // The answer to a stop request goes first, wrapped so that no task's ending is cut off.
@@ -414,6 +464,18 @@ pub fn interrupt_summary(report: &InterruptReport) -> String {
         .collect();
     let hard = if report.hard_stop { " (hard stop)" } else { "" };
     format!("KeyboardInterrupt{hard}: {} ({} tasks)", groups.join("; "), report.total)
+}
+
+/// A duration in microseconds, in the unit that reads best, in at most six characters.
+pub(crate) fn duration_us(us: u64) -> String {
+    match us {
+        0..1_000 => format!("{us}µs"),
+        1_000..10_000 => format!("{:.1}ms", us as f64 / 1e3),
+        10_000..1_000_000 => format!("{}ms", us / 1_000),
+        1_000_000..10_000_000 => format!("{:.2}s", us as f64 / 1e6),
+        10_000_000..3_600_000_000 => format!("{}s", us / 1_000_000),
+        _ => format!("{}h", us / 3_600_000_000),
+    }
 }
 
 fn seconds(ms: u64) -> String {

@@ -1,0 +1,137 @@
+//! Per-task poll statistics (the `task-stats` feature): how often each task is polled, how long its
+//! polls take, and how often it wakes itself — what the monitor's columns and warnings need.
+//!
+//! Sampling is bounded: the executor sends one `TaskStats` frame per task whose numbers changed, at
+//! most every [`STATS_INTERVAL`], and one when a task ends. Without the feature every function here
+//! is empty and the executor reads no clock around its polls.
+
+use crate::task::TaskHeader;
+#[cfg(feature = "task-stats")]
+use core::cell::Cell;
+use embassy_time::Duration;
+#[cfg(feature = "task-stats")]
+use embassy_time::Instant;
+
+/// How often the executor samples its tasks' statistics.
+pub const STATS_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A task's counters, kept in its slot header.
+#[cfg(feature = "task-stats")]
+pub(crate) struct PollCounters {
+    polls: Cell<u32>,
+    busy_us: Cell<u64>,
+    max_poll_us: Cell<u32>,
+    self_wakes: Cell<u32>,
+    last_poll_end: Cell<Option<Instant>>,
+    /// `polls` when the last sample was sent: an unchanged task is not sampled again.
+    reported_polls: Cell<u32>,
+}
+
+/// Without the feature: nothing.
+#[cfg(not(feature = "task-stats"))]
+pub(crate) struct PollCounters;
+
+/// When a poll started (nothing without the feature).
+pub(crate) struct PollStart(#[cfg(feature = "task-stats")] Instant);
+
+impl PollCounters {
+    pub const fn new() -> Self {
+        #[cfg(feature = "task-stats")]
+        return PollCounters {
+            polls: Cell::new(0),
+            busy_us: Cell::new(0),
+            max_poll_us: Cell::new(0),
+            self_wakes: Cell::new(0),
+            last_poll_end: Cell::new(None),
+            reported_polls: Cell::new(0),
+        };
+        #[cfg(not(feature = "task-stats"))]
+        PollCounters
+    }
+
+    /// Back to zero, for a reused slot.
+    pub fn reset(&self) {
+        #[cfg(feature = "task-stats")]
+        {
+            self.polls.set(0);
+            self.busy_us.set(0);
+            self.max_poll_us.set(0);
+            self.self_wakes.set(0);
+            self.last_poll_end.set(None);
+            self.reported_polls.set(0);
+        }
+    }
+
+    #[inline]
+    pub fn poll_started(&self) -> PollStart {
+        PollStart(
+            #[cfg(feature = "task-stats")]
+            Instant::now(),
+        )
+    }
+
+    /// Counts a poll that began at `start`; `woke_itself`: the task was ready again when its poll
+    /// returned.
+    #[inline]
+    pub fn poll_ended(&self, start: PollStart, woke_itself: bool) {
+        #[cfg(feature = "task-stats")]
+        {
+            let end = Instant::now();
+            let took = end.saturating_duration_since(start.0).as_micros();
+            self.polls.set(self.polls.get().wrapping_add(1));
+            self.busy_us.set(self.busy_us.get().saturating_add(took));
+            self.max_poll_us.set(self.max_poll_us.get().max(took.min(u64::from(u32::MAX)) as u32));
+            self.self_wakes.set(self.self_wakes.get() + u32::from(woke_itself));
+            self.last_poll_end.set(Some(end));
+        }
+        #[cfg(not(feature = "task-stats"))]
+        let _ = (start, woke_itself);
+    }
+}
+
+/// Sends a sample of `header`'s task if its numbers changed since the last one (or `always`).
+pub(crate) fn report(header: &TaskHeader, always: bool) {
+    #[cfg(feature = "task-stats")]
+    {
+        let counters = &header.stats;
+        let polls = counters.polls.get();
+        if !always && polls == counters.reported_polls.get() {
+            return;
+        }
+        counters.reported_polls.set(polls);
+        let idle = counters
+            .last_poll_end
+            .get()
+            .map_or(0, |end| Instant::now().saturating_duration_since(end).as_micros());
+        crate::link::send_task_stats(asyncmon_protocol::device::TaskStats {
+            task: header.id.get(),
+            polls,
+            busy_us: counters.busy_us.get(),
+            max_poll_us: counters.max_poll_us.get(),
+            self_wakes: counters.self_wakes.get(),
+            idle_us: idle.min(u64::from(u32::MAX)) as u32,
+        });
+    }
+    #[cfg(not(feature = "task-stats"))]
+    let _ = (header, always);
+}
+
+#[cfg(all(test, feature = "task-stats"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poll_is_counted_with_its_time_and_whether_the_task_woke_itself() {
+        let counters = PollCounters::new();
+        let start = counters.poll_started();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        counters.poll_ended(start, true);
+        counters.poll_ended(counters.poll_started(), false);
+        assert_eq!(counters.polls.get(), 2);
+        assert_eq!(counters.self_wakes.get(), 1);
+        assert!(counters.max_poll_us.get() >= 3000, "{}", counters.max_poll_us.get());
+        assert!(counters.busy_us.get() >= u64::from(counters.max_poll_us.get()));
+        counters.reset();
+        assert_eq!((counters.polls.get(), counters.busy_us.get()), (0, 0));
+    }
+}
