@@ -103,13 +103,21 @@ pub(crate) fn report(header: &TaskHeader, always: bool) {
             .last_poll_end
             .get()
             .map_or(0, |end| Instant::now().saturating_duration_since(end).as_micros());
-        crate::link::send_task_stats(asyncmon_protocol::device::TaskStats {
+        use asyncmon_protocol::device::{TaskRunState, TaskStats};
+        crate::link::send_task_stats(TaskStats {
             task: header.id.get(),
             polls,
             busy_us: counters.busy_us.get(),
             max_poll_us: counters.max_poll_us.get(),
             self_wakes: counters.self_wakes.get(),
             idle_us: idle.min(u64::from(u32::MAX)) as u32,
+            state: if header.signal.cancel_requested() {
+                TaskRunState::Cancelling
+            } else if header.signal.is_set() {
+                TaskRunState::Ready
+            } else {
+                TaskRunState::Waiting
+            },
         });
     }
     #[cfg(not(feature = "task-stats"))]

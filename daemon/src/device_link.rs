@@ -169,6 +169,7 @@ impl DeviceLink {
                     self_wakes: s.self_wakes,
                     idle_us: s.idle_us,
                     sampled_at_ms: self.now_ms(),
+                    state: s.state,
                 },
             }),
             DeviceMessage::TaskFailure { message, exception, task, path } => {

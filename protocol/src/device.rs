@@ -302,6 +302,20 @@ pub struct TaskStats {
     pub self_wakes: u32,
     /// The time since its last poll ended, when sampled.
     pub idle_us: u32,
+    /// Where it was when sampled.
+    pub state: TaskRunState,
+}
+
+/// Where a running task is, when sampled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum TaskRunState {
+    /// Waiting for a wake.
+    #[default]
+    Waiting,
+    /// Woken, waiting for its poll.
+    Ready,
+    /// Asked to cancel and not finished yet (its cleanup runs).
+    Cancelling,
 }
 
 /// A message from the host to the device (the RTT down channel).

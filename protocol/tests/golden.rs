@@ -159,9 +159,10 @@ fn task_stats() {
             max_poll_us: 40,
             self_wakes: 2,
             idle_us: 20_000,
+            state: TaskRunState::Cancelling,
         }),
-        // Variant 11, then varints: 7, 300, 1500, 40, 2, 20000.
-        "0b07ac02dc0b2802a09c01",
+        // Variant 11, then varints: 7, 300, 1500, 40, 2, 20000, then Cancelling (2).
+        "0b07ac02dc0b2802a09c0102",
     );
 }
 

@@ -81,6 +81,7 @@ fn session() -> MonitorState {
         self_wakes: 0,
         idle_us,
         sampled_at_ms: 300,
+        state: TaskRunState::Waiting,
     };
     events.push(SessionEvent::TaskStats { id: 1, stats: stats(12, 240, 30, 120_000) });
     events.push(SessionEvent::TaskStats { id: 2, stats: stats(40, 26_100, 25_000, 3_000) });
@@ -117,7 +118,7 @@ fn screen_has(lines: &[String], text: &str) -> bool {
 fn the_task_table_lists_each_task_with_its_state_and_parent() {
     let (_, lines) = draw(&session(), 80, 24);
     let row =
-        lines.iter().find(|l| l.contains("telemetry ") && l.contains("running")).expect("telemetry row");
+        lines.iter().find(|l| l.contains("telemetry ") && l.contains("waiting")).expect("telemetry row");
     assert!(row.contains("main"), "telemetry's parent is main: {row}");
     let failed =
         lines.iter().find(|l| l.contains("sensor_poll") && l.contains("failed")).expect("failed row");
@@ -325,7 +326,7 @@ fn poll_columns_show_the_sampled_statistics_and_a_long_poll_is_warned_about() {
     for column in ["BUSY", "IDLE", "STORAGE", "STATE▼"] {
         assert!(header.contains(column), "{header}");
     }
-    let telemetry = lines.iter().find(|l| l.contains("telemetry") && l.contains("running")).unwrap();
+    let telemetry = lines.iter().find(|l| l.contains("telemetry") && l.contains("waiting")).unwrap();
     assert!(
         telemetry.contains("⚠ telemetry") && telemetry.contains("40") && telemetry.contains("26ms"),
         "{telemetry}"
@@ -354,6 +355,8 @@ fn o_sorts_by_the_next_column_and_capital_o_reverses() {
 #[test]
 fn enter_opens_the_selected_tasks_detail_and_esc_closes_it() {
     let mut state = session();
+    // The failure list has the focus first; Tab goes through the logs to the tasks.
+    state.on_action(Action::NextPane);
     state.on_action(Action::NextPane);
     state.on_action(Action::Down);
     state.on_action(Action::Down);
@@ -376,6 +379,8 @@ fn enter_on_a_failure_shows_its_whole_context() {
     let (_, lines) = draw(&state, 80, 24);
     assert!(screen_has(&lines, "Failure #"));
     assert!(screen_has(&lines, "spawn chain sensor_poll ← telemetry ← main"));
+    insta::assert_snapshot!("failure_detail_80x24", lines.join("\n"));
+    insta::assert_snapshot!("failure_detail_120x40", draw(&state, 120, 40).1.join("\n"));
 }
 
 #[test]
@@ -386,6 +391,13 @@ fn l_shows_the_logs_full_screen_with_level_and_source_line_and_the_filter_applie
     assert!(screen_has(&lines, "Logs and problems"));
     assert!(screen_has(&lines, "WARN  sensor_poll: no answer on poll 3  sensor.rs:117"));
     assert!(screen_has(&lines, "main: calibrated, offset 20"));
+    // The failure sits among the lines, after the warning that led up to it.
+    let warning = lines.iter().position(|l| l.contains("no answer on poll 3")).unwrap();
+    let failure =
+        lines.iter().position(|l| l.contains("✗ sensor_poll failed: SensorError: sensor poll #3")).unwrap();
+    assert!(warning < failure, "{lines:#?}");
+    insta::assert_snapshot!("logs_80x24", lines.join("\n"));
+    insta::assert_snapshot!("logs_120x40", draw(&state, 120, 40).1.join("\n"));
     for c in "calibrated".chars() {
         state.on_action(Action::FilterChar(c));
     }
@@ -395,6 +407,19 @@ fn l_shows_the_logs_full_screen_with_level_and_source_line_and_the_filter_applie
     state.on_action(Action::ToggleLogs);
     let (_, lines) = draw(&state, 80, 24);
     assert!(screen_has(&lines, "Failures"));
+}
+
+#[test]
+fn tab_goes_from_tasks_to_failures_to_the_logs_and_back() {
+    use asyncmon_tui::monitor::state::Pane;
+    let mut state = session();
+    assert!(state.pane == Pane::Failures && !state.logs_view);
+    state.on_action(Action::NextPane);
+    assert!(state.logs_view);
+    state.on_action(Action::NextPane);
+    assert!(!state.logs_view && state.pane == Pane::Tasks);
+    state.on_action(Action::NextPane);
+    assert!(state.pane == Pane::Failures && !state.logs_view);
 }
 
 #[test]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::string::String;
 use std::vec::Vec;
 
-pub use crate::device::{FailurePath, TaskId, TaskOutcome};
+pub use crate::device::{FailurePath, TaskId, TaskOutcome, TaskRunState};
 
 /// A place in the firmware's source, resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +75,9 @@ pub struct PollStats {
     pub idle_us: u32,
     /// When the sample arrived (milliseconds since the daemon started).
     pub sampled_at_ms: u64,
+    /// Where the task was when sampled.
+    #[serde(default)]
+    pub state: TaskRunState,
 }
 
 impl PollStats {

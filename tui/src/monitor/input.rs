@@ -11,7 +11,7 @@ pub enum Action {
     Up,
     /// Move the selection down.
     Down,
-    /// Switch focus between the task pane and the failure list.
+    /// Move on: tasks, failures, the logs full screen, tasks again.
     NextPane,
     /// Ask to stop the firmware (asks for confirmation first; during a shutdown, a hard stop).
     Stop,
@@ -44,7 +44,7 @@ pub enum Action {
 /// The keys and what they do, for the help.
 pub const KEYS: &[(&str, &str)] = &[
     ("↑↓ / j k", "move the selection"),
-    ("Tab", "switch between tasks and failures"),
+    ("Tab", "tasks → failures → logs (full screen) → tasks"),
     ("Enter", "detail of the selected task or failure (Esc closes)"),
     ("t", "tasks as a table or as the spawn tree"),
     ("o / O", "sort tasks by the next column / reverse the order"),

@@ -67,7 +67,10 @@ pub struct MonitorState {
     pub notice: Option<String>,
     /// Frames per second over the last stats interval.
     pub frames_per_sec: f64,
-    last_frames: Option<(u64, u64)>,
+    /// Bytes per second over the same interval.
+    pub bytes_per_sec: f64,
+    /// (when, frames, bytes) at the start of the current rate interval.
+    last_frames: Option<(u64, u64, u64)>,
     /// The column the task table is sorted by.
     pub sort: SortBy,
     /// The sort is reversed.
@@ -101,6 +104,7 @@ impl MonitorState {
             stop_sent: None,
             notice: None,
             frames_per_sec: 0.0,
+            bytes_per_sec: 0.0,
             last_frames: None,
             sort: SortBy::default(),
             sort_reverse: false,
@@ -130,12 +134,15 @@ impl MonitorState {
             | ServerMessage::TargetEvent { .. } => {}
         }
         let frames = self.session.stats.frames;
+        let bytes = self.session.stats.bytes;
         match self.last_frames {
-            Some((at, before)) if now_ms >= at + 1000 => {
-                self.frames_per_sec = (frames - before.min(frames)) as f64 * 1000.0 / (now_ms - at) as f64;
-                self.last_frames = Some((now_ms, frames));
+            Some((at, frames_before, bytes_before)) if now_ms >= at + 1000 => {
+                let seconds = (now_ms - at) as f64 / 1000.0;
+                self.frames_per_sec = frames.saturating_sub(frames_before) as f64 / seconds;
+                self.bytes_per_sec = bytes.saturating_sub(bytes_before) as f64 / seconds;
+                self.last_frames = Some((now_ms, frames, bytes));
             }
-            None => self.last_frames = Some((now_ms, frames)),
+            None => self.last_frames = Some((now_ms, frames, bytes)),
             _ => {}
         }
         self.now_ms = now_ms;
@@ -188,12 +195,15 @@ impl MonitorState {
         match action {
             Action::Up => self.move_selection(-1),
             Action::Down => self.move_selection(1),
-            Action::NextPane => {
-                self.pane = match self.pane {
-                    Pane::Tasks => Pane::Failures,
-                    Pane::Failures => Pane::Tasks,
+            // Tab: tasks → failures → the logs full screen → tasks.
+            Action::NextPane => match (self.logs_view, self.pane) {
+                (true, _) => {
+                    self.logs_view = false;
+                    self.pane = Pane::Tasks;
                 }
-            }
+                (false, Pane::Tasks) => self.pane = Pane::Failures,
+                (false, Pane::Failures) => self.logs_view = true,
+            },
             Action::Stop => {
                 // A second stop while the first is being carried out asks for a hard stop.
                 self.confirm_hard = self.stop_sent.is_some() && self.session.interrupt.is_none();

@@ -9,7 +9,7 @@ use super::state::{Connection, MonitorState, Pane};
 use super::tasks;
 use asyncmon_protocol::host::{
     Failure, FailurePath, InterruptReport, LogLevel, LogLine, LogSource, TargetState, Task, TaskOutcome,
-    TaskState,
+    TaskRunState, TaskState,
 };
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
@@ -131,7 +131,14 @@ fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     frame.render_widget(block, area);
     let warned = |t: &Task| warnings.iter().any(|w| w.task == Some((t.epoch, t.id)));
     let rows = state.task_rows().into_iter().map(|t| {
-        let (label, style) = state_label(t.state);
+        let (label, style) = match (t.state, t.stats.map(|s| s.state)) {
+            (TaskState::Running, Some(TaskRunState::Waiting)) => ("waiting", Style::new().fg(Color::Green)),
+            (TaskState::Running, Some(TaskRunState::Ready)) => ("ready", Style::new().fg(Color::Cyan)),
+            (TaskState::Running, Some(TaskRunState::Cancelling)) => {
+                ("cancelling", Style::new().fg(Color::Yellow))
+            }
+            (state, _) => state_label(state),
+        };
         let stats = t.stats;
         let name = if warned(t) { format!("⚠ {}", t.name) } else { t.name.clone() };
         let row = Row::new(vec![
@@ -154,8 +161,8 @@ fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     let widths = [
         Constraint::Length(4),
         Constraint::Length(14),
-        Constraint::Length(9),
         Constraint::Length(10),
+        Constraint::Length(9),
         Constraint::Length(6),
         Constraint::Length(6),
         Constraint::Length(6),
@@ -332,6 +339,21 @@ fn render_logs(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
         .log_rows()
         .into_iter()
         .map(|l| (l.at_ms, log_line(l)))
+        // Failures among the lines, so what led up to one is right above it.
+        .chain(state.failure_rows().into_iter().map(|f| {
+            let task = f.task.as_ref().map_or("-", |t| t.name.as_str());
+            let what = match &f.exception {
+                Some(e) => format!("{}: {}", short_type(&e.type_name), e.message),
+                None => f.message.clone(),
+            };
+            (
+                f.at_ms,
+                Line::from(vec![
+                    Span::styled(format!("{:>6} ", seconds(f.at_ms)), Style::new().fg(Color::DarkGray)),
+                    Span::styled(format!("✗ {task} failed: {what}"), Style::new().fg(Color::Red)),
+                ]),
+            )
+        }))
         .chain(state.problem_rows().into_iter().map(|p| {
             (
                 p.at_ms,
@@ -377,10 +399,11 @@ fn render_status(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     let mut spans = vec![
         Span::styled(format!(" {label} "), Style::new().fg(Color::Black).bg(color)),
         Span::raw(format!(
-            " frames {} ({:.0}/s) │ {} │ lost {} │ rejected {} ",
+            " frames {} ({:.0}/s) │ {} ({}/s) │ lost {} │ rejected {} ",
             st.frames,
             state.frames_per_sec,
             bytes(st.bytes),
+            bytes(state.bytes_per_sec as u64),
             st.frames_lost_on_device,
             st.frames_rejected
         )),
