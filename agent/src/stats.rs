@@ -95,7 +95,7 @@ pub(crate) fn report(header: &TaskHeader, always: bool) {
     {
         let counters = &header.stats;
         let polls = counters.polls.get();
-        if !always && polls == counters.reported_polls.get() {
+        if !crate::link::enabled() || (!always && polls == counters.reported_polls.get()) {
             return;
         }
         counters.reported_polls.set(polls);

@@ -13,6 +13,7 @@ pub mod defmt_logs;
 pub mod device_link;
 pub mod elf_memory;
 pub mod hub;
+pub mod lsp;
 pub mod memory;
 pub mod rtt;
 pub mod server;

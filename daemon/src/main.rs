@@ -62,6 +62,11 @@ enum Target {
         #[arg(required = true)]
         targets: Vec<String>,
     },
+    /// Speak LSP on stdin/stdout for an editor (the asyncmon VS Code extension): the target's
+    /// failures become diagnostics at the lines that raised them; `asyncmon.stop`,
+    /// `asyncmon.hardStop` and `asyncmon.attach` are commands. A client of the daemon at --socket,
+    /// like the monitor; `asyncmon.attach` starts a daemon there when none runs.
+    Lsp,
     /// Serve a recording (made with --record) to clients as if it were live.
     Replay {
         /// Publish every event at once instead of at the recorded pace.
@@ -95,6 +100,10 @@ async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let socket = cli.socket.unwrap_or_else(asyncmon_daemon::socket_path::default_socket_path);
     let targets = match cli.target {
+        Target::Lsp => {
+            asyncmon_daemon::lsp::run_stdio(socket, std::env::current_exe()?).await;
+            return Ok(());
+        }
         Target::Sim { attach_timeout, restart, program, args } => {
             let mut sim = SimConfig::new(program, args);
             sim.attach_timeout = Duration::from_secs_f64(attach_timeout);

@@ -1,0 +1,38 @@
+//! `asyncmond lsp`: a language server (LSP over stdio, built on `tower-lsp-server`) that shows the
+//! target's failures in the editor. It is a thin client of the daemon: it connects to the daemon's
+//! socket like the monitor does, holds no target of its own, and starts a daemon only when asked to
+//! attach and none runs. The monitor and the editor watch the same session at the same time.
+//!
+//! # What it does
+//!
+//! * Each failure becomes a diagnostic on the line that raised it (the spawn location when no raise
+//!   site is known), with the exception type and message, the task, and the spawn chain as related
+//!   information; a failure whose file is not in a workspace folder goes on the first folder. See
+//!   [`diagnostics`] and [`paths`] (no file outside the workspace folders is ever looked at).
+//! * Diagnostics are published at most every [`PUBLISH_INTERVAL`] per burst, one notification per
+//!   changed file; a new session epoch (a reset) clears them.
+//! * A hover on a line with failures shows their whole context.
+//!
+//! # Commands (`workspace/executeCommand`)
+//!
+//! * `asyncmon.stop`: stop the firmware; it sees `KeyboardInterrupt`, its tasks clean up.
+//! * `asyncmon.hardStop`: stop it now; every task is dropped.
+//! * `asyncmon.attach`, arguments: the target words `asyncmond` takes, as strings (`["sim",
+//!   "target/debug/app"]`, `["probe", "--chip", "nRF52840_xxAA", "app.elf"]`, `["tcp", "--elf",
+//!   "app.elf", "localhost:9090"]`), or `["demo"]` for the demo firmware. Starts a daemon with them
+//!   on the server's socket unless one already runs there, then follows its session.
+//!
+//! # Custom notification
+//!
+//! * `asyncmon/session` (server to client), sent when the session changes (at most every
+//!   [`PUBLISH_INTERVAL`]): [`SessionSummary`] — whether a daemon is connected, the target, its
+//!   state in words, the epoch, the firmware, the failure count, the tasks (id, name, state,
+//!   failures) and the answer to a stop request.
+
+pub mod diagnostics;
+pub mod paths;
+mod server;
+mod summary;
+
+pub use server::{run_stdio, Backend, PUBLISH_INTERVAL};
+pub use summary::{SessionSummary, TaskSummary};

@@ -1,0 +1,119 @@
+// The real `asyncmond lsp` binary through a real LSP client (vscode-languageclient's protocol layer):
+// attach the simulated demo board, see the demo's unretrieved failure published at the line that
+// raised it, stop the firmware, see the session end with KeyboardInterrupt.
+//
+// Needs the workspace's debug build (`cargo build`): target/debug/asyncmond and target/debug/asyncmon
+// (the demo firmware). ASYNCMOND overrides the daemon's path.
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { pathToFileURL } = require('node:url');
+const lsp = require('vscode-languageserver-protocol/node');
+
+const root = path.resolve(__dirname, '..', '..');
+const asyncmond = process.env.ASYNCMOND || path.join(root, 'target', 'debug', 'asyncmond');
+
+/** Resolves when `check()` returns something truthy; rejects with `what` after `ms`. */
+function waitFor(what, ms, check) {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + ms;
+    const poll = () => {
+      const found = check();
+      if (found) return resolve(found);
+      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(poll, 20);
+    };
+    poll();
+  });
+}
+
+/** The 0-based line of the first line of demo/src/demo.rs containing `needle`. */
+function demoLine(needle) {
+  const lines = fs.readFileSync(path.join(root, 'demo', 'src', 'demo.rs'), 'utf8').split('\n');
+  const index = lines.findIndex((l) => l.includes(needle));
+  assert.ok(index >= 0, `${needle} is in demo.rs`);
+  return index;
+}
+
+test('the demo failure reaches the editor at its line and stop ends in KeyboardInterrupt', async (t) => {
+  assert.ok(fs.existsSync(asyncmond), `${asyncmond} exists (run cargo build first)`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asyncmon-lsp-'));
+  const socket = path.join(dir, 'd.sock');
+  const server = spawn(asyncmond, ['--socket', socket, 'lsp'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(() => {
+    server.kill();
+    // The daemon asyncmon.attach started outlives the language server, by design; end it here.
+    try {
+      execFileSync('pkill', ['-TERM', '-f', socket]);
+    } catch {
+      // Already gone.
+    }
+  });
+
+  const connection = lsp.createProtocolConnection(
+    new lsp.StreamMessageReader(server.stdout),
+    new lsp.StreamMessageWriter(server.stdin),
+  );
+  const published = [];
+  const sessions = [];
+  connection.onNotification(lsp.PublishDiagnosticsNotification.type, (p) => published.push(p));
+  connection.onNotification('asyncmon/session', (s) => sessions.push(s));
+  connection.onNotification(lsp.LogMessageNotification.type, () => {});
+  connection.listen();
+
+  const rootUri = pathToFileURL(root).href;
+  const init = await connection.sendRequest(lsp.InitializeRequest.type, {
+    processId: process.pid,
+    rootUri,
+    capabilities: {},
+    workspaceFolders: [{ uri: rootUri, name: 'asyncmon' }],
+  });
+  assert.deepEqual(
+    [...init.capabilities.executeCommandProvider.commands].sort(),
+    ['asyncmon.attach', 'asyncmon.hardStop', 'asyncmon.stop'],
+  );
+  await connection.sendNotification(lsp.InitializedNotification.type, {});
+
+  const attached = await connection.sendRequest(lsp.ExecuteCommandRequest.type, {
+    command: 'asyncmon.attach',
+    arguments: ['demo'],
+  });
+  assert.match(attached, /asyncmond/);
+
+  const demoUri = pathToFileURL(path.join(root, 'demo', 'src', 'demo.rs')).href;
+  const diagnostic = await waitFor('the unretrieved failure in demo.rs', 60_000, () => {
+    for (const p of published) {
+      if (p.uri !== demoUri) continue;
+      const d = p.diagnostics.find((x) => x.code === 'never-retrieved');
+      if (d) return d;
+    }
+    return undefined;
+  });
+  assert.equal(diagnostic.range.start.line, demoLine('SensorError::timeout(poll)'));
+  assert.equal(diagnostic.severity, lsp.DiagnosticSeverity.Error);
+  assert.match(diagnostic.message, /^SensorError: sensor poll #\d+ timed out after 50 ms — in task sensor_poll/);
+  const chain = diagnostic.relatedInformation.map((r) => r.message);
+  assert.deepEqual(chain, ['sensor_poll spawned by telemetry here', 'telemetry spawned by main here']);
+
+  const hover = await connection.sendRequest(lsp.HoverRequest.type, {
+    textDocument: { uri: demoUri },
+    position: diagnostic.range.start,
+  });
+  assert.match(hover.contents.value, /spawn chain: sensor_poll ← telemetry ← main/);
+
+  await connection.sendRequest(lsp.ExecuteCommandRequest.type, { command: 'asyncmon.stop' });
+  const ended = await waitFor('the session to end with KeyboardInterrupt', 30_000, () =>
+    sessions.find((s) => s.state === 'exited' && s.interrupt),
+  );
+  assert.match(ended.stateText, /KeyboardInterrupt \(exit code 130\)/);
+  assert.match(ended.interrupt, /^KeyboardInterrupt: /);
+  assert.ok(ended.tasks.some((task) => task.name === 'sensor_poll' && task.failures > 0));
+
+  await connection.sendRequest(lsp.ShutdownRequest.type);
+  await connection.sendNotification(lsp.ExitNotification.type);
+  connection.dispose();
+});
