@@ -62,6 +62,8 @@ test('the demo failure reaches the editor at its line and stop ends in KeyboardI
   const sessions = [];
   connection.onNotification(lsp.PublishDiagnosticsNotification.type, (p) => published.push(p));
   connection.onNotification('asyncmon/session', (s) => sessions.push(s));
+  const logs = [];
+  connection.onNotification('asyncmon/logs', (l) => logs.push(...l.lines));
   connection.onNotification(lsp.LogMessageNotification.type, () => {});
   connection.listen();
 
@@ -112,6 +114,10 @@ test('the demo failure reaches the editor at its line and stop ends in KeyboardI
   assert.match(ended.stateText, /KeyboardInterrupt \(exit code 130\)/);
   assert.match(ended.interrupt, /^KeyboardInterrupt: /);
   assert.ok(ended.tasks.some((task) => task.name === 'sensor_poll' && task.failures > 0));
+  // The firmware's own log lines, for the extension's output channel.
+  await waitFor('the cleanup lines in the logs', 10_000, () =>
+    logs.some((l) => l.includes('cleanup: blinky turned the LED off')),
+  );
 
   await connection.sendRequest(lsp.ShutdownRequest.type);
   await connection.sendNotification(lsp.ExitNotification.type);

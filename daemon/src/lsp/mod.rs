@@ -28,6 +28,9 @@
 //!   [`PUBLISH_INTERVAL`]): [`SessionSummary`] — whether a daemon is connected, the target, its
 //!   state in words, the epoch, the firmware, the failure count, the tasks (id, name, state,
 //!   failures) and the answer to a stop request.
+//! * `asyncmon/logs` (server to client), at most every [`PUBLISH_INTERVAL`]: [`LogLines`] — the
+//!   firmware's log lines since the last one (text and decoded defmt, with level and source line),
+//!   and how many were dropped because the editor fell behind.
 
 pub mod diagnostics;
 pub mod paths;
@@ -35,4 +38,4 @@ mod server;
 mod summary;
 
 pub use server::{run_stdio, Backend, PUBLISH_INTERVAL};
-pub use summary::{SessionSummary, TaskSummary};
+pub use summary::{LogLines, SessionSummary, TaskSummary};

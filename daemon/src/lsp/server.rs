@@ -2,7 +2,7 @@
 //! `asyncmon/session` notifications. See the module docs of [`crate::lsp`].
 
 use super::diagnostics::{Diagnostics, FailureDiagnostic, Severity};
-use super::summary::{SessionSummary, SESSION_NOTIFICATION};
+use super::summary::{log_text, LogLines, SessionSummary, LOG_NOTIFICATION, SESSION_NOTIFICATION};
 use crate::client::Client as DaemonClient;
 use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionState, TargetDescription};
 use std::path::{Path, PathBuf};
@@ -32,6 +32,17 @@ impl Notification for SessionNotification {
     const METHOD: &'static str = SESSION_NOTIFICATION;
 }
 
+/// The `asyncmon/logs` notification.
+enum LogNotification {}
+
+impl Notification for LogNotification {
+    type Params = LogLines;
+    const METHOD: &'static str = LOG_NOTIFICATION;
+}
+
+/// The most log lines held for the next publication; older ones are dropped and counted.
+const MAX_PENDING_LOG_LINES: usize = 2000;
+
 /// What the server knows, shared between LSP requests and the daemon connection.
 struct Shared {
     session: SessionState,
@@ -39,6 +50,9 @@ struct Shared {
     roots: Vec<PathBuf>,
     connected: bool,
     summary_dirty: bool,
+    /// Firmware log lines not yet sent to the editor, and how many were dropped meanwhile.
+    logs: Vec<String>,
+    logs_dropped: u64,
     /// Requests for the daemon, while connected.
     requests: Option<UnboundedSender<ClientRequest>>,
 }
@@ -72,6 +86,8 @@ impl Backend {
                 roots: Vec::new(),
                 connected: false,
                 summary_dirty: true,
+                logs: Vec::new(),
+                logs_dropped: 0,
                 requests: None,
             })),
         }
@@ -177,13 +193,18 @@ impl Backend {
 
     /// Publishes what changed since the last round: diagnostics per file, the session summary.
     async fn publish_changes(client: &Client, shared: &Mutex<Shared>) {
-        let (changed, summary) = {
+        let (changed, summary, logs) = {
             let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
             let changed = shared.diagnostics.take_changed();
             let summary = std::mem::take(&mut shared.summary_dirty)
                 .then(|| SessionSummary::of(&shared.session, shared.connected));
-            (changed, summary)
+            let lines = std::mem::take(&mut shared.logs);
+            let dropped = std::mem::take(&mut shared.logs_dropped);
+            (changed, summary, (!lines.is_empty() || dropped > 0).then_some(LogLines { lines, dropped }))
         };
+        if let Some(logs) = logs {
+            client.send_notification::<LogNotification>(logs).await;
+        }
         for (file, diagnostics) in changed {
             let Some(uri) = Uri::from_file_path(&file) else { continue };
             let diagnostics = diagnostics.iter().map(to_lsp).collect();
@@ -207,6 +228,13 @@ fn fold(shared: &Mutex<Shared>, message: ServerMessage) {
         ServerMessage::Event(event) => {
             shared.session.apply(&event);
             shared.diagnostics.apply(&shared.session, &event);
+            if let asyncmon_protocol::host::SessionEvent::Log(line) = &event {
+                if shared.logs.len() == MAX_PENDING_LOG_LINES {
+                    shared.logs.remove(0);
+                    shared.logs_dropped += 1;
+                }
+                shared.logs.push(log_text(line));
+            }
         }
         _ => return,
     }

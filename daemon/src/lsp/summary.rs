@@ -3,8 +3,34 @@
 use asyncmon_protocol::host::{SessionState, TargetState, TaskOutcome, TaskState};
 use serde::{Deserialize, Serialize};
 
-/// The method name of the notification.
+/// The method name of the session notification.
 pub const SESSION_NOTIFICATION: &str = "asyncmon/session";
+/// The method name of the log notification.
+pub const LOG_NOTIFICATION: &str = "asyncmon/logs";
+
+/// The `asyncmon/logs` notification: the firmware's log lines (text and decoded defmt) since the
+/// last one, formatted for an output channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogLines {
+    /// The lines, oldest first.
+    pub lines: Vec<String>,
+    /// Lines dropped because the editor took them too slowly.
+    pub dropped: u64,
+}
+
+/// A log line as an output channel shows it: time, level, text, source line.
+pub fn log_text(line: &asyncmon_protocol::host::LogLine) -> String {
+    let mut text = format!("{:>8.3}s ", line.at_ms as f64 / 1000.0);
+    if let Some(level) = line.level {
+        text += &format!("{:<5} ", level.as_str().to_uppercase());
+    }
+    text += &line.text;
+    if let Some(at) = &line.location {
+        text += &format!("  ({at})");
+    }
+    text
+}
 
 /// A task, for the editor's task view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,85 @@
+// The extension's own logic, without VS Code: where the server is, what the session looks like in
+// the status bar and the task view, which target words the commands send. Runs on the compiled
+// out/ (npm run compile).
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { resolveServerPath } = require('../out/serverPath');
+const { sessionRunning, statusText, taskItems } = require('../out/session');
+const { probeWords, tcpWords, checkChip } = require('../out/targets');
+
+const lookup = (existing, pathVariable) => ({ isExecutable: (f) => existing.includes(f), pathVariable });
+
+test('the daemon path: the setting, else PATH, else the workspace build', () => {
+  const ws = '/home/dev/fw';
+  const built = path.join(ws, 'target', 'debug', 'asyncmond');
+  assert.equal(resolveServerPath('/opt/asyncmond', [ws], lookup(['/opt/asyncmond'], '')).path, '/opt/asyncmond');
+  assert.equal(resolveServerPath('', [ws], lookup(['/usr/bin/asyncmond', built], '/bin:/usr/bin')).path, '/usr/bin/asyncmond');
+  assert.equal(resolveServerPath(undefined, [ws], lookup([built], '/bin')).path, built);
+  const release = path.join(ws, 'target', 'release', 'asyncmond');
+  assert.equal(resolveServerPath(undefined, [ws], lookup([release], '')).path, release);
+  const missing = resolveServerPath('/nowhere/asyncmond', [ws], lookup([built], '/bin'));
+  assert.equal(missing.path, undefined, 'a set path that does not exist is not replaced by a guess');
+  assert.deepEqual(missing.tried, ['/nowhere/asyncmond']);
+  const none = resolveServerPath('', [ws], lookup([], '/bin'));
+  assert.deepEqual(none.tried, ['/bin/asyncmond', built, release]);
+});
+
+const session = (over) => ({
+  connected: true,
+  target: 'sim: target/debug/asyncmon',
+  state: 'attached',
+  stateText: 'attached',
+  epoch: 1,
+  firmware: 'asyncmon-demo',
+  failures: 0,
+  tasks: [],
+  interrupt: null,
+  ...over,
+});
+
+test('the stop button and the status bar show only while a session runs', () => {
+  assert.equal(sessionRunning(session({})), true);
+  assert.equal(sessionRunning(session({ state: 'waiting' })), true);
+  assert.equal(sessionRunning(session({ state: 'exited' })), false);
+  assert.equal(sessionRunning(session({ connected: false })), false);
+  assert.equal(sessionRunning(undefined), false);
+  assert.equal(statusText(session({ failures: 3 })).text, '$(error) asyncmon-demo: attached · 3 failures');
+  assert.equal(statusText(session({ failures: 1 })).text, '$(error) asyncmon-demo: attached · 1 failure');
+  assert.equal(statusText(session({})).text, '$(pulse) asyncmon-demo: attached · 0 failures');
+  const ended = statusText(session({ state: 'exited', interrupt: 'KeyboardInterrupt: main Cancelled' }));
+  assert.match(ended.tooltip, /KeyboardInterrupt: main Cancelled/);
+});
+
+test('the task view lists running tasks first, with their failures', () => {
+  const items = taskItems(
+    session({
+      tasks: [
+        { id: 5, name: 'sensor_poll', state: 'failed', failures: 1 },
+        { id: 1, name: 'blinky', state: 'running', failures: 0 },
+        { id: 0, name: 'main', state: 'running', failures: 0 },
+      ],
+    }),
+  );
+  assert.deepEqual(
+    items.map((i) => [i.label, i.description, i.icon]),
+    [
+      ['main #0', 'running', 'sync'],
+      ['blinky #1', 'running', 'sync'],
+      ['sensor_poll #5', 'failed · 1 failed', 'error'],
+    ],
+  );
+  assert.deepEqual(taskItems(undefined), []);
+});
+
+test('run and attach send the daemon target words', () => {
+  assert.deepEqual(probeWords({ elf: 'app.elf', chip: 'nRF52840_xxAA' }), ['probe', '--chip', 'nRF52840_xxAA', 'app.elf']);
+  assert.deepEqual(probeWords({ elf: 'app.elf', chip: 'STM32F411RE', probe: '0483:374b' }), [
+    'probe', '--chip', 'STM32F411RE', '--probe', '0483:374b', 'app.elf',
+  ]);
+  assert.deepEqual(tcpWords('localhost:9090', 'app.elf'), ['tcp', '--elf', 'app.elf', 'localhost:9090']);
+  assert.match(checkChip(''), /chip name is needed/);
+  assert.match(checkChip('nRF52840 xxAA'), /no spaces/);
+  assert.equal(checkChip('nRF52840_xxAA'), undefined);
+});
