@@ -64,11 +64,13 @@ pub struct ChannelDescriptor {
 }
 
 impl ChannelDescriptor {
-    pub(crate) fn write_offset_addr(&self) -> u64 {
+    /// Where the channel's write offset is (the target's, for an up channel).
+    pub fn write_offset_addr(&self) -> u64 {
         self.addr + 3 * self.width.bytes()
     }
 
-    pub(crate) fn read_offset_addr(&self) -> u64 {
+    /// Where the channel's read offset is (the host's, for an up channel).
+    pub fn read_offset_addr(&self) -> u64 {
         self.addr + 4 * self.width.bytes()
     }
 }
