@@ -172,3 +172,38 @@ fn a_second_stop_request_stops_hard() {
         "{report:?}"
     );
 }
+
+#[test]
+fn a_stop_while_a_task_is_in_its_cleanup_lets_that_cleanup_finish_once() {
+    static EXEC: Executor<4, 1024> = Executor::new();
+    let _turn = support::turn();
+    take_log();
+    let host = stop_after("flusher cleaning up", false);
+    let result = EXEC.run(|spawner| async move {
+        let flusher = spawner.spawn("flusher", async {
+            if let Err(cancelled) = sleep(Duration::from_secs(60)).await {
+                log("flusher cleaning up");
+                // The stop arrives during this await; it must not cut the cleanup short.
+                sleep(Duration::from_millis(150)).await?;
+                log("flusher cleaned up");
+                return Err::<(), AppError>(cancelled.into());
+            }
+            Ok(())
+        })?;
+        // Main cancels it first (the application's own shutdown), then waits.
+        flusher.cancel();
+        // The stop reaches main while it waits here, during the flusher's cleanup: `?` carries it
+        // out (swallowing it, like swallowing CancelledError, would keep main running until the
+        // deadline).
+        flusher.await?;
+        sleep(Duration::from_secs(60)).await?;
+        Ok::<_, AppError>(())
+    });
+    let interrupt = result.unwrap_err();
+    assert!(!interrupt.hard_stop, "the cleanup finished well before the deadline");
+    let lines = take_log();
+    assert_eq!(lines.iter().filter(|l| *l == "flusher cleaned up").count(), 1, "{lines:?}");
+    let report = host.join().unwrap().unwrap();
+    assert!(endings(&report).contains(&("main".into(), TaskOutcome::Cancelled)), "{report:?}");
+    assert!(endings(&report).contains(&("flusher".into(), TaskOutcome::Cancelled)), "{report:?}");
+}

@@ -23,8 +23,8 @@ fn current_uid() -> u32 {
 }
 
 /// Makes the socket's directory (mode 0700, owned by us) and removes a stale socket left by a daemon
-/// that died. Fails if a live daemon already serves at `path`, or the directory belongs to someone
-/// else.
+/// that died. Fails if a live daemon already serves at `path`, or the directory or the socket
+/// belongs to someone else.
 pub fn prepare(path: &Path) -> io::Result<()> {
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() && !dir.exists() {
@@ -39,7 +39,13 @@ pub fn prepare(path: &Path) -> io::Result<()> {
             ));
         }
     }
-    if path.exists() {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.uid() != current_uid() {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("{} belongs to another user; asyncmond will not replace it", path.display()),
+            ));
+        }
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             return Err(io::Error::new(
                 io::ErrorKind::AddrInUse,
@@ -73,5 +79,21 @@ mod tests {
         drop(live);
         prepare(&path).unwrap();
         assert!(!path.exists(), "the stale socket was removed");
+    }
+
+    #[test]
+    fn a_socket_owned_by_another_user_is_refused_and_left_alone() {
+        if current_uid() != 0 {
+            // Only root can make a file owned by someone else; CI runs as root.
+            eprintln!("skipped: needs root to chown a file to another user");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.sock");
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        std::os::unix::fs::chown(&path, Some(4242), Some(4242)).unwrap();
+        let err = prepare(&path).unwrap_err();
+        assert!(err.to_string().contains("belongs to another user"), "{err}");
+        assert!(path.exists(), "someone else's socket is not removed");
     }
 }

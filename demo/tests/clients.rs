@@ -41,6 +41,42 @@ async fn stalled_vanished_and_garbage_clients_do_not_stop_the_others() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_clients_at_once_each_get_the_failure() {
+    let h = Harness::start(&["demo"], Duration::from_secs(10)).await;
+    let mut clients = Vec::new();
+    for i in 0..100 {
+        let mut client = Client::connect(&h.daemon.socket, &format!("client {i}")).await.unwrap();
+        client.request(&ClientRequest::Subscribe).await.unwrap();
+        clients.push(client);
+    }
+    let waits = clients.into_iter().map(|mut client| {
+        tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                let message = tokio::time::timeout_at(deadline, client.recv()).await;
+                let message = message.expect("a failure within 30 s").unwrap().expect("still connected");
+                let failed = match message {
+                    ServerMessage::Snapshot(s) => {
+                        s.failures.iter().any(|f| f.path == FailurePath::Unretrieved)
+                    }
+                    ServerMessage::Event(asyncmon_protocol::host::SessionEvent::Failure(f)) => {
+                        f.path == FailurePath::Unretrieved
+                    }
+                    _ => false,
+                };
+                if failed {
+                    return;
+                }
+            }
+        })
+    });
+    for wait in futures::future::join_all(waits).await {
+        wait.unwrap();
+    }
+    assert_eq!(h.daemon.hub.snapshot().stats.frames_lost_on_device, 0, "the reader kept up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_with_another_host_link_version_is_refused_in_words() {
     let h = Harness::start(&["demo"], Duration::from_secs(10)).await;
     let raw = tokio::net::UnixStream::connect(&h.daemon.socket).await.unwrap();
