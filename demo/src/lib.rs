@@ -11,6 +11,7 @@
 pub mod demo;
 pub mod faults;
 pub mod latency;
+pub mod soak;
 
 /// Runs the firmware called `name` (`demo`, or a fault from [`faults::FAULTS`]) and returns its exit
 /// code, or `None` when there is no such firmware.
@@ -18,6 +19,8 @@ pub fn run_firmware(name: &str) -> Option<i32> {
     match name {
         "demo" => Some(demo::run()),
         "latency" => Some(latency::run()),
+        // `asyncmon-demo-firmware soak SECONDS`
+        "soak" => Some(soak::run(std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(10))),
         fault => faults::run(fault),
     }
 }
