@@ -37,8 +37,15 @@ enum Target {
         /// backoff, as a watchdog would reset a board.
         #[arg(long)]
         restart: bool,
+        /// Attach to this firmware process, already running (after a daemon restart), instead of
+        /// starting PROGRAM: no reset, the agent is asked to resync; the process is never killed.
+        /// Reading another process's memory needs ptrace rights over it (its parent, root, or
+        /// kernel.yama.ptrace_scope=0).
+        #[arg(long, conflicts_with_all = ["program", "restart"])]
+        pid: Option<u32>,
         /// The firmware executable.
-        program: PathBuf,
+        #[arg(required_unless_present = "pid")]
+        program: Option<PathBuf>,
         /// Arguments for the firmware.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -104,8 +111,16 @@ async fn run() -> anyhow::Result<()> {
             asyncmon_daemon::lsp::run_stdio(socket, std::env::current_exe()?).await;
             return Ok(());
         }
-        Target::Sim { attach_timeout, restart, program, args } => {
+        Target::Sim { attach_timeout, restart, pid, program, args } => {
+            let program = match (pid, program) {
+                (Some(pid), _) => {
+                    let exe = PathBuf::from(format!("/proc/{pid}/exe"));
+                    std::fs::read_link(&exe).unwrap_or(exe)
+                }
+                (None, program) => program.unwrap_or_default(),
+            };
             let mut sim = SimConfig::new(program, args);
+            sim.attach_to = pid;
             sim.attach_timeout = Duration::from_secs_f64(attach_timeout);
             sim.restart = restart;
             vec![TargetConfig::Sim(sim)]

@@ -5,6 +5,7 @@
 
 mod elf;
 pub mod probe;
+pub mod process;
 pub mod replay;
 pub mod sim;
 pub mod spec;

@@ -3,6 +3,7 @@
 //! and writes the RTT buffers in the process's memory, the way a probe reads a chip's RAM.
 
 use super::elf::{locate_in_process, LocateError};
+use super::process::{Exit, Process};
 use super::TargetCommand;
 use crate::defmt_logs::TableLoad;
 use crate::device_link::DeviceLink;
@@ -14,9 +15,8 @@ use asyncmon_protocol::host::{LogLine, LogSource, Problem, SessionEvent, TargetS
 use asyncmon_protocol::HostCommand;
 use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,6 +39,9 @@ pub struct SimConfig {
     pub poll_interval: Duration,
     /// Start the firmware again (with backoff) when it ends, unless a stop request ended it.
     pub restart: bool,
+    /// Attach to this process, already running, instead of starting `program` (a daemon restarted
+    /// while its firmware runs). It is never killed, reset or restarted by the daemon.
+    pub attach_to: Option<u32>,
 }
 
 impl SimConfig {
@@ -50,6 +53,7 @@ impl SimConfig {
             attach_timeout: Duration::from_secs(5),
             poll_interval: Duration::from_millis(10),
             restart: false,
+            attach_to: None,
         }
     }
 }
@@ -77,11 +81,19 @@ struct Sim {
     defmt: RefCell<Option<(u64, TableLoad)>>,
 }
 
+/// A firmware process's memory and channels, once its control block is found.
+struct Attached {
+    mem: ProcessMemory,
+    up: UpChannel,
+    down: DownChannel,
+    text: TextChannels,
+}
+
 /// How the attached loop ended.
 enum End {
     /// The firmware process ended; `stopped`: after a stop request.
     Exited {
-        status: ExitStatus,
+        exit: Exit,
         stopped: bool,
     },
     Shutdown,
@@ -95,12 +107,15 @@ impl Sim {
     fn run(self) {
         // One link for the whole run: each start of the firmware says hello and gets a new epoch.
         let mut link = DeviceLink::new(self.started);
+        if let Some(pid) = self.config.attach_to {
+            return self.run_found(pid, &mut link);
+        }
         let mut restarts = 0u32;
         // A firmware that keeps ending is restarted less and less often.
         let mut backoff = super::Backoff::new(Duration::from_millis(200), MAX_RESTART_BACKOFF);
         loop {
             self.hub.publish(SessionEvent::TargetState(TargetState::Starting));
-            let mut child = match Command::new(&self.config.program)
+            let child = match Command::new(&self.config.program)
                 .args(&self.config.args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
@@ -114,9 +129,12 @@ impl Sim {
                 }
             };
             tracing::info!(pid = child.id(), program = %self.config.program.display(), "firmware started");
-            self.forward_output(&mut child);
-            let end = match self.attach(&child) {
-                Ok((mem, up, down, text)) => self.serve(&mut child, &mut link, mem, up, down, text),
+            let mut child = Process::Started(child);
+            if let Process::Started(c) = &mut child {
+                self.forward_output(c);
+            }
+            let end = match self.attach(child.id()) {
+                Ok(attached) => self.serve(&mut child, &mut link, attached, false),
                 Err(reason) => {
                     self.fail(reason);
                     self.wait_without_link(&mut child)
@@ -124,18 +142,12 @@ impl Sim {
             };
             link.discard_partial_frame();
             match end {
-                End::Shutdown => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return;
-                }
+                End::Shutdown => return child.end(),
                 End::Reset => {
-                    let _ = child.kill();
-                    let _ = child.wait();
+                    child.end();
                     self.problem("the firmware was reset: restarting it".into());
                 }
-                End::Exited { status, stopped } => {
-                    let (code, description) = describe_exit(status);
+                End::Exited { exit: Exit { code, description }, stopped } => {
                     self.hub.publish(SessionEvent::TargetState(TargetState::Exited {
                         code,
                         description: description.clone(),
@@ -152,6 +164,35 @@ impl Sim {
                     } else if !self.wait_for_reset() {
                         return;
                     }
+                }
+            }
+        }
+    }
+
+    /// Follows a firmware process that was running before this daemon started: attaches to its
+    /// control block as it is, asks the agent to resync (this daemon knows none of its strings or
+    /// tasks), and never kills, resets or restarts it.
+    fn run_found(&self, pid: u32, link: &mut DeviceLink) {
+        self.hub.publish(SessionEvent::TargetState(TargetState::Starting));
+        let mut process = Process::Found(pid);
+        let end = match self.attach(pid) {
+            Ok(attached) => self.serve(&mut process, link, attached, true),
+            Err(reason) => {
+                self.fail(reason);
+                self.wait_without_link(&mut process)
+            }
+        };
+        match end {
+            End::Shutdown => {}
+            End::Reset | End::Exited { .. } => {
+                if let End::Exited { exit: Exit { code, description }, .. } = end {
+                    self.hub.publish(SessionEvent::TargetState(TargetState::Exited { code, description }));
+                }
+                // Nothing to restart: wait for the daemon's shutdown.
+                while !matches!(self.commands.recv(), Ok(TargetCommand::Shutdown) | Err(_)) {
+                    self.problem(format!(
+                        "process {pid} was not started by this daemon: it cannot reset or stop it now"
+                    ));
                 }
             }
         }
@@ -218,9 +259,8 @@ impl Sim {
         }
     }
 
-    /// Finds the control block in the child and attaches to the asyncmon channels.
-    fn attach(&self, child: &Child) -> Result<(ProcessMemory, UpChannel, DownChannel, TextChannels), String> {
-        let pid = child.id();
+    /// Finds the control block in process `pid` and attaches to the asyncmon channels.
+    fn attach(&self, pid: u32) -> Result<Attached, String> {
         let deadline = Instant::now() + self.config.attach_timeout;
         // The kernel lets `spawn` return before the new program's segments are mapped (the exec
         // releases the parent first): until they are, the executable is not in the memory map yet.
@@ -257,7 +297,7 @@ impl Sim {
         let text = TextChannels::attach(&mut mem, &block, UP_CHANNEL, self.started, &self.defmt_table(pid));
         tracing::info!(addr = format_args!("{addr:#x}"), "RTT attached");
         self.hub.publish(SessionEvent::TargetState(TargetState::Attached));
-        Ok((mem, up, down, text))
+        Ok(Attached { mem, up, down, text })
     }
 
     /// The defmt table of process `pid`'s executable, read the first time that executable runs.
@@ -278,17 +318,13 @@ impl Sim {
     }
 
     /// Reads frames and carries out commands until the firmware exits or the daemon shuts down.
-    fn serve(
-        &self,
-        child: &mut Child,
-        link: &mut DeviceLink,
-        mut mem: ProcessMemory,
-        mut up: UpChannel,
-        mut down: DownChannel,
-        mut text: TextChannels,
-    ) -> End {
+    fn serve(&self, child: &mut Process, link: &mut DeviceLink, attached: Attached, resync: bool) -> End {
+        let Attached { mut mem, mut up, mut down, mut text } = attached;
         let mut stopped = false;
-        let mut outgoing: Vec<u8> = Vec::new();
+        // A firmware that ran before this daemon attached is asked to say hello again and
+        // announce its tasks.
+        let mut outgoing: Vec<u8> =
+            if resync { super::control_frame(&HostCommand::Resync).to_vec() } else { Vec::new() };
         let mut bytes = Vec::with_capacity(4096);
         let mut events = Vec::new();
         let mut last_stats = link.stats();
@@ -312,7 +348,7 @@ impl Sim {
             }
             // Check for exit before reading: the last read after exit is not possible, so the final
             // read happens while the process is still there.
-            let status = child.try_wait().ok().flatten();
+            let status = child.try_exit();
             bytes.clear();
             if !link_broken {
                 if !outgoing.is_empty() {
@@ -353,7 +389,7 @@ impl Sim {
                 last_stats = stats;
                 last_stats_sent = Instant::now();
             }
-            if let Some(status) = status.or_else(|| child.try_wait().ok().flatten()) {
+            if let Some(exit) = status.or_else(|| child.try_exit()) {
                 if link.pending_bytes() > 0 {
                     let lost = link.discard_partial_frame();
                     self.problem(format!(
@@ -363,7 +399,7 @@ impl Sim {
                 // The final counters, before the exit is published.
                 self.hub.publish(SessionEvent::Stats(link.stats()));
                 text.finish_in_background(self.hub.clone());
-                return End::Exited { status, stopped };
+                return End::Exited { exit, stopped };
             }
             if bytes.is_empty() {
                 std::thread::sleep(self.config.poll_interval);
@@ -372,10 +408,10 @@ impl Sim {
     }
 
     /// Without a link, only waits for the firmware to exit (or the daemon to shut down).
-    fn wait_without_link(&self, child: &mut Child) -> End {
+    fn wait_without_link(&self, child: &mut Process) -> End {
         loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                return End::Exited { status, stopped: false };
+            if let Some(exit) = child.try_exit() {
+                return End::Exited { exit, stopped: false };
             }
             match self.commands.recv_timeout(Duration::from_millis(50)) {
                 Ok(TargetCommand::Stop { .. }) => {
@@ -393,11 +429,10 @@ impl Sim {
 
 /// Whether a read failed because the firmware is exiting: its memory goes away a moment before it
 /// can be reaped, so give it that moment (bounded) before calling the link lost.
-fn child_gone(child: &mut Child) -> bool {
+fn child_gone(child: &mut Process) -> bool {
     let deadline = Instant::now() + Duration::from_millis(250);
     loop {
-        if !std::path::Path::new(&format!("/proc/{}/mem", child.id())).exists()
-            || matches!(child.try_wait(), Ok(Some(_)))
+        if !std::path::Path::new(&format!("/proc/{}/mem", child.id())).exists() || child.try_exit().is_some()
         {
             return true;
         }
@@ -406,17 +441,4 @@ fn child_gone(child: &mut Child) -> bool {
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-}
-
-/// How the firmware process ended: its exit code and a description.
-fn describe_exit(status: ExitStatus) -> (Option<i32>, String) {
-    let code = status.code();
-    let description = match (code, status.signal()) {
-        (Some(130), _) => "KeyboardInterrupt (exit code 130)".to_string(),
-        (Some(0), _) => "finished (exit code 0)".to_string(),
-        (Some(code), _) => format!("failed (exit code {code})"),
-        (None, Some(signal)) => format!("killed by signal {signal}"),
-        (None, None) => "ended".to_string(),
-    };
-    (code, description)
 }
