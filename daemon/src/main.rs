@@ -72,8 +72,14 @@ enum Target {
     /// Speak LSP on stdin/stdout for an editor (the asyncmon VS Code extension): the target's
     /// failures become diagnostics at the lines that raised them; `asyncmon.stop`,
     /// `asyncmon.hardStop` and `asyncmon.attach` are commands. A client of the daemon at --socket,
-    /// like the monitor; `asyncmon.attach` starts a daemon there when none runs.
-    Lsp,
+    /// like the monitor; `asyncmon.attach` starts a daemon there when none runs, and that daemon
+    /// ends with the editor.
+    Lsp {
+        /// Speak on stdin/stdout (the only transport; accepted because editors' language clients
+        /// pass it).
+        #[arg(long)]
+        stdio: bool,
+    },
     /// Serve a recording (made with --record) to clients as if it were live.
     Replay {
         /// Publish every event at once instead of at the recorded pace.
@@ -89,7 +95,12 @@ fn main() {
         .enable_all()
         .build()
         .map_err(anyhow::Error::from)
-        .and_then(|runtime| runtime.block_on(run()));
+        .and_then(|runtime| {
+            let result = runtime.block_on(run());
+            // `lsp` reads stdin on a blocking thread that no one can interrupt: do not wait for it.
+            runtime.shutdown_timeout(Duration::from_millis(200));
+            result
+        });
     if let Err(error) = result {
         // The error says what happened and what to do; no backtrace for a user's mistake.
         eprintln!("asyncmond: {error:#}");
@@ -107,7 +118,7 @@ async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let socket = cli.socket.unwrap_or_else(asyncmon_daemon::socket_path::default_socket_path);
     let targets = match cli.target {
-        Target::Lsp => {
+        Target::Lsp { stdio: _ } => {
             asyncmon_daemon::lsp::run_stdio(socket, std::env::current_exe()?).await;
             return Ok(());
         }

@@ -1,6 +1,6 @@
 //! The language server driven through its `tower::Service`, against a real daemon whose session
-//! gets failures: diagnostics at the raising line, a file outside the workspace, a burst, a reset,
-//! hover, and the stop command reaching the daemon.
+//! gets failures: diagnostics at the raising line, a file outside the workspace, a burst grouped
+//! into one, a reset, hover, clearing by hand, and the stop command reaching the daemon.
 
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
 use asyncmon_daemon::lsp::Backend;
@@ -140,17 +140,31 @@ async fn failures_become_diagnostics_that_a_reset_clears() {
         .await;
     assert!(hover["contents"]["value"].as_str().unwrap().contains("never retrieved"), "{hover}");
 
-    // A burst on one line: one diagnostic with a count, published once.
+    // A burst on one line, each with its own message: one diagnostic, the latest message with a
+    // count, and the hover ends by counting the others.
     for seq in 2..=300 {
-        f.daemon.hub.publish(failure_saying(seq, "src/sensor.rs", 1, "bus stuck"));
+        f.daemon.hub.publish(failure_saying(
+            seq,
+            "src/sensor.rs",
+            1,
+            &format!("bus stuck after {seq} retries"),
+        ));
     }
     let mut published = f.next("textDocument/publishDiagnostics").await;
-    while !published["diagnostics"].to_string().contains("(×299)") {
+    while !published["diagnostics"].to_string().contains("(×300)") {
         published = f.next("textDocument/publishDiagnostics").await;
     }
     let messages: Vec<&str> =
         published["diagnostics"].as_array().unwrap().iter().map(|d| d["message"].as_str().unwrap()).collect();
-    assert_eq!(messages, ["SensorError: sensor poll #1 timed out", "SensorError: bus stuck (×299)"]);
+    assert_eq!(messages, ["SensorError: bus stuck after 300 retries (×300)"]);
+    let hover = f
+        .request("textDocument/hover", json!({ "textDocument": { "uri": f.uri("src/sensor.rs") }, "position": { "line": 0, "character": 6 } }))
+        .await;
+    let hover = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        hover.contains("bus stuck after 300 retries") && hover.contains("and 299 more like it"),
+        "{hover}"
+    );
 
     // A file not in the workspace is shown on the workspace, not dropped.
     f.daemon.hub.publish(failure(301, "/rustc/abc/library/core/src/result.rs", 9));
@@ -179,6 +193,18 @@ async fn the_session_notification_follows_the_target_and_stop_reaches_the_daemon
     assert_eq!(summary["connected"], true);
     assert!(summary["target"].as_str().unwrap().starts_with("sim: "), "{summary}");
 
+    // This target cannot be used (`sleep` links no agent): a stop says so instead of vanishing.
+    while summary["state"] != "failed" {
+        summary = f.next("asyncmon/session").await;
+    }
+    let refused = f.request("workspace/executeCommand", json!({ "command": "asyncmon.stop" })).await;
+    assert!(refused["error"].as_str().unwrap().contains("has no _SEGGER_RTT symbol"), "{refused}");
+
+    // Once the session reads as attached, a stop goes to the daemon.
+    f.daemon.hub.publish(SessionEvent::TargetState(TargetState::Attached));
+    while summary["state"] != "attached" {
+        summary = f.next("asyncmon/session").await;
+    }
     let answer = f.request("workspace/executeCommand", json!({ "command": "asyncmon.stop" })).await;
     assert_eq!(answer, Value::Null, "{answer}");
     // The stop reached the daemon: with no RTT link, it says it cannot send it.
@@ -192,5 +218,22 @@ async fn the_session_notification_follows_the_target_and_stop_reaches_the_daemon
     assert!(unknown["error"].as_str().unwrap().contains("unknown command"), "{unknown}");
     let no_words =
         f.request("workspace/executeCommand", json!({ "command": "asyncmon.attach", "arguments": [] })).await;
-    assert!(no_words["error"].is_null(), "already following a daemon: {no_words}");
+    assert!(no_words["error"].as_str().unwrap().contains("needs target arguments"), "{no_words}");
+    // The firmware is being started: another start is not a second session.
+    let again = f
+        .request(
+            "workspace/executeCommand",
+            json!({ "command": "asyncmon.attach", "arguments": ["sim", "/bin/true"] }),
+        )
+        .await;
+    assert!(again.as_str().unwrap().contains("already running"), "{again}");
+
+    // The failures can be cleared by hand.
+    f.daemon.hub.publish(failure(1, "src/sensor.rs", 1));
+    let published = f.next("textDocument/publishDiagnostics").await;
+    assert_eq!(published["diagnostics"].as_array().unwrap().len(), 1);
+    let cleared = f.request("workspace/executeCommand", json!({ "command": "asyncmon.clearFailures" })).await;
+    assert_eq!(cleared, Value::Null, "{cleared}");
+    let published = f.next("textDocument/publishDiagnostics").await;
+    assert_eq!(published["diagnostics"], json!([]));
 }

@@ -1,5 +1,5 @@
 // The `asyncmon/session` notification turned into what the editor shows: the status bar item, the
-// context key that shows the stop button, and the task view's items. Pure.
+// context keys, the task view's items, and the message when a session ends. Pure.
 
 /** A task, as `asyncmond lsp` sends it. */
 export interface TaskSummary {
@@ -22,20 +22,39 @@ export interface SessionSummary {
   interrupt: string | null;
 }
 
-/** Whether a session runs: the stop button and the status bar item are shown only then. */
+/** What a user is told when there is nothing to stop. */
+export const NO_SESSION = 'asyncmon: no session running — Start demo or Run ELF…';
+
+/** Whether the firmware runs: the stop button is shown only then. */
 export function sessionRunning(s: SessionSummary | undefined): boolean {
   return !!s && s.connected && ['starting', 'waiting', 'attached'].includes(s.state);
 }
 
-/** The status bar item's text and tooltip. */
-export function statusText(s: SessionSummary): { text: string; tooltip: string } {
+/** The status bar item: what it says, its tooltip, and what a screen reader says. */
+export function statusText(s: SessionSummary): { text: string; tooltip: string; label: string } {
   const failures = s.failures === 1 ? '1 failure' : `${s.failures} failures`;
-  const icon = s.failures > 0 ? '$(error)' : '$(pulse)';
+  const icon = s.failures > 0 ? '$(error)' : sessionRunning(s) ? '$(pulse)' : '$(debug-stop)';
   const firmware = s.firmware ?? 'no firmware yet';
   return {
     text: `${icon} ${firmware}: ${s.state} · ${failures}`,
-    tooltip: `asyncmon — ${s.target}\n${s.stateText}, epoch ${s.epoch}${s.interrupt ? `\n${s.interrupt}` : ''}`,
+    tooltip:
+      `asyncmon — ${s.target}\n${s.stateText}, session ${s.epoch}` +
+      `${s.interrupt ? `\n${s.interrupt}` : ''}\nClick to show the failures in the Problems panel.`,
+    label: `asyncmon ${firmware} ${s.state}, session ${s.epoch}, ${failures}`,
   };
+}
+
+/** What to tell the user when a running session has just ended, or `undefined`. */
+export function sessionEnded(
+  before: SessionSummary | undefined,
+  now: SessionSummary,
+): { text: string; warning: boolean } | undefined {
+  if (!sessionRunning(before) || sessionRunning(now)) return undefined;
+  const firmware = now.firmware ?? before?.firmware ?? 'the firmware';
+  if (!now.connected) return { text: 'asyncmon: the daemon has ended; the session is over.', warning: true };
+  if (now.state === 'failed') return { text: `asyncmon: ${now.target} failed: ${now.stateText}`, warning: true };
+  if (now.interrupt) return { text: `asyncmon: ${firmware} stopped — ${now.interrupt}`, warning: false };
+  return { text: `asyncmon: ${firmware} ended: ${now.stateText}`, warning: false };
 }
 
 /** A row of the task view. */
@@ -57,7 +76,7 @@ const ICONS: Record<string, string> = {
 
 /** The task view's rows: running tasks first, each with its state and failures. */
 export function taskItems(s: SessionSummary | undefined): TaskItem[] {
-  if (!s) return [];
+  if (!s || !s.connected) return [];
   const order = (t: TaskSummary) => (t.state === 'running' ? 0 : 1);
   return [...s.tasks]
     .sort((a, b) => order(a) - order(b) || a.id - b.id)

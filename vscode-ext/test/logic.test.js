@@ -6,7 +6,8 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { resolveServerPath } = require('../out/serverPath');
-const { sessionRunning, statusText, taskItems } = require('../out/session');
+const { sessionEnded, sessionRunning, statusText, taskItems } = require('../out/session');
+const { serverArgs } = require('../out/serverArgs');
 const { probeWords, tcpWords, checkChip } = require('../out/targets');
 
 const lookup = (existing, pathVariable) => ({ isExecutable: (f) => existing.includes(f), pathVariable });
@@ -39,7 +40,7 @@ const session = (over) => ({
   ...over,
 });
 
-test('the stop button and the status bar show only while a session runs', () => {
+test('the stop button shows only while the firmware runs; the status bar says state, failures and session', () => {
   assert.equal(sessionRunning(session({})), true);
   assert.equal(sessionRunning(session({ state: 'waiting' })), true);
   assert.equal(sessionRunning(session({ state: 'exited' })), false);
@@ -48,8 +49,38 @@ test('the stop button and the status bar show only while a session runs', () => 
   assert.equal(statusText(session({ failures: 3 })).text, '$(error) asyncmon-demo: attached · 3 failures');
   assert.equal(statusText(session({ failures: 1 })).text, '$(error) asyncmon-demo: attached · 1 failure');
   assert.equal(statusText(session({})).text, '$(pulse) asyncmon-demo: attached · 0 failures');
-  const ended = statusText(session({ state: 'exited', interrupt: 'KeyboardInterrupt: main Cancelled' }));
-  assert.match(ended.tooltip, /KeyboardInterrupt: main Cancelled/);
+  const ended = statusText(session({ state: 'exited', epoch: 2, interrupt: 'KeyboardInterrupt: cancelled main (1 tasks)' }));
+  assert.equal(ended.text, '$(debug-stop) asyncmon-demo: exited · 0 failures');
+  assert.match(ended.tooltip, /KeyboardInterrupt: cancelled main/);
+  assert.match(ended.tooltip, /Problems panel/, 'the tooltip says what a click does');
+  assert.equal(ended.label, 'asyncmon asyncmon-demo exited, session 2, 0 failures');
+});
+
+test('a session that ends is announced once, with the KeyboardInterrupt summary', () => {
+  const stopped = session({
+    state: 'exited',
+    stateText: 'KeyboardInterrupt (exit code 130)',
+    interrupt: 'KeyboardInterrupt: cancelled main, blinky (5 tasks)',
+  });
+  assert.deepEqual(sessionEnded(session({}), stopped), {
+    text: 'asyncmon: asyncmon-demo stopped — KeyboardInterrupt: cancelled main, blinky (5 tasks)',
+    warning: false,
+  });
+  assert.equal(sessionEnded(stopped, stopped), undefined, 'only when it ends, not on every update');
+  assert.equal(sessionEnded(undefined, stopped), undefined, 'a session found ended is not news');
+  assert.equal(sessionEnded(session({}), session({ failures: 4 })), undefined);
+  assert.deepEqual(sessionEnded(session({}), session({ state: 'exited', stateText: 'exited with code 0' })), {
+    text: 'asyncmon: asyncmon-demo ended: exited with code 0',
+    warning: false,
+  });
+  assert.equal(sessionEnded(session({}), session({ state: 'failed', stateText: 'probe gone' })).warning, true);
+  assert.match(sessionEnded(session({}), session({ connected: false })).text, /daemon has ended/);
+});
+
+test('the server is started as `asyncmond [--socket S] lsp` (the client appends --stdio)', () => {
+  assert.deepEqual(serverArgs(undefined), ['lsp']);
+  assert.deepEqual(serverArgs(' '), ['lsp']);
+  assert.deepEqual(serverArgs('/run/x.sock'), ['--socket', '/run/x.sock', 'lsp']);
 });
 
 test('the task view lists running tasks first, with their failures', () => {
@@ -71,6 +102,7 @@ test('the task view lists running tasks first, with their failures', () => {
     ],
   );
   assert.deepEqual(taskItems(undefined), []);
+  assert.deepEqual(taskItems(session({ connected: false, tasks: [{ id: 0, name: 'main', state: 'running', failures: 0 }] })), [], 'no session: the welcome text shows');
 });
 
 test('run and attach send the daemon target words', () => {

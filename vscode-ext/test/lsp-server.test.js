@@ -1,6 +1,8 @@
-// The real `asyncmond lsp` binary through a real LSP client (vscode-languageclient's protocol layer):
-// attach the simulated demo board, see the demo's unretrieved failure published at the line that
-// raised it, stop the firmware, see the session end with KeyboardInterrupt.
+// The real `asyncmond lsp` binary through a real LSP client (vscode-languageclient's protocol layer),
+// started with the arguments vscode-languageclient passes (`lsp --stdio`): attach the simulated demo
+// board, see the demo's unretrieved failure published at the line that raised it, stop the firmware,
+// see the session end with KeyboardInterrupt, start it again, and see the daemon the server started
+// end with the server.
 //
 // Needs the workspace's debug build (`cargo build`): target/debug/asyncmond and target/debug/asyncmon
 // (the demo firmware). ASYNCMOND overrides the daemon's path.
@@ -43,15 +45,17 @@ test('the demo failure reaches the editor at its line and stop ends in KeyboardI
   assert.ok(fs.existsSync(asyncmond), `${asyncmond} exists (run cargo build first)`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asyncmon-lsp-'));
   const socket = path.join(dir, 'd.sock');
-  const server = spawn(asyncmond, ['--socket', socket, 'lsp'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const server = spawn(asyncmond, ['--socket', socket, 'lsp', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const daemons = () => {
+    try {
+      return execFileSync('pgrep', ['-f', '--', `--socket ${socket} sim`]).toString().trim().split('\n');
+    } catch {
+      return []; // pgrep exits 1 when nothing matches.
+    }
+  };
   t.after(() => {
     server.kill();
-    // The daemon asyncmon.attach started outlives the language server, by design; end it here.
-    try {
-      execFileSync('pkill', ['-TERM', '-f', socket]);
-    } catch {
-      // Already gone.
-    }
+    for (const pid of daemons()) process.kill(Number(pid), 'SIGKILL');
   });
 
   const connection = lsp.createProtocolConnection(
@@ -76,7 +80,7 @@ test('the demo failure reaches the editor at its line and stop ends in KeyboardI
   });
   assert.deepEqual(
     [...init.capabilities.executeCommandProvider.commands].sort(),
-    ['asyncmon.attach', 'asyncmon.hardStop', 'asyncmon.stop'],
+    ['asyncmon.attach', 'asyncmon.clearFailures', 'asyncmon.hardStop', 'asyncmon.stop'],
   );
   await connection.sendNotification(lsp.InitializedNotification.type, {});
 
@@ -112,14 +116,33 @@ test('the demo failure reaches the editor at its line and stop ends in KeyboardI
     sessions.find((s) => s.state === 'exited' && s.interrupt),
   );
   assert.match(ended.stateText, /KeyboardInterrupt \(exit code 130\)/);
-  assert.match(ended.interrupt, /^KeyboardInterrupt: /);
+  assert.match(ended.interrupt, /^KeyboardInterrupt: cancelled .*\bmain\b.* \(\d+ tasks\)$/);
   assert.ok(ended.tasks.some((task) => task.name === 'sensor_poll' && task.failures > 0));
   // The firmware's own log lines, for the extension's output channel.
   await waitFor('the cleanup lines in the logs', 10_000, () =>
     logs.some((l) => l.includes('cleanup: blinky turned the LED off')),
   );
 
+  // A second stop has nothing to stop, and says so in a user's words.
+  await assert.rejects(
+    connection.sendRequest(lsp.ExecuteCommandRequest.type, { command: 'asyncmon.stop' }),
+    /the firmware is not running \(KeyboardInterrupt \(exit code 130\)\) — Start demo or Run ELF…/,
+  );
+
+  // A session that has ended is no reason to refuse a new one: the same target starts again.
+  const again = await connection.sendRequest(lsp.ExecuteCommandRequest.type, {
+    command: 'asyncmon.attach',
+    arguments: ['demo'],
+  });
+  assert.match(again, /again/);
+  await waitFor('a new session with a new failure', 60_000, () =>
+    sessions.find((s) => s.epoch === ended.epoch + 1 && s.state === 'attached' && s.failures > 0),
+  );
+
+  // The daemon this server started ends with it (and with the daemon, the demo firmware).
+  assert.equal(daemons().length, 1, 'one daemon runs for the session');
   await connection.sendRequest(lsp.ShutdownRequest.type);
   await connection.sendNotification(lsp.ExitNotification.type);
+  await waitFor('the daemon to end with the server', 10_000, () => daemons().length === 0);
   connection.dispose();
 });

@@ -3,15 +3,19 @@
 //!
 //! A failure goes on the line that raised it, or where its task was spawned when no raise site is
 //! known; a failure whose file is not in the workspace goes on the first workspace folder, so it is
-//! never dropped. The same failure raised again on the same line is one diagnostic with a count. A
-//! new session epoch (the target reset) clears everything.
+//! never dropped. Failures are grouped by where they were raised, their exception type and the path
+//! they took: a group is one diagnostic that shows the latest failure's message and counts the
+//! others, so a task that fails every poll never floods the Problems panel. A file shows at most
+//! [`MAX_PER_FILE`] groups; a group beyond that is counted in one more diagnostic, and never
+//! pushes out a group that is already shown. A new session epoch (the target reset, or a new
+//! session) clears everything; a stop keeps them, as a compiler's errors stay until the next build.
 
 use super::paths::resolve;
 use asyncmon_protocol::host::{Failure, FailurePath, Location, SessionEvent, SessionState};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-/// The most diagnostics kept per file: the newest stay.
+/// The most failure groups shown per file; the first ones stay.
 pub const MAX_PER_FILE: usize = 100;
 
 /// How serious a failure is, as the editor shows it.
@@ -21,6 +25,8 @@ pub enum Severity {
     Error,
     /// A task that awaited it (or a gather) got it and could handle it.
     Warning,
+    /// Not a failure: a note about the failures (how many more there are).
+    Information,
 }
 
 /// Another place that matters: a task in the spawn chain.
@@ -47,12 +53,25 @@ pub struct FailureDiagnostic {
     pub message: String,
     /// The path taken, as a short code (`never-retrieved`, `awaited`, ...).
     pub code: &'static str,
+    /// What kind of failure: the exception's type, or the handler's message when there is none.
+    /// With the place and the path it makes the group.
+    pub kind: String,
     /// The spawn chain up to main.
     pub related: Vec<Related>,
-    /// The whole context, in Markdown, for a hover.
+    /// The latest failure's whole context, in Markdown, for a hover.
     pub hover: String,
-    /// How many times this failure was raised here.
+    /// How many failures of this group were raised here.
     pub count: u32,
+}
+
+impl FailureDiagnostic {
+    /// The hover: the latest failure's whole context, then how many more there were like it.
+    pub fn hover_text(&self) -> String {
+        match self.count {
+            1 => self.hover.clone(),
+            n => format!("{}\n*and {} more like it*\n", self.hover, n - 1),
+        }
+    }
 }
 
 /// Every failure diagnostic of the session, by file.
@@ -60,6 +79,8 @@ pub struct FailureDiagnostic {
 pub struct Diagnostics {
     roots: Vec<PathBuf>,
     files: BTreeMap<PathBuf, Vec<FailureDiagnostic>>,
+    /// Per file, the failures of groups past [`MAX_PER_FILE`].
+    hidden: BTreeMap<PathBuf, u32>,
     dirty: BTreeSet<PathBuf>,
 }
 
@@ -87,12 +108,15 @@ impl Diagnostics {
     }
 
     /// The files whose diagnostics changed since the last call, with their diagnostics now (empty:
-    /// clear the file).
+    /// clear the file); a file with groups past [`MAX_PER_FILE`] gets one more, saying how many.
     pub fn take_changed(&mut self) -> Vec<(PathBuf, Vec<FailureDiagnostic>)> {
         std::mem::take(&mut self.dirty)
             .into_iter()
             .map(|file| {
-                let diagnostics = self.files.get(&file).cloned().unwrap_or_default();
+                let mut diagnostics = self.files.get(&file).cloned().unwrap_or_default();
+                if let Some(&hidden) = self.hidden.get(&file) {
+                    diagnostics.push(hidden_note(hidden));
+                }
                 (file, diagnostics)
             })
             .collect()
@@ -103,7 +127,9 @@ impl Diagnostics {
         self.files.get(file).map_or(&[], Vec::as_slice)
     }
 
-    fn clear(&mut self) {
+    /// Forgets every failure (a new session, or the user's "Clear failures").
+    pub fn clear(&mut self) {
+        self.hidden.clear();
         for file in std::mem::take(&mut self.files).into_keys() {
             self.dirty.insert(file);
         }
@@ -125,20 +151,16 @@ impl Diagnostics {
         };
         let diagnostic = self.diagnostic(session, failure, at.as_ref(), found.is_some(), line, column);
         let list = self.files.entry(file.clone()).or_default();
-        match list
-            .iter_mut()
-            .find(|d| d.line == line && d.column == column && d.message == diagnostic.message)
-        {
-            Some(same) => {
-                same.count += 1;
-                same.hover = diagnostic.hover;
+        let group = list.iter().position(|d| {
+            (d.line, d.column, d.code, &d.kind) == (line, column, diagnostic.code, &diagnostic.kind)
+        });
+        match group {
+            Some(index) => {
+                let count = list[index].count + 1;
+                list[index] = FailureDiagnostic { count, ..diagnostic };
             }
-            None => {
-                list.push(diagnostic);
-                if list.len() > MAX_PER_FILE {
-                    list.remove(0);
-                }
-            }
+            None if list.len() < MAX_PER_FILE => list.push(diagnostic),
+            None => *self.hidden.entry(file.clone()).or_default() += 1,
         }
         self.dirty.insert(file);
     }
@@ -190,10 +212,28 @@ impl Diagnostics {
             },
             message: format!("{what}{task}{elsewhere}"),
             code: path_code(failure.path),
+            kind: failure.exception.as_ref().map_or_else(|| failure.message.clone(), |e| e.type_name.clone()),
             related,
             hover,
             count: 1,
         }
+    }
+}
+
+/// The note on a file whose failure groups are past [`MAX_PER_FILE`].
+fn hidden_note(hidden: u32) -> FailureDiagnostic {
+    FailureDiagnostic {
+        line: 0,
+        column: 0,
+        severity: Severity::Information,
+        message: format!(
+            "{hidden} more failures of other kinds in this file are not shown here (at most {MAX_PER_FILE} kinds a file); asyncmon monitor lists every one"
+        ),
+        code: "more-failures",
+        kind: String::new(),
+        related: Vec::new(),
+        hover: String::new(),
+        count: 1,
     }
 }
 
@@ -335,16 +375,31 @@ mod tests {
         assert!(list[0].message.contains("not in this workspace"), "{}", list[0].message);
     }
 
+    /// The demo's shape: a failure whose message carries its poll number, raised every poll.
+    fn numbered(seq: u64, path: FailurePath) -> Failure {
+        let mut f = failure(seq, "app/src/sensor.rs", 42, path);
+        f.exception.as_mut().unwrap().message = format!("sensor poll #{seq} timed out");
+        f
+    }
+
     #[test]
-    fn a_burst_on_one_line_is_one_diagnostic_with_a_count_and_a_reset_clears_everything() {
+    fn a_burst_on_one_line_is_one_diagnostic_showing_the_latest_and_a_reset_clears_everything() {
         let mut f = Fixture::new();
         for seq in 0..500 {
-            f.send(SessionEvent::Failure(failure(seq, "app/src/sensor.rs", 42, FailurePath::Unretrieved)));
+            f.send(SessionEvent::Failure(numbered(seq, FailurePath::Unretrieved)));
         }
         let changed = f.diagnostics.take_changed();
         assert_eq!(changed.len(), 1, "one publication for the burst");
-        assert_eq!(changed[0].1.len(), 1);
-        assert_eq!(changed[0].1[0].count, 500);
+        assert_eq!(changed[0].1.len(), 1, "messages that differ only in their numbers are one group");
+        let group = &changed[0].1[0];
+        assert_eq!(group.count, 500);
+        assert!(group.message.starts_with("SensorError: sensor poll #499 timed out"), "{}", group.message);
+        let hover = group.hover_text();
+        assert!(
+            hover.contains("sensor poll #499") && !hover.contains("#498"),
+            "the latest's context: {hover}"
+        );
+        assert!(hover.ends_with("*and 499 more like it*\n"), "{hover}");
         f.send(SessionEvent::SessionStarted {
             epoch: 2,
             firmware: FirmwareInfo { name: "app".into(), build_id: "1".into(), protocol_version: 1 },
@@ -354,7 +409,20 @@ mod tests {
     }
 
     #[test]
-    fn distinct_failures_in_one_file_are_bounded() {
+    fn the_same_raise_site_by_other_paths_stays_distinct_through_a_flood() {
+        let mut f = Fixture::new();
+        f.send(SessionEvent::Failure(numbered(1, FailurePath::Awaited)));
+        f.send(SessionEvent::Failure(numbered(2, FailurePath::Gathered)));
+        for seq in 3..1000 {
+            f.send(SessionEvent::Failure(numbered(seq, FailurePath::Unretrieved)));
+        }
+        let list = f.diagnostics.of(&f.file("app/src/sensor.rs"));
+        let groups: Vec<(&str, u32)> = list.iter().map(|d| (d.code, d.count)).collect();
+        assert_eq!(groups, [("awaited", 1), ("gathered", 1), ("never-retrieved", 997)]);
+    }
+
+    #[test]
+    fn groups_past_the_cap_are_counted_and_never_push_out_a_shown_one() {
         let mut f = Fixture::new();
         for line in 1..=(MAX_PER_FILE as u32 + 20) {
             f.send(SessionEvent::Failure(failure(
@@ -364,8 +432,22 @@ mod tests {
                 FailurePath::Unretrieved,
             )));
         }
+        // A repeat of the first group after the cap still counts there.
+        f.send(SessionEvent::Failure(failure(999, "app/src/sensor.rs", 1, FailurePath::Unretrieved)));
         let list = f.diagnostics.of(&f.file("app/src/sensor.rs"));
         assert_eq!(list.len(), MAX_PER_FILE);
-        assert_eq!(list.last().unwrap().line, MAX_PER_FILE as u32 + 19, "the newest are kept");
+        assert_eq!((list[0].line, list[0].count), (0, 2), "the first group is kept and counts its repeat");
+        let changed = f.diagnostics.take_changed();
+        let published = &changed[0].1;
+        assert_eq!(published.len(), MAX_PER_FILE + 1);
+        let note = published.last().unwrap();
+        assert_eq!((note.code, note.severity), ("more-failures", Severity::Information));
+        assert!(note.message.starts_with("20 more failures of other kinds"), "{}", note.message);
+        f.diagnostics.clear();
+        assert_eq!(
+            f.diagnostics.take_changed(),
+            [(f.file("app/src/sensor.rs"), vec![])],
+            "cleared, note too"
+        );
     }
 }

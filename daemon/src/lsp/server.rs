@@ -1,61 +1,33 @@
 //! The language server proper: LSP requests in, the daemon's session out as diagnostics and
 //! `asyncmon/session` notifications. See the module docs of [`crate::lsp`].
 
-use super::diagnostics::{Diagnostics, FailureDiagnostic, Severity};
-use super::summary::{log_text, LogLines, SessionSummary, LOG_NOTIFICATION, SESSION_NOTIFICATION};
+use super::diagnostics::Diagnostics;
+use super::owned_daemon::OwnedDaemon;
+use super::publish::{publish_changes, PUBLISH_INTERVAL};
+use super::state::{lock, Shared};
 use crate::client::Client as DaemonClient;
-use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionState, TargetDescription};
+use asyncmon_protocol::host::{ClientRequest, TargetState};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tokio::sync::mpsc::unbounded_channel;
 use tower_lsp_server::jsonrpc::{Error, Result};
-use tower_lsp_server::ls_types::notification::Notification;
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
-
-/// The shortest time between two publications (diagnostics of one file, or the session
-/// notification): a burst of failures is one publication.
-pub const PUBLISH_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How long `asyncmon.attach` waits for a daemon it started to open its socket.
 const DAEMON_START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The commands the server carries out.
-const COMMANDS: [&str; 3] = ["asyncmon.stop", "asyncmon.hardStop", "asyncmon.attach"];
+const COMMANDS: [&str; 4] =
+    ["asyncmon.stop", "asyncmon.hardStop", "asyncmon.attach", "asyncmon.clearFailures"];
 
-/// The `asyncmon/session` notification.
-enum SessionNotification {}
+/// What a user is told when there is nothing to stop.
+const NO_SESSION: &str = "no session running — Start demo or Run ELF…";
 
-impl Notification for SessionNotification {
-    type Params = SessionSummary;
-    const METHOD: &'static str = SESSION_NOTIFICATION;
-}
-
-/// The `asyncmon/logs` notification.
-enum LogNotification {}
-
-impl Notification for LogNotification {
-    type Params = LogLines;
-    const METHOD: &'static str = LOG_NOTIFICATION;
-}
-
-/// The most log lines held for the next publication; older ones are dropped and counted.
-const MAX_PENDING_LOG_LINES: usize = 2000;
-
-/// What the server knows, shared between LSP requests and the daemon connection.
-struct Shared {
-    session: SessionState,
-    diagnostics: Diagnostics,
-    roots: Vec<PathBuf>,
-    connected: bool,
-    summary_dirty: bool,
-    /// Firmware log lines not yet sent to the editor, and how many were dropped meanwhile.
-    logs: Vec<String>,
-    logs_dropped: u64,
-    /// Requests for the daemon, while connected.
-    requests: Option<UnboundedSender<ClientRequest>>,
-}
+/// The daemon this server started, if any; shared with [`run_stdio`], which ends it when the
+/// editor goes away.
+type OwnedSlot = Arc<tokio::sync::Mutex<Option<OwnedDaemon>>>;
 
 /// The language server.
 pub struct Backend {
@@ -63,38 +35,49 @@ pub struct Backend {
     socket: PathBuf,
     daemon_program: PathBuf,
     shared: Arc<Mutex<Shared>>,
+    owned: OwnedSlot,
 }
 
 /// Serves LSP on stdin/stdout; follows the daemon at `socket`, starting `daemon_program` there when
-/// asked to attach and none runs.
+/// asked to attach and none runs. When the editor shuts the server down, closes its end of stdin
+/// or sends SIGTERM, the daemon this server started (and so its firmware) ends too.
 pub async fn run_stdio(socket: PathBuf, daemon_program: PathBuf) {
-    let (service, client_socket) = LspService::new(|client| Backend::new(client, socket, daemon_program));
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), client_socket).serve(service).await;
+    let owned = OwnedSlot::default();
+    let (service, client_socket) =
+        LspService::new(|client| Backend::with_owned(client, socket, daemon_program, owned.clone()));
+    let serve = Server::new(tokio::io::stdin(), tokio::io::stdout(), client_socket).serve(service);
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                () = serve => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(_) => serve.await,
+    }
+    end_owned(&owned).await;
+}
+
+/// Ends the daemon this server started, if it is still there.
+async fn end_owned(owned: &OwnedSlot) {
+    let daemon = owned.lock().await.take();
+    if let Some(daemon) = daemon {
+        daemon.end().await;
+    }
 }
 
 impl Backend {
     /// A server that talks to the editor through `client`.
     pub fn new(client: Client, socket: PathBuf, daemon_program: PathBuf) -> Backend {
-        let none = TargetDescription { backend: "none".into(), name: "no target".into() };
-        Backend {
-            client,
-            socket,
-            daemon_program,
-            shared: Arc::new(Mutex::new(Shared {
-                session: SessionState::new(none),
-                diagnostics: Diagnostics::default(),
-                roots: Vec::new(),
-                connected: false,
-                summary_dirty: true,
-                logs: Vec::new(),
-                logs_dropped: 0,
-                requests: None,
-            })),
-        }
+        Backend::with_owned(client, socket, daemon_program, OwnedSlot::default())
+    }
+
+    fn with_owned(client: Client, socket: PathBuf, daemon_program: PathBuf, owned: OwnedSlot) -> Backend {
+        Backend { client, socket, daemon_program, shared: Arc::new(Mutex::new(Shared::new())), owned }
     }
 
     fn shared(&self) -> std::sync::MutexGuard<'_, Shared> {
-        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.shared)
     }
 
     /// Connects to the daemon and follows its session on a task of its own.
@@ -102,63 +85,96 @@ impl Backend {
         let mut daemon = DaemonClient::connect(&self.socket, "asyncmond lsp").await?;
         daemon.request(&ClientRequest::Subscribe).await?;
         let (tx, mut rx) = unbounded_channel();
-        {
-            let mut shared = self.shared();
-            shared.connected = true;
-            shared.summary_dirty = true;
-            shared.requests = Some(tx);
-        }
+        let number = self.shared().connect(tx);
         let shared = self.shared.clone();
         let client = self.client.clone();
+        let socket = self.socket.clone();
         tokio::spawn(async move {
-            let reason = loop {
+            let ended = loop {
                 tokio::select! {
                     message = daemon.recv() => match message {
-                        Ok(Some(message)) => fold(&shared, message),
-                        Ok(None) => break "asyncmond closed the connection".to_string(),
-                        Err(e) => break e.to_string(),
+                        Ok(Some(message)) => lock(&shared).fold(message),
+                        Ok(None) => break None,
+                        Err(e) => break Some(e.to_string()),
                     },
-                    Some(request) = rx.recv() => {
-                        if let Err(e) = daemon.request(&request).await {
-                            break e.to_string();
+                    request = rx.recv() => match request {
+                        Some(request) => {
+                            if let Err(e) = daemon.request(&request).await {
+                                break Some(e.to_string());
+                            }
                         }
+                        None => break None,
                     }
                 }
             };
-            {
-                let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
-                shared.connected = false;
-                shared.requests = None;
-                shared.summary_dirty = true;
-            }
-            client.log_message(MessageType::WARNING, format!("asyncmon: {reason}")).await;
+            lock(&shared).disconnect(number);
+            let (kind, text) = match ended {
+                None => {
+                    (MessageType::INFO, format!("asyncmon: the daemon at {} has ended", socket.display()))
+                }
+                Some(e) => {
+                    (MessageType::WARNING, format!("asyncmon: lost the daemon at {}: {e}", socket.display()))
+                }
+            };
+            client.log_message(kind, text).await;
         });
+        let target = {
+            let shared = self.shared();
+            format!("{}: {}", shared.session.target.backend, shared.session.target.name)
+        };
+        self.log(
+            MessageType::INFO,
+            format!("asyncmon: following the daemon at {} ({target})", self.socket.display()),
+        );
         Ok(())
     }
 
-    /// Starts a daemon for `words` (unless one answers on the socket) and follows it.
+    /// Sends a line to the editor's log on a task of its own: a request never waits for the editor
+    /// to read its notifications.
+    fn log(&self, kind: MessageType, text: String) {
+        let client = self.client.clone();
+        tokio::spawn(async move { client.log_message(kind, text).await });
+    }
+
+    /// Starts a session for `words`: follows a daemon already on the socket, starts the firmware
+    /// again when the session there has ended, or starts a daemon of its own.
     async fn attach(&self, words: Vec<String>) -> anyhow::Result<String> {
-        if self.shared().connected {
-            return Ok(format!("already following the daemon at {}", self.socket.display()));
+        let words = self.target_words(words)?;
+        let (connected, running, target) = {
+            let shared = self.shared();
+            (shared.connected(), shared.firmware_running(), shared.session.target.name.clone())
+        };
+        if running {
+            return Ok(format!("a session is already running ({target}): Stop it first to start another"));
         }
-        if self.follow().await.is_ok() {
+        let mut owned = self.owned.lock().await;
+        if connected {
+            // The session there has ended. The same target (or a daemon the user started, which
+            // this server never ends) starts its firmware again: a new session epoch.
+            let same = owned.as_ref().is_none_or(|d| d.words() == words.as_slice());
+            if same {
+                self.send(ClientRequest::Reset).map_err(|e| anyhow::anyhow!(e.message.to_string()))?;
+                return Ok(format!("started {target} again"));
+            }
+            if let Some(old) = owned.take() {
+                old.end().await;
+            }
+        } else if self.follow().await.is_ok() {
             return Ok(format!("following the daemon already running at {}", self.socket.display()));
         }
-        let words = self.target_words(words)?;
-        std::process::Command::new(&self.daemon_program)
-            .arg("--socket")
-            .arg(&self.socket)
-            .args(&words)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
+        if let Some(old) = owned.take() {
+            old.end().await; // It had died, or served another target: reap it.
+        }
+        let daemon = OwnedDaemon::start(&self.daemon_program, &self.socket, words.clone())
             .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", self.daemon_program.display()))?;
+        *owned = Some(daemon);
+        drop(owned);
         let deadline = tokio::time::Instant::now() + DAEMON_START_TIMEOUT;
         loop {
             match self.follow().await {
                 Ok(()) => return Ok(format!("started asyncmond {}", words.join(" "))),
                 Err(e) if tokio::time::Instant::now() >= deadline => {
+                    end_owned(&self.owned).await;
                     anyhow::bail!("asyncmond {} did not start: {e}", words.join(" "))
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -175,7 +191,7 @@ impl Backend {
                 let monitor = self.daemon_program.with_file_name("asyncmon");
                 anyhow::ensure!(
                     monitor.is_file(),
-                    "the demo firmware is the asyncmon binary, expected at {}",
+                    "the demo firmware is the asyncmon binary, expected at {} (build it: cargo build -p asyncmon-tui)",
                     monitor.display()
                 );
                 Ok(vec!["sim".into(), monitor.display().to_string(), "__device".into(), "demo".into()])
@@ -184,93 +200,33 @@ impl Backend {
         }
     }
 
+    /// Sends `request` to the daemon.
     fn send(&self, request: ClientRequest) -> Result<Option<LSPAny>> {
-        match &self.shared().requests {
-            Some(tx) if tx.send(request).is_ok() => Ok(None),
-            _ => Err(Error::invalid_params("no target is attached: run asyncmon.attach first")),
+        let shared = self.shared();
+        match &shared.connection {
+            Some(connection) if connection.requests.send(request).is_ok() => Ok(None),
+            _ => Err(Error::invalid_params(NO_SESSION)),
         }
     }
 
-    /// Publishes what changed since the last round: diagnostics per file, the session summary.
-    async fn publish_changes(client: &Client, shared: &Mutex<Shared>) {
-        let (changed, summary, logs) = {
-            let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
-            let changed = shared.diagnostics.take_changed();
-            let summary = std::mem::take(&mut shared.summary_dirty)
-                .then(|| SessionSummary::of(&shared.session, shared.connected));
-            let lines = std::mem::take(&mut shared.logs);
-            let dropped = std::mem::take(&mut shared.logs_dropped);
-            (changed, summary, (!lines.is_empty() || dropped > 0).then_some(LogLines { lines, dropped }))
-        };
-        if let Some(logs) = logs {
-            client.send_notification::<LogNotification>(logs).await;
-        }
-        for (file, diagnostics) in changed {
-            let Some(uri) = Uri::from_file_path(&file) else { continue };
-            let diagnostics = diagnostics.iter().map(to_lsp).collect();
-            client.publish_diagnostics(uri, diagnostics, None).await;
-        }
-        if let Some(summary) = summary {
-            client.send_notification::<SessionNotification>(summary).await;
-        }
-    }
-}
-
-/// Folds a daemon message into the shared state.
-fn fold(shared: &Mutex<Shared>, message: ServerMessage) {
-    let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
-    let shared = &mut *shared;
-    match message {
-        ServerMessage::Snapshot(session) => {
-            shared.session = *session;
-            shared.diagnostics.reset_to(&shared.session);
-        }
-        ServerMessage::Event(event) => {
-            shared.session.apply(&event);
-            shared.diagnostics.apply(&shared.session, &event);
-            if let asyncmon_protocol::host::SessionEvent::Log(line) = &event {
-                if shared.logs.len() == MAX_PENDING_LOG_LINES {
-                    shared.logs.remove(0);
-                    shared.logs_dropped += 1;
+    /// Sends a stop request, if there is a firmware to stop.
+    fn stop(&self, request: ClientRequest) -> Result<Option<LSPAny>> {
+        let refused = {
+            let shared = self.shared();
+            match &shared.session.target_state {
+                TargetState::Exited { description, .. } if shared.connected() => {
+                    Some(format!("the firmware is not running ({description}) — Start demo or Run ELF…"))
                 }
-                shared.logs.push(log_text(line));
+                TargetState::Failed { reason } if shared.connected() => {
+                    Some(format!("the target cannot take a stop request: {reason}"))
+                }
+                _ => None,
             }
+        };
+        match refused {
+            Some(why) => Err(Error::invalid_params(why)),
+            None => self.send(request),
         }
-        _ => return,
-    }
-    shared.summary_dirty = true;
-}
-
-fn to_lsp(d: &FailureDiagnostic) -> Diagnostic {
-    let message = match d.count {
-        1 => d.message.clone(),
-        n => format!("{} (×{n})", d.message),
-    };
-    let related = d
-        .related
-        .iter()
-        .filter_map(|r| {
-            let line = r.location.line.saturating_sub(1);
-            Some(DiagnosticRelatedInformation {
-                location: Location {
-                    uri: Uri::from_file_path(r.file.as_ref()?)?,
-                    range: Range::new(Position::new(line, 0), Position::new(line + 1, 0)),
-                },
-                message: r.message.clone(),
-            })
-        })
-        .collect();
-    Diagnostic {
-        range: Range::new(Position::new(d.line, d.column), Position::new(d.line + 1, 0)),
-        severity: Some(match d.severity {
-            Severity::Error => DiagnosticSeverity::ERROR,
-            Severity::Warning => DiagnosticSeverity::WARNING,
-        }),
-        code: Some(NumberOrString::String(d.code.into())),
-        source: Some("asyncmon".into()),
-        message,
-        related_information: Some(related),
-        ..Default::default()
     }
 }
 
@@ -314,23 +270,32 @@ impl LanguageServer for Backend {
             let mut tick = tokio::time::interval(PUBLISH_INTERVAL);
             loop {
                 tick.tick().await;
-                Backend::publish_changes(&client, &shared).await;
+                publish_changes(&client, &shared).await;
             }
         });
-        if let Err(e) = self.follow().await {
-            let text = format!("asyncmon: no daemon yet ({e}); run asyncmon.attach to start one");
-            self.client.log_message(MessageType::INFO, text).await;
+        if self.follow().await.is_err() {
+            let text = format!(
+                "asyncmon: ready; no session yet (no daemon at {}) — Start demo or Run ELF… starts one",
+                self.socket.display()
+            );
+            self.log(MessageType::INFO, text);
         }
     }
 
     async fn shutdown(&self) -> Result<()> {
+        // The daemon this server started belongs to the editor, which is going away.
+        end_owned(&self.owned).await;
         Ok(())
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
         match params.command.as_str() {
-            "asyncmon.stop" => self.send(ClientRequest::Stop),
-            "asyncmon.hardStop" => self.send(ClientRequest::HardStop),
+            "asyncmon.stop" => self.stop(ClientRequest::Stop),
+            "asyncmon.hardStop" => self.stop(ClientRequest::HardStop),
+            "asyncmon.clearFailures" => {
+                self.shared().diagnostics.clear();
+                Ok(None)
+            }
             "asyncmon.attach" => {
                 let words: Vec<String> = params
                     .arguments
@@ -359,7 +324,7 @@ impl LanguageServer for Backend {
             .of(Path::new(&file))
             .iter()
             .filter(|d| d.line == at.position.line)
-            .map(|d| d.hover.clone())
+            .map(|d| d.hover_text())
             .collect();
         Ok((!texts.is_empty()).then(|| Hover {
             contents: HoverContents::Markup(MarkupContent {

@@ -1,5 +1,6 @@
 //! The `asyncmon/session` notification: the session in the shape the editor's views need.
 
+use asyncmon_protocol::host::wording::interrupt_summary;
 use asyncmon_protocol::host::{SessionState, TargetState, TaskOutcome, TaskState};
 use serde::{Deserialize, Serialize};
 
@@ -108,11 +109,7 @@ impl SessionSummary {
                     failures: failures_of(t.id),
                 })
                 .collect(),
-            interrupt: session.interrupt.as_ref().map(|r| {
-                let ended: Vec<String> =
-                    r.tasks.iter().map(|t| format!("{} {:?}", t.name, t.outcome)).collect();
-                format!("KeyboardInterrupt: {}", ended.join(", "))
-            }),
+            interrupt: session.interrupt.as_ref().map(interrupt_summary),
         }
     }
 }

@@ -7,6 +7,7 @@
 mod messages;
 pub mod recording;
 mod session;
+pub mod wording;
 
 pub use messages::*;
 pub use session::{SessionState, MAX_FAILURES, MAX_FINISHED_TASKS, MAX_LOG_LINES};

@@ -107,7 +107,18 @@ impl SessionState {
                     self.failures.remove(0);
                 }
             }
-            SessionEvent::Interrupted(report) => self.interrupt = Some(report.clone()),
+            SessionEvent::Interrupted(report) => {
+                // The report says how every task it names ended: a task whose own end frame has
+                // not come (or never will, the firmware exiting) is not left running.
+                let epoch = self.epoch;
+                for ending in &report.tasks {
+                    let task = self.tasks.iter_mut().rev().find(|t| t.epoch == epoch && t.id == ending.id);
+                    if let Some(task) = task.filter(|t| t.state == TaskState::Running) {
+                        task.state = TaskState::Finished(ending.outcome);
+                    }
+                }
+                self.interrupt = Some(report.clone());
+            }
             SessionEvent::Stats(stats) => self.stats = *stats,
             SessionEvent::Log(line) => push_bounded(&mut self.logs, line.clone()),
             SessionEvent::Problem(problem) => push_bounded(&mut self.problems, problem.clone()),
@@ -191,6 +202,33 @@ mod tests {
         s.apply(&SessionEvent::TaskSpawned(task(1, 3, Some(0))));
         s.apply(&SessionEvent::TaskFinished { id: 3, outcome: TaskOutcome::Failed });
         assert_eq!(s.task(3).unwrap().state, TaskState::Finished(TaskOutcome::Failed));
+    }
+
+    #[test]
+    fn a_stop_report_ends_the_tasks_it_names_that_still_run() {
+        let mut s = session();
+        s.apply(&started(1));
+        for id in 0..3 {
+            s.apply(&SessionEvent::TaskSpawned(task(1, id, None)));
+        }
+        s.apply(&SessionEvent::TaskFinished { id: 2, outcome: TaskOutcome::FailedDuringCleanup });
+        let ending = |id, outcome| crate::host::TaskEndingReport { id, name: std::format!("t{id}"), outcome };
+        s.apply(&SessionEvent::Interrupted(crate::host::InterruptReport {
+            request_id: 1,
+            tasks: std::vec![ending(0, TaskOutcome::Cancelled), ending(2, TaskOutcome::Cancelled),],
+            total: 2,
+            hard_stop: false,
+        }));
+        let states: std::vec::Vec<TaskState> = s.tasks.iter().map(|t| t.state).collect();
+        assert_eq!(
+            states,
+            [
+                TaskState::Finished(TaskOutcome::Cancelled),
+                TaskState::Running,
+                TaskState::Finished(TaskOutcome::FailedDuringCleanup),
+            ],
+            "named and running: ended as reported; not named: still running; already ended: kept"
+        );
     }
 
     #[test]

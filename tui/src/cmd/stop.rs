@@ -23,7 +23,7 @@ pub async fn run(socket: &Path, timeout: Duration) -> anyhow::Result<String> {
                 Some(ServerMessage::Event(SessionEvent::Interrupted(report)))
                     if request.is_none_or(|id| id == report.request_id) =>
                 {
-                    return Ok(crate::monitor::view::interrupt_summary(&report));
+                    return Ok(asyncmon_protocol::host::wording::interrupt_summary(&report));
                 }
                 Some(_) => {}
                 None => {

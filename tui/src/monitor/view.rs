@@ -7,9 +7,10 @@
 use super::input::{KEYS, KEY_HINT};
 use super::state::{Connection, MonitorState, Pane};
 use super::tasks;
+use asyncmon_protocol::host::wording::interrupt_summary;
 use asyncmon_protocol::host::{
-    Failure, FailurePath, InterruptReport, LogLevel, LogLine, LogSource, TargetState, Task, TaskOutcome,
-    TaskRunState, TaskState,
+    Failure, FailurePath, LogLevel, LogLine, LogSource, TargetState, Task, TaskOutcome, TaskRunState,
+    TaskState,
 };
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
@@ -455,38 +456,6 @@ fn render_confirm(frame: &mut Frame<'_>, area: Rect, hard: bool) {
     ];
     let block = Block::new().borders(Borders::ALL).title(title).border_style(Style::new().fg(Color::Yellow));
     frame.render_widget(Paragraph::new(text).block(block), popup);
-}
-
-/// How a task ended during a shutdown, in a word or two.
-pub fn ending_words(outcome: TaskOutcome) -> &'static str {
-    match outcome {
-        TaskOutcome::Completed => "completed",
-        TaskOutcome::Failed => "failed",
-        TaskOutcome::Cancelled => "cancelled",
-        TaskOutcome::FailedDuringCleanup => "failed in cleanup",
-        TaskOutcome::DroppedAtDeadline => "dropped at deadline",
-    }
-}
-
-/// One line for a shutdown: the tasks grouped by how they ended.
-pub fn interrupt_summary(report: &InterruptReport) -> String {
-    let order = [
-        TaskOutcome::Cancelled,
-        TaskOutcome::Completed,
-        TaskOutcome::FailedDuringCleanup,
-        TaskOutcome::Failed,
-        TaskOutcome::DroppedAtDeadline,
-    ];
-    let groups: Vec<String> = order
-        .iter()
-        .filter_map(|outcome| {
-            let names: Vec<&str> =
-                report.tasks.iter().filter(|t| t.outcome == *outcome).map(|t| t.name.as_str()).collect();
-            (!names.is_empty()).then(|| format!("{} {}", ending_words(*outcome), names.join(", ")))
-        })
-        .collect();
-    let hard = if report.hard_stop { " (hard stop)" } else { "" };
-    format!("KeyboardInterrupt{hard}: {} ({} tasks)", groups.join("; "), report.total)
 }
 
 /// A duration in microseconds, in the unit that reads best, in at most six characters.

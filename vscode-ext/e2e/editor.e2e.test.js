@@ -1,0 +1,242 @@
+// The extension in a real VS Code (code-server, driven through Debian's chromium by playwright-core),
+// the way a user meets it: the packaged .vsix installed, `asyncmon.daemonPath` first pointing
+// nowhere (the extension says why it cannot work, and offers the way out), then set right (the
+// server starts without a reload); demo/src/demo.rs opened; "asyncmon: Start demo" from the command
+// palette; the failure at the line of `SensorError::timeout(poll)` in the Problems panel, reached
+// by clicking the status bar item; its hover; the stop button in the editor title bar; the
+// KeyboardInterrupt summary in a notification; Start demo again; a new session's failure; and the
+// daemon and firmware gone once the editor is.
+//
+// Needs `.ci/install-code-server` (code-server, Node 24, chromium), the debug builds of asyncmond
+// and asyncmon (`cargo build -p asyncmon-daemon -p asyncmon-tui`) and the .vsix (`npx vsce
+// package`). Prints the two figures the README quotes: Start demo → first diagnostic, and stop
+// click → session-ended notification. On failure, screenshots are left in the run's folder.
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+const { startCodeServer, filesBelow, extRoot } = require('./codeServer');
+
+const root = path.resolve(extRoot, '..');
+const asyncmond = process.env.ASYNCMOND || path.join(root, 'target', 'debug', 'asyncmond');
+const vsix = process.env.ASYNCMON_VSIX || path.join(extRoot, 'asyncmon-0.1.0.vsix');
+
+const settings = (daemonPath) => ({
+  'asyncmon.daemonPath': daemonPath,
+  'workbench.startupEditor': 'none',
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'update.mode': 'none',
+  'workbench.tips.enabled': false,
+  'chat.disableAIFeatures': true,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'editor.hover.delay': 100,
+  'files.watcherExclude': { '**/target/**': true, '**/node_modules/**': true, '**/.e2e-tools/**': true },
+  'search.exclude': { '**/target': true, '**/.e2e-tools': true },
+});
+
+/** The 1-based line of demo/src/demo.rs that holds `needle`. */
+function demoLine(needle) {
+  const lines = fs.readFileSync(path.join(root, 'demo', 'src', 'demo.rs'), 'utf8').split('\n');
+  const index = lines.findIndex((l) => l.includes(needle));
+  assert.ok(index >= 0, `${needle} is in demo.rs`);
+  return index + 1;
+}
+
+/** The asyncmond processes serving sockets below `dir`. */
+function daemonsUnder(dir) {
+  try {
+    return execFileSync('pgrep', ['-f', '--', `asyncmond --socket ${dir}`]).toString().trim().split('\n');
+  } catch {
+    return []; // pgrep exits 1 when nothing matches.
+  }
+}
+
+/** Polls `check` until it returns something truthy. */
+async function waitFor(what, ms, check) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = await check();
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('a user starts the demo, reads the failure, stops it and starts it again in a real VS Code', async (t) => {
+  for (const f of [asyncmond, path.join(path.dirname(asyncmond), 'asyncmon'), vsix]) {
+    assert.ok(fs.existsSync(f), `${f} exists (cargo build; npx vsce package)`);
+  }
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'asyncmon-vscode-'));
+  const missing = path.join(runDir, 'no-such-asyncmond');
+  const editor = await startCodeServer({ runDir, folder: root, vsix, settings: settings(missing) });
+  const runtime = editor.env.XDG_RUNTIME_DIR;
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync',
+    ],
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  let shots = 0;
+  const shot = (name) => page.screenshot({ path: path.join(runDir, `${String(++shots).padStart(2, '0')}-${name}.png`) });
+  t.after(async () => {
+    await browser.close().catch(() => undefined);
+    editor.stop();
+    for (const pid of daemonsUnder(runtime)) process.kill(Number(pid), 'SIGKILL');
+  });
+  const step = async (name, body) => {
+    try {
+      return await body();
+    } catch (e) {
+      await shot(`failed-${name}`).catch(() => undefined);
+      e.message = `${name}: ${e.message} (screenshots and logs in ${runDir})`;
+      throw e;
+    }
+  };
+
+  const palette = async (command) => {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${command}`);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first();
+    await row.waitFor({ state: 'visible' });
+    await page.keyboard.press('Enter');
+  };
+  const toast = (text) => page.locator('.notification-toast', { hasText: text }).first();
+  const statusItem = () => page.locator('.statusbar-item[aria-label^="asyncmon "]').first();
+  const statusLabel = async () => (await statusItem().count()) ? statusItem().getAttribute('aria-label') : null;
+
+  await step('the workbench loads', async () => {
+    await page.goto(editor.url);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+  });
+
+  await step('no asyncmond: the extension says why, and offers the way out', async () => {
+    const error = toast('asyncmond was not found');
+    await error.waitFor({ timeout: 60_000 });
+    await error.locator('.monaco-button', { hasText: 'Open Settings' }).waitFor();
+    await error.locator('.monaco-button', { hasText: 'Show Output' }).waitFor();
+    await shot('no-daemon');
+    // The tasks view shows what to do, not "There is no data provider registered".
+    await page.locator('.pane-header', { hasText: /asyncmon tasks/i }).click();
+    const welcome = page.locator('.welcome-view-content', { hasText: 'could not start' });
+    await welcome.waitFor();
+    await welcome.locator('.monaco-button', { hasText: 'Show Output' }).waitFor();
+    // A command still answers, with the reason.
+    await page.keyboard.press('Escape');
+    await palette('asyncmon: Start demo');
+    await waitFor('the reason again after Start demo', 10_000, async () => (await page.locator('.notification-toast', { hasText: 'asyncmond was not found' }).count()) >= 1);
+  });
+
+  await step('the right daemon path, set in the Settings editor, takes effect without a reload', async () => {
+    await page.locator('.welcome-view-content .monaco-button', { hasText: 'Open Settings' }).click();
+    const input = page.locator('.settings-editor .setting-item-control input').first();
+    await input.waitFor({ timeout: 30_000 });
+    await input.fill(asyncmond);
+    await page.keyboard.press('Enter');
+    const welcome = page.locator('.welcome-view-content', { hasText: 'No asyncmon session' });
+    await welcome.waitFor({ timeout: 30_000 });
+    await welcome.locator('.monaco-button', { hasText: 'Start demo' }).waitFor();
+    await shot('server-started');
+    await page.keyboard.press('Escape');
+  });
+
+  await step('open demo.rs', async () => {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill('demo/src/demo.rs');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'demo.rs' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.tab', { hasText: 'demo.rs' }).waitFor();
+  });
+
+  const raiseLine = demoLine('SensorError::timeout(poll)');
+  let startToDiagnostic;
+  await step('Start demo → the failure at its line', async () => {
+    const started = Date.now();
+    await palette('asyncmon: Start demo');
+    await waitFor('the status bar item of a running session', 60_000, async () => /attached, session 1/.test((await statusLabel()) ?? ''));
+    // A click on the status bar item opens the Problems panel.
+    await statusItem().click();
+    const row = page.locator('.markers-panel .monaco-list-row', { hasText: 'SensorError: sensor poll' }).filter({ hasText: `[Ln ${raiseLine}` }).first();
+    await row.waitFor({ timeout: 60_000 });
+    startToDiagnostic = Date.now() - started;
+    await shot('problems');
+    await waitFor('the repeats to merge', 10_000, async () => /\(×\d+\)/.test(await row.textContent()));
+    // The awaited and the gathered failure stay distinct beside the repeats.
+    const rows = await page.locator('.markers-panel .monaco-list-row').allTextContents();
+    const failures = rows.filter((r) => r.includes('SensorError') || r.includes('Error:'));
+    assert.ok(failures.length >= 3, `three distinct failures at least, not a flood: ${JSON.stringify(rows)}`);
+    assert.ok(rows.length < 12, `the Problems panel does not flood: ${rows.length} rows`);
+    await row.click();
+  });
+
+  await step('hover shows the latest failure and its spawn chain', async () => {
+    // As a user does: the mouse on the squiggle.
+    await page.keyboard.press('Escape');
+    const line = page.locator('.view-lines .view-line', { hasText: 'SensorError::timeout(poll)' });
+    await line.locator('span', { hasText: /^timeout$/ }).first().hover();
+    const hover = page.locator('.monaco-hover', { hasText: 'spawn chain' }).first();
+    await hover.waitFor({ timeout: 10_000 });
+    const text = await hover.textContent();
+    assert.match(text, /spawn chain: sensor_poll ← telemetry ← main/);
+    assert.match(text, /more like it/);
+    await shot('hover');
+    await page.keyboard.press('Escape');
+  });
+
+  let stopToNotification;
+  let summary;
+  await step('the stop button ends the session with KeyboardInterrupt', async () => {
+    const stop = page.locator('.editor-actions .action-label[aria-label*="Stop the firmware"]').first();
+    await stop.waitFor();
+    const clicked = Date.now();
+    await stop.click();
+    const ended = toast('KeyboardInterrupt');
+    await ended.waitFor({ timeout: 30_000 });
+    stopToNotification = Date.now() - clicked;
+    summary = (await ended.locator('.notification-list-item-message').innerText()).trim();
+    assert.match(summary, /stopped — KeyboardInterrupt: cancelled .*main/);
+    await shot('stopped');
+    await waitFor('the stop button to go', 10_000, async () => (await stop.count()) === 0);
+    assert.match(await statusLabel(), /exited, session 1/);
+    // The failures stay until the next start, as a compiler's errors do.
+    assert.ok((await page.locator('.markers-panel .monaco-list-row', { hasText: 'SensorError' }).count()) > 0);
+  });
+
+  await step('Start demo again starts a new session', async () => {
+    await palette('asyncmon: Start demo');
+    await waitFor('a new session', 60_000, async () => /attached, session 2/.test((await statusLabel()) ?? ''));
+    await page.locator('.markers-panel .monaco-list-row', { hasText: 'SensorError: sensor poll' }).filter({ hasText: `[Ln ${raiseLine}` }).first().waitFor({ timeout: 60_000 });
+    assert.equal(daemonsUnder(runtime).length, 1, 'one daemon serves the editor');
+    await shot('again');
+  });
+
+  await step('the server output tells the truth', async () => {
+    const log = filesBelow(editor.logsDir, 'asyncmon server.log').map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+    const after = log.slice(log.lastIndexOf('language server started'));
+    assert.match(after, /following the daemon at/);
+    assert.doesNotMatch(after, /No such file or directory|error/i);
+  });
+
+  await step('the daemon and firmware end with the editor', async () => {
+    await browser.close();
+    editor.stop();
+    await waitFor('the daemon to end', 20_000, async () => daemonsUnder(runtime).length === 0);
+  });
+
+  console.log(`# Start demo → first diagnostic: ${startToDiagnostic} ms; stop click → notification: ${stopToNotification} ms`);
+  console.log(`# ${summary}`);
+});
