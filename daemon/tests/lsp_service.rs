@@ -90,7 +90,10 @@ impl Fixture {
     async fn request(&mut self, method: &'static str, params: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
-        let request = Request::build(method).id(id).params(params).finish();
+        let request = match params {
+            Value::Null => Request::build(method).id(id).finish(),
+            params => Request::build(method).id(id).params(params).finish(),
+        };
         let response = self.service.ready().await.unwrap().call(request).await.unwrap().expect("a response");
         let (_, result) = response.into_parts();
         result.unwrap_or_else(|e| json!({ "error": e.message }))
@@ -236,4 +239,10 @@ async fn the_session_notification_follows_the_target_and_stop_reaches_the_daemon
     assert_eq!(cleared, Value::Null, "{cleared}");
     let published = f.next("textDocument/publishDiagnostics").await;
     assert_eq!(published["diagnostics"], json!([]));
+
+    // The editor goes away: a daemon the server did not start (this test's) is left running.
+    assert_eq!(f.request("shutdown", Value::Null).await, Value::Null);
+    asyncmon_daemon::client::Client::connect(&f.daemon.socket, "after the editor")
+        .await
+        .expect("the daemon still serves");
 }

@@ -211,6 +211,9 @@ test('a user starts the demo, reads the failure, stops it and starts it again in
     assert.match(summary, /stopped — KeyboardInterrupt: cancelled .*main/);
     await shot('stopped');
     await waitFor('the stop button to go', 10_000, async () => (await stop.count()) === 0);
+    // The tasks view says how each task ended, not "running".
+    const main = page.locator('.monaco-list-row', { hasText: 'main #0' });
+    await waitFor('main to read cancelled in the tasks view', 10_000, async () => /cancelled/.test((await main.first().textContent()) ?? ''));
     assert.match(await statusLabel(), /exited, session 1/);
     // The failures stay until the next start, as a compiler's errors do.
     assert.ok((await page.locator('.markers-panel .monaco-list-row', { hasText: 'SensorError' }).count()) > 0);
