@@ -6,6 +6,7 @@ use asyncmon_daemon::target::replay::ReplayConfig;
 use asyncmon_daemon::target::sim::SimConfig;
 use asyncmon_daemon::target::tcp::TcpConfig;
 use clap::{Parser, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -148,7 +149,9 @@ async fn run() -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)?,
     };
     let running = daemon::start(DaemonConfig { socket, targets, record: cli.record })?;
-    println!("asyncmond serving on {}", running.socket.display());
+    // A closed stdout (`asyncmond ... | head -0`) is no reason to stop serving: the line is a
+    // courtesy, the socket is the interface.
+    let _ = writeln!(std::io::stdout(), "asyncmond serving on {}", running.socket.display());
     // Ctrl-C or SIGTERM: end the target cleanly (the simulator's process is killed; a board is left
     // running, its RTT channels untouched) and remove the socket.
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
