@@ -45,6 +45,7 @@
 //!   and how many were dropped because the editor fell behind.
 
 pub mod diagnostics;
+pub mod framing;
 mod owned_daemon;
 pub mod paths;
 mod publish;

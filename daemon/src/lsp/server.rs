@@ -2,6 +2,7 @@
 //! `asyncmon/session` notifications. See the module docs of [`crate::lsp`].
 
 use super::diagnostics::Diagnostics;
+use super::framing::{guard_input, merge_output};
 use super::owned_daemon::OwnedDaemon;
 use super::publish::{publish_changes, PUBLISH_INTERVAL};
 use super::state::{lock, Shared};
@@ -45,7 +46,13 @@ pub async fn run_stdio(socket: PathBuf, daemon_program: PathBuf) {
     let owned = OwnedSlot::default();
     let (service, client_socket) =
         LspService::new(|client| Backend::with_owned(client, socket, daemon_program, owned.clone()));
-    let serve = Server::new(tokio::io::stdin(), tokio::io::stdout(), client_socket).serve(service);
+    // The editor's messages pass a guard before the server reads them (see `framing`).
+    let (server_input, guarded) = tokio::io::duplex(64 * 1024);
+    let (server_output, to_editor) = tokio::io::duplex(64 * 1024);
+    let (answers, answers_rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(guard_input(tokio::io::stdin(), guarded, answers));
+    let output = tokio::spawn(merge_output(to_editor, tokio::io::stdout(), answers_rx));
+    let serve = Server::new(server_input, server_output, client_socket).serve(service);
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(mut terminate) => {
             tokio::select! {
@@ -56,6 +63,8 @@ pub async fn run_stdio(socket: PathBuf, daemon_program: PathBuf) {
         Err(_) => serve.await,
     }
     end_owned(&owned).await;
+    // The server's last answers (to `shutdown`) reach the editor before the process ends.
+    let _ = tokio::time::timeout(Duration::from_secs(1), output).await;
 }
 
 /// Ends the daemon this server started, if it is still there.
