@@ -251,11 +251,7 @@ impl LanguageServer for Backend {
         if roots.is_empty() {
             roots.extend(params.root_uri.as_ref().and_then(folder_path));
         }
-        {
-            let mut shared = self.shared();
-            shared.diagnostics = Diagnostics::new(roots.clone());
-            shared.roots = roots;
-        }
+        self.shared().diagnostics = Diagnostics::new(roots);
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
                 hover_provider: Some(HoverProviderCapability::Simple(true)),

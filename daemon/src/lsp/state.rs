@@ -7,7 +7,6 @@ use super::summary::log_text;
 use asyncmon_protocol::host::{
     ClientRequest, ServerMessage, SessionEvent, SessionState, TargetDescription, TargetState,
 };
-use std::path::PathBuf;
 use std::sync::Mutex;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -20,8 +19,6 @@ pub struct Shared {
     pub session: SessionState,
     /// The failures as diagnostics.
     pub diagnostics: Diagnostics,
-    /// The workspace folders.
-    pub roots: Vec<PathBuf>,
     /// The session summary changed since it was last published.
     pub summary_dirty: bool,
     /// Firmware log lines not yet sent to the editor.
@@ -49,7 +46,6 @@ impl Shared {
         Shared {
             session: SessionState::new(none),
             diagnostics: Diagnostics::default(),
-            roots: Vec::new(),
             summary_dirty: true,
             logs: Vec::new(),
             logs_dropped: 0,
