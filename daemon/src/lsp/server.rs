@@ -92,6 +92,8 @@ impl Backend {
     /// Connects to the daemon and follows its session on a task of its own.
     async fn follow(&self) -> anyhow::Result<()> {
         let mut daemon = DaemonClient::connect(&self.socket, "asyncmond lsp").await?;
+        // From the daemon's welcome: the session itself has not arrived yet.
+        let target = daemon.target.clone();
         daemon.request(&ClientRequest::Subscribe).await?;
         let (tx, mut rx) = unbounded_channel();
         let number = self.shared().connect(tx);
@@ -127,10 +129,6 @@ impl Backend {
             };
             client.log_message(kind, text).await;
         });
-        let target = {
-            let shared = self.shared();
-            format!("{}: {}", shared.session.target.backend, shared.session.target.name)
-        };
         self.log(
             MessageType::INFO,
             format!("asyncmon: following the daemon at {} ({target})", self.socket.display()),
@@ -165,14 +163,11 @@ impl Backend {
                 self.send(ClientRequest::Reset).map_err(|e| anyhow::anyhow!(e.message.to_string()))?;
                 return Ok(format!("started {target} again"));
             }
-            if let Some(old) = owned.take() {
-                old.end().await;
-            }
         } else if self.follow().await.is_ok() {
             return Ok(format!("following the daemon already running at {}", self.socket.display()));
         }
         if let Some(old) = owned.take() {
-            old.end().await; // It had died, or served another target: reap it.
+            old.end().await; // It served another target, or had died: end or reap it.
         }
         let daemon = OwnedDaemon::start(&self.daemon_program, &self.socket, words.clone())
             .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", self.daemon_program.display()))?;

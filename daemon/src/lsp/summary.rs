@@ -92,7 +92,7 @@ impl SessionSummary {
         };
         SessionSummary {
             connected,
-            target: format!("{}: {}", session.target.backend, session.target.name),
+            target: session.target.to_string(),
             state: state.into(),
             state_text,
             epoch,

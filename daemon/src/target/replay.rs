@@ -29,7 +29,7 @@ pub fn open(path: &Path) -> Result<RecordingReader<BufReader<File>>, String> {
 
 /// A one-line description of what was recorded.
 pub fn describe(header: &RecordingHeader) -> String {
-    format!("recording of {}: {}", header.target.backend, header.target.name)
+    format!("recording of {}", header.target)
 }
 
 /// Publishes the recording's events on a thread of its own.

@@ -161,6 +161,13 @@ pub struct TargetDescription {
     pub name: String,
 }
 
+impl core::fmt::Display for TargetDescription {
+    /// `backend: name` (`sim: target/debug/app`), as every client names a target.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}: {}", self.backend, self.name)
+    }
+}
+
 /// The daemon's connection to its target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TargetState {
