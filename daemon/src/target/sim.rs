@@ -287,6 +287,11 @@ impl Sim {
                         self.config.attach_timeout
                     ))
                 }
+                // Until the new program's segments are all mapped, its .bss reads fail: a process
+                // still alive is worth another look.
+                Err(_) if Instant::now() < deadline && super::process::alive(pid) => {
+                    std::thread::sleep(Duration::from_millis(1))
+                }
                 Err(e) => return Err(format!("the firmware went away before RTT was up: {e}")),
             }
         }
