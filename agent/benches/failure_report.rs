@@ -8,9 +8,9 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented functions.
 
 use asyncmon_agent::{default_exception_handler, link, Context, Exception, FailurePath, TaskMeta};
+use asyncmon_daemon::backend::locate_in_process;
 use asyncmon_daemon::memory::ProcessMemory;
 use asyncmon_daemon::rtt::{ControlBlock, UpChannel};
-use asyncmon_daemon::target::locate_in_process;
 use core::panic::Location;
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::time::{Duration, Instant};

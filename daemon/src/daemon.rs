@@ -1,27 +1,17 @@
 //! Starting a daemon: its targets, each on its own thread with its own hub, and the client server.
 
+use crate::backend::transport::Transport;
+/// What a daemon serves (defined with the backends; named here beside [`DaemonConfig`]).
+pub use crate::backend::TargetConfig;
+use crate::backend::{probe, pump, replay, sim, tcp, Sink, TargetCommand};
 use crate::elf_memory::ElfMemory;
 use crate::hub::Hub;
-use crate::target::{probe, replay, sim, tcp, TargetCommand};
 use asyncmon_protocol::host::recording::RecordingReader;
 use asyncmon_protocol::host::TargetDescription;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
-
-/// What a daemon serves.
-#[derive(Debug, Clone)]
-pub enum TargetConfig {
-    /// A firmware built for the host, run as a child process.
-    Sim(sim::SimConfig),
-    /// A recording, served as if live.
-    Replay(replay::ReplayConfig),
-    /// An RTT TCP server (OpenOCD, J-Link, probe-rs) and the firmware's ELF.
-    Tcp(tcp::TcpConfig),
-    /// A board through a debug probe (probe-rs).
-    Probe(probe::ProbeConfig),
-}
 
 /// How to run a daemon.
 #[derive(Debug, Clone)]
@@ -103,11 +93,20 @@ fn check(target: TargetConfig) -> anyhow::Result<Checked> {
             Checked::Tcp(config, memory)
         }
         TargetConfig::Probe(config) => {
-            let prepared = probe::prepare(&config).map_err(|e| anyhow::anyhow!(e))?;
+            let prepared = probe::prepare(&config)?;
             Checked::Probe(config, prepared)
         }
     };
     Ok(checked)
+}
+
+/// A transport's description, and how to start its pump once its hub exists.
+fn live<T: Transport + 'static>(
+    name: &'static str,
+    transport: T,
+    commands: mpsc::Receiver<TargetCommand>,
+) -> (TargetDescription, Box<dyn FnOnce(Sink) -> std::thread::JoinHandle<()>>) {
+    (transport.describe(), Box::new(move |sink| pump::spawn(name, transport, sink, commands)))
 }
 
 /// Starts one target's thread with a hub of its own.
@@ -116,22 +115,24 @@ fn launch(
     record: Option<&std::path::Path>,
 ) -> anyhow::Result<(Arc<Hub>, std::thread::JoinHandle<()>)> {
     let (commands, commands_rx) = mpsc::channel();
-    let description = match &checked {
-        Checked::Sim(c) => TargetDescription { backend: "sim".into(), name: c.program.display().to_string() },
-        Checked::Replay(_, reader) => {
-            TargetDescription { backend: "replay".into(), name: replay::describe(&reader.header) }
+    // A live target is a transport in a pump; a replay publishes a recording.
+    let live = match checked {
+        Checked::Sim(config) => live("sim", sim::Sim::new(config), commands_rx),
+        Checked::Tcp(config, memory) => live("tcp", tcp::Tcp::new(config, memory), commands_rx),
+        Checked::Probe(config, prepared) => live("probe", probe::Board::new(config, prepared), commands_rx),
+        Checked::Replay(config, reader) => {
+            let description =
+                TargetDescription { backend: "replay".into(), name: replay::describe(&reader.header) };
+            let hub = Hub::new(description, commands);
+            start_recording(&hub, record)?;
+            let thread = replay::spawn(config, reader, hub.clone(), commands_rx);
+            return Ok((hub, thread));
         }
-        Checked::Tcp(c, _) => TargetDescription { backend: "tcp".into(), name: c.addr.clone() },
-        Checked::Probe(c, _) => TargetDescription { backend: "probe-rs".into(), name: c.chip.clone() },
     };
+    let (description, start) = live;
     let hub = Hub::new(description, commands);
     start_recording(&hub, record)?;
-    let thread = match checked {
-        Checked::Sim(config) => sim::spawn(config, hub.clone(), commands_rx),
-        Checked::Replay(config, reader) => replay::spawn(config, reader, hub.clone(), commands_rx),
-        Checked::Tcp(config, memory) => tcp::spawn(config, memory, hub.clone(), commands_rx),
-        Checked::Probe(config, prepared) => probe::spawn(config, prepared, hub.clone(), commands_rx),
-    };
+    let thread = start(hub.clone());
     Ok((hub, thread))
 }
 

@@ -5,11 +5,11 @@
 //! bounded: a client that falls behind loses events (and is told how many), the target reader
 //! never waits for a client.
 
-use crate::target::TargetCommand;
+use crate::backend::{EventSink, TargetCommand};
 use asyncmon_protocol::host::recording::{
     RecordedEvent, RecordingHeader, RecordingWriter, RECORDING_VERSION,
 };
-use asyncmon_protocol::host::{SessionEvent, SessionState, TargetDescription};
+use asyncmon_protocol::host::{SessionEvent, SessionState, TargetDescription, TargetState};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
@@ -120,8 +120,24 @@ impl Hub {
     }
 
     /// Asks the target to stop its firmware (`hard`: without waiting for cleanup); returns the
-    /// request's id.
+    /// request's id. Refused, with the reason, unless frames can flow: a stop that cannot be
+    /// delivered is never accepted and then lost.
     pub fn request_stop(&self, hard: bool) -> Result<u32, String> {
+        let state = self.lock();
+        if state.target.backend == "replay" {
+            return Err("this is a replay of a recording: there is no firmware to stop".into());
+        }
+        match &state.target_state {
+            TargetState::Attached => {}
+            TargetState::Exited { description, .. } => {
+                return Err(format!("the firmware is not running: it {description}"));
+            }
+            TargetState::Failed { reason } => return Err(format!("the target is not attached: {reason}")),
+            TargetState::Starting | TargetState::WaitingForControlBlock => {
+                return Err("the RTT link is not attached yet: nothing can be sent to the firmware".into());
+            }
+        }
+        drop(state);
         let request_id = self.next_request.fetch_add(1, Ordering::Relaxed);
         self.send(TargetCommand::Stop { request_id, hard })?;
         Ok(request_id)
@@ -131,5 +147,11 @@ impl Hub {
     pub fn send(&self, command: TargetCommand) -> Result<(), String> {
         let commands = self.commands.lock().unwrap_or_else(|e| e.into_inner());
         commands.send(command).map_err(|_| "the target has shut down".to_string())
+    }
+}
+
+impl EventSink for Hub {
+    fn publish(&self, event: SessionEvent) {
+        Hub::publish(self, event);
     }
 }

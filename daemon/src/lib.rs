@@ -7,6 +7,7 @@
 //! * [`server`]: the local socket clients connect to; [`client`]: the other end of it.
 //! * [`daemon`]: puts them together.
 
+pub mod backend;
 pub mod client;
 pub mod daemon;
 pub mod defmt_logs;
@@ -18,5 +19,4 @@ pub mod memory;
 pub mod rtt;
 pub mod server;
 pub mod socket_path;
-pub mod target;
 pub mod text_channels;

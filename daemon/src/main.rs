@@ -1,10 +1,10 @@
 //! `asyncmond`: the asyncmon daemon. Owns one target and serves clients on a local socket.
 
+use asyncmon_daemon::backend::probe::args::BoardArgs;
+use asyncmon_daemon::backend::replay::ReplayConfig;
+use asyncmon_daemon::backend::sim::SimConfig;
+use asyncmon_daemon::backend::tcp::TcpConfig;
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
-use asyncmon_daemon::target::probe::args::BoardArgs;
-use asyncmon_daemon::target::replay::ReplayConfig;
-use asyncmon_daemon::target::sim::SimConfig;
-use asyncmon_daemon::target::tcp::TcpConfig;
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
@@ -144,7 +144,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Target::Multi { targets } => targets
             .iter()
-            .map(|spec| asyncmon_daemon::target::spec::parse(spec))
+            .map(|spec| asyncmon_daemon::backend::spec::parse(spec))
             .collect::<Result<_, _>>()
             .map_err(anyhow::Error::msg)?,
     };

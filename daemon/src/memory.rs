@@ -76,3 +76,17 @@ impl TargetMemory for FakeMemory {
         Ok(())
     }
 }
+
+/// No memory at all: every access fails (a target whose memory is not open yet).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoMemory;
+
+impl TargetMemory for NoMemory {
+    fn read(&mut self, addr: u64, _: &mut [u8]) -> io::Result<()> {
+        Err(io::Error::new(io::ErrorKind::NotConnected, format!("no target memory to read at {addr:#x}")))
+    }
+
+    fn write(&mut self, addr: u64, _: &[u8]) -> io::Result<()> {
+        Err(io::Error::new(io::ErrorKind::NotConnected, format!("no target memory to write at {addr:#x}")))
+    }
+}

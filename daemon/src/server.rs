@@ -6,8 +6,8 @@
 //! client that disconnects, stalls or sends garbage affects nobody else, least of all the target
 //! readers; one that falls behind is told how many events it missed and gets a fresh snapshot.
 
+use crate::backend::TargetCommand;
 use crate::hub::Hub;
-use crate::target::TargetCommand;
 use asyncmon_protocol::host::{self, ClientRequest, ServerMessage, HOST_PROTOCOL_VERSION, MAX_HOST_FRAME};
 use futures::{SinkExt, StreamExt};
 use std::sync::Arc;

@@ -3,14 +3,17 @@
 //! asyncmon must show them). The channel named "defmt" is decoded with the ELF's defmt table; the
 //! others are text.
 
+use crate::backend::Sink;
 use crate::defmt_logs::{DefmtLogs, TableLoad, DEFMT_CHANNEL};
 use crate::memory::TargetMemory;
-use crate::rtt::{ControlBlock, RttError, UpChannel};
-use asyncmon_protocol::host::{LogLine, LogSource, SessionEvent};
-use std::time::Instant;
+use crate::rtt::{ChannelDescriptor, ControlBlock, RttError, UpChannel};
+use asyncmon_protocol::host::{LogLine, LogSource, Problem, SessionEvent};
+use std::time::{Duration, Instant};
 
 /// The longest line kept; longer ones are cut and marked.
 const MAX_LINE: usize = 1024;
+/// How long a log channel that made no sense is left alone before it is looked at again.
+const RETRY_BROKEN: Duration = Duration::from_millis(500);
 
 /// How a channel's bytes become lines.
 enum Decoding {
@@ -21,7 +24,11 @@ enum Decoding {
 }
 
 struct TextChannel {
-    up: UpChannel,
+    desc: ChannelDescriptor,
+    /// `None` while the channel makes no sense (its offsets outside its buffer, say): the other
+    /// channels, asyncmon's first, go on without it.
+    up: Option<UpChannel>,
+    retry_at: Instant,
     decoding: Decoding,
 }
 
@@ -45,32 +52,51 @@ impl TextChannels {
             .up
             .iter()
             .filter(|c| c.name != skip && c.buffer != 0)
-            .filter_map(|desc| {
+            .map(|desc| {
                 let decoding = if desc.name == DEFMT_CHANNEL {
                     Decoding::Defmt(DefmtLogs::new(defmt.clone()))
                 } else {
                     Decoding::Text(Vec::new())
                 };
-                Some(TextChannel { up: UpChannel::attach(mem, desc).ok()?, decoding })
+                let up = UpChannel::attach(mem, desc).ok();
+                TextChannel { desc: desc.clone(), up, retry_at: Instant::now() + RETRY_BROKEN, decoding }
             })
             .collect();
         TextChannels { channels, started }
     }
 
-    /// Reads every channel; complete lines become log events. Returns whether anything was read.
-    pub fn read(
-        &mut self,
-        mem: &mut dyn TargetMemory,
-        out: &mut Vec<SessionEvent>,
-    ) -> Result<bool, RttError> {
+    /// Reads every channel; complete lines become log events. A channel that makes no sense is
+    /// reported once (as a problem event), skipped, and read again once it is sane. Returns
+    /// whether anything was read.
+    pub fn read(&mut self, mem: &mut dyn TargetMemory, out: &mut Vec<SessionEvent>) -> bool {
+        let now = Instant::now();
         let at_ms = self.started.elapsed().as_millis() as u64;
         let mut any = false;
         let mut bytes = Vec::new();
         for channel in &mut self.channels {
-            match &mut channel.decoding {
+            if channel.up.is_none() {
+                if now < channel.retry_at {
+                    continue;
+                }
+                match UpChannel::attach(mem, &channel.desc) {
+                    Ok(up) => {
+                        channel.up = Some(up);
+                        out.push(problem(
+                            at_ms,
+                            format!("RTT log channel {:?} is readable again", channel.desc.name),
+                        ));
+                    }
+                    Err(_) => {
+                        channel.retry_at = now + RETRY_BROKEN;
+                        continue;
+                    }
+                }
+            }
+            let Some(up) = channel.up.as_mut() else { continue };
+            let result = match &mut channel.decoding {
                 Decoding::Text(partial) => {
                     let before = partial.len();
-                    channel.up.read(mem, partial)?;
+                    let result = up.read(mem, partial);
                     any |= partial.len() > before;
                     while let Some(end) = partial.iter().position(|&b| b == b'\n') {
                         let line: Vec<u8> = partial.drain(..=end).collect();
@@ -82,24 +108,40 @@ impl TextChannels {
                         partial.clear();
                         out.push(self::line(at_ms, text));
                     }
+                    result
                 }
                 Decoding::Defmt(logs) => {
                     bytes.clear();
-                    channel.up.read(mem, &mut bytes)?;
+                    let result = up.read(mem, &mut bytes);
                     any |= !bytes.is_empty();
                     logs.push(&bytes, at_ms, out);
+                    result
                 }
+            };
+            if let Err(e) = result {
+                // Unreadable memory means the target is going: asyncmon's own channel says so.
+                if !matches!(e, RttError::Memory { .. }) {
+                    out.push(problem(
+                        at_ms,
+                        format!(
+                            "RTT log channel {:?}: {e}; its lines are skipped until it is sane again",
+                            channel.desc.name
+                        ),
+                    ));
+                }
+                channel.up = None;
+                channel.retry_at = now + RETRY_BROKEN;
             }
         }
-        Ok(any)
+        any
     }
 }
 
 impl TextChannels {
     /// The target is gone: defmt lines still waiting for their table (a debug build's takes
     /// seconds to read) are decoded when it is there, on a thread of their own, and published to
-    /// `hub` with the time they arrived. Nothing read from the target is dropped.
-    pub fn finish_in_background(self, hub: std::sync::Arc<crate::hub::Hub>) {
+    /// `sink` with the time they arrived. Nothing read from the target is dropped.
+    pub fn finish_in_background(self, sink: Sink) {
         let waiting: Vec<DefmtLogs> = self
             .channels
             .into_iter()
@@ -115,11 +157,15 @@ impl TextChannels {
         let _ = std::thread::Builder::new().name("asyncmon-defmt-finish".into()).spawn(move || {
             for logs in waiting {
                 for event in logs.finish(std::time::Duration::from_secs(120), started) {
-                    hub.publish(event);
+                    sink.publish(event);
                 }
             }
         });
     }
+}
+
+fn problem(at_ms: u64, text: String) -> SessionEvent {
+    SessionEvent::Problem(Problem { at_ms, text })
 }
 
 fn line(at_ms: u64, text: String) -> SessionEvent {
@@ -143,9 +189,9 @@ mod tests {
         assert!(skipped.channels.is_empty());
         let mut events = Vec::new();
         crate::rtt::channel_tests_support::target_writes(&mut mem, &desc, b"blinky: on\nblin");
-        text.read(&mut mem, &mut events).unwrap();
+        text.read(&mut mem, &mut events);
         crate::rtt::channel_tests_support::target_writes(&mut mem, &desc, b"ky: off\r\n");
-        text.read(&mut mem, &mut events).unwrap();
+        text.read(&mut mem, &mut events);
         let lines: Vec<_> = events
             .iter()
             .map(|e| match e {
@@ -154,6 +200,6 @@ mod tests {
             })
             .collect();
         assert_eq!(lines, ["blinky: on", "blinky: off"]);
-        assert!(!skipped.read(&mut mem, &mut events).unwrap());
+        assert!(!skipped.read(&mut mem, &mut events));
     }
 }

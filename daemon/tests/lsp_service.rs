@@ -2,9 +2,9 @@
 //! gets failures: diagnostics at the raising line, a file outside the workspace, a burst grouped
 //! into one, a reset, hover, clearing by hand, and the stop command reaching the daemon.
 
+use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
 use asyncmon_daemon::lsp::Backend;
-use asyncmon_daemon::target::sim::SimConfig;
 use asyncmon_protocol::host::*;
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -210,9 +210,16 @@ async fn the_session_notification_follows_the_target_and_stop_reaches_the_daemon
     }
     let answer = f.request("workspace/executeCommand", json!({ "command": "asyncmon.stop" })).await;
     assert_eq!(answer, Value::Null, "{answer}");
-    // The stop reached the daemon: with no RTT link, it says it cannot send it.
+    // The stop reached the target: with no RTT link, it says it was not sent.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !f.daemon.hub.snapshot().problems.iter().any(|p| p.text.contains("cannot send a stop request")) {
+    while !f
+        .daemon
+        .hub
+        .snapshot()
+        .problems
+        .iter()
+        .any(|p| p.text.contains("was not sent: the RTT link is not attached"))
+    {
         assert!(std::time::Instant::now() < deadline, "the stop never reached the daemon");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -2,9 +2,9 @@
 //! OpenOCD's `rtt server` would: strings are resolved from the ELF, a dropped connection is said in
 //! words and the daemon reconnects by itself, a stop request reaches the server.
 
+use asyncmon_daemon::backend::tcp::TcpConfig;
 use asyncmon_daemon::client::Client;
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
-use asyncmon_daemon::target::tcp::TcpConfig;
 use asyncmon_protocol::decoder::{Decoded, FrameDecoder};
 use asyncmon_protocol::device::*;
 use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};

@@ -11,9 +11,9 @@
 
 #![allow(missing_docs)]
 
+use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::client::Client;
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
-use asyncmon_daemon::target::sim::SimConfig;
 use asyncmon_demo::latency::raised_at_ns;
 use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

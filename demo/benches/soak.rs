@@ -9,9 +9,9 @@
 
 #![allow(missing_docs)]
 
+use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::client::Client;
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
-use asyncmon_daemon::target::sim::SimConfig;
 use asyncmon_demo::soak::parse_report;
 use asyncmon_protocol::host::{ClientRequest, LogSource, ServerMessage, SessionEvent, TargetState};
 use std::time::{Duration, Instant};

@@ -4,9 +4,9 @@
 
 mod support;
 
+use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::client::Client;
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
-use asyncmon_daemon::target::sim::SimConfig;
 use asyncmon_protocol::host::{ClientRequest, FailurePath, ServerMessage, SessionState, TargetState};
 use std::collections::BTreeMap;
 use std::time::Duration;

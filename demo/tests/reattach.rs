@@ -5,9 +5,9 @@
 
 mod support;
 
+use asyncmon_daemon::backend::process::alive;
+use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::daemon::TargetConfig;
-use asyncmon_daemon::target::process::alive;
-use asyncmon_daemon::target::sim::SimConfig;
 use asyncmon_protocol::host::{ClientRequest, FailurePath, TargetState, TaskState};
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -3,9 +3,9 @@
 
 mod support;
 
+use asyncmon_daemon::backend::replay::ReplayConfig;
+use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::daemon::TargetConfig;
-use asyncmon_daemon::target::replay::ReplayConfig;
-use asyncmon_daemon::target::sim::SimConfig;
 use asyncmon_protocol::host::{ClientRequest, FailurePath, TargetState};
 use std::time::Duration;
 use support::Harness;
@@ -47,13 +47,10 @@ async fn a_recorded_demo_replays_as_the_same_session() {
     assert_eq!(replayed.target_state, original.target_state);
     assert_eq!(replayed.logs, original.logs);
 
-    // Stopping a replay is answered in words.
+    // Stopping a replay is refused in words.
     replay.client.request(&ClientRequest::Stop).await.unwrap();
-    replay
-        .until("the answer to the stop", Duration::from_secs(5), |s| {
-            s.problems.iter().any(|p| p.text.contains("replay of a recording: there is no firmware to stop"))
-        })
-        .await;
+    let reason = replay.refusal(Duration::from_secs(5)).await;
+    assert!(reason.contains("replay of a recording: there is no firmware to stop"), "{reason}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

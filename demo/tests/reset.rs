@@ -3,8 +3,8 @@
 
 mod support;
 
+use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::daemon::TargetConfig;
-use asyncmon_daemon::target::sim::SimConfig;
 use asyncmon_protocol::host::{ClientRequest, FailurePath, SessionState, TargetState, TaskState};
 use std::time::Duration;
 use support::Harness;

@@ -25,7 +25,7 @@ enum Command {
     /// and run, RTT is attached. The chip name is checked first; a wrong one gets suggestions.
     Run {
         #[command(flatten)]
-        board: asyncmon_daemon::target::probe::args::BoardArgs,
+        board: asyncmon_daemon::backend::probe::args::BoardArgs,
         /// The socket other clients can use.
         #[arg(long)]
         socket: Option<PathBuf>,

@@ -2,8 +2,8 @@
 //! and prints how each task ended; without a daemon, or with a file that is not a recording, the
 //! commands say what is wrong and fail.
 
+use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
-use asyncmon_daemon::target::sim::SimConfig;
 use asyncmon_protocol::host::TargetState;
 use std::process::Command;
 use std::time::{Duration, Instant};

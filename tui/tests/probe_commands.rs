@@ -3,8 +3,8 @@
 //! daemon keeps serving and retries. (These machines have no debug probe; with one plugged in, the
 //! last test would attach to it.)
 
+use asyncmon_daemon::backend::probe::ProbeConfig;
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
-use asyncmon_daemon::target::probe::ProbeConfig;
 use asyncmon_protocol::host::TargetState;
 use std::process::Command;
 use std::time::{Duration, Instant};

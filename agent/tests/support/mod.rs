@@ -5,10 +5,10 @@
 #![allow(dead_code)]
 
 use asyncmon_agent::{Cancelled, Context, Exception, FailurePath};
+use asyncmon_daemon::backend::locate_in_process;
 use asyncmon_daemon::device_link::DeviceLink;
 use asyncmon_daemon::memory::ProcessMemory;
 use asyncmon_daemon::rtt::{ControlBlock, DownChannel, UpChannel};
-use asyncmon_daemon::target::locate_in_process;
 use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
 use asyncmon_protocol::host::SessionEvent;
 use asyncmon_protocol::HostCommand;

@@ -3,9 +3,9 @@
 
 #![allow(dead_code)]
 
+use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::client::Client;
 use asyncmon_daemon::daemon::{self, DaemonConfig, RunningDaemon, TargetConfig};
-use asyncmon_daemon::target::sim::SimConfig;
 use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent, SessionState};
 use std::time::Duration;
 
@@ -58,6 +58,20 @@ impl Harness {
                 Ok(Ok(Some(_))) => {}
                 Ok(other) => panic!("connection ended while waiting for {what}: {other:?}"),
                 Err(_) => panic!("timed out waiting for {what}; session: {:#?}", self.session),
+            }
+        }
+    }
+
+    /// Reads messages until the daemon refuses a request; returns its reason.
+    #[allow(dead_code)] // Not every test binary asks for what can be refused.
+    pub async fn refusal(&mut self, timeout: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.client.recv()).await {
+                Ok(Ok(Some(ServerMessage::Refused { reason }))) => return reason,
+                Ok(Ok(Some(ServerMessage::Event(event)))) => self.session.apply(&event),
+                Ok(Ok(Some(_))) => {}
+                other => panic!("no refusal came: {other:?}"),
             }
         }
     }

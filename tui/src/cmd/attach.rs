@@ -1,8 +1,8 @@
 //! `asyncmon attach --rtt-tcp HOST:PORT --elf APP`: the monitor on a target behind an RTT TCP
 //! server (OpenOCD, J-Link, probe-rs), through an in-process daemon.
 
+use asyncmon_daemon::backend::tcp::TcpConfig;
 use asyncmon_daemon::daemon::{DaemonConfig, TargetConfig};
-use asyncmon_daemon::target::tcp::TcpConfig;
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -3,9 +3,9 @@
 //! The daemon runs inside this process; the firmware is this same binary, re-run as
 //! `asyncmon __device demo`, so the demo needs no separate build step.
 
+use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::client::Client;
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
-use asyncmon_daemon::target::sim::SimConfig;
 use std::path::PathBuf;
 
 /// Where the demo's daemon listens when no `--socket` is given: beside the default socket, named

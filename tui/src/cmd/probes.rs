@@ -1,6 +1,6 @@
 //! `asyncmon probes`: the debug probes plugged in, each with the `--probe` selector that picks it.
 
-use asyncmon_daemon::target::probe::select::{describe, ProbeEntry};
+use asyncmon_daemon::backend::probe::select::{describe, ProbeEntry};
 
 /// The probes as text, or a sentence saying there are none.
 pub fn run() -> String {

@@ -1,7 +1,7 @@
 //! `asyncmon replay FILE`: a recording served by an in-process daemon, with the monitor on it.
 
+use asyncmon_daemon::backend::replay::ReplayConfig;
 use asyncmon_daemon::daemon::{DaemonConfig, TargetConfig};
-use asyncmon_daemon::target::replay::ReplayConfig;
 use std::path::PathBuf;
 
 /// Replays `file` (at the recorded pace unless `fast`) and runs the monitor until the user quits.

@@ -1,8 +1,8 @@
 //! `asyncmon run APP.elf --chip CHIP`: flash a board through a debug probe, reset and run it, attach
 //! RTT and open the monitor (what `probe-rs run` and `cargo embed` do, plus the task view).
 
+use asyncmon_daemon::backend::probe::args::BoardArgs;
 use asyncmon_daemon::daemon::{DaemonConfig, TargetConfig};
-use asyncmon_daemon::target::probe::args::BoardArgs;
 use std::path::PathBuf;
 
 /// Flashes and runs the board, then runs the monitor until the user quits.

@@ -9,7 +9,7 @@ use super::probe::args::BoardArgs;
 use super::replay::ReplayConfig;
 use super::sim::SimConfig;
 use super::tcp::TcpConfig;
-use crate::daemon::TargetConfig;
+use super::TargetConfig;
 use std::time::Duration;
 
 /// Parses one target word.

@@ -1,15 +1,14 @@
-//! Replaying a recording: its events are published to the hub as if live, at the recorded pace or
+//! Replaying a recording: its events are published to the session as if live, at the recorded pace or
 //! as fast as possible. A replay has no target: a stop request is answered with a problem.
 
+use super::sink::Sink;
 use super::TargetCommand;
-use crate::hub::Hub;
 use asyncmon_protocol::host::recording::{RecordingError, RecordingHeader, RecordingReader};
 use asyncmon_protocol::host::{Problem, SessionEvent, TargetState};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How to replay a recording.
@@ -32,23 +31,23 @@ pub fn describe(header: &RecordingHeader) -> String {
     format!("recording of {}", header.target)
 }
 
-/// Publishes the recording's events on a thread of its own.
+/// Publishes the recording's events to `sink` on a thread of its own.
 pub fn spawn(
     config: ReplayConfig,
     reader: RecordingReader<BufReader<File>>,
-    hub: Arc<Hub>,
+    sink: Sink,
     commands: Receiver<TargetCommand>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("asyncmon-replay".into())
-        .spawn(move || replay(config, reader, &hub, &commands))
+        .spawn(move || replay(config, reader, &*sink, &commands))
         .expect("spawning the replay thread")
 }
 
 fn replay(
     config: ReplayConfig,
     mut reader: RecordingReader<BufReader<File>>,
-    hub: &Hub,
+    sink: &dyn super::EventSink,
     commands: &Receiver<TargetCommand>,
 ) {
     let started = Instant::now();
@@ -56,7 +55,7 @@ fn replay(
         let event = match reader.next_event() {
             Ok(Some(event)) => event,
             Ok(None) => break,
-            Err(e) => return fail(hub, &config.file, &e, started),
+            Err(e) => return fail(sink, &config.file, &e, started),
         };
         // Wait for the event's time, answering commands meanwhile.
         let due = started + Duration::from_millis(event.at_ms);
@@ -65,21 +64,21 @@ fn replay(
                 if config.fast { Duration::ZERO } else { due.saturating_duration_since(Instant::now()) };
             match commands.recv_timeout(wait) {
                 Ok(TargetCommand::Shutdown) | Err(RecvTimeoutError::Disconnected) => return,
-                Ok(TargetCommand::Stop { .. } | TargetCommand::Reset) => hub.publish(problem(
+                Ok(TargetCommand::Stop { .. } | TargetCommand::Reset) => sink.publish(problem(
                     started,
                     "this is a replay of a recording: there is no firmware to stop".into(),
                 )),
                 Err(RecvTimeoutError::Timeout) => break,
             }
         }
-        hub.publish(event.event);
+        sink.publish(event.event);
     }
     tracing::info!(file = %config.file.display(), "replay finished");
     // Keep answering until the daemon shuts down.
     while let Ok(command) = commands.recv() {
         match command {
             TargetCommand::Shutdown => return,
-            TargetCommand::Stop { .. } | TargetCommand::Reset => hub.publish(problem(
+            TargetCommand::Stop { .. } | TargetCommand::Reset => sink.publish(problem(
                 started,
                 "this is a replay of a recording: there is no firmware to stop".into(),
             )),
@@ -91,9 +90,9 @@ fn problem(started: Instant, text: String) -> SessionEvent {
     SessionEvent::Problem(Problem { at_ms: started.elapsed().as_millis() as u64, text })
 }
 
-fn fail(hub: &Hub, file: &Path, error: &RecordingError, started: Instant) {
+fn fail(sink: &dyn super::EventSink, file: &Path, error: &RecordingError, started: Instant) {
     let reason = format!("replay of {} stopped: {error}", file.display());
     tracing::error!("{reason}");
-    hub.publish(problem(started, reason.clone()));
-    hub.publish(SessionEvent::TargetState(TargetState::Failed { reason }));
+    sink.publish(problem(started, reason.clone()));
+    sink.publish(SessionEvent::TargetState(TargetState::Failed { reason }));
 }

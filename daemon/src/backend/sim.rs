@@ -1,0 +1,298 @@
+//! The simulated board: a firmware built for the host (the agent's `std` platform), run as a child
+//! process. The transport finds `_SEGGER_RTT` through the ELF and the process's memory map, and
+//! reads and writes the RTT buffers in the process's memory, the way a probe reads a chip's RAM.
+//! The firmware's standard output and error are shown as log lines (lossily, whatever bytes come).
+
+use super::elf::{locate_in_process, LocateError};
+use super::error::TargetError;
+use super::process::{alive, Exit, Process};
+use super::rtt_channels::RttChannels;
+use super::sink::Sink;
+use super::transport::{AfterReset, Timing, Transport};
+use crate::defmt_logs::TableLoad;
+use crate::memory::{NoMemory, ProcessMemory, TargetMemory};
+use crate::rtt::PointerWidth;
+use asyncmon_protocol::host::{LogLine, LogSource, SessionEvent, TargetDescription};
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use super::rtt_channels::{DOWN_CHANNEL, UP_CHANNEL};
+
+/// How to run a simulated target.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The firmware executable (built for the host).
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// How long to wait for the firmware to create its RTT control block.
+    pub attach_timeout: Duration,
+    /// How long to sleep between reads when no data came.
+    pub poll_interval: Duration,
+    /// Start the firmware again (with backoff) when it ends, unless a stop request ended it.
+    pub restart: bool,
+    /// Attach to this process, already running, instead of starting `program` (a daemon restarted
+    /// while its firmware runs). It is never killed, reset or restarted by the daemon.
+    pub attach_to: Option<u32>,
+}
+
+impl SimConfig {
+    /// Runs `program` with `args`, with default timings.
+    pub fn new(program: impl Into<PathBuf>, args: Vec<String>) -> Self {
+        SimConfig {
+            program: program.into(),
+            args,
+            attach_timeout: Duration::from_secs(5),
+            poll_interval: Duration::from_millis(10),
+            restart: false,
+            attach_to: None,
+        }
+    }
+}
+
+/// The simulated board's transport.
+pub struct Sim {
+    config: SimConfig,
+    started: Instant,
+    process: Option<Process>,
+    mem: Option<ProcessMemory>,
+    /// Where `_SEGGER_RTT` is in the current process.
+    located: Option<(u64, PointerWidth)>,
+    channels: Option<RttChannels>,
+    /// The defmt table of the executable with this inode: read once, not at every restart.
+    defmt: Option<(u64, TableLoad)>,
+    no_memory: NoMemory,
+}
+
+impl Sim {
+    /// A transport for `config`.
+    pub fn new(config: SimConfig) -> Self {
+        Sim {
+            config,
+            started: Instant::now(),
+            process: None,
+            mem: None,
+            located: None,
+            channels: None,
+            defmt: None,
+            no_memory: NoMemory,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.process.as_ref().map_or(0, Process::id)
+    }
+
+    /// The defmt table of process `pid`'s executable, read the first time that executable runs.
+    fn defmt_table(&mut self, pid: u32) -> TableLoad {
+        let exe = PathBuf::from(format!("/proc/{pid}/exe"));
+        let inode = std::fs::metadata(&exe).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).unwrap_or(0);
+        match &self.defmt {
+            Some((cached, table)) if *cached == inode => table.clone(),
+            _ => {
+                // Resolve the link now: the process (and its /proc entry) may be gone by the time
+                // the table is read.
+                let table = TableLoad::start(std::fs::read_link(&exe).unwrap_or(exe));
+                self.defmt = Some((inode, table.clone()));
+                table
+            }
+        }
+    }
+
+    /// A memory error while the process is going away is its exit, not a broken link.
+    fn exiting(&mut self) -> bool {
+        match &mut self.process {
+            Some(process) => gone_soon(process),
+            None => true,
+        }
+    }
+}
+
+impl Transport for Sim {
+    fn describe(&self) -> TargetDescription {
+        TargetDescription { backend: "sim".into(), name: self.config.program.display().to_string() }
+    }
+
+    fn clock(&self) -> Instant {
+        self.started
+    }
+
+    fn timing(&self) -> Timing {
+        Timing {
+            poll_interval: self.config.poll_interval,
+            attach_timeout: self.config.attach_timeout,
+            reconnect_backoff: Duration::from_millis(200),
+        }
+    }
+
+    fn connect(&mut self, sink: &Sink) -> Result<(), TargetError> {
+        self.mem = None;
+        self.located = None;
+        self.channels = None;
+        if let Some(pid) = self.config.attach_to {
+            if !alive(pid) {
+                return Err(TargetError::Gone(format!("process {pid} is not running")));
+            }
+            self.process = Some(Process::Found(pid));
+            return Ok(());
+        }
+        let mut child = Command::new(&self.config.program)
+            .args(&self.config.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                TargetError::Unavailable(format!(
+                    "cannot start the firmware {}: {e}",
+                    self.config.program.display()
+                ))
+            })?;
+        tracing::info!(pid = child.id(), program = %self.config.program.display(), "firmware started");
+        if let Some(out) = child.stdout.take() {
+            forward_lines(out, LogSource::FirmwareStdout, sink.clone(), self.started);
+        }
+        if let Some(err) = child.stderr.take() {
+            forward_lines(err, LogSource::FirmwareStderr, sink.clone(), self.started);
+        }
+        self.process = Some(Process::Started(child));
+        Ok(())
+    }
+
+    fn open_link(&mut self) -> Result<bool, TargetError> {
+        let pid = self.pid();
+        let (addr, width) = match self.located {
+            Some(found) => found,
+            // The kernel lets `spawn` return before the new program's segments are mapped (the
+            // exec releases the parent first): until they are, the executable is not in the map.
+            None => match locate_in_process(pid) {
+                Ok(found) => *self.located.insert(found),
+                Err(LocateError::NotMapped(_)) => return Ok(false),
+                Err(e) => return Err(TargetError::Firmware(e.to_string())),
+            },
+        };
+        if self.mem.is_none() {
+            self.mem = Some(ProcessMemory::open(pid).map_err(|e| {
+                TargetError::Firmware(format!(
+                    "cannot open the memory of process {pid}: {e} (the daemon needs ptrace access to its firmware)"
+                ))
+            })?);
+        }
+        let defmt = self.defmt_table(pid);
+        let mem = self.mem.as_mut().expect("opened above");
+        match RttChannels::open(mem, addr, width, &defmt, self.started) {
+            Ok(Some(channels)) => {
+                self.channels = Some(channels);
+                tracing::info!(addr = format_args!("{addr:#x}"), "RTT attached");
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            // Until the new program's segments are all mapped its .bss cannot be read: a process
+            // still there is worth another look; its exit is seen by the pump.
+            Err(TargetError::Gone(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn read(&mut self, bytes: &mut Vec<u8>, events: &mut Vec<SessionEvent>) -> Result<(), TargetError> {
+        let (Some(channels), Some(mem)) = (self.channels.as_mut(), self.mem.as_mut()) else {
+            return Ok(());
+        };
+        match channels.read(mem, bytes, events) {
+            Err(TargetError::Gone(_)) if self.exiting() => Ok(()),
+            other => other,
+        }
+    }
+
+    fn write(&mut self, data: &[u8]) -> Result<usize, TargetError> {
+        let (Some(channels), Some(mem)) = (self.channels.as_mut(), self.mem.as_mut()) else {
+            return Ok(0);
+        };
+        match channels.write(mem, data) {
+            Err(TargetError::Gone(_)) if self.exiting() => Ok(0),
+            other => other,
+        }
+    }
+
+    fn strings(&mut self) -> &mut dyn TargetMemory {
+        match self.mem.as_mut() {
+            Some(mem) => mem,
+            None => &mut self.no_memory,
+        }
+    }
+
+    fn exited(&mut self) -> Option<Exit> {
+        self.process.as_mut().and_then(Process::try_exit)
+    }
+
+    fn reset(&mut self) -> Result<AfterReset, TargetError> {
+        self.can_restart()?;
+        Ok(AfterReset::Reconnect)
+    }
+
+    fn disconnect(&mut self, sink: &Sink) {
+        if let Some(channels) = self.channels.take() {
+            channels.into_text().finish_in_background(sink.clone());
+        }
+        self.mem = None;
+        if let Some(mut process) = self.process.take() {
+            process.end();
+        }
+    }
+
+    fn restarts_on_exit(&self) -> bool {
+        self.config.restart && self.config.attach_to.is_none()
+    }
+
+    fn can_restart(&self) -> Result<(), TargetError> {
+        match self.config.attach_to {
+            Some(pid) => Err(TargetError::Unsupported(format!(
+                "process {pid} was not started by this daemon: it cannot reset or restart it"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    fn ran_before_attach(&self) -> bool {
+        self.config.attach_to.is_some()
+    }
+}
+
+/// Publishes each line of `stream` as a log line. Bytes that are not UTF-8 are shown replaced,
+/// never a reason to stop reading: a closed pipe would kill the firmware with SIGPIPE.
+fn forward_lines(stream: impl Read + Send + 'static, source: LogSource, sink: Sink, started: Instant) {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stream);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let text = String::from_utf8_lossy(&line).trim_end_matches(['\r', '\n']).to_string();
+                    let at_ms = started.elapsed().as_millis() as u64;
+                    sink.publish(SessionEvent::Log(LogLine::plain(at_ms, source, text)));
+                }
+            }
+        }
+    });
+}
+
+/// Whether a read failed because the firmware is exiting: its memory goes away a moment before it
+/// can be reaped, so give it that moment (bounded).
+fn gone_soon(process: &mut Process) -> bool {
+    let deadline = Instant::now() + Duration::from_millis(250);
+    loop {
+        if !std::path::Path::new(&format!("/proc/{}/mem", process.id())).exists()
+            || process.try_exit().is_some()
+        {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
