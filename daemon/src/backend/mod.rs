@@ -16,6 +16,7 @@ pub mod process;
 pub mod pump;
 pub mod replay;
 pub mod rtt_channels;
+pub mod scripted;
 pub mod sim;
 pub mod sink;
 pub mod spec;

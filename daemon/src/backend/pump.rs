@@ -136,24 +136,28 @@ impl<T: Transport> Pump<T> {
                 backoff.reset();
             }
             self.transport.disconnect(&self.sink);
-            self.forget_requests(&end);
             match end {
                 End::Shutdown => return,
-                End::Reset => self.problem("the firmware was reset: restarting it".into()),
+                End::Reset => {
+                    self.forget_requests("the firmware was reset first");
+                    self.problem("the firmware was reset: restarting it".into());
+                }
                 End::Lost(error) => {
                     let lost = self.link.discard_partial_frame();
                     let partial =
                         if lost > 0 { format!(" ({lost} bytes of a frame lost)") } else { String::new() };
                     let wait = backoff.next_wait();
                     let reason = format!("{error}{partial}; trying again in {wait:.1?}");
-                    self.problem(reason.clone());
-                    self.state(TargetState::Failed { reason });
+                    self.state(TargetState::Failed { reason: reason.clone() });
+                    self.problem(reason);
+                    self.forget_requests("the connection to the target was lost first");
                     if let Woken::Shutdown = self.wait(Some(wait)) {
                         return;
                     }
                 }
                 End::Exited { exit: Exit { code, description }, stopped } => {
                     self.state(TargetState::Exited { code, description: description.clone() });
+                    self.forget_requests("the firmware ended first");
                     if self.transport.restarts_on_exit() && !stopped {
                         restarts += 1;
                         let wait = backoff.next_wait();
@@ -172,15 +176,10 @@ impl<T: Transport> Pump<T> {
     }
 
     /// Control frames not yet written belong to the target that just ended: a stop among them is
-    /// said to be lost, never silently dropped.
-    fn forget_requests(&mut self, end: &End) {
-        if !self.stops.is_empty() && !matches!(end, End::Shutdown) {
+    /// said to be lost (`why`), never silently dropped.
+    fn forget_requests(&mut self, why: &str) {
+        if !self.stops.is_empty() {
             let ids: Vec<String> = self.stops.iter().map(|id| format!("#{id}")).collect();
-            let why = match end {
-                End::Exited { .. } => "the firmware ended first",
-                End::Reset => "the firmware was reset first",
-                _ => "the connection to the target was lost first",
-            };
             self.problem(format!("stop request {} was not delivered: {why}", ids.join(", ")));
         }
         self.outgoing.clear();
@@ -226,7 +225,7 @@ impl<T: Transport> Pump<T> {
         let timing = self.transport.timing();
         self.state(TargetState::WaitingForControlBlock);
         let mut link = LinkState::Opening { since: Instant::now(), reported: false };
-        let mut relink = Backoff::new(Duration::from_millis(25), MAX_RELINK_WAIT);
+        let mut relink = Backoff::new(timing.relink_backoff, MAX_RELINK_WAIT);
         let mut next_open = Instant::now();
         let mut resync = self.transport.ran_before_attach();
         let mut stopped = false;
@@ -256,12 +255,11 @@ impl<T: Transport> Pump<T> {
                 Ok(TargetCommand::Reset) => match self.transport.reset() {
                     Ok(AfterReset::Reconnect) => return End::Reset,
                     Ok(AfterReset::Relink) => {
+                        self.state(TargetState::WaitingForControlBlock);
                         self.problem("the target was reset: re-attaching RTT".into());
                         self.link.discard_partial_frame();
-                        self.outgoing.clear();
-                        self.stops.clear();
+                        self.forget_requests("the target was reset first");
                         link = LinkState::Opening { since: Instant::now(), reported: false };
-                        self.state(TargetState::WaitingForControlBlock);
                     }
                     Err(e @ TargetError::Unsupported(_)) => self.problem(e.to_string()),
                     Err(e) => return End::Lost(e),
@@ -322,14 +320,15 @@ impl<T: Transport> Pump<T> {
                 match io {
                     Ok(()) => {}
                     Err(TargetError::Link(e)) => {
+                        // The state first: nothing may read `Attached` once frames cannot flow.
+                        self.state(TargetState::WaitingForControlBlock);
+                        link = LinkState::Broken { reported: true };
+                        next_open = Instant::now() + relink.next_wait();
                         self.problem(format!("RTT link lost: {e}; re-attaching"));
                         let lost = self.link.discard_partial_frame();
                         if lost > 0 {
                             self.problem(format!("{lost} bytes of an unfinished frame were lost"));
                         }
-                        link = LinkState::Broken { reported: true };
-                        next_open = Instant::now() + relink.next_wait();
-                        self.state(TargetState::WaitingForControlBlock);
                     }
                     // The process is going: its exit is the news, not the read.
                     Err(_) if status.is_some() => {}
@@ -404,5 +403,86 @@ enum LinkState {
 impl LinkState {
     fn reported(&self) -> bool {
         matches!(self, LinkState::Broken { reported: true } | LinkState::Opening { reported: true, .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::scripted::{hello_frame, play, Step};
+    use super::*;
+
+    const DEADLINE: Duration = Duration::from_secs(5);
+
+    fn problems(events: &[SessionEvent]) -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                SessionEvent::Problem(p) => Some(p.text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn states(events: &[SessionEvent]) -> Vec<TargetState> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                SessionEvent::TargetState(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_block_that_makes_no_sense_is_said_once_and_the_link_comes_back() {
+        let mut steps = vec![Step::Fine, Step::Fine, Step::Bytes(hello_frame()), Step::Corrupt];
+        steps.extend(std::iter::repeat_n(Step::Corrupt, 5));
+        let events = play(steps, true, DEADLINE);
+        let problems = problems(&events);
+        assert_eq!(problems.iter().filter(|p| p.contains("RTT link")).count(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains("RTT link lost") && problems[0].contains("re-attaching"),
+            "{problems:?}"
+        );
+        assert!(problems[1].contains("re-attached: asking the firmware to resync"), "{problems:?}");
+        let states = states(&events);
+        let lost = states.iter().position(|s| *s == TargetState::WaitingForControlBlock).unwrap();
+        assert_eq!(states.last(), Some(&TargetState::Attached), "{states:?}");
+        assert!(lost > 0);
+    }
+
+    #[test]
+    fn a_target_that_cannot_be_reached_is_tried_again_until_it_can() {
+        let events = play(vec![Step::NotThere, Step::Gone, Step::NotThere], true, DEADLINE);
+        let failed: Vec<_> =
+            states(&events).into_iter().filter(|s| matches!(s, TargetState::Failed { .. })).collect();
+        assert_eq!(failed.len(), 3, "{failed:?}");
+        assert!(problems(&events).iter().all(|p| p.contains("trying again in")));
+    }
+
+    #[test]
+    fn a_stop_while_the_link_is_down_is_answered_not_swallowed() {
+        let stop = Step::Command(TargetCommand::Stop { request_id: 7, hard: false });
+        let events = play(vec![Step::Fine, Step::Corrupt, stop, Step::Corrupt], true, DEADLINE);
+        assert!(
+            problems(&events).iter().any(|p| p.contains("stop request #7 was not sent")),
+            "{:?}",
+            problems(&events)
+        );
+    }
+
+    #[test]
+    fn a_firmware_that_ends_is_said_to_and_started_again() {
+        let events = play(vec![Step::Fine, Step::Fine, Step::Exit], false, DEADLINE);
+        assert!(states(&events).iter().any(|s| matches!(s, TargetState::Exited { code: Some(1), .. })));
+        assert!(problems(&events).iter().any(|p| p.contains("restarting it")));
+    }
+
+    #[test]
+    fn a_firmware_that_cannot_be_served_is_said_once_and_waited_out() {
+        let events = play(vec![Step::Fine, Step::Unusable, Step::Exit], false, DEADLINE);
+        let failed = states(&events).into_iter().filter(|s| matches!(s, TargetState::Failed { .. })).count();
+        assert_eq!(failed, 1);
+        assert!(states(&events).iter().any(|s| matches!(s, TargetState::Exited { .. })));
     }
 }

@@ -124,6 +124,7 @@ impl Transport for Sim {
             poll_interval: self.config.poll_interval,
             attach_timeout: self.config.attach_timeout,
             reconnect_backoff: Duration::from_millis(200),
+            relink_backoff: Timing::RELINK_BACKOFF,
         }
     }
 

@@ -62,6 +62,7 @@ impl Transport for Tcp {
             poll_interval: Duration::ZERO,
             attach_timeout: Duration::from_secs(5),
             reconnect_backoff: self.config.initial_backoff,
+            relink_backoff: Timing::RELINK_BACKOFF,
         }
     }
 

@@ -18,6 +18,14 @@ pub struct Timing {
     pub attach_timeout: Duration,
     /// The first wait before connecting again after the target was lost.
     pub reconnect_backoff: Duration,
+    /// The first wait before looking again at a control block that made no sense.
+    pub relink_backoff: Duration,
+}
+
+impl Timing {
+    /// The first wait before re-opening a link whose control block made no sense: short, so that
+    /// the link is back within a second of the block being sane.
+    pub const RELINK_BACKOFF: Duration = Duration::from_millis(25);
 }
 
 /// What a reset left to do.

@@ -34,7 +34,8 @@ pub enum TaskState {
     Running,
     /// Finished: see the outcome.
     Finished(TaskOutcome),
-    /// Belonged to an earlier session epoch (the target reset or restarted).
+    /// Its end was never seen: it belonged to an earlier session epoch (the target reset or
+    /// restarted, or resynced after losing frames), or the firmware ended with it running.
     Gone,
 }
 

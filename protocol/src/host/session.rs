@@ -80,7 +80,15 @@ impl SessionState {
     /// Folds one event into the session.
     pub fn apply(&mut self, event: &SessionEvent) {
         match event {
-            SessionEvent::TargetState(state) => self.target_state = state.clone(),
+            SessionEvent::TargetState(state) => {
+                // A firmware that ended ended its tasks too, however their end frames were lost.
+                if let TargetState::Exited { .. } = state {
+                    for task in self.tasks.iter_mut().filter(|t| t.state == TaskState::Running) {
+                        task.state = TaskState::Gone;
+                    }
+                }
+                self.target_state = state.clone();
+            }
             SessionEvent::SessionStarted { epoch, firmware } => {
                 for task in &mut self.tasks {
                     task.state = TaskState::Gone;
@@ -193,6 +201,21 @@ mod tests {
         assert_eq!(s.tasks.len(), 2);
         assert_eq!(s.tasks[0].state, TaskState::Gone);
         assert_eq!(s.task(0).unwrap().epoch, 2);
+    }
+
+    #[test]
+    fn tasks_still_running_when_the_firmware_exits_are_not_left_running() {
+        let mut s = session();
+        s.apply(&started(1));
+        s.apply(&SessionEvent::TaskSpawned(task(1, 0, None)));
+        s.apply(&SessionEvent::TaskSpawned(task(1, 1, None)));
+        s.apply(&SessionEvent::TaskFinished { id: 1, outcome: TaskOutcome::Completed });
+        s.apply(&SessionEvent::TargetState(TargetState::Exited {
+            code: Some(1),
+            description: "failed".into(),
+        }));
+        assert_eq!(s.tasks[0].state, TaskState::Gone, "its end frame never came");
+        assert_eq!(s.tasks[1].state, TaskState::Finished(TaskOutcome::Completed), "a known end is kept");
     }
 
     #[test]
