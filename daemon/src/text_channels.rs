@@ -202,4 +202,41 @@ mod tests {
         assert_eq!(lines, ["blinky: on", "blinky: off"]);
         assert!(!skipped.read(&mut mem, &mut events));
     }
+
+    #[test]
+    fn a_log_channel_that_makes_no_sense_is_said_once_skipped_and_read_again_when_sane() {
+        let mut mem = crate::rtt::channel_tests_support::fake_rtt(PointerWidth::Four, 32, 8);
+        let block = ControlBlock::read(&mut mem, 0x1000, PointerWidth::Four).unwrap();
+        let desc = block.up_channel("up").unwrap().clone();
+        let no_defmt = TableLoad::ready(Ok(None));
+        let mut text = TextChannels::attach(&mut mem, &block, "asyncmon", Instant::now(), &no_defmt);
+        let texts = |events: &[SessionEvent]| -> Vec<String> {
+            events
+                .iter()
+                .map(|e| match e {
+                    SessionEvent::Log(l) => l.text.clone(),
+                    SessionEvent::Problem(p) => format!("problem: {}", p.text),
+                    _ => panic!(),
+                })
+                .collect()
+        };
+        let mut events = Vec::new();
+        PointerWidth::Four.write(&mut mem, desc.write_offset_addr(), 4000).unwrap();
+        text.read(&mut mem, &mut events);
+        text.read(&mut mem, &mut events);
+        let said = texts(&events);
+        assert_eq!(said.len(), 1, "said once: {said:?}");
+        assert!(
+            said[0].contains(r#"RTT log channel "up""#) && said[0].contains("write offset 4000"),
+            "{said:?}"
+        );
+        // Sane again: the channel is looked at after a while and its lines flow.
+        PointerWidth::Four.write(&mut mem, desc.write_offset_addr(), 0).unwrap();
+        crate::rtt::channel_tests_support::target_writes(&mut mem, &desc, b"back\n");
+        events.clear();
+        std::thread::sleep(RETRY_BROKEN);
+        text.read(&mut mem, &mut events);
+        let said = texts(&events);
+        assert!(said[0].contains("readable again") && said[1] == "back", "{said:?}");
+    }
 }

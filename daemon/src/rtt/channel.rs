@@ -20,6 +20,9 @@ impl UpChannel {
     pub fn attach(mem: &mut dyn TargetMemory, desc: &ChannelDescriptor) -> Result<Self, RttError> {
         let last_read = desc.width.read(mem, desc.read_offset_addr())?;
         check_offset(desc, "read", last_read)?;
+        // A channel is attached only when it can be read: a bad write offset now would be found
+        // by the first read, and the link would seem to open and break at once.
+        check_offset(desc, "write", desc.width.read(mem, desc.write_offset_addr())?)?;
         Ok(UpChannel { desc: desc.clone(), last_read })
     }
 
@@ -97,6 +100,9 @@ impl DownChannel {
 fn check_offset(desc: &ChannelDescriptor, which: &str, offset: u64) -> Result<(), RttError> {
     if desc.buffer == 0 {
         return Err(RttError::Corrupted(format!("channel {:?} has no buffer", desc.name)));
+    }
+    if !super::control_block::BUFFER_SIZES.contains(&desc.size) {
+        return Err(RttError::Corrupted(format!("channel {:?} has a {}-byte buffer", desc.name, desc.size)));
     }
     if offset >= desc.size {
         return Err(RttError::Corrupted(format!(
@@ -217,6 +223,19 @@ pub(crate) mod tests {
         desc.width.write(&mut mem, desc.write_offset_addr(), 4096).unwrap();
         let err = up.read(&mut mem, &mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains("write offset 4096 outside its 16-byte buffer"), "{err}");
+    }
+
+    #[test]
+    fn an_absurd_size_makes_that_channel_unusable_not_the_block() {
+        let mut mem = fake_rtt(PointerWidth::Four, 16, 8);
+        // The down channel's descriptor says its buffer is 1 byte.
+        let cb = ControlBlock::read(&mut mem, 0x1000, PointerWidth::Four).unwrap();
+        let down = cb.down_channel("down").unwrap().clone();
+        PointerWidth::Four.write(&mut mem, down.addr + 8, 1).unwrap();
+        let cb = ControlBlock::read(&mut mem, 0x1000, PointerWidth::Four).expect("the block still reads");
+        assert!(UpChannel::attach(&mut mem, cb.up_channel("up").unwrap()).is_ok(), "the other channel works");
+        let err = DownChannel::attach(cb.down_channel("down").unwrap()).write(&mut mem, b"x").unwrap_err();
+        assert!(err.to_string().contains("has a 1-byte buffer"), "{err}");
     }
 
     #[test]

@@ -10,8 +10,8 @@ pub const RTT_ID: &[u8; 16] = b"SEGGER RTT\0\0\0\0\0\0";
 
 /// The most channels in each direction the host accepts (SEGGER's own limit is far below).
 const MAX_CHANNELS: u64 = 16;
-/// The largest channel buffer the host accepts.
-const MAX_BUFFER: u64 = 16 * 1024 * 1024;
+/// The channel buffer sizes the host accepts (a buffer holds one byte less than its size).
+pub(super) const BUFFER_SIZES: std::ops::RangeInclusive<u64> = 2..=16 * 1024 * 1024;
 /// The longest channel name read.
 const MAX_NAME: usize = 64;
 
@@ -145,10 +145,9 @@ fn read_descriptor(
     let w = width.bytes();
     let name_ptr = width.read(mem, addr)?;
     let buffer = width.read(mem, addr + w)?;
+    // An absurd size is kept, not refused here: it makes that channel unusable (see the channel
+    // readers), never the whole block, so a bad log channel cannot take asyncmon's down.
     let size = width.read(mem, addr + 2 * w)?;
-    if buffer != 0 && !(2..=MAX_BUFFER).contains(&size) {
-        return Err(RttError::Corrupted(format!("channel at {addr:#x} has a {size}-byte buffer")));
-    }
     let name = if name_ptr == 0 { String::new() } else { read_c_string(mem, name_ptr) };
     Ok(ChannelDescriptor { addr, name, buffer, size, width })
 }
