@@ -1,50 +1,196 @@
-//! Where the daemon's socket lives, and preparing that place safely.
+//! Where the daemon's socket lives, and making sure nobody else can plant or replace it.
 //!
 //! The default is `$XDG_RUNTIME_DIR/asyncmon/asyncmond.sock`, or `/tmp/asyncmon-$UID/asyncmond.sock`
-//! without a runtime directory. The directory is created with mode 0700 (only its user can enter
-//! it) and the socket is made 0600.
+//! without a runtime directory. The default directory is private: created with mode 0700, and
+//! used only if it is a real directory (not a symlink), ours, and not group or world accessible —
+//! otherwise another local user could have made it first to catch our stop requests. Any socket
+//! directory must be one nobody else can write to (or a sticky one, like `/tmp`). The socket is
+//! made 0600. The daemon checks before it binds, and every client checks before it connects (and
+//! then checks the daemon's uid on the connection, [`check_peer`]). Nothing here follows symlinks.
 
 use std::io;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+/// Why a socket path is not safe to use, in words that say what was found and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum UnsafeSocket {
+    /// The directory or socket is a symlink.
+    #[error("{path} is a symlink (to {target}): asyncmon does not follow it; remove it, or choose another --socket")]
+    Symlink {
+        /// The path.
+        path: PathBuf,
+        /// Where it points.
+        target: String,
+    },
+    /// It belongs to another user.
+    #[error("{path} belongs to user {owner}, not to you (user {me}): another user may have made it to catch your requests; remove it, or choose another --socket")]
+    NotOurs {
+        /// The path.
+        path: PathBuf,
+        /// Its owner.
+        owner: u32,
+        /// Our uid.
+        me: u32,
+    },
+    /// Others may enter or write it.
+    #[error("{path} has mode {mode:04o}: it must not be open to other users (chmod {wanted:o} {path})")]
+    Open {
+        /// The path.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+        /// The mode it should have.
+        wanted: u32,
+    },
+    /// It is not what a socket path needs there (a file where a directory belongs).
+    #[error("{path} is not a {wanted}")]
+    WrongKind {
+        /// The path.
+        path: PathBuf,
+        /// "directory" or "socket".
+        wanted: &'static str,
+    },
+    /// The daemon on the other end runs as someone else.
+    #[error("the daemon at {path} runs as user {owner}, not as you (user {me}): refusing to talk to it")]
+    Peer {
+        /// The socket.
+        path: PathBuf,
+        /// The peer's uid.
+        owner: u32,
+        /// Our uid.
+        me: u32,
+    },
+    /// The path could not be examined.
+    #[error("cannot examine {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+}
+
+impl From<UnsafeSocket> for io::Error {
+    fn from(error: UnsafeSocket) -> Self {
+        io::Error::new(io::ErrorKind::PermissionDenied, error.to_string())
+    }
+}
 
 /// The default socket path for this user.
 pub fn default_socket_path() -> PathBuf {
-    let dir = match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(runtime) if !runtime.is_empty() => PathBuf::from(runtime).join("asyncmon"),
-        _ => std::env::temp_dir().join(format!("asyncmon-{}", current_uid())),
-    };
-    dir.join("asyncmond.sock")
+    default_dir().join("asyncmond.sock")
 }
 
-fn current_uid() -> u32 {
-    // The owner of a file we just created is us; /proc/self is owned by our uid.
+fn default_dir() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(runtime) if !runtime.is_empty() => PathBuf::from(runtime).join("asyncmon"),
+        _ => std::env::temp_dir().join(format!("asyncmon-{}", current_uid())),
+    }
+}
+
+/// This process's user.
+pub fn current_uid() -> u32 {
+    // /proc/self is owned by our (effective) uid.
     std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0)
 }
 
-/// Makes the socket's directory (mode 0700, owned by us) and removes a stale socket left by a daemon
-/// that died. Fails if a live daemon already serves at `path`, or the directory or the socket
-/// belongs to someone else.
-pub fn prepare(path: &Path) -> io::Result<()> {
-    if let Some(dir) = path.parent() {
-        if !dir.as_os_str().is_empty() && !dir.exists() {
-            std::fs::create_dir_all(dir)?;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// Checks `dir` without following symlinks: a directory nobody else can write to (ours or root's,
+/// or a sticky one); when `private`, ours and closed to everyone else.
+pub fn check_dir(dir: &Path, private: bool) -> Result<(), UnsafeSocket> {
+    let meta =
+        std::fs::symlink_metadata(dir).map_err(|source| UnsafeSocket::Io { path: dir.into(), source })?;
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(dir).map_or_else(|_| "?".into(), |t| t.display().to_string());
+        return Err(UnsafeSocket::Symlink { path: dir.into(), target });
+    }
+    if !meta.is_dir() {
+        return Err(UnsafeSocket::WrongKind { path: dir.into(), wanted: "directory" });
+    }
+    let (me, owner, mode) = (current_uid(), meta.uid(), meta.mode() & 0o7777);
+    let sticky = mode & 0o1000 != 0;
+    if private || !(owner == 0 && sticky) {
+        // Root may own a shared socket directory (not a private one).
+        let trusted = owner == me || (owner == 0 && !private);
+        if !trusted {
+            return Err(UnsafeSocket::NotOurs { path: dir.into(), owner, me });
         }
-        let meta = std::fs::metadata(if dir.as_os_str().is_empty() { Path::new(".") } else { dir })?;
-        if meta.uid() != current_uid() {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!("{} belongs to another user; choose another --socket", dir.display()),
-            ));
+        let open = if private { mode & 0o077 } else { mode & 0o022 };
+        if open != 0 {
+            return Err(UnsafeSocket::Open { path: dir.into(), mode, wanted: 0o700 });
         }
     }
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        if meta.uid() != current_uid() {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!("{} belongs to another user; asyncmond will not replace it", path.display()),
-            ));
+    Ok(())
+}
+
+/// Checks the socket at `path` without following symlinks: a socket, ours, closed to others.
+pub fn check_socket(path: &Path) -> Result<(), UnsafeSocket> {
+    let meta =
+        std::fs::symlink_metadata(path).map_err(|source| UnsafeSocket::Io { path: path.into(), source })?;
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(path).map_or_else(|_| "?".into(), |t| t.display().to_string());
+        return Err(UnsafeSocket::Symlink { path: path.into(), target });
+    }
+    let me = current_uid();
+    if meta.uid() != me {
+        return Err(UnsafeSocket::NotOurs { path: path.into(), owner: meta.uid(), me });
+    }
+    if !std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) {
+        return Err(UnsafeSocket::WrongKind { path: path.into(), wanted: "socket" });
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(UnsafeSocket::Open { path: path.into(), mode, wanted: 0o600 });
+    }
+    Ok(())
+}
+
+/// What a client checks before it connects to `path`: its directory and the socket.
+pub fn check_for_client(path: &Path) -> Result<(), UnsafeSocket> {
+    let dir = parent(path);
+    check_dir(dir, dir == default_dir())?;
+    check_socket(path)
+}
+
+/// What a client checks once connected: the daemon on the other end runs as this user.
+pub fn check_peer(path: &Path, peer_uid: u32) -> Result<(), UnsafeSocket> {
+    let me = current_uid();
+    if peer_uid != me {
+        return Err(UnsafeSocket::Peer { path: path.into(), owner: peer_uid, me });
+    }
+    Ok(())
+}
+
+/// Makes the socket's directory (mode 0700) if it is missing, checks it, and removes a stale
+/// socket left by a daemon that died. Fails if a live daemon already serves at `path`, or the
+/// directory or the socket is not safe (see the module documentation).
+pub fn prepare(path: &Path) -> io::Result<()> {
+    let dir = parent(path);
+    let private = dir == default_dir();
+    if std::fs::symlink_metadata(dir).is_err() {
+        if let Some(above) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(above)?;
+        }
+        // Not `create_dir_all`: the last step must create the directory, with its mode, or fail.
+        match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    check_dir(dir, private)?;
+    if std::fs::symlink_metadata(path).is_ok() {
+        match check_socket(path) {
+            Ok(()) => {}
+            Err(UnsafeSocket::Open { .. }) => {} // Ours, but left open: replaced below.
+            Err(e) => return Err(e.into()),
         }
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             return Err(io::Error::new(
@@ -66,6 +212,15 @@ pub fn restrict(path: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    fn as_root() -> bool {
+        if current_uid() != 0 {
+            // Only root can make a file owned by someone else; CI runs as root.
+            eprintln!("skipped: needs root to chown a file to another user");
+            return false;
+        }
+        true
+    }
+
     #[test]
     fn a_stale_socket_is_removed_and_a_live_one_is_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -74,6 +229,7 @@ mod tests {
         let mode = std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
         let live = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        restrict(&path).unwrap();
         let err = prepare(&path).unwrap_err();
         assert!(err.to_string().contains("already serves"), "{err}");
         drop(live);
@@ -83,9 +239,7 @@ mod tests {
 
     #[test]
     fn a_socket_owned_by_another_user_is_refused_and_left_alone() {
-        if current_uid() != 0 {
-            // Only root can make a file owned by someone else; CI runs as root.
-            eprintln!("skipped: needs root to chown a file to another user");
+        if !as_root() {
             return;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -93,7 +247,44 @@ mod tests {
         drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
         std::os::unix::fs::chown(&path, Some(4242), Some(4242)).unwrap();
         let err = prepare(&path).unwrap_err();
-        assert!(err.to_string().contains("belongs to another user"), "{err}");
+        assert!(err.to_string().contains("belongs to user 4242"), "{err}");
         assert!(path.exists(), "someone else's socket is not removed");
+        let err = check_for_client(&path).unwrap_err();
+        assert!(matches!(err, UnsafeSocket::NotOurs { owner: 4242, .. }), "{err}");
+    }
+
+    #[test]
+    fn a_private_directory_made_first_by_another_user_or_a_symlink_is_refused() {
+        if !as_root() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        // Planted: the fallback directory, made by user 4242 before us.
+        let planted = tmp.path().join("asyncmon-0");
+        std::fs::DirBuilder::new().mode(0o777).create(&planted).unwrap();
+        std::os::unix::fs::chown(&planted, Some(4242), Some(4242)).unwrap();
+        let err = check_dir(&planted, true).unwrap_err();
+        assert!(err.to_string().contains("belongs to user 4242, not to you"), "{err}");
+        // A symlink to a directory of ours is not followed either.
+        let ours = tmp.path().join("ours");
+        std::fs::DirBuilder::new().mode(0o700).create(&ours).unwrap();
+        let link = tmp.path().join("asyncmon-link");
+        std::os::unix::fs::symlink(&ours, &link).unwrap();
+        let err = check_dir(&link, true).unwrap_err();
+        assert!(matches!(err, UnsafeSocket::Symlink { .. }), "{err}");
+        assert!(prepare(&link.join("d.sock")).is_err(), "the daemon does not bind through it");
+        // Ours but open to others: said, with the fix.
+        std::fs::set_permissions(&ours, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let err = check_dir(&ours, true).unwrap_err();
+        assert!(err.to_string().contains("mode 0755") && err.to_string().contains("chmod 700"), "{err}");
+        // A sticky, root-owned directory like /tmp is fine for an explicit --socket.
+        assert!(check_dir(Path::new("/tmp"), false).is_ok());
+    }
+
+    #[test]
+    fn a_daemon_running_as_someone_else_is_refused() {
+        let err = check_peer(Path::new("/run/x.sock"), current_uid() + 1).unwrap_err();
+        assert!(err.to_string().contains("refusing to talk to it"), "{err}");
+        assert!(check_peer(Path::new("/run/x.sock"), current_uid()).is_ok());
     }
 }

@@ -13,6 +13,7 @@ async fn a_client_that_falls_behind_is_told_and_resynchronised() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("d.sock");
     let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+    asyncmon_daemon::socket_path::restrict(&socket).unwrap();
     let (commands, _rx) = std::sync::mpsc::channel();
     let hub = Hub::new(TargetDescription { backend: "test".into(), name: "t".into() }, commands);
     tokio::spawn(asyncmon_daemon::server::serve(listener, std::sync::Arc::new(vec![hub.clone()])));
