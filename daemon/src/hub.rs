@@ -9,7 +9,7 @@ use crate::backend::{EventSink, TargetCommand};
 use asyncmon_protocol::host::recording::{
     RecordedEvent, RecordingHeader, RecordingWriter, RECORDING_VERSION,
 };
-use asyncmon_protocol::host::{SessionEvent, SessionState, TargetDescription, TargetState};
+use asyncmon_protocol::host::{Problem, SessionEvent, SessionState, TargetDescription, TargetState};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
@@ -82,25 +82,32 @@ impl Hub {
     /// Applies `event` to the session and sends it to every subscriber.
     pub fn publish(&self, event: SessionEvent) {
         let mut state = self.lock();
-        self.record(&event);
+        let failed = self.record(&event);
         state.apply(&event);
         // No subscribers is fine: the event is in the session for the next snapshot.
         let _ = self.events.send(event);
+        // A recording that cannot be written (disk full) is the clients' news too.
+        if let Some(problem) = failed {
+            state.apply(&problem);
+            let _ = self.events.send(problem);
+        }
     }
 
-    fn record(&self, event: &SessionEvent) {
+    /// Records `event`; if that fails, stops recording and returns the problem to publish.
+    fn record(&self, event: &SessionEvent) -> Option<SessionEvent> {
         let mut recorder = self.recorder.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(rec) = recorder.as_mut() else { return };
+        let rec = recorder.as_mut()?;
         let at_ms = rec.started.elapsed().as_millis() as u64;
         let mut result = rec.writer.write(&RecordedEvent { at_ms, event: event.clone() });
         if result.is_ok() && rec.last_flush.elapsed() > RECORDING_FLUSH_INTERVAL {
             rec.last_flush = Instant::now();
             result = rec.writer.flush();
         }
-        if let Err(e) = result {
-            tracing::error!("writing the recording failed, recording stopped: {e}");
-            *recorder = None;
-        }
+        let error = result.err()?;
+        let text = format!("writing the recording failed, recording stopped (the session goes on): {error}");
+        tracing::error!("{text}");
+        *recorder = None;
+        Some(SessionEvent::Problem(Problem { at_ms, text }))
     }
 
     /// The session as it is now, and a receiver of every event after it.
@@ -153,5 +160,29 @@ impl Hub {
 impl EventSink for Hub {
     fn publish(&self, event: SessionEvent) {
         Hub::publish(self, event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use asyncmon_protocol::host::{LogLine, LogSource};
+
+    #[test]
+    fn a_recording_that_cannot_be_written_is_said_to_clients_and_the_session_goes_on() {
+        let (commands, _rx) = mpsc::channel();
+        let hub = Hub::new(TargetDescription { backend: "test".into(), name: "t".into() }, commands);
+        hub.record_to(Path::new("/dev/full")).unwrap();
+        let (_, mut events) = hub.subscribe();
+        // More than the writer's buffer: the write reaches the full disk at once.
+        let line = LogLine::plain(0, LogSource::FirmwareStdout, "x".repeat(64 * 1024));
+        hub.publish(SessionEvent::Log(line.clone()));
+        hub.publish(SessionEvent::Log(line));
+        assert!(matches!(events.try_recv(), Ok(SessionEvent::Log(_))), "the event itself is delivered");
+        let Ok(SessionEvent::Problem(problem)) = events.try_recv() else { panic!("no problem said") };
+        assert!(problem.text.contains("writing the recording failed"), "{}", problem.text);
+        assert!(matches!(events.try_recv(), Ok(SessionEvent::Log(_))), "the session goes on");
+        assert!(events.try_recv().is_err(), "said once");
+        assert_eq!(hub.snapshot().logs.len(), 2);
     }
 }

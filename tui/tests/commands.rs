@@ -103,3 +103,33 @@ async fn reset_restarts_the_firmware_in_a_new_epoch() {
     assert_eq!(stdout.trim(), "the target was reset: session epoch 2");
     tokio::task::block_in_place(|| running.shutdown());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_returns_as_soon_as_the_firmware_ended_without_acknowledging() {
+    use asyncmon_daemon::backend::TargetCommand;
+    use asyncmon_daemon::hub::Hub;
+    use asyncmon_protocol::host::{SessionEvent, TargetDescription};
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("d.sock");
+    let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+    asyncmon_daemon::socket_path::restrict(&socket).unwrap();
+    let (commands, target) = std::sync::mpsc::channel();
+    let hub = Hub::new(TargetDescription { backend: "test".into(), name: "t".into() }, commands);
+    hub.publish(SessionEvent::TargetState(TargetState::Attached));
+    tokio::spawn(asyncmon_daemon::server::serve(listener, std::sync::Arc::new(vec![hub.clone()])));
+    // The stop goes out; the target ends before it answers.
+    let stop = tokio::task::spawn_blocking(move || {
+        Command::new(ASYNCMON).args(["stop", "--socket"]).arg(&socket).output().unwrap()
+    });
+    let command =
+        tokio::task::spawn_blocking(move || target.recv_timeout(Duration::from_secs(10))).await.unwrap();
+    assert!(matches!(command, Ok(TargetCommand::Stop { .. })), "{command:?}");
+    let asked = Instant::now();
+    hub.publish(SessionEvent::TargetState(TargetState::Exited {
+        code: Some(1),
+        description: "failed".into(),
+    }));
+    let out = stop.await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("the firmware ended (failed) before it acknowledged the stop"), "{stdout}");
+}

@@ -2,7 +2,7 @@
 //! cancelled.
 
 use asyncmon_daemon::client::Client;
-use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent};
+use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent, TargetState};
 use std::path::Path;
 use std::time::Duration;
 
@@ -24,6 +24,13 @@ pub async fn run(socket: &Path, timeout: Duration) -> anyhow::Result<String> {
                     if request.is_none_or(|id| id == report.request_id) =>
                 {
                     return Ok(asyncmon_protocol::host::wording::interrupt_summary(&report));
+                }
+                // The firmware ended before it acknowledged: nothing more will come.
+                Some(ServerMessage::Event(SessionEvent::TargetState(TargetState::Exited {
+                    description,
+                    ..
+                }))) if request.is_some() => {
+                    return Ok(format!("the firmware ended ({description}) before it acknowledged the stop"));
                 }
                 Some(_) => {}
                 None => {
