@@ -124,7 +124,6 @@ async fn stop_returns_as_soon_as_the_firmware_ended_without_acknowledging() {
     let command =
         tokio::task::spawn_blocking(move || target.recv_timeout(Duration::from_secs(10))).await.unwrap();
     assert!(matches!(command, Ok(TargetCommand::Stop { .. })), "{command:?}");
-    let asked = Instant::now();
     hub.publish(SessionEvent::TargetState(TargetState::Exited {
         code: Some(1),
         description: "failed".into(),
