@@ -27,13 +27,36 @@ pub type Hubs = Arc<Vec<Arc<Hub>>>;
 /// How many messages may wait for one client before its forwarders wait (and then lag).
 const CLIENT_QUEUE: usize = 256;
 
+/// How many clients may be connected at once. With [`CLIENT_QUEUE`] messages each and frames of at
+/// most [`MAX_HOST_FRAME`] bytes, this bounds what all connections together may hold.
+pub const MAX_CLIENTS: usize = 256;
+
 /// Accepts clients until the listener fails; each client is served on its own task.
 pub async fn serve(listener: UnixListener, hubs: Hubs) {
+    serve_at_most(listener, hubs, MAX_CLIENTS).await
+}
+
+/// Like [`serve`], with at most `max_clients` at once; one more is refused in words.
+pub async fn serve_at_most(listener: UnixListener, hubs: Hubs, max_clients: usize) {
+    let seats = Arc::new(tokio::sync::Semaphore::new(max_clients));
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
                 let hubs = hubs.clone();
+                let seat = seats.clone().try_acquire_owned();
                 tokio::spawn(async move {
+                    let Ok(_seat) = seat else {
+                        let mut conn = Framed::new(stream, codec());
+                        // Take the hello first, so that the client reads the refusal, not a
+                        // broken pipe.
+                        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), conn.next()).await;
+                        let reason = format!(
+                            "asyncmond serves at most {max_clients} clients at once: close one and connect again"
+                        );
+                        tracing::warn!("{reason}");
+                        let _ = send(&mut conn, &ServerMessage::Refused { reason }).await;
+                        return;
+                    };
                     if let Err(e) = serve_client(stream, hubs).await {
                         tracing::info!("client left: {e}");
                     }

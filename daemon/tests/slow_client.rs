@@ -53,3 +53,27 @@ async fn a_client_that_falls_behind_is_told_and_resynchronised() {
     assert!(missed > 0, "the slow client was told it missed events");
     assert!(resynced, "and got a fresh snapshot");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_too_many_is_refused_in_words_and_a_seat_frees_when_one_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("d.sock");
+    let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+    asyncmon_daemon::socket_path::restrict(&socket).unwrap();
+    let (commands, _rx) = std::sync::mpsc::channel();
+    let hub = Hub::new(TargetDescription { backend: "test".into(), name: "t".into() }, commands);
+    tokio::spawn(asyncmon_daemon::server::serve_at_most(listener, std::sync::Arc::new(vec![hub]), 3));
+    let mut seated = Vec::new();
+    for i in 0..3 {
+        seated.push(Client::connect(&socket, &format!("client {i}")).await.unwrap());
+    }
+    let err = Client::connect(&socket, "one too many").await.err().expect("refused");
+    assert!(err.to_string().contains("serves at most 3 clients at once"), "{err}");
+    drop(seated.pop());
+    // The seat is given back when the connection's task ends.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while Client::connect(&socket, "again").await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "the seat was never freed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

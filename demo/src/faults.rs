@@ -7,7 +7,8 @@ use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
 use std::time::Duration;
 
 /// The faults [`run`] knows.
-pub const FAULTS: &[&str] = &["no-rtt", "exit-mid-frame", "wrong-version", "garbage", "panic", "flood"];
+pub const FAULTS: &[&str] =
+    &["no-rtt", "exit-mid-frame", "wrong-version", "garbage", "panic", "flood", "non-utf8"];
 
 /// The `flood` firmware's failure.
 #[derive(Debug)]
@@ -72,6 +73,20 @@ pub fn run(name: &str) -> Option<i32> {
                 wait(100);
             }
             Some(0)
+        }
+        // Writes bytes that are not UTF-8 on its standard output, then runs the demo: the output
+        // is shown lossily and the firmware is not killed by a closed pipe.
+        "non-utf8" => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(b"raw \xff\xfe bytes\n");
+            let _ = out.flush();
+            drop(out);
+            link::init("non-utf8", "1");
+            for i in 0..50 {
+                println!("still printing {i}");
+            }
+            Some(crate::demo::run_initialised())
         }
         // Says hello, sends garbage, then runs the demo, whose failures must still arrive.
         "garbage" => {

@@ -145,3 +145,16 @@ async fn a_flooded_up_channel_loses_frames_but_accounts_for_every_one() {
     let failures = h.session.failures.len() as u64;
     assert!(failures > 0 && failures < u64::from(asyncmon_demo::faults::FLOOD_TASKS), "{failures}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_firmware_printing_bytes_that_are_not_utf8_is_shown_lossily_and_keeps_running() {
+    let mut h = Harness::start(&["non-utf8"], Duration::from_secs(10)).await;
+    h.until("the output after the bad bytes, and a failure", Duration::from_secs(20), |s| {
+        s.logs.iter().any(|l| l.text == "still printing 49")
+            && s.failures.iter().any(|f| f.path == FailurePath::Unretrieved)
+    })
+    .await;
+    let raw = h.session.logs.iter().find(|l| l.text.starts_with("raw ")).expect("the line is shown");
+    assert_eq!(raw.text, "raw \u{fffd}\u{fffd} bytes");
+    assert!(matches!(h.session.target_state, TargetState::Attached), "{:?}", h.session.target_state);
+}

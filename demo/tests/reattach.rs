@@ -64,3 +64,31 @@ async fn a_restarted_daemon_reattaches_to_the_running_firmware_without_a_reset()
         .until("the exit", Duration::from_secs(10), |s| matches!(s.target_state, TargetState::Exited { .. }))
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_daemon_on_a_served_firmware_says_so_and_leaves_the_first_alone() {
+    let mut firmware = Command::new(support::firmware())
+        .arg("demo")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = firmware.id();
+    let mut first = Harness::serve(attach_to(pid), None).await;
+    first.until("attached", Duration::from_secs(20), |s| s.target_state == TargetState::Attached).await;
+
+    let mut second = Harness::serve(attach_to(pid), None).await;
+    second
+        .until("the refusal", Duration::from_secs(10), |s| {
+            matches!(&s.target_state, TargetState::Failed { reason } if reason.contains("already served by another asyncmond"))
+        })
+        .await;
+    let failures = first.session.failures.len();
+    first
+        .until("the first daemon's next failure", Duration::from_secs(20), |s| s.failures.len() > failures)
+        .await;
+    assert!(second.session.firmware.is_none(), "the second daemon read nothing");
+    first.client.request(&ClientRequest::Stop).await.unwrap();
+    first.until("the stop's report", Duration::from_secs(10), |s| s.interrupt.is_some()).await;
+    firmware.wait().unwrap();
+}

@@ -64,6 +64,8 @@ pub struct Sim {
     /// The defmt table of the executable with this inode: read once, not at every restart.
     defmt: Option<(u64, TableLoad)>,
     no_memory: NoMemory,
+    /// This daemon's claim on the firmware process (see [`claim`]).
+    claim: Option<std::os::unix::net::UnixListener>,
 }
 
 impl Sim {
@@ -78,6 +80,7 @@ impl Sim {
             channels: None,
             defmt: None,
             no_memory: NoMemory,
+            claim: None,
         }
     }
 
@@ -136,6 +139,7 @@ impl Transport for Sim {
             if !alive(pid) {
                 return Err(TargetError::Gone(format!("process {pid} is not running")));
             }
+            self.claim = Some(claim(pid)?);
             self.process = Some(Process::Found(pid));
             return Ok(());
         }
@@ -158,6 +162,7 @@ impl Transport for Sim {
         if let Some(err) = child.stderr.take() {
             forward_lines(err, LogSource::FirmwareStderr, sink.clone(), self.started);
         }
+        self.claim = claim(child.id()).ok();
         self.process = Some(Process::Started(child));
         Ok(())
     }
@@ -241,6 +246,7 @@ impl Transport for Sim {
         if let Some(mut process) = self.process.take() {
             process.end();
         }
+        self.claim = None;
     }
 
     fn restarts_on_exit(&self) -> bool {
@@ -296,4 +302,27 @@ fn gone_soon(process: &mut Process) -> bool {
         }
         std::thread::sleep(Duration::from_millis(2));
     }
+}
+
+/// Claims firmware process `pid` for this daemon: binds an abstract Unix socket named after the
+/// process (its pid and start time, so a reused pid is another name). Only one daemon can hold it;
+/// the kernel releases it when that daemon lets go or dies. Two daemons reading one control block
+/// would each take frames the other never sees, so the second is refused.
+fn claim(pid: u32) -> Result<std::os::unix::net::UnixListener, TargetError> {
+    use std::os::linux::net::SocketAddrExt;
+    let started = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(19).map(String::from))
+        })
+        .unwrap_or_default();
+    let name = format!("asyncmon-firmware-{pid}-{started}");
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())
+        .map_err(|e| TargetError::Unavailable(format!("cannot claim process {pid}: {e}")))?;
+    std::os::unix::net::UnixListener::bind_addr(&addr).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => TargetError::Unavailable(format!(
+            "process {pid} is already served by another asyncmond: stop that daemon first (two daemons reading one control block would each take frames the other never sees)"
+        )),
+        _ => TargetError::Unavailable(format!("cannot claim process {pid}: {e}")),
+    })
 }
