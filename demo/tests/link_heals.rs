@@ -10,12 +10,11 @@
 mod support;
 
 use asyncmon_daemon::backend::locate_in_process;
-use asyncmon_daemon::backend::sim::{SimConfig, UP_CHANNEL};
-use asyncmon_daemon::daemon::TargetConfig;
+use asyncmon_daemon::backend::sim::UP_CHANNEL;
 use asyncmon_daemon::memory::{ProcessMemory, TargetMemory};
 use asyncmon_daemon::rtt::ControlBlock;
 use asyncmon_protocol::host::{ClientRequest, FailurePath, TargetState, TaskState};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use support::Harness;
 
@@ -26,16 +25,9 @@ fn signal(pid: u32, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupted_control_block_is_reported_once_and_the_link_heals_by_itself() {
-    let mut firmware = Command::new(support::firmware())
-        .arg("demo")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut firmware, target) = support::running_demo();
     let pid = firmware.id();
-    let mut sim = SimConfig::new(format!("/proc/{pid}/exe"), Vec::new());
-    sim.attach_to = Some(pid);
-    let mut h = Harness::serve(TargetConfig::Sim(sim), None).await;
+    let mut h = Harness::serve(target, None).await;
     h.until("the demo's tasks, attached", Duration::from_secs(20), |s| {
         s.target_state == TargetState::Attached && s.tasks.iter().any(|t| t.name == "telemetry")
     })

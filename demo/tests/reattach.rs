@@ -9,7 +9,6 @@ use asyncmon_daemon::backend::process::alive;
 use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::daemon::TargetConfig;
 use asyncmon_protocol::host::{ClientRequest, FailurePath, TargetState, TaskState};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 use support::Harness;
 
@@ -22,12 +21,7 @@ fn attach_to(pid: u32) -> TargetConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_daemon_reattaches_to_the_running_firmware_without_a_reset() {
     // The firmware runs on its own, as after `asyncmond` was started and stopped.
-    let mut firmware = Command::new(support::firmware())
-        .arg("demo")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut firmware, _) = support::running_demo();
     let pid = firmware.id();
 
     let mut first = Harness::serve(attach_to(pid), None).await;
@@ -67,14 +61,9 @@ async fn a_restarted_daemon_reattaches_to_the_running_firmware_without_a_reset()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_daemon_on_a_served_firmware_says_so_and_leaves_the_first_alone() {
-    let mut firmware = Command::new(support::firmware())
-        .arg("demo")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut firmware, target) = support::running_demo();
     let pid = firmware.id();
-    let mut first = Harness::serve(attach_to(pid), None).await;
+    let mut first = Harness::serve(target, None).await;
     first.until("attached", Duration::from_secs(20), |s| s.target_state == TargetState::Attached).await;
 
     let mut second = Harness::serve(attach_to(pid), None).await;

@@ -123,12 +123,7 @@ impl Transport for Sim {
     }
 
     fn timing(&self) -> Timing {
-        Timing {
-            poll_interval: self.config.poll_interval,
-            attach_timeout: self.config.attach_timeout,
-            reconnect_backoff: Duration::from_millis(200),
-            relink_backoff: Timing::RELINK_BACKOFF,
-        }
+        Timing::polled(self.config.poll_interval, self.config.attach_timeout)
     }
 
     fn connect(&mut self, sink: &Sink) -> Result<(), TargetError> {

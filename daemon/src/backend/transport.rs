@@ -26,6 +26,17 @@ impl Timing {
     /// The first wait before re-opening a link whose control block made no sense: short, so that
     /// the link is back within a second of the block being sane.
     pub const RELINK_BACKOFF: Duration = Duration::from_millis(25);
+
+    /// The timings of a target whose memory the daemon reads (a process, a board): it polls every
+    /// `poll_interval` and gives the firmware `attach_timeout` to create its control block.
+    pub fn polled(poll_interval: Duration, attach_timeout: Duration) -> Self {
+        Timing {
+            poll_interval,
+            attach_timeout,
+            reconnect_backoff: Duration::from_millis(200),
+            relink_backoff: Self::RELINK_BACKOFF,
+        }
+    }
 }
 
 /// What a reset left to do.

@@ -76,3 +76,14 @@ impl Harness {
         }
     }
 }
+
+/// The demo firmware running on its own (as after a daemon that started it went away), and the
+/// target a daemon attaches to it with (`asyncmond sim --pid`).
+pub fn running_demo() -> (std::process::Child, TargetConfig) {
+    use std::process::{Command, Stdio};
+    let firmware =
+        Command::new(firmware()).arg("demo").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut sim = SimConfig::new(format!("/proc/{}/exe", firmware.id()), Vec::new());
+    sim.attach_to = Some(firmware.id());
+    (firmware, TargetConfig::Sim(sim))
+}
