@@ -85,11 +85,11 @@ fn check(target: TargetConfig) -> anyhow::Result<Checked> {
     let checked = match target {
         TargetConfig::Sim(config) => Checked::Sim(config),
         TargetConfig::Replay(config) => {
-            let reader = replay::open(&config.file).map_err(|e| anyhow::anyhow!(e))?;
+            let reader = replay::open(&config.file)?;
             Checked::Replay(config, reader)
         }
         TargetConfig::Tcp(config) => {
-            let memory = ElfMemory::open(&config.elf).map_err(|e| anyhow::anyhow!(e))?;
+            let memory = ElfMemory::open(&config.elf)?;
             Checked::Tcp(config, memory)
         }
         TargetConfig::Probe(config) => {

@@ -5,7 +5,45 @@
 use crate::memory::TargetMemory;
 use object::{Object, ObjectSegment};
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Why a firmware's ELF cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ElfError {
+    /// The file cannot be read.
+    #[error("cannot read {path}: {source}", path = path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+    /// The file is not an ELF, or not one `object` can parse.
+    #[error("{path} is not an ELF file asyncmon can read: {source}", path = path.display())]
+    NotElf {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error.
+        source: object::Error,
+    },
+    /// The ELF has no `_SEGGER_RTT`.
+    #[error("{path} has no _SEGGER_RTT symbol: the firmware does not link asyncmon-agent, or its symbols were stripped", path = path.display())]
+    NoRttSymbol {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// Reads and parses the ELF at `path`, then runs `f` on it.
+pub fn with_elf<R>(
+    path: &Path,
+    f: impl FnOnce(&object::File<'_>) -> Result<R, ElfError>,
+) -> Result<R, ElfError> {
+    let data = std::fs::read(path).map_err(|source| ElfError::Unreadable { path: path.into(), source })?;
+    let file =
+        object::File::parse(&*data).map_err(|source| ElfError::NotElf { path: path.into(), source })?;
+    f(&file)
+}
 
 /// The loadable, file-backed segments of an ELF.
 pub struct ElfMemory {
@@ -14,15 +52,14 @@ pub struct ElfMemory {
 
 impl ElfMemory {
     /// Reads the ELF at `path`.
-    pub fn open(path: &Path) -> Result<Self, String> {
-        let data = std::fs::read(path).map_err(|e| format!("cannot read the ELF {}: {e}", path.display()))?;
-        let file = object::File::parse(&*data)
-            .map_err(|e| format!("{} is not an ELF file asyncmon can read: {e}", path.display()))?;
-        let segments = file
-            .segments()
-            .filter_map(|segment| Some((segment.address(), segment.data().ok()?.to_vec())))
-            .filter(|(_, bytes)| !bytes.is_empty())
-            .collect();
+    pub fn open(path: &Path) -> Result<Self, ElfError> {
+        let segments = with_elf(path, |file| {
+            Ok(file
+                .segments()
+                .filter_map(|segment| Some((segment.address(), segment.data().ok()?.to_vec())))
+                .filter(|(_, bytes)| !bytes.is_empty())
+                .collect())
+        })?;
         Ok(ElfMemory { segments })
     }
 }

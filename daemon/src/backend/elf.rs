@@ -1,5 +1,6 @@
 //! Finding `_SEGGER_RTT` in a firmware ELF, and where it sits in a running process.
 
+use crate::elf_memory::{with_elf, ElfError};
 use crate::rtt::PointerWidth;
 use object::{Object, ObjectSegment, ObjectSymbol};
 use std::path::Path;
@@ -21,23 +22,20 @@ pub struct RttSymbol {
 }
 
 /// Reads `elf_path` and finds `_SEGGER_RTT`.
-pub fn find_rtt_symbol(elf_path: &Path) -> Result<RttSymbol, String> {
-    let data = std::fs::read(elf_path).map_err(|e| format!("cannot read {}: {e}", elf_path.display()))?;
-    let file = object::File::parse(&*data)
-        .map_err(|e| format!("{} is not an ELF file asyncmon can read: {e}", elf_path.display()))?;
-    let symbol = file.symbols().find(|s| s.name() == Ok(RTT_SYMBOL)).ok_or_else(|| {
-        format!(
-            "{} has no {RTT_SYMBOL} symbol: the firmware does not link asyncmon-agent, or its symbols were stripped",
-            elf_path.display()
-        )
-    })?;
-    let width = if file.is_64() { PointerWidth::Eight } else { PointerWidth::Four };
-    let first_segment = file.segments().map(|s| s.address()).min().unwrap_or(0) & !0xfff;
-    Ok(RttSymbol {
-        address: symbol.address(),
-        width,
-        relocatable: file.kind() == object::ObjectKind::Dynamic,
-        first_segment,
+pub fn find_rtt_symbol(elf_path: &Path) -> Result<RttSymbol, ElfError> {
+    with_elf(elf_path, |file| {
+        let symbol = file
+            .symbols()
+            .find(|s| s.name() == Ok(RTT_SYMBOL))
+            .ok_or_else(|| ElfError::NoRttSymbol { path: elf_path.into() })?;
+        let width = if file.is_64() { PointerWidth::Eight } else { PointerWidth::Four };
+        let first_segment = file.segments().map(|s| s.address()).min().unwrap_or(0) & !0xfff;
+        Ok(RttSymbol {
+            address: symbol.address(),
+            width,
+            relocatable: file.kind() == object::ObjectKind::Dynamic,
+            first_segment,
+        })
     })
 }
 
@@ -48,6 +46,9 @@ pub enum LocateError {
     /// (the kernel lets the parent go before the new program is mapped), so this is worth a retry.
     #[error("process {0} has no mapping of its executable")]
     NotMapped(u32),
+    /// The executable is not a firmware asyncmon can serve.
+    #[error(transparent)]
+    Elf(#[from] ElfError),
     /// Anything else, in words.
     #[error("{0}")]
     Other(String),
@@ -74,7 +75,7 @@ pub fn locate_in_process(pid: u32) -> Result<(u64, PointerWidth), LocateError> {
         &std::fs::metadata(&exe)
             .map_err(|e| LocateError::Other(format!("cannot inspect process {pid}: {e}")))?,
     );
-    let symbol = find_rtt_symbol(&exe).map_err(LocateError::Other)?;
+    let symbol = find_rtt_symbol(&exe)?;
     Ok((runtime_address(&symbol, pid, inode)?, symbol.width))
 }
 
@@ -109,7 +110,7 @@ mod tests {
     #[test]
     fn our_own_test_binary_has_no_rtt_symbol_and_says_why() {
         let exe = std::env::current_exe().unwrap();
-        let err = find_rtt_symbol(&exe).unwrap_err();
+        let err = find_rtt_symbol(&exe).unwrap_err().to_string();
         assert!(err.contains("has no _SEGGER_RTT symbol"), "{err}");
     }
 }

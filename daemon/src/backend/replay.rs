@@ -20,10 +20,32 @@ pub struct ReplayConfig {
     pub fast: bool,
 }
 
+/// Why a recording cannot be replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The file cannot be opened.
+    #[error("cannot open the recording {path}: {source}", path = path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The file is not a recording this version reads.
+    #[error("{path}: {source}", path = path.display())]
+    Recording {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: RecordingError,
+    },
+}
+
 /// Opens `path` and reads its header, so that a bad file is refused before anything starts.
-pub fn open(path: &Path) -> Result<RecordingReader<BufReader<File>>, String> {
-    let file = File::open(path).map_err(|e| format!("cannot open the recording {}: {e}", path.display()))?;
-    RecordingReader::new(BufReader::new(file)).map_err(|e| format!("{}: {e}", path.display()))
+pub fn open(path: &Path) -> Result<RecordingReader<BufReader<File>>, OpenError> {
+    let file = File::open(path).map_err(|source| OpenError::Unreadable { path: path.into(), source })?;
+    RecordingReader::new(BufReader::new(file))
+        .map_err(|source| OpenError::Recording { path: path.into(), source })
 }
 
 /// A one-line description of what was recorded.

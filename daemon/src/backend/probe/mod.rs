@@ -60,8 +60,8 @@ pub struct Prepared {
 /// Checks the chip name and the ELF (its `_SEGGER_RTT` symbol), without touching a probe.
 pub fn prepare(config: &ProbeConfig) -> Result<Prepared, TargetError> {
     let chip = chip::validate_chip(&config.chip).map_err(|e| TargetError::Firmware(e.to_string()))?;
-    let rtt = find_rtt_symbol(&config.elf).map_err(TargetError::Firmware)?;
-    let strings = ElfMemory::open(&config.elf).map_err(TargetError::Firmware)?;
+    let rtt = find_rtt_symbol(&config.elf).map_err(|e| TargetError::Firmware(e.to_string()))?;
+    let strings = ElfMemory::open(&config.elf).map_err(|e| TargetError::Firmware(e.to_string()))?;
     let defmt = TableLoad::start(config.elf.clone());
     Ok(Prepared { chip, rtt, strings, defmt })
 }
@@ -110,8 +110,8 @@ impl Board {
         let lister = Lister::new();
         let probes = lister.list_all();
         let entries: Vec<select::ProbeEntry> = probes.iter().map(select::ProbeEntry::from).collect();
-        let chosen =
-            select::choose(&entries, self.config.probe.as_deref()).map_err(TargetError::Unavailable)?;
+        let chosen = select::choose(&entries, self.config.probe.as_deref())
+            .map_err(|e| TargetError::Unavailable(e.to_string()))?;
         let probe = probes[chosen].open().map_err(|e| {
             TargetError::Unavailable(format!("cannot open the probe {}: {e}", entries[chosen].selector()))
         })?;

@@ -46,23 +46,59 @@ pub fn describe(probes: &[ProbeEntry]) -> String {
         .join("\n")
 }
 
+/// Why no probe could be chosen; each says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeChoiceError {
+    /// None is plugged in (or may be used).
+    #[error("no debug probe found: is it plugged in, and may you use it (udev rules on Linux)?")]
+    NoProbe,
+    /// Several are plugged in and none was named.
+    #[error("{count} debug probes are plugged in; choose one with --probe:\n{list}")]
+    Several {
+        /// How many.
+        count: usize,
+        /// Their selectors, one a line.
+        list: String,
+    },
+    /// The selector is not `VID:PID[:SERIAL]`.
+    #[error("--probe {selector:?} is not VID:PID[:SERIAL] in hex ({reason})")]
+    BadSelector {
+        /// What was given.
+        selector: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// No probe matches the selector.
+    #[error("no debug probe matches --probe {selector}{}", if list.is_empty() { ": none is plugged in".to_string() } else { format!("; these are plugged in:\n{list}") })]
+    NoMatch {
+        /// What was given.
+        selector: String,
+        /// The probes there are, one a line.
+        list: String,
+    },
+    /// Several probes match the selector.
+    #[error("several probes match --probe {selector}; add the serial number:\n{list}")]
+    Ambiguous {
+        /// What was given.
+        selector: String,
+        /// The matching probes, one a line.
+        list: String,
+    },
+}
+
 /// Picks the probe: the one `selector` names, or the only one there is.
-pub fn choose(probes: &[ProbeEntry], selector: Option<&str>) -> Result<usize, String> {
+pub fn choose(probes: &[ProbeEntry], selector: Option<&str>) -> Result<usize, ProbeChoiceError> {
     match selector {
-        None => {
-            match probes.len() {
-                0 => Err("no debug probe found: is it plugged in, and may you use it (udev rules on Linux)?"
-                    .into()),
-                1 => Ok(0),
-                n => Err(format!(
-                    "{n} debug probes are plugged in; choose one with --probe:\n{}",
-                    describe(probes)
-                )),
-            }
-        }
+        None => match probes.len() {
+            0 => Err(ProbeChoiceError::NoProbe),
+            1 => Ok(0),
+            count => Err(ProbeChoiceError::Several { count, list: describe(probes) }),
+        },
         Some(text) => {
-            let wanted: DebugProbeSelector =
-                text.parse().map_err(|e| format!("--probe {text:?} is not VID:PID[:SERIAL] in hex ({e})"))?;
+            let wanted = text.parse::<DebugProbeSelector>().map_err(|e| ProbeChoiceError::BadSelector {
+                selector: text.into(),
+                reason: e.to_string(),
+            })?;
             let matches: Vec<usize> = probes
                 .iter()
                 .enumerate()
@@ -75,17 +111,11 @@ pub fn choose(probes: &[ProbeEntry], selector: Option<&str>) -> Result<usize, St
                 .collect();
             match matches.as_slice() {
                 [one] => Ok(*one),
-                [] if probes.is_empty() => {
-                    Err(format!("no debug probe matches --probe {text}: none is plugged in"))
-                }
-                [] => Err(format!(
-                    "no debug probe matches --probe {text}; these are plugged in:\n{}",
-                    describe(probes)
-                )),
-                _ => Err(format!(
-                    "several probes match --probe {text}; add the serial number:\n{}",
-                    describe(&matches.iter().map(|&i| probes[i].clone()).collect::<Vec<_>>())
-                )),
+                [] => Err(ProbeChoiceError::NoMatch { selector: text.into(), list: describe(probes) }),
+                _ => Err(ProbeChoiceError::Ambiguous {
+                    selector: text.into(),
+                    list: describe(&matches.iter().map(|&i| probes[i].clone()).collect::<Vec<_>>()),
+                }),
             }
         }
     }
@@ -115,7 +145,7 @@ mod tests {
 
     #[test]
     fn several_probes_and_no_selector_lists_them_with_their_selectors() {
-        let err = choose(&two(), None).unwrap_err();
+        let err = choose(&two(), None).unwrap_err().to_string();
         assert!(err.starts_with("2 debug probes are plugged in; choose one with --probe:"), "{err}");
         assert!(
             err.contains("--probe 1366:0105:000683   (J-Link)") && err.contains("--probe 0d28:0204:ABC"),
@@ -127,7 +157,7 @@ mod tests {
     fn a_selector_picks_by_ids_and_serial() {
         assert_eq!(choose(&two(), Some("0d28:0204")), Ok(1));
         assert_eq!(choose(&two(), Some("1366:0105:000683")), Ok(0));
-        let err = choose(&two(), Some("1366:0105:999")).unwrap_err();
+        let err = choose(&two(), Some("1366:0105:999")).unwrap_err().to_string();
         assert!(
             err.starts_with("no debug probe matches --probe 1366:0105:999; these are plugged in:"),
             "{err}"
@@ -136,7 +166,10 @@ mod tests {
 
     #[test]
     fn a_malformed_selector_and_no_probes_are_said_in_words() {
-        assert!(choose(&two(), Some("jlink")).unwrap_err().contains("is not VID:PID[:SERIAL] in hex"));
-        assert!(choose(&[], None).unwrap_err().starts_with("no debug probe found"));
+        assert!(choose(&two(), Some("jlink"))
+            .unwrap_err()
+            .to_string()
+            .contains("is not VID:PID[:SERIAL] in hex"));
+        assert!(choose(&[], None).unwrap_err().to_string().starts_with("no debug probe found"));
     }
 }
