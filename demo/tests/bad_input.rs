@@ -158,3 +158,24 @@ async fn a_firmware_printing_bytes_that_are_not_utf8_is_shown_lossily_and_keeps_
     assert_eq!(raw.text, "raw \u{fffd}\u{fffd} bytes");
     assert!(matches!(h.session.target_state, TargetState::Attached), "{:?}", h.session.target_state);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_firmware_that_cannot_be_started_is_tried_again_until_it_can() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("firmware");
+    let sim = asyncmon_daemon::backend::sim::SimConfig::new(&program, vec!["demo".into()]);
+    let mut h = Harness::serve(asyncmon_daemon::daemon::TargetConfig::Sim(sim), None).await;
+    h.until("the failed start, said with a retry", Duration::from_secs(10), |s| {
+        matches!(&s.target_state, TargetState::Failed { reason }
+            if reason.contains("cannot start the firmware") && reason.contains("trying again in"))
+    })
+    .await;
+    // The firmware appears (a build finished, file descriptors were freed): the target comes up
+    // by itself.
+    std::os::unix::fs::symlink(support::firmware(), &program).unwrap();
+    h.until("the firmware started on a later try", Duration::from_secs(20), |s| {
+        s.target_state == TargetState::Attached && s.firmware.is_some()
+    })
+    .await;
+    still_serving(&h).await;
+}
