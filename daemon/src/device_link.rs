@@ -12,8 +12,6 @@ use std::time::Instant;
 
 /// The longest static string the host resolves; longer references are shown as unresolved.
 const MAX_STATIC_STRING: u32 = 4096;
-/// The shortest time between two resync requests.
-const MIN_RESYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 /// How many tasks are remembered per epoch (for acknowledgements and panics).
 const MAX_REMEMBERED_TASKS: usize = 4096;
 
@@ -27,9 +25,6 @@ pub struct DeviceLink {
     /// lost): the firmware should be asked to resync. Cleared by the next hello.
     resync_wanted: bool,
     resync_asked: bool,
-    /// When the last resync was asked: a firmware that keeps losing frames (a flood) is not asked
-    /// more often than [`MIN_RESYNC_INTERVAL`], each resync being frames of its own.
-    last_resync: Option<Instant>,
     tasks: HashMap<dev::TaskId, Task>,
     epoch: u32,
     /// Set when the firmware speaks a protocol this daemon cannot read: its frames are skipped.
@@ -48,7 +43,6 @@ impl DeviceLink {
             interned: HashMap::new(),
             resync_wanted: false,
             resync_asked: false,
-            last_resync: None,
             tasks: HashMap::new(),
             epoch: 0,
             incompatible: None,
@@ -63,15 +57,12 @@ impl DeviceLink {
         self.stats
     }
 
-    /// Whether the firmware should be sent a `Resync` (once per epoch, at most once a second): the
-    /// link saw a reference to a string it never saw defined (it attached late), or the firmware
-    /// said it lost frames.
+    /// Whether the firmware should be sent a `Resync` (once per epoch): the link saw a reference to
+    /// a string it never saw defined, because it attached late or frames were lost.
     pub fn take_resync_request(&mut self) -> bool {
-        let due = self.last_resync.is_none_or(|at| at.elapsed() >= MIN_RESYNC_INTERVAL);
-        if self.resync_wanted && !self.resync_asked && due {
+        if self.resync_wanted && !self.resync_asked {
             self.resync_asked = true;
             self.resync_wanted = false;
-            self.last_resync = Some(Instant::now());
             return true;
         }
         false
@@ -226,9 +217,6 @@ impl DeviceLink {
             }
             DeviceMessage::FramesLost { count } => {
                 self.stats.frames_lost_on_device += u64::from(count);
-                // A lost frame may have been a task's end: the firmware re-announces what runs,
-                // so no task is left shown running after it ended.
-                self.resync_wanted = true;
                 out.push(self.problem(format!(
                     "the firmware dropped {count} frames because its RTT up buffer was full (the host reads too slowly or was not attached)"
                 )));
@@ -411,21 +399,6 @@ mod tests {
         assert!(
             matches!(&events[0], SessionEvent::SessionStarted { firmware, .. } if firmware.name == "<unreadable string at 0x10>")
         );
-    }
-
-    #[test]
-    fn frames_lost_on_the_device_ask_for_a_resync_at_most_once_a_second() {
-        let mut mem = memory_with("");
-        let mut link = DeviceLink::new(Instant::now());
-        let mut events = Vec::new();
-        let lost = frame(&DeviceMessage::FramesLost { count: 3 });
-        link.ingest(&[frame(&hello(PROTOCOL_VERSION)), lost.clone()].concat(), &mut mem, &mut events);
-        assert!(link.take_resync_request(), "a lost frame may have been a task's end");
-        assert!(!link.take_resync_request(), "asked once");
-        // The resync's hello starts an epoch; a flood that keeps losing frames is not asked again
-        // at once.
-        link.ingest(&[frame(&hello(PROTOCOL_VERSION)), lost].concat(), &mut mem, &mut events);
-        assert!(!link.take_resync_request(), "not within a second of the last");
     }
 
     #[test]
