@@ -6,17 +6,26 @@ use asyncmon_daemon::hub::{Hub, CLIENT_BACKLOG};
 use asyncmon_protocol::host::{
     ClientRequest, LogLine, LogSource, ServerMessage, SessionEvent, TargetDescription,
 };
+use std::sync::Arc;
 use std::time::Duration;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_falls_behind_is_told_and_resynchronised() {
+/// A hub with no target, served to at most `max_clients` at `d.sock` in the returned directory.
+fn served_hub(max_clients: usize) -> (tempfile::TempDir, Arc<Hub>) {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("d.sock");
     let listener = tokio::net::UnixListener::bind(&socket).unwrap();
     asyncmon_daemon::socket_path::restrict(&socket).unwrap();
-    let (commands, _rx) = std::sync::mpsc::channel();
+    // Commands have no target to go to: the receiver is dropped, and a stop is refused anyway.
+    let (commands, _) = std::sync::mpsc::channel();
     let hub = Hub::new(TargetDescription { backend: "test".into(), name: "t".into() }, commands);
-    tokio::spawn(asyncmon_daemon::server::serve(listener, std::sync::Arc::new(vec![hub.clone()])));
+    tokio::spawn(asyncmon_daemon::server::serve_at_most(listener, Arc::new(vec![hub.clone()]), max_clients));
+    (dir, hub)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_falls_behind_is_told_and_resynchronised() {
+    let (dir, hub) = served_hub(asyncmon_daemon::server::MAX_CLIENTS);
+    let socket = dir.path().join("d.sock");
 
     let mut client = Client::connect(&socket, "slow").await.unwrap();
     client.request(&ClientRequest::Subscribe).await.unwrap();
@@ -56,13 +65,8 @@ async fn a_client_that_falls_behind_is_told_and_resynchronised() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_client_too_many_is_refused_in_words_and_a_seat_frees_when_one_leaves() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, _hub) = served_hub(3);
     let socket = dir.path().join("d.sock");
-    let listener = tokio::net::UnixListener::bind(&socket).unwrap();
-    asyncmon_daemon::socket_path::restrict(&socket).unwrap();
-    let (commands, _rx) = std::sync::mpsc::channel();
-    let hub = Hub::new(TargetDescription { backend: "test".into(), name: "t".into() }, commands);
-    tokio::spawn(asyncmon_daemon::server::serve_at_most(listener, std::sync::Arc::new(vec![hub]), 3));
     let mut seated = Vec::new();
     for i in 0..3 {
         seated.push(Client::connect(&socket, &format!("client {i}")).await.unwrap());
