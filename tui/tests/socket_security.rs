@@ -75,7 +75,12 @@ async fn a_daemon_run_by_another_user_behind_a_socket_that_looks_ours_is_refused
     let shared = tempfile::tempdir().unwrap();
     std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let theirs = shared.path().join("s.sock");
-    let mut stranger = Command::new(std::env::current_exe().unwrap())
+    // The stranger runs a copy of this test binary: the checkout it was built in may be closed to
+    // other users (a clone in `mktemp -d` is 0700).
+    let exe = shared.path().join("stranger");
+    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut stranger = Command::new(&exe)
         .args(["--exact", "stranger_listener", "--nocapture"])
         .env("ASYNCMON_TEST_LISTEN", &theirs)
         .uid(STRANGER)
