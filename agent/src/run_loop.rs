@@ -62,12 +62,21 @@ where
                             core.endings.borrow_mut().recording = true;
                             hard = true;
                         }
-                        HostCommand::Resync => {
-                            crate::link::resync();
+                        HostCommand::Resync | HostCommand::RollCall => {
+                            if command == HostCommand::Resync {
+                                crate::link::resync();
+                            } else {
+                                crate::link::start_roll_call();
+                            }
+                            let mut announced = 0;
                             if main.is_some() {
                                 crate::link::send_task_spawned(&main_meta, core::mem::size_of::<F>());
+                                announced += 1;
                             }
-                            slots::announce_running(exec);
+                            announced += slots::announce_running(exec);
+                            if command == HostCommand::RollCall {
+                                crate::link::end_roll_call(announced);
+                            }
                         }
                     }
                 }

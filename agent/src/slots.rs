@@ -174,11 +174,14 @@ pub(crate) fn report_stats(exec: RawExecutor) {
     }
 }
 
-/// Sends a spawn frame for every running task (after a resync, for a host that knows nothing).
-pub(crate) fn announce_running(exec: RawExecutor) {
+/// Sends a spawn frame for every running task (after a resync or in a roll call); returns how many.
+pub(crate) fn announce_running(exec: RawExecutor) -> u32 {
+    let mut announced = 0;
     for header in exec.headers() {
         if let (SlotState::Running, Some(meta)) = (header.state.get(), header.meta.get()) {
             crate::link::send_task_spawned(&meta, exec.slot_bytes());
+            announced += 1;
         }
     }
+    announced
 }

@@ -2,11 +2,12 @@
 //! references through target memory (cached per session epoch), and keep the link counters.
 
 use crate::memory::TargetMemory;
+use crate::roll_call::RollCall;
 use asyncmon_protocol::decoder::{Decoded, FrameDecoder};
 use asyncmon_protocol::device::{self as dev, DeviceMessage, Text};
 use asyncmon_protocol::frame::{self, peek_hello_version, MAX_FRAME};
 use asyncmon_protocol::host::*;
-use asyncmon_protocol::PROTOCOL_VERSION;
+use asyncmon_protocol::{HostCommand, PROTOCOL_VERSION};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -21,10 +22,9 @@ pub struct DeviceLink {
     strings: HashMap<(u64, u32), String>,
     /// Strings the firmware defined with `DefineText`, by id, for this epoch.
     interned: HashMap<u16, String>,
-    /// A frame referred to a string this link never saw defined (it attached late, or frames were
-    /// lost): the firmware should be asked to resync. Cleared by the next hello.
-    resync_wanted: bool,
-    resync_asked: bool,
+    /// Frames were lost (counted, or a reference to a string never defined): the firmware is asked
+    /// to name its running tasks again, in the same session.
+    roll_call: RollCall,
     tasks: HashMap<dev::TaskId, Task>,
     epoch: u32,
     /// Set when the firmware speaks a protocol this daemon cannot read: its frames are skipped.
@@ -41,8 +41,7 @@ impl DeviceLink {
             decoder: Box::new(FrameDecoder::new()),
             strings: HashMap::new(),
             interned: HashMap::new(),
-            resync_wanted: false,
-            resync_asked: false,
+            roll_call: RollCall::default(),
             tasks: HashMap::new(),
             epoch: 0,
             incompatible: None,
@@ -57,15 +56,14 @@ impl DeviceLink {
         self.stats
     }
 
-    /// Whether the firmware should be sent a `Resync` (once per epoch): the link saw a reference to
-    /// a string it never saw defined, because it attached late or frames were lost.
-    pub fn take_resync_request(&mut self) -> bool {
-        if self.resync_wanted && !self.resync_asked {
-            self.resync_asked = true;
-            self.resync_wanted = false;
-            return true;
+    /// What to ask the firmware, when frames were lost or refer to strings never seen: a roll call
+    /// (the running tasks again, same session), or a `Resync` when no hello was seen yet (the link
+    /// attached late and knows no session). Rate-limited; see [`crate::roll_call`].
+    pub fn take_recovery_request(&mut self) -> Option<HostCommand> {
+        if !self.roll_call.take_request(Instant::now()) {
+            return None;
         }
-        false
+        Some(if self.epoch == 0 { HostCommand::Resync } else { HostCommand::RollCall })
     }
 
     /// Bytes of an unfinished frame waiting for the rest.
@@ -139,7 +137,7 @@ impl DeviceLink {
                 self.epoch += 1;
                 self.strings.clear();
                 self.interned.clear();
-                self.resync_asked = false;
+                self.roll_call.reset();
                 self.tasks.clear();
                 let firmware = FirmwareInfo {
                     name: self.resolve(hello.firmware, mem),
@@ -215,7 +213,13 @@ impl DeviceLink {
                 );
                 out.push(SessionEvent::Failure(failure));
             }
+            DeviceMessage::RollCallStarted => self.roll_call.started(),
+            DeviceMessage::RollCallDone { announced } => match self.roll_call.done(announced) {
+                Some(running) => out.push(SessionEvent::RollCall { running }),
+                None => tracing::info!(announced, "a roll call's answer was incomplete; asking again"),
+            },
             DeviceMessage::FramesLost { count } => {
+                self.roll_call.want();
                 self.stats.frames_lost_on_device += u64::from(count);
                 out.push(self.problem(format!(
                     "the firmware dropped {count} frames because its RTT up buffer was full (the host reads too slowly or was not attached)"
@@ -231,6 +235,9 @@ impl DeviceLink {
         mem: &mut dyn TargetMemory,
         out: &mut Vec<SessionEvent>,
     ) {
+        if self.roll_call.named(info.id) && self.tasks.contains_key(&info.id) {
+            return; // Named again in a roll call: already known (and shown).
+        }
         let mut task = self.task(info, TaskState::Running, mem);
         task.storage_bytes = storage_bytes;
         if self.tasks.len() >= MAX_REMEMBERED_TASKS {
@@ -311,7 +318,7 @@ impl DeviceLink {
             Text::Interned(id) => match self.interned.get(&id) {
                 Some(text) => text.clone(),
                 None => {
-                    self.resync_wanted = true;
+                    self.roll_call.want();
                     format!("<text #{id}: its definition was lost>")
                 }
             },
@@ -463,12 +470,75 @@ mod interning_tests {
         let define = DeviceMessage::DefineText { id: 0, text: Text::Static { addr: 0x8000, len: 6 } };
         link.ingest(&[frame(&define), frame(&spawned(Text::Interned(0)))].concat(), &mut mem, &mut events);
         assert!(matches!(&events[0], SessionEvent::TaskSpawned(t) if t.name == "blinky"));
-        assert!(!link.take_resync_request());
+        assert_eq!(link.take_recovery_request(), None);
         link.ingest(&frame(&spawned(Text::Interned(7))).repeat(2), &mut mem, &mut events);
         assert!(
             matches!(&events[1], SessionEvent::TaskSpawned(t) if t.name == "<text #7: its definition was lost>")
         );
-        assert!(link.take_resync_request(), "the firmware is asked to resync");
-        assert!(!link.take_resync_request(), "once");
+        assert_eq!(
+            link.take_recovery_request(),
+            Some(HostCommand::Resync),
+            "no hello was seen: the firmware is asked to start over"
+        );
+        assert_eq!(link.take_recovery_request(), None, "once");
+    }
+
+    fn hello() -> DeviceMessage<'static> {
+        DeviceMessage::Hello(dev::Hello {
+            version: PROTOCOL_VERSION,
+            firmware: Text::Inline("fw"),
+            build_id: Text::Inline("1"),
+        })
+    }
+
+    fn spawned_id(id: dev::TaskId) -> DeviceMessage<'static> {
+        let DeviceMessage::Spawned { mut task, storage_bytes } = spawned(Text::Inline("worker")) else {
+            unreachable!()
+        };
+        task.id = id;
+        DeviceMessage::Spawned { task, storage_bytes }
+    }
+
+    #[test]
+    fn lost_frames_ask_for_a_roll_call_whose_answer_resolves_tasks_without_a_new_session() {
+        let mut mem = FakeMemory { base: 0x8000, bytes: Vec::new() };
+        let mut link = DeviceLink::new(Instant::now());
+        let mut events = Vec::new();
+        let before = [hello(), spawned_id(1), spawned_id(2), DeviceMessage::FramesLost { count: 1 }];
+        link.ingest(&before.iter().map(frame).collect::<Vec<_>>().concat(), &mut mem, &mut events);
+        assert_eq!(link.take_recovery_request(), Some(HostCommand::RollCall), "the same session");
+        events.clear();
+        // Task 2 ended unseen; task 3 was spawned unseen.
+        let answer = [
+            DeviceMessage::RollCallStarted,
+            spawned_id(1),
+            spawned_id(3),
+            DeviceMessage::RollCallDone { announced: 2 },
+        ];
+        link.ingest(&answer.iter().map(frame).collect::<Vec<_>>().concat(), &mut mem, &mut events);
+        let spawned: Vec<_> = events
+            .iter()
+            .filter_map(|e| if let SessionEvent::TaskSpawned(t) = e { Some(t.id) } else { None })
+            .collect();
+        assert_eq!(spawned, [3], "a task already shown is not shown twice; an unseen one is");
+        assert_eq!(events.last(), Some(&SessionEvent::RollCall { running: vec![1, 3] }));
+        assert!(!events.iter().any(|e| matches!(e, SessionEvent::SessionStarted { .. })));
+        assert_eq!(link.take_recovery_request(), None, "answered");
+    }
+
+    #[test]
+    fn a_roll_call_answer_with_a_lost_spawn_frame_is_not_believed() {
+        let mut mem = FakeMemory { base: 0x8000, bytes: Vec::new() };
+        let mut link = DeviceLink::new(Instant::now());
+        let mut events = Vec::new();
+        let frames = [
+            hello(),
+            spawned_id(1),
+            DeviceMessage::RollCallStarted,
+            spawned_id(1),
+            DeviceMessage::RollCallDone { announced: 2 },
+        ];
+        link.ingest(&frames.iter().map(frame).collect::<Vec<_>>().concat(), &mut mem, &mut events);
+        assert!(!events.iter().any(|e| matches!(e, SessionEvent::RollCall { .. })), "{events:?}");
     }
 }

@@ -16,6 +16,7 @@ pub mod elf_memory;
 pub mod hub;
 pub mod lsp;
 pub mod memory;
+pub mod roll_call;
 pub mod rtt;
 pub mod server;
 pub mod socket_path;

@@ -4,11 +4,12 @@
 use asyncmon_agent::link;
 use asyncmon_protocol::device::{DeviceMessage, Hello, Text, PROTOCOL_VERSION};
 use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The faults [`run`] knows.
 pub const FAULTS: &[&str] =
-    &["no-rtt", "exit-mid-frame", "wrong-version", "garbage", "panic", "flood", "non-utf8"];
+    &["no-rtt", "exit-mid-frame", "wrong-version", "garbage", "panic", "flood", "non-utf8", "lost-ends"];
 
 /// The `flood` firmware's failure.
 #[derive(Debug)]
@@ -30,6 +31,9 @@ impl From<asyncmon_agent::Cancelled> for Flooded {
 
 /// How many failing tasks the `flood` firmware raises in a burst.
 pub const FLOOD_TASKS: u32 = 300;
+
+/// How many tasks of the `lost-ends` firmware end while the up buffer is full.
+pub const LOST_ENDS_TASKS: usize = 8;
 
 /// The protocol version the `wrong-version` firmware claims.
 pub const WRONG_VERSION: u16 = PROTOCOL_VERSION + 98;
@@ -133,6 +137,41 @@ pub fn run(name: &str) -> Option<i32> {
                 });
                 task.map_err(|_| asyncmon_agent::Cancelled)?.await
             });
+            Some(0)
+        }
+        // Tasks whose end frames are lost: `LOST_ENDS_TASKS` sleepers wait until the file named by
+        // the second argument exists, then each fills the up buffer (as a burst of traffic the host
+        // cannot keep up with would) and ends, so their `TaskFinished` frames are dropped and only
+        // counted. A failure nobody awaited was raised before, and must stay shown.
+        "lost-ends" => {
+            link::init("lost-ends", "1");
+            let trigger = std::env::args().nth(2).map(std::path::PathBuf::from);
+            static GO: AtomicBool = AtomicBool::new(false);
+            static EXECUTOR: asyncmon_agent::Executor<{ LOST_ENDS_TASKS + 2 }, 512> =
+                asyncmon_agent::Executor::new();
+            let tick = || asyncmon_agent::sleep(embassy_time::Duration::from_millis(20));
+            let _: Result<Result<(), asyncmon_agent::Cancelled>, _> = EXECUTOR.run(|spawner| async move {
+                drop(spawner.spawn("doomed", async { Err::<(), Flooded>(Flooded) }));
+                for _ in 0..LOST_ENDS_TASKS {
+                    let sleeper = spawner.spawn("sleeper", async move {
+                        while !GO.load(Ordering::Relaxed) {
+                            tick().await?;
+                        }
+                        let filler = frame_of(&DeviceMessage::FramesLost { count: 0 });
+                        while link::write_raw(&filler) {}
+                        Ok::<(), Flooded>(())
+                    });
+                    drop(sleeper);
+                }
+                while trigger.as_ref().is_some_and(|t| !t.exists()) {
+                    tick().await?;
+                }
+                GO.store(true, Ordering::Relaxed);
+                loop {
+                    tick().await?;
+                }
+            });
+            link::drain(Duration::from_millis(500));
             Some(0)
         }
         _ => None,

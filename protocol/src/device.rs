@@ -284,6 +284,15 @@ pub enum DeviceMessage<'a> {
     /// How a task has been polled so far: sampled by the agent at a bounded rate (at most one per
     /// task per sampling interval, and one when the task ends) with its `task-stats` feature.
     TaskStats(TaskStats),
+    /// The answer to [`HostCommand::RollCall`] starts: the spawn frames up to `RollCallDone` name the
+    /// tasks running now.
+    RollCallStarted,
+    /// The answer to [`HostCommand::RollCall`] is complete.
+    RollCallDone {
+        /// How many tasks were named (main included). A host that received fewer spawn frames
+        /// since `RollCallStarted` lost some of them and asks again.
+        announced: u32,
+    },
 }
 
 /// A task's poll statistics since it was spawned. Durations are in microseconds of the device's
@@ -334,6 +343,11 @@ pub enum HostCommand {
     /// The host (re)attached and knows nothing: forget the interned strings, say hello again and
     /// announce every running task.
     Resync,
+    /// Frames were lost in this session: forget the interned strings and name every running task
+    /// again, between [`DeviceMessage::RollCallStarted`] and [`DeviceMessage::RollCallDone`]. Unlike
+    /// `Resync` this keeps the session: the host resolves tasks whose end frame was lost and keeps
+    /// the failures it has.
+    RollCall,
 }
 
 #[cfg(test)]

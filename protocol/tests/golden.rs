@@ -170,3 +170,11 @@ fn task_stats() {
 fn resync() {
     check(HostCommand::Resync, "02");
 }
+
+#[test]
+fn roll_call() {
+    check(HostCommand::RollCall, "03");
+    // Variants 12 and 13 (appended after TaskStats), then the count as a varint.
+    check(DeviceMessage::RollCallStarted, "0c");
+    check(DeviceMessage::RollCallDone { announced: 300 }, "0dac02");
+}

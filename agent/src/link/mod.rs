@@ -73,6 +73,20 @@ pub(crate) fn resync() {
     });
 }
 
+/// Answers a roll call in the same session: forget the interned strings (their definitions may be
+/// among the lost frames) and open the list of running tasks the caller then sends.
+pub(crate) fn start_roll_call() {
+    with_link(|link| {
+        link.forget_interned();
+        link.send(&DeviceMessage::RollCallStarted);
+    });
+}
+
+/// Closes a roll call that named `announced` tasks.
+pub(crate) fn end_roll_call(announced: u32) {
+    send(&DeviceMessage::RollCallDone { announced });
+}
+
 /// Creates the RTT control block without sending a `Hello`. For fault-injection firmware only.
 #[doc(hidden)]
 pub fn init_without_hello() {
@@ -127,7 +141,6 @@ pub(crate) fn enabled() -> bool {
 }
 
 /// Encodes and writes one message as one frame; a frame that does not fit is dropped and counted.
-#[cfg(any(feature = "std", feature = "panic-handler"))]
 pub(crate) fn send(msg: &DeviceMessage<'_>) {
     with_link(|link| {
         link.send(msg);

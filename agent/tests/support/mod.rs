@@ -163,6 +163,11 @@ impl Host {
         });
     }
 
+    /// Asks the agent to name its running tasks again, in the same session.
+    pub fn roll_call(&mut self) {
+        self.command(HostCommand::RollCall);
+    }
+
     fn command(&mut self, command: HostCommand) {
         let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
         let frame = frame::encode(&command, &mut scratch, &mut out).unwrap();

@@ -343,11 +343,14 @@ impl<T: Transport> Pump<T> {
                 for event in events.drain(..) {
                     self.sink.publish(event);
                 }
-                if self.link.take_resync_request() {
+            }
+            if let LinkState::Up = link {
+                if let Some(command) = self.link.take_recovery_request() {
                     tracing::info!(
-                        "frames were lost or refer to strings never seen: asking the firmware to resync"
+                        ?command,
+                        "frames were lost or refer to strings never seen: asking the firmware"
                     );
-                    self.outgoing.extend_from_slice(&control_frame(&HostCommand::Resync));
+                    self.outgoing.extend_from_slice(&control_frame(&command));
                 }
             }
             let stats = self.link.stats();

@@ -35,7 +35,8 @@ pub enum TaskState {
     /// Finished: see the outcome.
     Finished(TaskOutcome),
     /// Its end was never seen: it belonged to an earlier session epoch (the target reset or
-    /// restarted, or resynced after losing frames), or the firmware ended with it running.
+    /// restarted, or a host attached again), the firmware ended with it running, or its end frame
+    /// was lost and the firmware's roll call no longer named it.
     Gone,
 }
 
@@ -330,6 +331,12 @@ pub enum SessionEvent {
         id: TaskId,
         /// Its statistics.
         stats: PollStats,
+    },
+    /// After frames were lost, the firmware named every task still running in the current epoch:
+    /// a task shown running that it did not name ended unseen and is gone.
+    RollCall {
+        /// The tasks running now.
+        running: Vec<TaskId>,
     },
 }
 

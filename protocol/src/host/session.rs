@@ -102,6 +102,16 @@ impl SessionState {
                 self.tasks.push(task.clone());
                 self.trim_tasks();
             }
+            SessionEvent::RollCall { running } => {
+                let epoch = self.epoch;
+                for task in
+                    self.tasks.iter_mut().filter(|t| t.epoch == epoch && t.state == TaskState::Running)
+                {
+                    if !running.contains(&task.id) {
+                        task.state = TaskState::Gone;
+                    }
+                }
+            }
             SessionEvent::TaskFinished { id, outcome } => {
                 let epoch = self.epoch;
                 if let Some(task) = self.tasks.iter_mut().rev().find(|t| t.epoch == epoch && t.id == *id) {
@@ -216,6 +226,28 @@ mod tests {
         }));
         assert_eq!(s.tasks[0].state, TaskState::Gone, "its end frame never came");
         assert_eq!(s.tasks[1].state, TaskState::Finished(TaskOutcome::Completed), "a known end is kept");
+    }
+
+    #[test]
+    fn a_roll_call_marks_running_tasks_it_did_not_name_gone_and_keeps_the_rest() {
+        let mut s = session();
+        s.apply(&started(1));
+        for id in 0..4 {
+            s.apply(&SessionEvent::TaskSpawned(task(1, id, None)));
+        }
+        s.apply(&SessionEvent::TaskFinished { id: 3, outcome: TaskOutcome::Completed });
+        s.apply(&SessionEvent::RollCall { running: std::vec![0, 2] });
+        let states: Vec<_> = s.tasks.iter().map(|t| t.state).collect();
+        assert_eq!(
+            states,
+            [
+                TaskState::Running,
+                TaskState::Gone,
+                TaskState::Running,
+                TaskState::Finished(TaskOutcome::Completed)
+            ]
+        );
+        assert_eq!(s.epoch, 1, "the same session");
     }
 
     #[test]
