@@ -11,9 +11,25 @@ use core::mem::MaybeUninit;
 use core::panic::Location;
 use embassy_time::Duration;
 
-/// How long a cancelled task may take to finish its cleanup before it is dropped, unless the
-/// executor was made with [`Executor::with_cancel_deadline`].
+/// How long a cancelled task may take to finish its cleanup before it is dropped, unless
+/// [`Config::cancel_deadline`] says otherwise.
 pub const DEFAULT_CANCEL_DEADLINE: Duration = Duration::from_secs(2);
+
+/// How an executor runs; given to [`Executor::run_with`]. Kept out of the executor itself so that
+/// an executor's initial value is all zeros: its task storage then lives in `.bss` (no flash, no
+/// copy at boot), whatever the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// How long a cancelled task may take to finish its cleanup before it is dropped (its `Drop`
+    /// still runs). The same deadline bounds a whole stop.
+    pub cancel_deadline: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { cancel_deadline: DEFAULT_CANCEL_DEADLINE }
+    }
+}
 
 /// How each task ended during a stop, for the acknowledgement.
 pub(crate) struct Endings {
@@ -40,32 +56,35 @@ pub(crate) struct ExecutorCore {
     running: Cell<bool>,
     pub main: TaskSignal,
     pub control: TaskSignal,
+    /// The next task id, or 0 for the first (ids after main's); zero-initialised like all of it.
     next_id: Cell<TaskId>,
     /// The task being polled (main while main is polled).
     pub current: Cell<TaskId>,
     /// Main has ended (or a stop came): every task still running is being cancelled.
     pub shutting_down: Cell<bool>,
-    pub cancel_deadline: Duration,
+    /// From the [`Config`] of the running `run_with`.
+    pub cancel_deadline: Cell<Duration>,
     pub endings: RefCell<Endings>,
 }
 
 impl ExecutorCore {
-    const fn new(cancel_deadline: Duration) -> Self {
+    /// Every field starts at zero: see [`Config`].
+    const fn new() -> Self {
         ExecutorCore {
             running: Cell::new(false),
             main: TaskSignal::new(),
             control: TaskSignal::new(),
-            next_id: Cell::new(MAIN_TASK_ID + 1),
+            next_id: Cell::new(0),
             current: Cell::new(MAIN_TASK_ID),
             shutting_down: Cell::new(false),
-            cancel_deadline,
+            cancel_deadline: Cell::new(Duration::from_ticks(0)),
             endings: RefCell::new(Endings::new()),
         }
     }
 
     pub fn next_task_id(&self) -> TaskId {
-        let id = self.next_id.get();
-        self.next_id.set(id.wrapping_add(1).max(MAIN_TASK_ID + 1));
+        let id = self.next_id.get().max(MAIN_TASK_ID + 1);
+        self.next_id.set(id.wrapping_add(1));
         id
     }
 
@@ -154,16 +173,11 @@ impl<const TASKS: usize, const SLOT_BYTES: usize> Default for Executor<TASKS, SL
 }
 
 impl<const TASKS: usize, const SLOT_BYTES: usize> Executor<TASKS, SLOT_BYTES> {
-    /// An executor with every slot free and the [`DEFAULT_CANCEL_DEADLINE`].
+    /// An executor with every slot free. Its initial value is all zeros, so a `static` executor
+    /// and its task storage live in `.bss`.
     pub const fn new() -> Self {
-        Self::with_cancel_deadline(DEFAULT_CANCEL_DEADLINE)
-    }
-
-    /// An executor whose cancelled tasks are dropped if they have not finished `deadline` after
-    /// their cancellation (their `Drop` still runs). The same deadline bounds a whole stop.
-    pub const fn with_cancel_deadline(deadline: Duration) -> Self {
         Executor {
-            core: ExecutorCore::new(deadline),
+            core: ExecutorCore::new(),
             headers: [const { TaskHeader::new() }; TASKS],
             storage: UnsafeCell::new([const { SlotStorage(MaybeUninit::uninit()) }; TASKS]),
         }
@@ -188,7 +202,26 @@ impl<const TASKS: usize, const SLOT_BYTES: usize> Executor<TASKS, SLOT_BYTES> {
         F: Future<Output = Result<T, E>>,
         E: Exception,
     {
+        self.run_with(Config::default(), main)
+    }
+
+    /// [`Executor::run`] with a [`Config`] other than the default.
+    ///
+    /// # Panics
+    /// If the executor is already running.
+    #[track_caller]
+    pub fn run_with<M, F, T, E>(
+        &'static self,
+        config: Config,
+        main: M,
+    ) -> Result<Result<T, E>, KeyboardInterrupt>
+    where
+        M: FnOnce(Spawner) -> F,
+        F: Future<Output = Result<T, E>>,
+        E: Exception,
+    {
         assert!(!self.core.running.replace(true), "Executor::run called while it is running");
+        self.core.cancel_deadline.set(config.cancel_deadline);
         self.core.shutting_down.set(false);
         *self.core.endings.borrow_mut() = Endings::new();
         self.core.main.reset();

@@ -50,7 +50,7 @@ pub use exception::{
     default_exception_handler, set_exception_handler, Cancelled, Context, Exception, ExceptionHandler,
     KeyboardInterrupt,
 };
-pub use executor::{Executor, DEFAULT_CANCEL_DEADLINE};
+pub use executor::{Config, Executor, DEFAULT_CANCEL_DEADLINE};
 pub use gather::{gather, gather_all, Gather, GatherAll};
 pub use join::JoinHandle;
 #[cfg(feature = "std")]

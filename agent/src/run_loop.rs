@@ -51,7 +51,7 @@ where
                     match command {
                         HostCommand::Stop { request_id } if stop.is_none() => {
                             stop = Some(request_id);
-                            deadline = Some(now + core.cancel_deadline);
+                            deadline = Some(now + core.cancel_deadline.get());
                             core.endings.borrow_mut().recording = true;
                             if main.is_some() {
                                 core.main.request_cancel();
@@ -114,7 +114,7 @@ where
                     main_output = Some(output);
                     // As asyncio.run does: cancel whatever is still running, and wait for it.
                     core.shutting_down.set(true);
-                    deadline.get_or_insert(Instant::now() + core.cancel_deadline);
+                    deadline.get_or_insert(Instant::now() + core.cancel_deadline.get());
                     for header in headers {
                         slots::request_cancel(exec, header);
                     }

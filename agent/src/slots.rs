@@ -92,7 +92,7 @@ pub(crate) fn settle(exec: RawExecutor, index: usize) {
 /// finished by the executor's cancel deadline, it is dropped.
 pub(crate) fn request_cancel(exec: RawExecutor, header: &TaskHeader) {
     if header.state.get() == SlotState::Running && header.signal.request_cancel() {
-        header.cancel_deadline.set(Some(Instant::now() + exec.core().cancel_deadline));
+        header.cancel_deadline.set(Some(Instant::now() + exec.core().cancel_deadline.get()));
     }
 }
 

@@ -20,6 +20,46 @@ pub struct TaskMeta {
     pub parent: Option<TaskId>,
 }
 
+/// A slot's [`TaskMeta`], stored so that "none" is all zeros (a null `name` pointer). This keeps an
+/// executor's initial value zero, and so its task storage in `.bss`: an `Option<TaskMeta>` would
+/// use the niche of `parent` and store "none" as a 2 in every slot.
+pub(crate) struct MetaCell(Cell<Option<StoredMeta>>);
+
+#[derive(Clone, Copy)]
+struct StoredMeta {
+    name: &'static str,
+    spawned_at: &'static Location<'static>,
+    id: TaskId,
+    parent: TaskId,
+    /// 1 when `parent` is set (a `u8`, not a `bool`: a `bool`'s niche would be used for "none").
+    has_parent: u8,
+}
+
+impl MetaCell {
+    pub const fn new() -> Self {
+        MetaCell(Cell::new(None))
+    }
+
+    pub fn get(&self) -> Option<TaskMeta> {
+        self.0.get().map(|m| TaskMeta {
+            id: m.id,
+            name: m.name,
+            spawned_at: m.spawned_at,
+            parent: (m.has_parent == 1).then_some(m.parent),
+        })
+    }
+
+    pub fn set(&self, meta: Option<TaskMeta>) {
+        self.0.set(meta.map(|m| StoredMeta {
+            name: m.name,
+            spawned_at: m.spawned_at,
+            id: m.id,
+            parent: m.parent.unwrap_or(0),
+            has_parent: u8::from(m.parent.is_some()),
+        }));
+    }
+}
+
 /// Where a slot's task is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SlotState {
@@ -43,7 +83,7 @@ pub(crate) struct TaskHeader {
     pub orphaned: Cell<bool>,
     /// The task's id (also in `meta`; kept apart for the hot path).
     pub id: Cell<TaskId>,
-    pub meta: Cell<Option<TaskMeta>>,
+    pub meta: MetaCell,
     pub awaiter: Cell<Option<Waker>>,
     pub vtable: Cell<Option<&'static crate::spawner::TaskVTable>>,
     /// When a cancelled task that has not finished is dropped.
@@ -61,7 +101,7 @@ impl TaskHeader {
             handle_alive: Cell::new(false),
             orphaned: Cell::new(false),
             id: Cell::new(0),
-            meta: Cell::new(None),
+            meta: MetaCell::new(),
             awaiter: Cell::new(None),
             vtable: Cell::new(None),
             cancel_deadline: Cell::new(None),

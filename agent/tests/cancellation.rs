@@ -4,7 +4,7 @@
 
 mod support;
 
-use asyncmon_agent::{cancellable, sleep, Cancelled, Executor};
+use asyncmon_agent::{cancellable, sleep, Cancelled, Config, Executor};
 use asyncmon_protocol::host::{SessionEvent, TaskOutcome};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::channel::Channel;
@@ -42,7 +42,7 @@ fn a_cancelled_task_gets_cancelled_at_its_await_and_its_cleanup_runs() {
 
 #[test]
 fn a_task_that_ignores_cancellation_is_dropped_at_the_deadline() {
-    static EXEC: Executor<2, 512> = Executor::with_cancel_deadline(Duration::from_millis(50));
+    static EXEC: Executor<2, 512> = Executor::new();
     struct Guard;
     impl Drop for Guard {
         fn drop(&mut self) {
@@ -51,7 +51,7 @@ fn a_task_that_ignores_cancellation_is_dropped_at_the_deadline() {
     }
     let _turn = support::turn();
     take_log();
-    let result = EXEC.run(|spawner| async move {
+    let result = EXEC.run_with(Config { cancel_deadline: Duration::from_millis(50) }, |spawner| async move {
         let task = spawner.spawn("stubborn", async {
             let _guard = Guard;
             loop {

@@ -5,7 +5,7 @@
 
 mod support;
 
-use asyncmon_agent::{set_exception_handler, sleep, Executor, FailurePath, Spawner};
+use asyncmon_agent::{set_exception_handler, sleep, Config, Executor, FailurePath, Spawner};
 use asyncmon_protocol::host::{InterruptReport, SessionEvent, TaskOutcome};
 use embassy_time::Duration;
 use std::time::Duration as StdDuration;
@@ -118,7 +118,7 @@ fn a_failure_during_cleanup_is_reported_as_such() {
 
 #[test]
 fn a_task_that_ignores_cancellation_is_dropped_at_the_deadline_and_its_drop_runs() {
-    static EXEC: Executor<4, 1024> = Executor::with_cancel_deadline(Duration::from_millis(150));
+    static EXEC: Executor<4, 1024> = Executor::new();
     struct Guard;
     impl Drop for Guard {
         fn drop(&mut self) {
@@ -128,20 +128,21 @@ fn a_task_that_ignores_cancellation_is_dropped_at_the_deadline_and_its_drop_runs
     let _turn = support::turn();
     take_log();
     let host = stop_after("main ready", false);
-    let result = EXEC.run(|spawner| async move {
-        drop(spawner.spawn("stubborn", async {
-            let _guard = Guard;
-            loop {
-                // Not an agent awaitable: it never sees the cancellation, only the drop.
-                embassy_time::Timer::after_millis(5).await;
-            }
-            #[allow(unreachable_code)]
-            Ok::<(), AppError>(())
-        })?);
-        log("main ready");
-        sleep(Duration::from_secs(60)).await?;
-        Ok::<_, AppError>(())
-    });
+    let result =
+        EXEC.run_with(Config { cancel_deadline: Duration::from_millis(150) }, |spawner| async move {
+            drop(spawner.spawn("stubborn", async {
+                let _guard = Guard;
+                loop {
+                    // Not an agent awaitable: it never sees the cancellation, only the drop.
+                    embassy_time::Timer::after_millis(5).await;
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), AppError>(())
+            })?);
+            log("main ready");
+            sleep(Duration::from_secs(60)).await?;
+            Ok::<_, AppError>(())
+        });
     let interrupt = result.unwrap_err();
     assert!(interrupt.hard_stop, "the deadline cut the shutdown short");
     assert!(take_log().contains(&"stubborn dropped".to_string()));
