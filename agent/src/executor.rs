@@ -9,6 +9,7 @@ use core::cell::{Cell, RefCell, UnsafeCell};
 use core::future::Future;
 use core::mem::MaybeUninit;
 use core::panic::Location;
+use core::sync::atomic::{AtomicU32, Ordering};
 use embassy_time::Duration;
 
 /// How long a cancelled task may take to finish its cleanup before it is dropped, unless
@@ -65,6 +66,9 @@ pub(crate) struct ExecutorCore {
     /// From the [`Config`] of the running `run_with`.
     pub cancel_deadline: Cell<Duration>,
     pub endings: RefCell<Endings>,
+    /// How many times the run loop went round since `run` started; written by the executor's
+    /// thread only (a load and a store: thumbv6m has no atomic read-modify-write).
+    pub passes: AtomicU32,
 }
 
 impl ExecutorCore {
@@ -79,6 +83,7 @@ impl ExecutorCore {
             shutting_down: Cell::new(false),
             cancel_deadline: Cell::new(Duration::from_ticks(0)),
             endings: RefCell::new(Endings::new()),
+            passes: AtomicU32::new(0),
         }
     }
 
@@ -222,6 +227,7 @@ impl<const TASKS: usize, const SLOT_BYTES: usize> Executor<TASKS, SLOT_BYTES> {
     {
         assert!(!self.core.running.replace(true), "Executor::run called while it is running");
         self.core.cancel_deadline.set(config.cancel_deadline);
+        self.core.passes.store(0, Ordering::Relaxed);
         self.core.shutting_down.set(false);
         *self.core.endings.borrow_mut() = Endings::new();
         self.core.main.reset();
@@ -236,6 +242,12 @@ impl<const TASKS: usize, const SLOT_BYTES: usize> Executor<TASKS, SLOT_BYTES> {
 }
 
 impl<const TASKS: usize, const SLOT_BYTES: usize> Executor<TASKS, SLOT_BYTES> {
+    /// How many times the run loop has gone round since the last `run` started — on a board, each
+    /// one is the core awake. An executor with nothing to do sleeps, and this stays still.
+    pub fn loop_passes(&self) -> u32 {
+        self.core.passes.load(Ordering::Relaxed)
+    }
+
     fn raw(&'static self) -> RawExecutor {
         RawExecutor {
             core: &self.core,

@@ -12,6 +12,7 @@ use crate::task::{SlotState, TaskHeader, TaskMeta};
 use asyncmon_protocol::device::{HostCommand, TaskOutcome, MAIN_TASK_ID};
 use core::future::Future;
 use core::pin::{pin, Pin};
+use core::sync::atomic::Ordering;
 use core::task::Poll;
 use embassy_time::{Duration, Instant, Timer};
 
@@ -42,6 +43,7 @@ where
     core.main.set();
     core.control.set();
     loop {
+        core.passes.store(core.passes.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
         if core.control.take() {
             let mut cx = core::task::Context::from_waker(&control_waker);
             let due = control_timer.as_mut().is_none_or(|t| Pin::new(t).poll(&mut cx).is_ready());
@@ -122,7 +124,11 @@ where
             }
         }
         for (index, header) in headers.iter().enumerate() {
-            if header.state.get() == SlotState::Running && header.signal.take() {
+            // Take every slot's wake, not only a running task's: a task cancelled or dropped while
+            // its timer was pending still gets woken when the timer fires, after its slot was
+            // freed; left set, that stale wake would keep `ready()` true and the executor awake
+            // for good.
+            if header.signal.take() && header.state.get() == SlotState::Running {
                 slots::poll(exec, index);
             }
             if header.orphaned.get() {
