@@ -50,7 +50,7 @@ pub fn install_panic_hook() {
             _ => "panic",
         };
         send_panic_frame(message, info.location());
-        crate::link::drain(std::time::Duration::from_millis(500));
+        crate::link::drain(embassy_time::Duration::from_millis(500));
         previous(info);
     }));
 }
@@ -63,7 +63,8 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     // A message longer than the buffer is cut where it stops fitting.
     let _ = write!(message, "{}", info.message());
     send_panic_frame(&message, info.location());
+    // Halt, asleep: RAM (and the panic frame in it) stays readable for the host.
     loop {
-        crate::platform::wait(crate::platform::epoch());
+        crate::platform::sleep_unless(|| false);
     }
 }

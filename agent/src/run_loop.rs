@@ -145,12 +145,7 @@ where
                 || headers.iter().any(|h| h.signal.is_set() || h.orphaned.get())
         };
         if !ready() {
-            let seen = crate::platform::epoch();
-            if ready() {
-                crate::platform::stay_awake();
-            } else {
-                crate::platform::wait(seen);
-            }
+            crate::platform::sleep_unless(ready);
         }
     }
     core.shutting_down.set(false);

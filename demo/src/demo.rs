@@ -332,6 +332,6 @@ pub fn run_initialised() -> i32 {
             KEYBOARD_INTERRUPT_EXIT_CODE
         }
     };
-    link::drain(std::time::Duration::from_millis(500));
+    link::drain(embassy_time::Duration::from_millis(500));
     code
 }

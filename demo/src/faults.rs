@@ -60,7 +60,7 @@ pub fn run(name: &str) -> Option<i32> {
             link::init("exit-mid-frame", "1");
             let half = frame_of(&DeviceMessage::FramesLost { count: 12345 });
             link::write_raw(&half[..half.len() / 2]);
-            link::drain(Duration::from_millis(500));
+            link::drain(embassy_time::Duration::from_millis(500));
             Some(EXIT_MID_FRAME_CODE)
         }
         // Speaks a protocol version from the future, then keeps talking.
@@ -118,10 +118,10 @@ pub fn run(name: &str) -> Option<i32> {
                 }
                 asyncmon_agent::sleep(embassy_time::Duration::from_millis(50)).await
             });
-            link::drain(Duration::from_millis(2000));
+            link::drain(embassy_time::Duration::from_millis(2000));
             let stats = link::stats();
             println!("flood: produced {} frames, dropped {}", stats.produced, stats.dropped);
-            link::drain(Duration::from_millis(500));
+            link::drain(embassy_time::Duration::from_millis(500));
             Some(0)
         }
         // A task panics: the panic hook sends the last frame, then the process dies.
@@ -171,7 +171,7 @@ pub fn run(name: &str) -> Option<i32> {
                     tick().await?;
                 }
             });
-            link::drain(Duration::from_millis(500));
+            link::drain(embassy_time::Duration::from_millis(500));
             Some(0)
         }
         _ => None,

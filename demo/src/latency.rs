@@ -48,7 +48,7 @@ pub fn run() -> i32 {
         #[allow(unreachable_code)]
         Ok::<(), Cancelled>(())
     });
-    link::drain(std::time::Duration::from_millis(500));
+    link::drain(embassy_time::Duration::from_millis(500));
     if outcome.is_err() {
         KEYBOARD_INTERRUPT_EXIT_CODE
     } else {

@@ -55,7 +55,7 @@ pub fn run(seconds: u64) -> i32 {
         Ok(Ok(n)) => n,
         _ => return 1,
     };
-    link::drain(std::time::Duration::from_secs(2));
+    link::drain(embassy_time::Duration::from_secs(2));
     println!("soak: raised {raised} failures");
     0
 }

@@ -107,12 +107,10 @@ impl Link {
         self.control.feed(&bytes[..n], on);
     }
 
-    #[cfg(feature = "std")]
     pub fn nothing_lost(&self) -> bool {
         self.lost == 0
     }
 
-    #[cfg(feature = "std")]
     pub fn is_drained(&self) -> bool {
         self.up.is_empty()
     }

@@ -195,13 +195,12 @@ pub(crate) fn poll_commands() -> heapless::Vec<HostCommand, 8> {
 }
 
 /// Waits until the host has read everything in the up buffers (asyncmon's and the text log
-/// channel), or `timeout` passed; returns whether
-/// it was drained. A host process calls this before it exits, because the host can no longer read
-/// the memory of a process that has ended. It never waits longer than `timeout`, so a firmware with
-/// no host attached is not held up.
-#[cfg(feature = "std")]
-pub fn drain(timeout: std::time::Duration) -> bool {
-    let deadline = std::time::Instant::now() + timeout;
+/// channel), or `timeout` passed; returns whether it was drained. Call it before a reset or a
+/// power-down on a board, or before a host process exits (the host can no longer read the memory of
+/// a process that has ended). It never waits longer than `timeout`, so a firmware with no host
+/// attached is not held up.
+pub fn drain(timeout: embassy_time::Duration) -> bool {
+    let deadline = embassy_time::Instant::now() + timeout;
     loop {
         let mut empty = true;
         with_link(|link| {
@@ -215,9 +214,13 @@ pub fn drain(timeout: std::time::Duration) -> bool {
         if empty {
             return true;
         }
-        if std::time::Instant::now() >= deadline {
+        if embassy_time::Instant::now() >= deadline {
             return false;
         }
+        // The host reads every few milliseconds; on a board, this is the last thing before a reset.
+        #[cfg(feature = "std")]
         std::thread::sleep(std::time::Duration::from_millis(2));
+        #[cfg(not(feature = "std"))]
+        embassy_time::block_for(embassy_time::Duration::from_micros(500));
     }
 }

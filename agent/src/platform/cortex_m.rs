@@ -1,20 +1,18 @@
-//! The Cortex-M platform: WFE sleeps until an event; a wake sends one with SEV. An SEV that comes
-//! before the WFE sets the event register, so the wake is never lost.
+//! The Cortex-M platform (single core): the executor sleeps with `wfi` while interrupts are masked
+//! by PRIMASK — mask, look for ready work, `wfi`, unmask. A pending interrupt wakes `wfi` even while
+//! masked, and its handler runs as soon as the mask is lifted, so a wake that comes after the look
+//! is never lost. (`wfe` would be the other choice, but it is a mere yield under QEMU, where an idle
+//! firmware would then burn a host core.) Every wake on a single core comes from an interrupt
+//! handler or from the executor itself, so a wake needs no `sev`.
 
-/// No counter is needed: the event register remembers a wake.
-pub(crate) fn epoch() -> u64 {
-    0
+/// Sleeps until an interrupt is pending, unless `ready()` says there is work.
+pub(crate) fn sleep_unless(ready: impl Fn() -> bool) {
+    cortex_m::interrupt::free(|_| {
+        if !ready() {
+            cortex_m::asm::wfi();
+        }
+    });
 }
 
-/// Wakes the core (callable from interrupts).
-/// Nothing to withdraw.
-pub(crate) fn stay_awake() {}
-
-pub(crate) fn signal() {
-    cortex_m::asm::sev();
-}
-
-/// Sleeps until an event or interrupt.
-pub(crate) fn wait(_seen: u64) {
-    cortex_m::asm::wfe();
-}
+/// Nothing to do: the interrupt that made the wake also ends the `wfi`.
+pub(crate) fn signal() {}

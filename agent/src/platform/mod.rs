@@ -3,14 +3,14 @@
 #[cfg(feature = "std")]
 mod std_thread;
 #[cfg(feature = "std")]
-pub(crate) use std_thread::{epoch, signal, stay_awake, wait};
+pub(crate) use std_thread::{signal, sleep_unless};
 
 #[cfg(all(feature = "cortex-m", not(feature = "std")))]
 mod cortex_m;
 #[cfg(all(feature = "cortex-m", not(feature = "std")))]
-pub(crate) use cortex_m::{epoch, signal, stay_awake, wait};
+pub(crate) use cortex_m::{signal, sleep_unless};
 
 #[cfg(not(any(feature = "std", feature = "cortex-m")))]
 mod spin;
 #[cfg(not(any(feature = "std", feature = "cortex-m")))]
-pub(crate) use spin::{epoch, signal, stay_awake, wait};
+pub(crate) use spin::{signal, sleep_unless};

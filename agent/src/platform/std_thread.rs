@@ -15,15 +15,26 @@ static WAKES: AtomicU64 = AtomicU64::new(0);
 static LOCK: Mutex<()> = Mutex::new(());
 static WAKE: Condvar = Condvar::new();
 
+/// Sleeps until [`signal`], unless `ready()` says there is work: the sleeper announces itself
+/// before it looks, so a wake after the look is seen.
+pub(crate) fn sleep_unless(ready: impl Fn() -> bool) {
+    let seen = epoch();
+    if ready() {
+        stay_awake();
+    } else {
+        wait(seen);
+    }
+}
+
 /// Announces that the caller may sleep; returns the wake counter to pass to [`wait`]. Call it
 /// before checking for ready work, and always follow it with [`wait`] or [`stay_awake`].
-pub(crate) fn epoch() -> u64 {
+fn epoch() -> u64 {
     SLEEPERS.fetch_add(1, Ordering::SeqCst);
     WAKES.load(Ordering::SeqCst)
 }
 
 /// Withdraws the announcement made by [`epoch`]: there was work after all.
-pub(crate) fn stay_awake() {
+fn stay_awake() {
     SLEEPERS.fetch_sub(1, Ordering::SeqCst);
 }
 
@@ -38,7 +49,7 @@ pub(crate) fn signal() {
 }
 
 /// Sleeps until [`signal`] was called after [`epoch`] returned `seen`.
-pub(crate) fn wait(seen: u64) {
+fn wait(seen: u64) {
     let mut lock = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     while WAKES.load(Ordering::SeqCst) == seen {
         lock = WAKE.wait(lock).unwrap_or_else(|e| e.into_inner());
