@@ -70,8 +70,14 @@ async fn main() {
     let mut rss_samples = Vec::new();
     let mut next_sample = Instant::now();
     while !(exited && raised.is_some()) {
-        let message = tokio::time::timeout(Duration::from_secs(seconds + 30), client.recv()).await;
-        match message.expect("the soak ends").unwrap() {
+        // After the exit, the report line (on stdout) may still be on its way, or have been missed.
+        let wait = if exited { Duration::from_secs(2) } else { Duration::from_secs(seconds + 30) };
+        let message = match tokio::time::timeout(wait, client.recv()).await {
+            Ok(message) => message,
+            Err(_) if exited => break,
+            Err(_) => panic!("the soak did not end"),
+        };
+        match message.unwrap() {
             Some(ServerMessage::Event(event)) => {
                 events += 1;
                 match event {
@@ -97,6 +103,15 @@ async fn main() {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let final_rss = rss_kib();
+    // The report line can be among the events a lagging client missed (a loaded machine): the
+    // session keeps the last log lines, so a snapshot has it.
+    if raised.is_none() {
+        let mut late = Client::connect(&running.socket, "soak report").await.unwrap();
+        late.request(&ClientRequest::Subscribe).await.unwrap();
+        if let Ok(Some(ServerMessage::Snapshot(session))) = late.recv().await {
+            raised = session.logs.iter().rev().find_map(|l| parse_report(&l.text));
+        }
+    }
     running.shutdown();
     let snapshots = snapshots.await.unwrap_or(0);
     let raised = raised.expect("the firmware reported how many failures it raised");
