@@ -114,7 +114,8 @@ test('a user starts the demo, reads the failure, stops it and starts it again in
     await page.keyboard.press('Enter');
   };
   const toast = (text) => page.locator('.notification-toast', { hasText: text }).first();
-  const statusItem = () => page.locator('.statusbar-item[aria-label^="asyncmon "]').first();
+  // Ours, not the Git item of a checkout that happens to be named "asyncmon" ("asyncmon (Git) - main").
+  const statusItem = () => page.locator('.statusbar-item[aria-label^="asyncmon "][aria-label*=", session "]').first();
   const statusLabel = async () => (await statusItem().count()) ? statusItem().getAttribute('aria-label') : null;
 
   await step('the workbench loads', async () => {
@@ -167,7 +168,12 @@ test('a user starts the demo, reads the failure, stops it and starts it again in
   await step('Start demo → the failure at its line', async () => {
     const started = Date.now();
     await palette('asyncmon: Start demo');
-    await waitFor('the status bar item of a running session', 60_000, async () => /attached, session 1/.test((await statusLabel()) ?? ''));
+    let label;
+    await waitFor('the status bar item of a running session', 60_000, async () =>
+      /attached, session 1\b/.test((label = await statusLabel()) ?? ''),
+    ).catch((e) => {
+      throw new Error(`${e.message}; the status bar item said: ${label}`);
+    });
     // A click on the status bar item opens the Problems panel.
     await statusItem().click();
     const row = page.locator('.markers-panel .monaco-list-row', { hasText: 'SensorError: sensor poll' }).filter({ hasText: `[Ln ${raiseLine}` }).first();
