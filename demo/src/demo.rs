@@ -16,9 +16,10 @@ use asyncmon_agent::{
     default_exception_handler, gather, gather_all, link, set_exception_handler, sleep, Cancelled, Context,
     Exception, Executor, Spawner, Timeout, KEYBOARD_INTERRUPT_EXIT_CODE,
 };
+use core::cell::Cell;
 use core::panic::Location;
+use critical_section::Mutex;
 use embassy_time::Duration;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 /// How often `telemetry` polls the sensor.
 pub const POLL_PERIOD_MS: u64 = 200;
@@ -29,8 +30,9 @@ pub const MODEM_TIMEOUT_MS: u64 = 100;
 
 static EXECUTOR: Executor<16, 2048> = Executor::new();
 
-/// Failures the custom handler has seen.
-static FAILURES_SEEN: AtomicU32 = AtomicU32::new(0);
+/// Failures the custom handler has seen. (A critical section, not an atomic add: Cortex-M0 has no
+/// compare-and-swap.)
+static FAILURES_SEEN: Mutex<Cell<u32>> = Mutex::new(Cell::new(0));
 
 /// The demo's error type: records where it was raised.
 #[derive(Debug)]
@@ -221,7 +223,7 @@ pub const BLOCKING_WRITE_MS: u64 = 25;
 async fn flash_log() -> Result<(), SensorError> {
     loop {
         sleep(Duration::from_millis(700)).await?;
-        std::thread::sleep(std::time::Duration::from_millis(BLOCKING_WRITE_MS));
+        embassy_time::block_for(Duration::from_millis(BLOCKING_WRITE_MS));
     }
 }
 
@@ -253,7 +255,11 @@ async fn uart_rx() -> Result<(), SensorError> {
 
 /// The custom exception handler: count, then stream to the host through the default handler.
 fn count_then_report(context: &Context<'_>) {
-    let n = FAILURES_SEEN.fetch_add(1, Ordering::Relaxed) + 1;
+    let n = critical_section::with(|cs| {
+        let seen = FAILURES_SEEN.borrow(cs);
+        seen.set(seen.get() + 1);
+        seen.get()
+    });
     let task = context.task.map_or("?", |t| t.name);
     say(format_args!("handler: failure #{n} in {task}"));
     default_exception_handler(context);
@@ -318,6 +324,7 @@ pub fn run() -> i32 {
 
 /// Runs the demo on a link that is already initialised.
 pub fn run_initialised() -> i32 {
+    #[cfg(feature = "std")]
     asyncmon_agent::install_panic_hook();
     set_exception_handler(Some(count_then_report));
     say(format_args!("demo: started"));

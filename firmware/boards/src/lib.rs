@@ -1,0 +1,35 @@
+//! Board support for QEMU's machines, for firmware built on `asyncmon-agent`.
+//!
+//! One board is chosen by a feature; each gives:
+//! * the memory layout (`memory.x`, from `build.rs`), with RAM where QEMU can share it with the
+//!   host — the daemon reads the RTT control block there while the guest runs, as a probe would;
+//! * an `embassy-time` driver that follows QEMU's virtual clock (a hardware counter, never counted
+//!   interrupts, which lose time when the host is loaded), with one alarm for the timer queue;
+//! * [`exit`]: ends QEMU with the firmware's exit code, through semihosting.
+//!
+//! Firmware calls [`init`] first, then runs its executor.
+//!
+//! | feature | QEMU machine | core | target |
+//! | --- | --- | --- | --- |
+//! | `mps2-an386` | `mps2-an386` | Cortex-M4F | thumbv7em-none-eabihf |
+
+#![no_std]
+
+mod mmio;
+#[cfg(feature = "mps2-an386")]
+mod mps2;
+#[cfg(feature = "mps2-an386")]
+use mps2 as board;
+
+/// The QEMU machine this firmware is built for (`qemu-system-* -machine MACHINE`).
+pub const MACHINE: &str = board::MACHINE;
+
+/// Starts the board: the clock and its alarm interrupt. Call once, before the executor runs.
+pub fn init() {
+    board::init();
+}
+
+/// Ends the emulation with `code` as QEMU's exit status (semihosting `SYS_EXIT_EXTENDED`).
+pub fn exit(code: i32) -> ! {
+    semihosting::process::exit(code)
+}
