@@ -3,7 +3,7 @@
 use crate::backend::transport::Transport;
 /// What a daemon serves (defined with the backends; named here beside [`DaemonConfig`]).
 pub use crate::backend::TargetConfig;
-use crate::backend::{probe, pump, replay, sim, tcp, Sink, TargetCommand};
+use crate::backend::{probe, pump, qemu, replay, sim, tcp, RttSymbol, Sink, TargetCommand};
 use crate::elf_memory::ElfMemory;
 use crate::hub::Hub;
 use asyncmon_protocol::host::recording::RecordingReader;
@@ -75,6 +75,7 @@ fn start_recording(hub: &Hub, path: Option<&std::path::Path>) -> anyhow::Result<
 /// What a target needs that was checked before anything started.
 enum Checked {
     Sim(sim::SimConfig),
+    Qemu(qemu::QemuConfig, RttSymbol),
     Replay(replay::ReplayConfig, RecordingReader<BufReader<File>>),
     Tcp(tcp::TcpConfig, ElfMemory),
     Probe(probe::ProbeConfig, probe::Prepared),
@@ -84,6 +85,10 @@ enum Checked {
 fn check(target: TargetConfig) -> anyhow::Result<Checked> {
     let checked = match target {
         TargetConfig::Sim(config) => Checked::Sim(config),
+        TargetConfig::Qemu(config) => {
+            let symbol = qemu::check(&config)?;
+            Checked::Qemu(config, symbol)
+        }
         TargetConfig::Replay(config) => {
             let reader = replay::open(&config.file)?;
             Checked::Replay(config, reader)
@@ -118,6 +123,7 @@ fn launch(
     // A live target is a transport in a pump; a replay publishes a recording.
     let live = match checked {
         Checked::Sim(config) => live("sim", sim::Sim::new(config), commands_rx),
+        Checked::Qemu(config, symbol) => live("qemu", qemu::Qemu::new(config, symbol), commands_rx),
         Checked::Tcp(config, memory) => live("tcp", tcp::Tcp::new(config, memory), commands_rx),
         Checked::Probe(config, prepared) => live("probe", probe::Board::new(config, prepared), commands_rx),
         Checked::Replay(config, reader) => {

@@ -1,6 +1,7 @@
 //! `asyncmond`: the asyncmon daemon. Owns one target and serves clients on a local socket.
 
 use asyncmon_daemon::backend::probe::args::BoardArgs;
+use asyncmon_daemon::backend::qemu::args::QemuArgs;
 use asyncmon_daemon::backend::replay::ReplayConfig;
 use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::backend::tcp::TcpConfig;
@@ -62,10 +63,13 @@ enum Target {
     },
     /// A board through a debug probe (probe-rs): flash, reset, run, read RTT.
     Probe(BoardArgs),
+    /// Run a microcontroller firmware on a QEMU machine (mps2-an386, ...): the daemon starts QEMU
+    /// with the machine RAM in a shared file and reads RTT there while the guest runs.
+    Qemu(QemuArgs),
     /// Serve several targets at once (two boards on two probes, say), each with its own session;
     /// clients pick one by number (0 first) or watch all.
     Multi {
-        /// The targets: sim:PROGRAM, tcp:HOST:PORT=APP.elf, probe:CHIP=APP.elf[=VID:PID[:SERIAL]],
+        /// The targets: sim:PROGRAM, qemu:MACHINE=APP.elf, tcp:HOST:PORT=APP.elf, probe:CHIP=APP.elf[=VID:PID[:SERIAL]],
         /// replay:FILE.
         #[arg(required = true)]
         targets: Vec<String>,
@@ -139,6 +143,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Target::Replay { fast, file } => vec![TargetConfig::Replay(ReplayConfig { file, fast })],
         Target::Probe(board) => vec![TargetConfig::Probe(board.config())],
+        Target::Qemu(qemu) => vec![TargetConfig::Qemu(qemu.config().map_err(anyhow::Error::msg)?)],
         Target::Tcp { elf, addr } => {
             vec![TargetConfig::Tcp(TcpConfig { addr, elf, initial_backoff: Duration::from_millis(200) })]
         }

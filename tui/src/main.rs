@@ -33,6 +33,21 @@ enum Command {
         #[arg(long)]
         record: Option<PathBuf>,
     },
+    /// Run a firmware on a QEMU machine (no board needed) and open the monitor.
+    ///
+    /// QEMU starts with the machine RAM in a shared file; the daemon reads the RTT control block
+    /// there while the guest runs, as a probe reads a chip's RAM. QEMU ends when the monitor does.
+    /// As a cargo runner: `runner = "asyncmon qemu --machine mps2-an386"`.
+    Qemu {
+        #[command(flatten)]
+        qemu: asyncmon_daemon::backend::qemu::args::QemuArgs,
+        /// The socket other clients can use.
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// Record the session to this file.
+        #[arg(long)]
+        record: Option<PathBuf>,
+    },
     /// List the debug probes plugged in, with the --probe selector for each.
     Probes,
     /// Run the demo firmware on a simulated board and open the monitor.
@@ -149,6 +164,9 @@ fn run() -> anyhow::Result<()> {
             }
             Command::Run { board, socket, record } => {
                 asyncmon_tui::cmd::run::run(board, socket, record).await
+            }
+            Command::Qemu { qemu, socket, record } => {
+                asyncmon_tui::cmd::qemu::run(qemu, socket, record).await
             }
             Command::Probes => {
                 println!("{}", asyncmon_tui::cmd::probes::run());

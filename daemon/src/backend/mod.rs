@@ -2,7 +2,8 @@
 //!
 //! Every live target runs in one [`pump`] over a small [`transport`]: the simulated board
 //! ([`sim`]: a firmware built for the host, run as a child process whose RTT control block is read
-//! out of its memory), a board through a debug probe ([`probe`]), and an RTT TCP server ([`tcp`]).
+//! out of its memory), a QEMU machine running real firmware ([`qemu`]: its RAM shared through a
+//! file), a board through a debug probe ([`probe`]), and an RTT TCP server ([`tcp`]).
 //! A [`replay`] publishes a recording instead. Backends publish through an [`EventSink`] and take
 //! [`TargetCommand`]s; they know nothing of the daemon's clients.
 
@@ -14,6 +15,7 @@ pub mod error;
 pub mod probe;
 pub mod process;
 pub mod pump;
+pub mod qemu;
 pub mod replay;
 pub mod rtt_channels;
 pub mod scripted;

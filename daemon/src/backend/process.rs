@@ -1,9 +1,13 @@
-//! The simulated board's firmware process: one the daemon started (its child: exit status, output
+//! The simulated board's firmware process (and QEMU's, for the QEMU target): one the daemon started (its child: exit status, output
 //! pipes), or one it found running (after a daemon restart: `asyncmond sim --pid PID`), whose end
 //! it can only see as the process disappearing.
 
+use super::sink::Sink;
+use asyncmon_protocol::host::{LogLine, LogSource, SessionEvent};
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, ExitStatus};
+use std::time::Instant;
 
 /// How a firmware process ended: its exit code, when known, and a description.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +78,26 @@ pub fn describe_exit(status: ExitStatus) -> Exit {
         (None, None) => "ended".to_string(),
     };
     Exit { code, description }
+}
+
+/// Publishes each line of `stream` as a log line. Bytes that are not UTF-8 are shown replaced,
+/// never a reason to stop reading: a closed pipe would kill the firmware with SIGPIPE.
+pub fn forward_lines(stream: impl Read + Send + 'static, source: LogSource, sink: Sink, started: Instant) {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stream);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let text = String::from_utf8_lossy(&line).trim_end_matches(['\r', '\n']).to_string();
+                    let at_ms = started.elapsed().as_millis() as u64;
+                    sink.publish(SessionEvent::Log(LogLine::plain(at_ms, source, text)));
+                }
+            }
+        }
+    });
 }
 
 #[cfg(test)]

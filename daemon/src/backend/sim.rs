@@ -5,15 +5,14 @@
 
 use super::elf::{locate_in_process, LocateError};
 use super::error::TargetError;
-use super::process::{alive, Exit, Process};
+use super::process::{alive, forward_lines, Exit, Process};
 use super::rtt_channels::RttChannels;
 use super::sink::Sink;
 use super::transport::{AfterReset, Timing, Transport};
 use crate::defmt_logs::TableLoad;
 use crate::memory::{NoMemory, ProcessMemory, TargetMemory};
 use crate::rtt::PointerWidth;
-use asyncmon_protocol::host::{LogLine, LogSource, SessionEvent, TargetDescription};
-use std::io::{BufRead, BufReader, Read};
+use asyncmon_protocol::host::{LogSource, SessionEvent, TargetDescription};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -260,26 +259,6 @@ impl Transport for Sim {
     fn ran_before_attach(&self) -> bool {
         self.config.attach_to.is_some()
     }
-}
-
-/// Publishes each line of `stream` as a log line. Bytes that are not UTF-8 are shown replaced,
-/// never a reason to stop reading: a closed pipe would kill the firmware with SIGPIPE.
-fn forward_lines(stream: impl Read + Send + 'static, source: LogSource, sink: Sink, started: Instant) {
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stream);
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            match reader.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let text = String::from_utf8_lossy(&line).trim_end_matches(['\r', '\n']).to_string();
-                    let at_ms = started.elapsed().as_millis() as u64;
-                    sink.publish(SessionEvent::Log(LogLine::plain(at_ms, source, text)));
-                }
-            }
-        }
-    });
 }
 
 /// Whether a read failed because the firmware is exiting: its memory goes away a moment before it

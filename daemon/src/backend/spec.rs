@@ -1,11 +1,13 @@
 //! Targets written as one word each, for a daemon that serves several:
 //!
 //! * `sim:PROGRAM` — a host-built firmware (the simulator);
+//! * `qemu:MACHINE=APP.elf` — a firmware on a QEMU machine the daemon starts;
 //! * `tcp:HOST:PORT=APP.elf` — an RTT TCP server and the firmware's ELF;
 //! * `probe:CHIP=APP.elf[=VID:PID[:SERIAL]]` — a board through a debug probe, flashed;
 //! * `replay:FILE` — a recording.
 
 use super::probe::args::BoardArgs;
+use super::qemu::{machine, QemuConfig};
 use super::replay::ReplayConfig;
 use super::sim::SimConfig;
 use super::tcp::TcpConfig;
@@ -14,7 +16,7 @@ use std::time::Duration;
 
 /// Parses one target word.
 pub fn parse(spec: &str) -> Result<TargetConfig, String> {
-    let usage = "a target is sim:PROGRAM, tcp:HOST:PORT=APP.elf, probe:CHIP=APP.elf[=VID:PID[:SERIAL]] or replay:FILE";
+    let usage = "a target is sim:PROGRAM, qemu:MACHINE=APP.elf, tcp:HOST:PORT=APP.elf, probe:CHIP=APP.elf[=VID:PID[:SERIAL]] or replay:FILE";
     let (kind, rest) = spec.split_once(':').ok_or_else(|| format!("{spec:?}: {usage}"))?;
     if rest.is_empty() {
         return Err(format!("{spec:?}: {usage}"));
@@ -30,6 +32,11 @@ pub fn parse(spec: &str) -> Result<TargetConfig, String> {
                 elf: elf.into(),
                 initial_backoff: Duration::from_millis(200),
             })
+        }
+        "qemu" => {
+            let (name, elf) =
+                rest.split_once('=').ok_or_else(|| format!("{spec:?}: qemu needs =APP.elf ({usage})"))?;
+            TargetConfig::Qemu(QemuConfig::new(elf, machine::find(name)?))
         }
         "probe" => {
             let mut parts = rest.splitn(3, '=');
@@ -65,11 +72,14 @@ mod tests {
         };
         assert_eq!((board.chip.as_str(), board.probe.as_deref()), ("nRF52840_xxAA", Some("1366:0105:683")));
         assert!(matches!(parse("replay:s.asyncmon").unwrap(), TargetConfig::Replay(_)));
+        let TargetConfig::Qemu(qemu) = parse("qemu:mps2-an386=demo.elf").unwrap() else { panic!() };
+        assert_eq!((qemu.machine.name, qemu.elf.to_str()), ("mps2-an386", Some("demo.elf")));
+        assert!(parse("qemu:pdp11=demo.elf").unwrap_err().contains("no QEMU machine \"pdp11\""));
     }
 
     #[test]
     fn a_malformed_word_says_what_a_target_looks_like() {
-        for bad in ["fw", "sim:", "tcp:127.0.0.1:9090", "usb:1"] {
+        for bad in ["fw", "sim:", "tcp:127.0.0.1:9090", "qemu:mps2-an386", "usb:1"] {
             let err = parse(bad).err().unwrap();
             assert!(
                 err.contains("a target is sim:PROGRAM") || err.contains("needs =APP.elf"),

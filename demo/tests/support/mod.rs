@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod boards;
+pub mod demo_session;
+
 use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::client::Client;
 use asyncmon_daemon::daemon::{self, DaemonConfig, RunningDaemon, TargetConfig};

@@ -1,0 +1,77 @@
+//! The QEMU machines asyncmon can run firmware on, and what it needs to know of each: which QEMU
+//! and CPU, and where the machine RAM is that QEMU can map to a shared file.
+
+/// One QEMU machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Machine {
+    /// `-machine NAME`.
+    pub name: &'static str,
+    /// What it is, for `--help` and errors.
+    pub board: &'static str,
+    /// The QEMU executable.
+    pub qemu: &'static str,
+    /// The Debian package that provides it.
+    pub package: &'static str,
+    /// `-cpu`, where the machine has a choice.
+    pub cpu: Option<&'static str>,
+    /// The machine RAM QEMU maps to a `memory-backend-file` (`-machine ...,memory-backend=`).
+    pub ram: RamWindow,
+}
+
+/// Where the machine RAM sits in the guest's address space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RamWindow {
+    /// Its first address.
+    pub base: u64,
+    /// Its size in bytes (the backend's size must equal it).
+    pub size: u64,
+}
+
+/// Every machine asyncmon knows, the default first.
+pub const MACHINES: &[Machine] = &[
+    Machine {
+        name: "mps2-an386",
+        board: "ARM MPS2 AN386, Cortex-M4F (thumbv7em-none-eabihf)",
+        qemu: "qemu-system-arm",
+        package: "qemu-system-arm",
+        cpu: Some("cortex-m4"),
+        ram: RamWindow { base: 0x2100_0000, size: 16 << 20 },
+    },
+    Machine {
+        name: "mps2-an385",
+        board: "ARM MPS2 AN385, Cortex-M3 (thumbv7m-none-eabi)",
+        qemu: "qemu-system-arm",
+        package: "qemu-system-arm",
+        cpu: Some("cortex-m3"),
+        ram: RamWindow { base: 0x2100_0000, size: 16 << 20 },
+    },
+];
+
+/// The machine called `name`, or an error that lists the machines there are (and the closest).
+pub fn find(name: &str) -> Result<&'static Machine, String> {
+    if let Some(machine) = MACHINES.iter().find(|m| m.name.eq_ignore_ascii_case(name)) {
+        return Ok(machine);
+    }
+    let closest = MACHINES
+        .iter()
+        .map(|m| (strsim::jaro_winkler(&m.name.to_lowercase(), &name.to_lowercase()), m.name))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .filter(|(score, _)| *score > 0.8)
+        .map(|(_, name)| format!(" Did you mean {name}?"))
+        .unwrap_or_default();
+    let known: Vec<String> = MACHINES.iter().map(|m| format!("{} ({})", m.name, m.board)).collect();
+    Err(format!("asyncmon has no QEMU machine {name:?}.{closest} Machines: {}", known.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn machines_are_found_by_name_and_a_typo_gets_a_suggestion() {
+        assert_eq!(find("MPS2-AN386").unwrap().cpu, Some("cortex-m4"));
+        let err = find("mps2-an368").unwrap_err();
+        assert!(err.contains("Did you mean mps2-an386?") && err.contains("mps2-an385 (ARM MPS2"), "{err}");
+        assert!(!find("raspi4b").unwrap_err().contains("Did you mean"));
+    }
+}

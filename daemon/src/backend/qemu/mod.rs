@@ -1,0 +1,291 @@
+//! The QEMU target: the daemon starts QEMU itself on one of the [`machine`]s, with the machine RAM
+//! in a shared file (`-object memory-backend-file,share=on`), and reads the RTT control block there
+//! while the guest runs — what a probe does with a board's RAM, at no cost to the guest ([`guest_memory`]).
+//! It never polls through the gdbstub, which halts the guest for every read. Resets go through
+//! QMP ([`qmp`]); ending the target ends QEMU. What QEMU prints (the firmware's UART and
+//! semihosting output) becomes log lines; QEMU's exit code is the firmware's (semihosting exit).
+
+pub mod args;
+pub mod guest_memory;
+pub mod machine;
+pub mod qmp;
+
+use super::elf::{find_rtt_symbol, RttSymbol};
+use super::error::TargetError;
+use super::process::{forward_lines, Exit, Process};
+use super::rtt_channels::RttChannels;
+use super::sink::Sink;
+use super::transport::{AfterReset, Timing, Transport};
+use crate::defmt_logs::TableLoad;
+use crate::elf_memory::ElfMemory;
+use crate::memory::{NoMemory, TargetMemory};
+use asyncmon_protocol::host::{LogSource, SessionEvent, TargetDescription};
+use guest_memory::GuestMemory;
+use machine::Machine;
+use qmp::Qmp;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How to run a firmware on QEMU.
+#[derive(Debug, Clone)]
+pub struct QemuConfig {
+    /// The firmware's ELF.
+    pub elf: PathBuf,
+    /// The machine it is built for.
+    pub machine: &'static Machine,
+    /// `-icount` (e.g. `shift=4,sleep=off`): instructions drive the clock, for runs that must
+    /// repeat exactly; `None` runs in real time, as interactive sessions should.
+    pub icount: Option<String>,
+    /// How long the firmware has to create its RTT control block.
+    pub attach_timeout: Duration,
+    /// How long to sleep between reads when no data came.
+    pub poll_interval: Duration,
+}
+
+impl QemuConfig {
+    /// Runs `elf` on `machine` in real time, with default timings.
+    pub fn new(elf: impl Into<PathBuf>, machine: &'static Machine) -> Self {
+        QemuConfig {
+            elf: elf.into(),
+            machine,
+            icount: None,
+            attach_timeout: Duration::from_secs(5),
+            poll_interval: Duration::from_millis(10),
+        }
+    }
+}
+
+/// Refuses, before anything starts, a firmware QEMU cannot serve: no QEMU installed (saying which
+/// package has it), no ELF, no control block, or a control block outside the shared RAM.
+pub fn check(config: &QemuConfig) -> Result<RttSymbol, TargetError> {
+    let machine = config.machine;
+    if !on_path(machine.qemu) {
+        return Err(TargetError::Unavailable(format!(
+            "{} is not installed: it runs the {} machine; install the {} package (Debian, Ubuntu: sudo apt-get install {})",
+            machine.qemu, machine.name, machine.package, machine.package
+        )));
+    }
+    let symbol = find_rtt_symbol(&config.elf).map_err(|e| TargetError::Firmware(e.to_string()))?;
+    let ram = machine.ram;
+    if symbol.address < ram.base || symbol.address >= ram.base + ram.size {
+        return Err(TargetError::Firmware(format!(
+            "{}: the RTT control block is at {:#x}, outside {}'s RAM at {:#x}..{:#x}: is the firmware built for this machine (its memory.x)?",
+            config.elf.display(),
+            symbol.address,
+            machine.name,
+            ram.base,
+            ram.base + ram.size
+        )));
+    }
+    Ok(symbol)
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+/// One QEMU run: its private directory (the RAM file and the QMP socket), the process, the memory.
+struct Run {
+    dir: tempfile::TempDir,
+    process: Process,
+    memory: GuestMemory,
+    qmp: Option<Qmp>,
+}
+
+/// The QEMU transport.
+pub struct Qemu {
+    config: QemuConfig,
+    symbol: RttSymbol,
+    started: Instant,
+    run: Option<Run>,
+    channels: Option<RttChannels>,
+    defmt: TableLoad,
+    no_memory: NoMemory,
+}
+
+impl Qemu {
+    /// A transport for `config`, whose control block [`check`] found at `symbol`.
+    pub fn new(config: QemuConfig, symbol: RttSymbol) -> Self {
+        let defmt = TableLoad::start(config.elf.clone());
+        Qemu {
+            config,
+            symbol,
+            started: Instant::now(),
+            run: None,
+            channels: None,
+            defmt,
+            no_memory: NoMemory,
+        }
+    }
+
+    /// QEMU's command line for a run whose files are in `dir`.
+    fn command(&self, dir: &Path) -> Command {
+        let machine = self.config.machine;
+        let mut command = Command::new(machine.qemu);
+        command.arg("-machine").arg(format!("{},memory-backend=ram", machine.name));
+        if let Some(cpu) = machine.cpu {
+            command.args(["-cpu", cpu]);
+        }
+        command
+            .arg("-object")
+            .arg(format!(
+                "memory-backend-file,id=ram,size={},mem-path={},share=on",
+                machine.ram.size,
+                dir.join("ram").display()
+            ))
+            .args(["-display", "none", "-monitor", "none", "-serial", "stdio"])
+            .args(["-semihosting-config", "enable=on,target=native"])
+            .arg("-qmp")
+            .arg(format!("unix:{},server=on,wait=off", dir.join("qmp.sock").display()))
+            .arg("-kernel")
+            .arg(&self.config.elf);
+        if let Some(icount) = &self.config.icount {
+            command.args(["-icount", icount]);
+        }
+        command
+    }
+
+    fn gone(&self, what: impl std::fmt::Display) -> TargetError {
+        TargetError::Gone(format!("QEMU ({}): {what}", self.config.machine.name))
+    }
+}
+
+impl Transport for Qemu {
+    fn describe(&self) -> TargetDescription {
+        TargetDescription {
+            backend: "qemu".into(),
+            name: format!("{}: {}", self.config.machine.name, self.config.elf.display()),
+        }
+    }
+
+    fn timing(&self) -> Timing {
+        Timing::polled(self.config.poll_interval, self.config.attach_timeout)
+    }
+
+    fn clock(&self) -> Instant {
+        self.started
+    }
+
+    fn connect(&mut self, sink: &Sink) -> Result<(), TargetError> {
+        self.channels = None;
+        let unavailable = |what: String| TargetError::Unavailable(what);
+        // A private directory (0700): nobody else can read the guest's RAM or drive its QMP.
+        let dir = tempfile::Builder::new()
+            .prefix("asyncmon-qemu-")
+            .tempdir()
+            .map_err(|e| unavailable(format!("cannot make a directory for QEMU's files: {e}")))?;
+        // The RAM file exists, at the machine's size, before QEMU maps it: the daemon holds it open
+        // from the start, and the last frames stay readable after QEMU ends.
+        let ram = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(dir.path().join("ram"))
+            .and_then(|file| file.set_len(self.config.machine.ram.size).map(|()| file))
+            .map_err(|e| unavailable(format!("cannot make the guest's RAM file: {e}")))?;
+        let flash = ElfMemory::open(&self.config.elf).map_err(|e| TargetError::Firmware(e.to_string()))?;
+        let mut child = self
+            .command(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| unavailable(format!("cannot start {}: {e}", self.config.machine.qemu)))?;
+        tracing::info!(pid = child.id(), machine = self.config.machine.name, elf = %self.config.elf.display(), "QEMU started");
+        if let Some(out) = child.stdout.take() {
+            forward_lines(out, LogSource::FirmwareStdout, sink.clone(), self.started);
+        }
+        if let Some(err) = child.stderr.take() {
+            forward_lines(err, LogSource::FirmwareStderr, sink.clone(), self.started);
+        }
+        let memory = GuestMemory::new(ram, self.config.machine.ram, flash);
+        self.run = Some(Run { dir, process: Process::Started(child), memory, qmp: None });
+        Ok(())
+    }
+
+    fn open_link(&mut self) -> Result<bool, TargetError> {
+        let Some(run) = self.run.as_mut() else { return Ok(false) };
+        match RttChannels::open(
+            &mut run.memory,
+            self.symbol.address,
+            self.symbol.width,
+            &self.defmt,
+            self.started,
+        )? {
+            Some(channels) => {
+                self.channels = Some(channels);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn read(&mut self, bytes: &mut Vec<u8>, events: &mut Vec<SessionEvent>) -> Result<(), TargetError> {
+        match (self.channels.as_mut(), self.run.as_mut()) {
+            (Some(channels), Some(run)) => channels.read(&mut run.memory, bytes, events),
+            _ => Ok(()),
+        }
+    }
+
+    fn write(&mut self, data: &[u8]) -> Result<usize, TargetError> {
+        match (self.channels.as_mut(), self.run.as_mut()) {
+            (Some(channels), Some(run)) => channels.write(&mut run.memory, data),
+            _ => Ok(0),
+        }
+    }
+
+    fn strings(&mut self) -> &mut dyn TargetMemory {
+        match self.run.as_mut() {
+            Some(run) => &mut run.memory,
+            None => &mut self.no_memory,
+        }
+    }
+
+    fn exited(&mut self) -> Option<Exit> {
+        self.run.as_mut().and_then(|run| run.process.try_exit())
+    }
+
+    fn reset(&mut self) -> Result<AfterReset, TargetError> {
+        self.channels = None;
+        let socket = match &self.run {
+            Some(run) => run.dir.path().join("qmp.sock"),
+            None => return Err(self.gone("not running")),
+        };
+        let run = self.run.as_mut().expect("checked above");
+        // The old control block's id goes first: the link opens again only once the restarted
+        // firmware has written a new one, never on the old block before the reset took effect.
+        run.memory.write(self.symbol.address, &[0; 16]).map_err(|e| TargetError::Gone(e.to_string()))?;
+        let qmp = match &mut run.qmp {
+            Some(qmp) => qmp,
+            None => run.qmp.insert(
+                Qmp::connect(&socket, Duration::from_secs(2))
+                    .map_err(|e| TargetError::Gone(format!("cannot reach QEMU to reset it: {e}")))?,
+            ),
+        };
+        qmp.execute("system_reset").map_err(|e| {
+            run.qmp = None;
+            TargetError::Gone(format!("cannot reset QEMU: {e}"))
+        })?;
+        tracing::info!("QEMU reset");
+        Ok(AfterReset::Relink)
+    }
+
+    fn disconnect(&mut self, sink: &Sink) {
+        if let Some(channels) = self.channels.take() {
+            channels.into_text().finish_in_background(sink.clone());
+        }
+        if let Some(mut run) = self.run.take() {
+            // A clean quit first (QEMU flushes and removes its socket), then the hard way.
+            let quit = run.qmp.as_mut().map(|qmp| qmp.execute("quit").is_ok()).unwrap_or(false);
+            if quit {
+                let deadline = Instant::now() + Duration::from_secs(1);
+                while run.process.try_exit().is_none() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            run.process.end();
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The demo as firmware for QEMU's boards: built (incrementally) by `.ci/build-firmware`, so that a
+//! test runs what the source says.
+
+use asyncmon_daemon::backend::qemu::{machine, QemuConfig};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Builds the demo for `board` and returns the ELF's path. Fails with the build's output: a
+/// machine without the firmware toolchain gets told how to install it.
+pub fn demo_firmware(board: &str) -> PathBuf {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/build-firmware");
+    let out = Command::new("bash").arg(script).arg(board).output().expect("bash runs");
+    assert!(
+        out.status.success(),
+        "building the demo for {board} failed (the toolchain: bash .ci/install-firmware-toolchain):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    PathBuf::from(stdout.lines().last().expect("the script prints the ELF's path"))
+}
+
+/// The demo on QEMU's `machine`, in real time.
+pub fn demo_on(board: &str, machine: &str) -> QemuConfig {
+    let mut config = QemuConfig::new(demo_firmware(board), machine::find(machine).unwrap());
+    config.attach_timeout = std::time::Duration::from_secs(10);
+    config
+}
