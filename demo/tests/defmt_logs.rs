@@ -5,57 +5,13 @@
 
 mod support;
 
-use asyncmon_protocol::host::{FailurePath, LogLevel, LogLine, LogSource};
 use std::time::Duration;
 use support::Harness;
-
-/// The 1-based line of the first line of `src/demo.rs` containing `needle`.
-fn demo_line(needle: &str) -> u32 {
-    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/demo.rs")).unwrap();
-    source.lines().position(|l| l.contains(needle)).expect("the statement is in demo.rs") as u32 + 1
-}
-
-fn defmt_lines(logs: &std::collections::VecDeque<LogLine>) -> Vec<&LogLine> {
-    logs.iter().filter(|l| l.source == LogSource::Defmt).collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn defmt_logs_arrive_decoded_with_level_time_and_source_line() {
     let mut h = Harness::start(&["demo"], Duration::from_secs(10)).await;
-    h.until("a defmt warning and the failure it led to", Duration::from_secs(20), |s| {
-        s.failures.iter().any(|f| f.path == FailurePath::Unretrieved)
-            && defmt_lines(&s.logs).iter().any(|l| l.level == Some(LogLevel::Warn))
-    })
-    .await;
-    let lines = defmt_lines(&h.session.logs);
-
-    let reading = lines.iter().find(|l| l.level == Some(LogLevel::Info)).expect("an info line");
-    assert_eq!(
-        reading.text, "sensor_poll: 22 C on poll 1",
-        "the first poll's reading, formatted on the host"
-    );
-    let at = reading.location.as_ref().expect("the ELF's debug info places the statement");
-    assert!(at.file.ends_with("demo/src/demo.rs"), "{at}");
-    assert_eq!(at.line, demo_line(r#"defmt::info!("sensor_poll: {=i32} C on poll {=u32}""#));
-    let time = reading.device_time.as_deref().expect("the firmware defines defmt::timestamp!");
-    // `{=u64:us}` is shown in seconds since the firmware started.
-    let seconds: f64 = time.parse().unwrap_or_else(|_| panic!("{time:?}"));
-    assert!(seconds > 0.0 && seconds < 60.0, "device time {time:?}");
-
-    let warning = lines.iter().find(|l| l.level == Some(LogLevel::Warn)).unwrap();
-    assert_eq!(warning.text, "sensor_poll: no answer on poll 3");
-    assert_eq!(warning.location.as_ref().unwrap().line, demo_line("defmt::warn!("));
-    // The warning precedes the failure it explains.
-    let failure = h.session.failures.iter().find(|f| f.path == FailurePath::Unretrieved).unwrap();
-    assert!(warning.at_ms <= failure.at_ms);
-
-    // Device time only grows, and no line was malformed.
-    let times: Vec<f64> = lines.iter().filter_map(|l| l.device_time.as_deref()?.parse().ok()).collect();
-    assert!(times.len() >= 2 && times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
-    assert!(
-        !h.session.logs.iter().any(|l| l.source == LogSource::Daemon && l.text.starts_with("defmt")),
-        "no defmt problem reported"
-    );
+    support::demo_session::defmt_logs(&mut h).await;
 }
 
 mod decoder {

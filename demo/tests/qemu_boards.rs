@@ -5,12 +5,40 @@
 mod support;
 
 use asyncmon_daemon::daemon::TargetConfig;
+use asyncmon_protocol::host::{ClientRequest, FailurePath};
+use std::time::Duration;
 use support::boards::demo_on;
-use support::Harness;
+use support::{demo_session, Harness};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_on_a_cortex_m4f() {
     let mut h = Harness::serve(TargetConfig::Qemu(demo_on("mps2-an386", "mps2-an386")), None).await;
     assert_eq!(h.session.target.backend, "qemu");
-    support::demo_session::failure_paths_then_stop(&mut h).await;
+    demo_session::failure_paths_then_stop(&mut h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn defmt_logs_from_a_cortex_m4f() {
+    let mut h = Harness::serve(TargetConfig::Qemu(demo_on("mps2-an386", "mps2-an386")), None).await;
+    demo_session::defmt_logs(&mut h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_restarts_the_firmware_in_a_new_epoch() {
+    let mut h = Harness::serve(TargetConfig::Qemu(demo_on("mps2-an386", "mps2-an386")), None).await;
+    h.until("a failure in the first epoch", Duration::from_secs(20), |s| {
+        s.epoch == 1 && s.failures.iter().any(|f| f.path == FailurePath::Unretrieved)
+    })
+    .await;
+    h.client.request(&ClientRequest::Reset).await.unwrap();
+    h.until(
+        "a failure in the second epoch",
+        Duration::from_secs(20),
+        demo_session::a_new_epoch_with_a_failure,
+    )
+    .await;
+    demo_session::old_tasks_gone(&h.session);
+    assert!(h.session.problems.iter().any(|p| p.text.contains("the target was reset")));
+    // The same QEMU, reset in place: the first epoch's failures are kept beside the new ones.
+    assert!(h.session.failures.iter().any(|f| f.epoch == 1));
 }

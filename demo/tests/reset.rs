@@ -5,29 +5,12 @@ mod support;
 
 use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::daemon::TargetConfig;
-use asyncmon_protocol::host::{ClientRequest, FailurePath, SessionState, TargetState, TaskState};
+use asyncmon_protocol::host::{ClientRequest, FailurePath, TargetState};
 use std::time::Duration;
 use support::Harness;
 
 /// The tests here look for their firmware among this process's children: one at a time.
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn a_new_epoch_with_a_failure(s: &SessionState) -> bool {
-    s.epoch == 2
-        && s.target_state == TargetState::Attached
-        && s.failures.iter().any(|f| f.epoch == 2 && f.path == FailurePath::Unretrieved)
-}
-
-fn old_tasks_gone(s: &SessionState) {
-    let old: Vec<_> = s.tasks.iter().filter(|t| t.epoch == 1).collect();
-    assert!(!old.is_empty(), "the first epoch's tasks are still listed");
-    assert!(
-        old.iter().all(|t| t.state == TaskState::Gone || matches!(t.state, TaskState::Finished(_))),
-        "{old:#?}"
-    );
-    assert!(old.iter().any(|t| t.name == "blinky" && t.state == TaskState::Gone));
-    assert!(s.tasks.iter().any(|t| t.epoch == 2 && t.name == "blinky" && t.state == TaskState::Running));
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_from_a_client_restarts_the_firmware_in_a_new_epoch() {
@@ -38,8 +21,13 @@ async fn a_reset_from_a_client_restarts_the_firmware_in_a_new_epoch() {
     })
     .await;
     h.client.request(&ClientRequest::Reset).await.unwrap();
-    h.until("a failure in the second epoch", Duration::from_secs(20), a_new_epoch_with_a_failure).await;
-    old_tasks_gone(&h.session);
+    h.until(
+        "a failure in the second epoch",
+        Duration::from_secs(20),
+        support::demo_session::a_new_epoch_with_a_failure,
+    )
+    .await;
+    support::demo_session::old_tasks_gone(&h.session);
     assert!(h.session.problems.iter().any(|p| p.text.contains("the firmware was reset")));
 }
 
@@ -73,8 +61,13 @@ async fn a_killed_firmware_is_restarted_when_restart_is_on() {
     assert_eq!(children.len(), 1, "one firmware process: {children:?}");
     let killed = std::process::Command::new("kill").args(["-9", &children[0].to_string()]).status().unwrap();
     assert!(killed.success());
-    h.until("a failure in the second epoch", Duration::from_secs(20), a_new_epoch_with_a_failure).await;
-    old_tasks_gone(&h.session);
+    h.until(
+        "a failure in the second epoch",
+        Duration::from_secs(20),
+        support::demo_session::a_new_epoch_with_a_failure,
+    )
+    .await;
+    support::demo_session::old_tasks_gone(&h.session);
     assert!(
         h.session
             .problems

@@ -1,9 +1,11 @@
 //! What the demo's session must come to, wherever the demo runs (the simulated board, QEMU's
 //! boards): every failure path, spawn chains and raise sites, storage sizes, then a stop that ends
-//! in KeyboardInterrupt with every task's cleanup.
+//! in KeyboardInterrupt with every task's cleanup; defmt lines decoded with level, time and line.
 
 use super::Harness;
-use asyncmon_protocol::host::{FailurePath, LogSource, TargetState, TaskOutcome, TaskState};
+use asyncmon_protocol::host::{
+    FailurePath, LogLevel, LogLine, LogSource, SessionState, TargetState, TaskOutcome, TaskState,
+};
 use std::time::Duration;
 
 /// Waits for the demo's failures and checks each path they took, then stops the firmware and
@@ -107,4 +109,72 @@ pub async fn failure_paths_then_stop(h: &mut Harness) {
     assert_eq!(h.session.stats.frames_rejected, 0);
     assert_eq!(h.session.stats.frames_lost_on_device, 0);
     assert!(h.session.stats.frames > 10);
+}
+
+/// The 1-based line of the first line of `src/demo.rs` containing `needle`.
+fn demo_line(needle: &str) -> u32 {
+    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/demo.rs")).unwrap();
+    source.lines().position(|l| l.contains(needle)).expect("the statement is in demo.rs") as u32 + 1
+}
+
+fn defmt_lines(logs: &std::collections::VecDeque<LogLine>) -> Vec<&LogLine> {
+    logs.iter().filter(|l| l.source == LogSource::Defmt).collect()
+}
+
+/// Waits for the demo's defmt lines and checks they are decoded with level, device time and the
+/// statement's file and line, next to the failure they led up to.
+pub async fn defmt_logs(h: &mut Harness) {
+    h.until("a defmt warning and the failure it led to", Duration::from_secs(20), |s| {
+        s.failures.iter().any(|f| f.path == FailurePath::Unretrieved)
+            && defmt_lines(&s.logs).iter().any(|l| l.level == Some(LogLevel::Warn))
+    })
+    .await;
+    let lines = defmt_lines(&h.session.logs);
+
+    let reading = lines.iter().find(|l| l.level == Some(LogLevel::Info)).expect("an info line");
+    assert_eq!(
+        reading.text, "sensor_poll: 22 C on poll 1",
+        "the first poll's reading, formatted on the host"
+    );
+    let at = reading.location.as_ref().expect("the ELF's debug info places the statement");
+    assert!(at.file.ends_with("demo/src/demo.rs"), "{at}");
+    assert_eq!(at.line, demo_line(r#"defmt::info!("sensor_poll: {=i32} C on poll {=u32}""#));
+    let time = reading.device_time.as_deref().expect("the firmware defines defmt::timestamp!");
+    // `{=u64:us}` is shown in seconds since the firmware started.
+    let seconds: f64 = time.parse().unwrap_or_else(|_| panic!("{time:?}"));
+    assert!(seconds > 0.0 && seconds < 60.0, "device time {time:?}");
+
+    let warning = lines.iter().find(|l| l.level == Some(LogLevel::Warn)).unwrap();
+    assert_eq!(warning.text, "sensor_poll: no answer on poll 3");
+    assert_eq!(warning.location.as_ref().unwrap().line, demo_line("defmt::warn!("));
+    // The warning precedes the failure it explains.
+    let failure = h.session.failures.iter().find(|f| f.path == FailurePath::Unretrieved).unwrap();
+    assert!(warning.at_ms <= failure.at_ms);
+
+    // Device time only grows, and no line was malformed.
+    let times: Vec<f64> = lines.iter().filter_map(|l| l.device_time.as_deref()?.parse().ok()).collect();
+    assert!(times.len() >= 2 && times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert!(
+        !h.session.logs.iter().any(|l| l.source == LogSource::Daemon && l.text.starts_with("defmt")),
+        "no defmt problem reported"
+    );
+}
+
+/// After a reset: the second epoch is attached and has failed a task again.
+pub fn a_new_epoch_with_a_failure(s: &SessionState) -> bool {
+    s.epoch == 2
+        && s.target_state == TargetState::Attached
+        && s.failures.iter().any(|f| f.epoch == 2 && f.path == FailurePath::Unretrieved)
+}
+
+/// After a reset: the first epoch's tasks are listed as gone (or finished), the new ones run.
+pub fn old_tasks_gone(s: &SessionState) {
+    let old: Vec<_> = s.tasks.iter().filter(|t| t.epoch == 1).collect();
+    assert!(!old.is_empty(), "the first epoch's tasks are still listed");
+    assert!(
+        old.iter().all(|t| t.state == TaskState::Gone || matches!(t.state, TaskState::Finished(_))),
+        "{old:#?}"
+    );
+    assert!(old.iter().any(|t| t.name == "blinky" && t.state == TaskState::Gone));
+    assert!(s.tasks.iter().any(|t| t.epoch == 2 && t.name == "blinky" && t.state == TaskState::Running));
 }
