@@ -1,6 +1,6 @@
 //! The demo as firmware on QEMU's boards, from the same source as the simulated board's: the
 //! daemon starts QEMU, reads the RTT control block in the guest RAM (a shared file) while the guest
-//! runs, and the session must come to what it comes to on the simulated board.
+//! runs, and the session must come to what it comes to on the simulated board — on each core.
 
 mod support;
 
@@ -10,22 +10,22 @@ use std::time::Duration;
 use support::boards::demo_on;
 use support::{demo_session, Harness};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_on_a_cortex_m4f() {
-    let mut h = Harness::serve(TargetConfig::Qemu(demo_on("mps2-an386", "mps2-an386")), None).await;
+async fn demo(board: &str, machine: &str) -> Harness {
+    let h = Harness::serve(TargetConfig::Qemu(demo_on(board, machine)), None).await;
     assert_eq!(h.session.target.backend, "qemu");
-    demo_session::failure_paths_then_stop(&mut h).await;
+    h
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn defmt_logs_from_a_cortex_m4f() {
-    let mut h = Harness::serve(TargetConfig::Qemu(demo_on("mps2-an386", "mps2-an386")), None).await;
-    demo_session::defmt_logs(&mut h).await;
+async fn failure_paths_then_stop(board: &str, machine: &str) {
+    demo_session::failure_paths_then_stop(&mut demo(board, machine).await).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reset_restarts_the_firmware_in_a_new_epoch() {
-    let mut h = Harness::serve(TargetConfig::Qemu(demo_on("mps2-an386", "mps2-an386")), None).await;
+async fn defmt_logs(board: &str, machine: &str) {
+    demo_session::defmt_logs(&mut demo(board, machine).await).await;
+}
+
+async fn a_reset_starts_a_new_epoch(board: &str, machine: &str) {
+    let mut h = demo(board, machine).await;
     h.until("a failure in the first epoch", Duration::from_secs(20), |s| {
         s.epoch == 1 && s.failures.iter().any(|f| f.path == FailurePath::Unretrieved)
     })
@@ -42,3 +42,28 @@ async fn a_reset_restarts_the_firmware_in_a_new_epoch() {
     // The same QEMU, reset in place: the first epoch's failures are kept beside the new ones.
     assert!(h.session.failures.iter().any(|f| f.epoch == 1));
 }
+
+/// Every check, on one board.
+macro_rules! on_board {
+    ($core:ident, $board:literal, $machine:literal) => {
+        mod $core {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn every_failure_path_then_stop_ends_in_keyboard_interrupt() {
+                super::failure_paths_then_stop($board, $machine).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn defmt_logs_arrive_decoded() {
+                super::defmt_logs($board, $machine).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_reset_restarts_the_firmware_in_a_new_epoch() {
+                super::a_reset_starts_a_new_epoch($board, $machine).await;
+            }
+        }
+    };
+}
+
+on_board!(cortex_m4f, "mps2-an386", "mps2-an386");
+on_board!(risc_v, "riscv-virt", "virt");

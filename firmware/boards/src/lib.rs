@@ -12,14 +12,21 @@
 //! | feature | QEMU machine | core | target |
 //! | --- | --- | --- | --- |
 //! | `mps2-an386` | `mps2-an386` | Cortex-M4F | thumbv7em-none-eabihf |
+//! | `riscv-virt` | `virt` (`qemu-system-riscv32 -bios none`) | RV32IMAC | riscv32imac-unknown-none-elf |
 
 #![no_std]
 
+mod alarm_queue;
 mod mmio;
 #[cfg(feature = "mps2-an386")]
 mod mps2;
+#[cfg(feature = "riscv-virt")]
+mod riscv_virt;
+
 #[cfg(feature = "mps2-an386")]
 use mps2 as board;
+#[cfg(feature = "riscv-virt")]
+use riscv_virt as board;
 
 /// The QEMU machine this firmware is built for (`qemu-system-* -machine MACHINE`).
 pub const MACHINE: &str = board::MACHINE;

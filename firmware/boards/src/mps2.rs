@@ -7,13 +7,11 @@
 //! than [`MAX_ALARM_TICKS`]. The alarm is CMSDK APB timer 0, which counts the 25 MHz PCLK down
 //! and interrupts at zero (IRQ 8).
 
+use crate::alarm_queue::{AlarmQueue, Hardware};
 use crate::mmio::Reg;
-use core::cell::{Cell, RefCell};
-use core::task::Waker;
+use core::cell::Cell;
 use cortex_m::peripheral::NVIC;
 use critical_section::{CriticalSection, Mutex};
-use embassy_time_driver::Driver;
-use embassy_time_queue_utils::Queue;
 
 pub(crate) const MACHINE: &str = "mps2-an386";
 
@@ -48,15 +46,14 @@ unsafe impl cortex_m::interrupt::InterruptNumber for Irq {
     }
 }
 
-struct Mps2Time {
-    /// The counter's last value seen and how many times it has wrapped.
-    extension: Mutex<Cell<(u32, u32)>>,
-    queue: Mutex<RefCell<Queue>>,
-}
+/// The counter's last value seen and how many times it has wrapped.
+static EXTENSION: Mutex<Cell<(u32, u32)>> = Mutex::new(Cell::new((0, 0)));
 
-impl Mps2Time {
-    fn now_in(&self, cs: CriticalSection<'_>) -> u64 {
-        let cell = self.extension.borrow(cs);
+pub(crate) struct Mps2;
+
+impl Hardware for Mps2 {
+    fn now(cs: CriticalSection<'_>) -> u64 {
+        let cell = EXTENSION.borrow(cs);
         let (last, mut wraps) = cell.get();
         let count = COUNTER.read();
         if count < last {
@@ -66,56 +63,26 @@ impl Mps2Time {
         (u64::from(wraps) << 32) | u64::from(count)
     }
 
-    /// Wakes what is due and sets the alarm for the next timer (or the longest wait, which keeps
-    /// the clock's extension fed).
-    fn run_queue(&self, cs: CriticalSection<'_>) {
-        loop {
-            let now = self.now_in(cs);
-            let next = self.queue.borrow_ref_mut(cs).next_expiration(now);
-            if arm(now, next) {
-                return;
-            }
+    /// Nothing due still sets the longest wait, which keeps the clock's extension fed.
+    fn arm(now: u64, at: u64) -> bool {
+        TIMER0_CTRL.write(0);
+        TIMER0_INTCLEAR.write(1);
+        let ticks = at.saturating_sub(now).min(MAX_ALARM_TICKS);
+        if ticks == 0 {
+            return false;
         }
+        TIMER0_RELOAD.write(u32::MAX);
+        TIMER0_VALUE.write((ticks * CYCLES_PER_TICK) as u32);
+        TIMER0_CTRL.write(CTRL_ENABLE | CTRL_IRQ_ENABLE);
+        true
     }
 }
 
-/// Sets the alarm for `at`; `false` when that time has come already.
-fn arm(now: u64, at: u64) -> bool {
-    TIMER0_CTRL.write(0);
-    TIMER0_INTCLEAR.write(1);
-    let ticks = at.saturating_sub(now).min(MAX_ALARM_TICKS);
-    if ticks == 0 {
-        return false;
-    }
-    let cycles = (ticks * CYCLES_PER_TICK) as u32;
-    TIMER0_RELOAD.write(u32::MAX);
-    TIMER0_VALUE.write(cycles);
-    TIMER0_CTRL.write(CTRL_ENABLE | CTRL_IRQ_ENABLE);
-    true
-}
-
-impl Driver for Mps2Time {
-    fn now(&self) -> u64 {
-        critical_section::with(|cs| self.now_in(cs))
-    }
-
-    fn schedule_wake(&self, at: u64, waker: &Waker) {
-        critical_section::with(|cs| {
-            if self.queue.borrow_ref_mut(cs).schedule_wake(at, waker) {
-                self.run_queue(cs);
-            }
-        });
-    }
-}
-
-embassy_time_driver::time_driver_impl!(static DRIVER: Mps2Time = Mps2Time {
-    extension: Mutex::new(Cell::new((0, 0))),
-    queue: Mutex::new(RefCell::new(Queue::new())),
-});
+embassy_time_driver::time_driver_impl!(static DRIVER: AlarmQueue<Mps2> = AlarmQueue::new());
 
 pub(crate) fn init() {
-    PRESCALE.write((CLOCK_HZ / embassy_time_driver::TICK_HZ - 1) as u32);
-    critical_section::with(|cs| DRIVER.run_queue(cs));
+    PRESCALE.write((CYCLES_PER_TICK - 1) as u32);
+    DRIVER.on_alarm();
     // SAFETY: the timer's handler (below) only takes the driver's critical section; unmasking it
     // cannot break a critical section in progress (there is none: init runs before the executor).
     unsafe { NVIC::unmask(Irq(TIMER0_IRQ)) };
@@ -126,9 +93,7 @@ pub(crate) fn init() {
 #[cortex_m_rt::exception]
 unsafe fn DefaultHandler(irqn: i16) {
     if irqn == TIMER0_IRQ as i16 {
-        critical_section::with(|cs| {
-            TIMER0_INTCLEAR.write(1);
-            DRIVER.run_queue(cs);
-        });
+        TIMER0_INTCLEAR.write(1);
+        DRIVER.on_alarm();
     }
 }

@@ -16,6 +16,8 @@ pub struct Machine {
     pub cpu: Option<&'static str>,
     /// The machine RAM QEMU maps to a `memory-backend-file` (`-machine ...,memory-backend=`).
     pub ram: RamWindow,
+    /// Further arguments the machine needs.
+    pub args: &'static [&'static str],
 }
 
 /// Where the machine RAM sits in the guest's address space.
@@ -36,6 +38,7 @@ pub const MACHINES: &[Machine] = &[
         package: "qemu-system-arm",
         cpu: Some("cortex-m4"),
         ram: RamWindow { base: 0x2100_0000, size: 16 << 20 },
+        args: &[],
     },
     Machine {
         name: "mps2-an385",
@@ -44,6 +47,17 @@ pub const MACHINES: &[Machine] = &[
         package: "qemu-system-arm",
         cpu: Some("cortex-m3"),
         ram: RamWindow { base: 0x2100_0000, size: 16 << 20 },
+        args: &[],
+    },
+    Machine {
+        name: "virt",
+        board: "QEMU RISC-V virt, RV32IMAC (riscv32imac-unknown-none-elf)",
+        qemu: "qemu-system-riscv32",
+        package: "qemu-system-misc",
+        cpu: None,
+        ram: RamWindow { base: 0x8000_0000, size: 16 << 20 },
+        // No OpenSBI: the ELF runs in machine mode from the start of RAM.
+        args: &["-bios", "none"],
     },
 ];
 

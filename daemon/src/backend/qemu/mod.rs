@@ -129,6 +129,9 @@ impl Qemu {
             command.args(["-cpu", cpu]);
         }
         command
+            .args(machine.args)
+            .arg("-m")
+            .arg(format!("{}M", machine.ram.size >> 20))
             .arg("-object")
             .arg(format!(
                 "memory-backend-file,id=ram,size={},mem-path={},share=on",
