@@ -43,6 +43,18 @@ async fn a_reset_starts_a_new_epoch(board: &str, machine: &str) {
     assert!(h.session.failures.iter().any(|f| f.epoch == 1));
 }
 
+#[test]
+fn a_firmware_built_for_another_machine_is_refused_before_qemu_starts() {
+    let risc_v = support::boards::demo_firmware("riscv-virt");
+    let config = asyncmon_daemon::backend::qemu::QemuConfig::new(
+        risc_v,
+        asyncmon_daemon::backend::qemu::machine::find("mps2-an386").unwrap(),
+    );
+    let err = asyncmon_daemon::backend::qemu::check(&config).unwrap_err().to_string();
+    assert!(err.contains("the RTT control block is at 0x8"), "{err}");
+    assert!(err.contains("outside mps2-an386's RAM at 0x21000000..0x22000000"), "{err}");
+}
+
 /// Every check, on one board.
 macro_rules! on_board {
     ($core:ident, $board:literal, $machine:literal) => {

@@ -60,12 +60,7 @@ impl QemuConfig {
 /// package has it), no ELF, no control block, or a control block outside the shared RAM.
 pub fn check(config: &QemuConfig) -> Result<RttSymbol, TargetError> {
     let machine = config.machine;
-    if !on_path(machine.qemu) {
-        return Err(TargetError::Unavailable(format!(
-            "{} is not installed: it runs the {} machine; install the {} package (Debian, Ubuntu: sudo apt-get install {})",
-            machine.qemu, machine.name, machine.package, machine.package
-        )));
-    }
+    require_qemu(machine, std::env::var_os("PATH").as_deref())?;
     let symbol = find_rtt_symbol(&config.elf).map_err(|e| TargetError::Firmware(e.to_string()))?;
     let ram = machine.ram;
     if symbol.address < ram.base || symbol.address >= ram.base + ram.size {
@@ -81,9 +76,15 @@ pub fn check(config: &QemuConfig) -> Result<RttSymbol, TargetError> {
     Ok(symbol)
 }
 
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+/// Whether the machine's QEMU is on `path`; if not, says which package has it.
+fn require_qemu(machine: &Machine, path: Option<&std::ffi::OsStr>) -> Result<(), TargetError> {
+    if path.is_some_and(|path| std::env::split_paths(path).any(|dir| dir.join(machine.qemu).is_file())) {
+        return Ok(());
+    }
+    Err(TargetError::Unavailable(format!(
+        "{} is not installed: it runs the {} machine; install the {} package (Debian, Ubuntu: sudo apt-get install {})",
+        machine.qemu, machine.name, machine.package, machine.package
+    )))
 }
 
 /// One QEMU run: its private directory (the RAM file and the QMP socket), the process, the memory.
@@ -289,6 +290,34 @@ impl Transport for Qemu {
                 }
             }
             run.process.end();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_qemu_names_the_package_that_has_it() {
+        let virt = machine::find("virt").unwrap();
+        let err =
+            require_qemu(virt, Some(std::ffi::OsStr::new("/nonexistent:/also-not"))).unwrap_err().to_string();
+        assert!(err.contains("qemu-system-riscv32 is not installed"), "{err}");
+        assert!(err.contains("sudo apt-get install qemu-system-misc"), "{err}");
+        assert!(require_qemu(virt, None).is_err());
+    }
+
+    #[test]
+    fn a_firmware_not_built_for_the_machine_is_refused_before_qemu_starts() {
+        // This test binary has no control block at all.
+        let exe = std::env::current_exe().unwrap();
+        let config = QemuConfig::new(exe, machine::find("mps2-an386").unwrap());
+        if let Err(err) = check(&config) {
+            let err = err.to_string();
+            assert!(err.contains("no _SEGGER_RTT symbol") || err.contains("is not installed"), "{err}");
+        } else {
+            panic!("a firmware without a control block was accepted");
         }
     }
 }
