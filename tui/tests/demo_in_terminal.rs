@@ -1,6 +1,8 @@
 //! The real `asyncmon demo` in a real terminal (tmux): the monitor shows a failure from the
 //! simulated board, `s` then `y` stops the firmware, and the screen shows KeyboardInterrupt, the
-//! cancelled tasks and the firmware's exit; `q` quits. Needs tmux (`.ci/run` installs it).
+//! cancelled tasks and the firmware's exit; `q` quits. The same with `asyncmon qemu` and the demo
+//! built for a Cortex-M4F. Needs tmux (`.ci/run` installs it) and, for QEMU, the firmware
+//! toolchain (`.ci/build-firmware` installs it).
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -12,7 +14,9 @@ struct Tmux {
 
 impl Tmux {
     fn start(command: &str) -> Tmux {
-        let server = format!("asyncmon-test-{}", std::process::id());
+        static SERVERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let server = format!("asyncmon-test-{}-{n}", std::process::id());
         let tmux = Tmux { server };
         let ok = tmux
             .run(&["new-session", "-d", "-s", "demo", "-x", "80", "-y", "24", command])
@@ -60,9 +64,27 @@ impl Drop for Tmux {
 
 #[test]
 fn demo_shows_a_failure_and_stops_with_keyboard_interrupt() {
+    a_failure_then_a_stop("demo");
+}
+
+#[test]
+fn the_demo_on_qemu_shows_a_failure_and_stops_with_keyboard_interrupt() {
+    let build = Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/build-firmware"))
+        .arg("mps2-an386")
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "building the demo firmware: {}", String::from_utf8_lossy(&build.stderr));
+    let elf = String::from_utf8(build.stdout).unwrap();
+    a_failure_then_a_stop(&format!("qemu --machine mps2-an386 {}", elf.trim()));
+}
+
+/// Runs `asyncmon SUBCOMMAND` (the demo, wherever it runs) in a terminal and goes through a failure,
+/// its detail, a stop, the logs, and quitting.
+fn a_failure_then_a_stop(subcommand: &str) {
     let dir = tempfile::tempdir().unwrap();
     let command = format!(
-        "{} demo --socket {} --log {}",
+        "{} {subcommand} --socket {} --log {}",
         env!("CARGO_BIN_EXE_asyncmon"),
         dir.path().join("demo.sock").display(),
         dir.path().join("demo.log").display()
