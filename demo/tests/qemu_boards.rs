@@ -5,8 +5,6 @@
 mod support;
 
 use asyncmon_daemon::daemon::TargetConfig;
-use asyncmon_protocol::host::{ClientRequest, FailurePath};
-use std::time::Duration;
 use support::boards::demo_on;
 use support::{demo_session, Harness};
 
@@ -26,19 +24,7 @@ async fn defmt_logs(board: &str, machine: &str) {
 
 async fn a_reset_starts_a_new_epoch(board: &str, machine: &str) {
     let mut h = demo(board, machine).await;
-    h.until("a failure in the first epoch", Duration::from_secs(20), |s| {
-        s.epoch == 1 && s.failures.iter().any(|f| f.path == FailurePath::Unretrieved)
-    })
-    .await;
-    h.client.request(&ClientRequest::Reset).await.unwrap();
-    h.until(
-        "a failure in the second epoch",
-        Duration::from_secs(20),
-        demo_session::a_new_epoch_with_a_failure,
-    )
-    .await;
-    demo_session::old_tasks_gone(&h.session);
-    assert!(h.session.problems.iter().any(|p| p.text.contains("the target was reset")));
+    demo_session::a_reset_starts_a_new_epoch(&mut h, "the target was reset").await;
     // The same QEMU, reset in place: the first epoch's failures are kept beside the new ones.
     assert!(h.session.failures.iter().any(|f| f.epoch == 1));
 }

@@ -5,7 +5,7 @@ mod support;
 
 use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::daemon::TargetConfig;
-use asyncmon_protocol::host::{ClientRequest, FailurePath, TargetState};
+use asyncmon_protocol::host::TargetState;
 use std::time::Duration;
 use support::Harness;
 
@@ -16,19 +16,7 @@ static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 async fn a_reset_from_a_client_restarts_the_firmware_in_a_new_epoch() {
     let _turn = TURN.lock().await;
     let mut h = Harness::start(&["demo"], Duration::from_secs(10)).await;
-    h.until("a failure in the first epoch", Duration::from_secs(20), |s| {
-        s.epoch == 1 && s.failures.iter().any(|f| f.path == FailurePath::Unretrieved)
-    })
-    .await;
-    h.client.request(&ClientRequest::Reset).await.unwrap();
-    h.until(
-        "a failure in the second epoch",
-        Duration::from_secs(20),
-        support::demo_session::a_new_epoch_with_a_failure,
-    )
-    .await;
-    support::demo_session::old_tasks_gone(&h.session);
-    assert!(h.session.problems.iter().any(|p| p.text.contains("the firmware was reset")));
+    support::demo_session::a_reset_starts_a_new_epoch(&mut h, "the firmware was reset").await;
 }
 
 /// The firmware processes this test process started.
@@ -61,13 +49,7 @@ async fn a_killed_firmware_is_restarted_when_restart_is_on() {
     assert_eq!(children.len(), 1, "one firmware process: {children:?}");
     let killed = std::process::Command::new("kill").args(["-9", &children[0].to_string()]).status().unwrap();
     assert!(killed.success());
-    h.until(
-        "a failure in the second epoch",
-        Duration::from_secs(20),
-        support::demo_session::a_new_epoch_with_a_failure,
-    )
-    .await;
-    support::demo_session::old_tasks_gone(&h.session);
+    support::demo_session::a_new_epoch_follows(&mut h).await;
     assert!(
         h.session
             .problems

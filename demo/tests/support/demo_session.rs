@@ -4,7 +4,8 @@
 
 use super::Harness;
 use asyncmon_protocol::host::{
-    FailurePath, LogLevel, LogLine, LogSource, SessionState, TargetState, TaskOutcome, TaskState,
+    ClientRequest, FailurePath, LogLevel, LogLine, LogSource, SessionState, TargetState, TaskOutcome,
+    TaskState,
 };
 use std::time::Duration;
 
@@ -161,14 +162,14 @@ pub async fn defmt_logs(h: &mut Harness) {
 }
 
 /// After a reset: the second epoch is attached and has failed a task again.
-pub fn a_new_epoch_with_a_failure(s: &SessionState) -> bool {
+fn a_new_epoch_with_a_failure(s: &SessionState) -> bool {
     s.epoch == 2
         && s.target_state == TargetState::Attached
         && s.failures.iter().any(|f| f.epoch == 2 && f.path == FailurePath::Unretrieved)
 }
 
 /// After a reset: the first epoch's tasks are listed as gone (or finished), the new ones run.
-pub fn old_tasks_gone(s: &SessionState) {
+fn old_tasks_gone(s: &SessionState) {
     let old: Vec<_> = s.tasks.iter().filter(|t| t.epoch == 1).collect();
     assert!(!old.is_empty(), "the first epoch's tasks are still listed");
     assert!(
@@ -177,4 +178,22 @@ pub fn old_tasks_gone(s: &SessionState) {
     );
     assert!(old.iter().any(|t| t.name == "blinky" && t.state == TaskState::Gone));
     assert!(s.tasks.iter().any(|t| t.epoch == 2 && t.name == "blinky" && t.state == TaskState::Running));
+}
+
+/// Waits for a failure in the first epoch, asks for a reset, then checks the second epoch (see
+/// [`a_new_epoch_follows`]) and that the reset was said with `problem`.
+pub async fn a_reset_starts_a_new_epoch(h: &mut Harness, problem: &str) {
+    h.until("a failure in the first epoch", Duration::from_secs(20), |s| {
+        s.epoch == 1 && s.failures.iter().any(|f| f.path == FailurePath::Unretrieved)
+    })
+    .await;
+    h.client.request(&ClientRequest::Reset).await.unwrap();
+    a_new_epoch_follows(h).await;
+    assert!(h.session.problems.iter().any(|p| p.text.contains(problem)), "{:#?}", h.session.problems);
+}
+
+/// Waits for the second epoch to fail a task again; the first epoch's tasks must be gone.
+pub async fn a_new_epoch_follows(h: &mut Harness) {
+    h.until("a failure in the second epoch", Duration::from_secs(20), a_new_epoch_with_a_failure).await;
+    old_tasks_gone(&h.session);
 }
