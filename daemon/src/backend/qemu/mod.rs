@@ -281,7 +281,8 @@ impl Transport for Qemu {
             channels.into_text().finish_in_background(sink.clone());
         }
         if let Some(mut run) = self.run.take() {
-            // A clean quit first (QEMU flushes and removes its socket), then the hard way.
+            // A clean quit where QMP is connected already (after a reset), else the hard way:
+            // nothing of the guest needs saving, and the RAM file is the daemon's.
             let quit = run.qmp.as_mut().map(|qmp| qmp.execute("quit").is_ok()).unwrap_or(false);
             if quit {
                 let deadline = Instant::now() + Duration::from_secs(1);
