@@ -70,13 +70,37 @@ pub fn runtime_address(symbol: &RttSymbol, pid: u32, exe_inode: u64) -> Result<u
 /// Where `_SEGGER_RTT` is in the running process `pid`, and the target's pointer width: from the
 /// executable's ELF symbol and its load address.
 pub fn locate_in_process(pid: u32) -> Result<(u64, PointerWidth), LocateError> {
+    locate_executable(pid).map(|found| (found.address, found.width))
+}
+
+/// A firmware process's control block, and where its executable is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The run-time address of `_SEGGER_RTT`.
+    pub address: u64,
+    /// The target's pointer width.
+    pub width: PointerWidth,
+    /// The executable's path (resolved while the process runs).
+    pub executable: std::path::PathBuf,
+    /// Run-time address minus link-time address (0 unless position independent).
+    pub bias: u64,
+}
+
+/// Like [`locate_in_process`], with the executable's path and load bias.
+pub fn locate_executable(pid: u32) -> Result<Located, LocateError> {
     let exe = std::path::PathBuf::from(format!("/proc/{pid}/exe"));
     let inode = std::os::unix::fs::MetadataExt::ino(
         &std::fs::metadata(&exe)
             .map_err(|e| LocateError::Other(format!("cannot inspect process {pid}: {e}")))?,
     );
     let symbol = find_rtt_symbol(&exe)?;
-    Ok((runtime_address(&symbol, pid, inode)?, symbol.width))
+    let address = runtime_address(&symbol, pid, inode)?;
+    Ok(Located {
+        address,
+        width: symbol.width,
+        executable: std::fs::read_link(&exe).unwrap_or(exe),
+        bias: address.wrapping_sub(symbol.address),
+    })
 }
 
 /// The start of the first mapping (file offset 0) of the file with inode `inode`.

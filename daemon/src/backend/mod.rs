@@ -12,6 +12,7 @@ pub mod command;
 mod config;
 mod elf;
 pub mod error;
+pub mod exe_strings;
 pub mod probe;
 pub mod process;
 pub mod pump;
@@ -28,6 +29,8 @@ pub mod transport;
 pub use backoff::Backoff;
 pub use command::TargetCommand;
 pub use config::TargetConfig;
-pub use elf::{find_rtt_symbol, locate_in_process, runtime_address, LocateError, RttSymbol};
+pub use elf::{
+    find_rtt_symbol, locate_executable, locate_in_process, runtime_address, LocateError, Located, RttSymbol,
+};
 pub use error::TargetError;
 pub use sink::{EventSink, Sink};

@@ -3,15 +3,15 @@
 //! reads and writes the RTT buffers in the process's memory, the way a probe reads a chip's RAM.
 //! The firmware's standard output and error are shown as log lines (lossily, whatever bytes come).
 
-use super::elf::{locate_in_process, LocateError};
+use super::elf::{locate_executable, LocateError, Located};
 use super::error::TargetError;
+use super::exe_strings::ExeStrings;
 use super::process::{alive, forward_lines, Exit, Process};
 use super::rtt_channels::RttChannels;
 use super::sink::Sink;
 use super::transport::{AfterReset, Timing, Transport};
 use crate::defmt_logs::TableLoad;
 use crate::memory::{NoMemory, ProcessMemory, TargetMemory};
-use crate::rtt::PointerWidth;
 use asyncmon_protocol::host::{LogSource, SessionEvent, TargetDescription};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -57,8 +57,10 @@ pub struct Sim {
     started: Instant,
     process: Option<Process>,
     mem: Option<ProcessMemory>,
-    /// Where `_SEGGER_RTT` is in the current process.
-    located: Option<(u64, PointerWidth)>,
+    /// Where `_SEGGER_RTT` is in the current process, and its executable.
+    located: Option<Located>,
+    /// Where the current process's static strings are read (its memory, then its executable).
+    strings: Option<ExeStrings>,
     channels: Option<RttChannels>,
     /// The defmt table of the executable with this inode: read once, not at every restart.
     defmt: Option<(u64, TableLoad)>,
@@ -76,6 +78,7 @@ impl Sim {
             process: None,
             mem: None,
             located: None,
+            strings: None,
             channels: None,
             defmt: None,
             no_memory: NoMemory,
@@ -128,6 +131,7 @@ impl Transport for Sim {
     fn connect(&mut self, sink: &Sink) -> Result<(), TargetError> {
         self.mem = None;
         self.located = None;
+        self.strings = None;
         self.channels = None;
         if let Some(pid) = self.config.attach_to {
             if !alive(pid) {
@@ -163,22 +167,27 @@ impl Transport for Sim {
 
     fn open_link(&mut self) -> Result<bool, TargetError> {
         let pid = self.pid();
-        let (addr, width) = match self.located {
-            Some(found) => found,
+        let located = match &self.located {
+            Some(found) => found.clone(),
             // The kernel lets `spawn` return before the new program's segments are mapped (the
             // exec releases the parent first): until they are, the executable is not in the map.
-            None => match locate_in_process(pid) {
-                Ok(found) => *self.located.insert(found),
+            None => match locate_executable(pid) {
+                Ok(found) => self.located.insert(found).clone(),
                 Err(LocateError::NotMapped(_)) => return Ok(false),
                 Err(e) => return Err(TargetError::Firmware(e.to_string())),
             },
         };
+        let (addr, width) = (located.address, located.width);
         if self.mem.is_none() {
-            self.mem = Some(ProcessMemory::open(pid).map_err(|e| {
-                TargetError::Firmware(format!(
-                    "cannot open the memory of process {pid}: {e} (the daemon needs ptrace access to its firmware)"
-                ))
-            })?);
+            let open = || {
+                ProcessMemory::open(pid).map_err(|e| {
+                    TargetError::Firmware(format!(
+                        "cannot open the memory of process {pid}: {e} (the daemon needs ptrace access to its firmware)"
+                    ))
+                })
+            };
+            self.mem = Some(open()?);
+            self.strings = Some(ExeStrings::new(open()?, located.executable, located.bias));
         }
         let defmt = self.defmt_table(pid);
         let mem = self.mem.as_mut().expect("opened above");
@@ -217,8 +226,8 @@ impl Transport for Sim {
     }
 
     fn strings(&mut self) -> &mut dyn TargetMemory {
-        match self.mem.as_mut() {
-            Some(mem) => mem,
+        match self.strings.as_mut() {
+            Some(strings) => strings,
             None => &mut self.no_memory,
         }
     }
@@ -237,6 +246,7 @@ impl Transport for Sim {
             channels.into_text().finish_in_background(sink.clone());
         }
         self.mem = None;
+        self.strings = None;
         if let Some(mut process) = self.process.take() {
             process.end();
         }
