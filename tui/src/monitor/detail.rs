@@ -25,7 +25,7 @@ pub fn render_detail_overlay(frame: &mut Frame<'_>, area: Rect, state: &MonitorS
             None => (" Task ".to_string(), vec![Line::from("No task selected.")]),
         },
         Pane::Failures => match state.failure_rows().get(state.selected_failure) {
-            Some(failure) => (format!(" Failure #{} ", failure.seq), detail_lines(state, failure)),
+            Some(failure) => (format!(" Failure #{} ", failure.seq), detail_lines(state, failure, true)),
             None => (" Failure ".to_string(), vec![Line::from("No failure selected.")]),
         },
     };

@@ -268,8 +268,11 @@ fn path_words(path: FailurePath) -> &'static str {
     }
 }
 
-/// The lines describing a failure: the detail pane's and the overlay's.
-pub(crate) fn detail_lines(state: &MonitorState, failure: &Failure) -> Vec<Line<'static>> {
+/// The lines describing a failure: the detail pane's (`full_paths` false: source paths shortened to
+/// their last two components, so a firmware built outside the workspace, whose paths are absolute,
+/// still leaves room for the spawn chain) and the overlay's (whole paths).
+pub(crate) fn detail_lines(state: &MonitorState, failure: &Failure, full_paths: bool) -> Vec<Line<'static>> {
+    let path = |location: String| if full_paths { location } else { short_location(&location) };
     let label = |l: &str| Span::styled(format!("{l:<12}"), Style::new().fg(Color::DarkGray));
     let mut lines = Vec::new();
     match &failure.exception {
@@ -279,7 +282,7 @@ pub(crate) fn detail_lines(state: &MonitorState, failure: &Failure) -> Vec<Line<
                 Span::raw(e.message.clone()),
             ]));
             if let Some(at) = &e.raised_at {
-                lines.push(Line::from(vec![label("raised at"), Span::raw(at.to_string())]));
+                lines.push(Line::from(vec![label("raised at"), Span::raw(path(at.to_string()))]));
             }
         }
         None => lines.push(Line::from(failure.message.clone())),
@@ -287,7 +290,7 @@ pub(crate) fn detail_lines(state: &MonitorState, failure: &Failure) -> Vec<Line<
     lines.push(Line::from(vec![label("path"), Span::raw(path_words(failure.path))]));
     if let Some(task) = &failure.task {
         lines.push(Line::from(vec![label("task"), Span::raw(format!("{} (#{})", task.name, task.id))]));
-        lines.push(Line::from(vec![label("spawned at"), Span::raw(task.spawned_at.to_string())]));
+        lines.push(Line::from(vec![label("spawned at"), Span::raw(path(task.spawned_at.to_string()))]));
         let chain: Vec<String> =
             state.session.spawn_chain(failure.epoch, task.id).iter().map(|t| t.name.clone()).collect();
         let chain = if chain.is_empty() { task.name.clone() } else { chain.join(" ← ") };
@@ -300,7 +303,7 @@ pub(crate) fn detail_lines(state: &MonitorState, failure: &Failure) -> Vec<Line<
 fn render_detail(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     let block = Block::new().borders(Borders::ALL).title(" Failure detail ");
     let lines = match state.failure_rows().get(state.selected_failure) {
-        Some(failure) => detail_lines(state, failure),
+        Some(failure) => detail_lines(state, failure, false),
         None => {
             let mut lines = vec![Line::from("No failures yet.").fg(Color::DarkGray)];
             if let TargetState::Failed { reason } = &state.session.target_state {
