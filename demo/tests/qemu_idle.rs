@@ -14,17 +14,7 @@ use support::Harness;
 
 /// This process's children running `qemu-system-*`.
 fn qemu_children() -> Vec<u32> {
-    let me = std::process::id().to_string();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let comm = stat.split_once('(').and_then(|(_, rest)| rest.rsplit_once(')')).map(|(c, _)| c);
-            let ppid = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().nth(1));
-            ppid == Some(&me) && comm.is_some_and(|c| c.starts_with("qemu-system"))
-        })
-        .collect()
+    support::children(|_, comm| comm.starts_with("qemu-system"))
 }
 
 /// CPU time (user + system) process `pid` has used.

@@ -21,18 +21,10 @@ async fn a_reset_from_a_client_restarts_the_firmware_in_a_new_epoch() {
 
 /// The firmware processes this test process started.
 fn firmware_children() -> Vec<u32> {
-    let me = std::process::id();
     let firmware = std::fs::canonicalize(support::firmware()).unwrap();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let ppid = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().nth(1));
-            ppid == Some(&me.to_string())
-                && std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == firmware)
-        })
-        .collect()
+    support::children(|pid, _| {
+        std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == firmware)
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -90,3 +90,19 @@ pub fn running_demo() -> (std::process::Child, TargetConfig) {
     sim.attach_to = Some(firmware.id());
     (firmware, TargetConfig::Sim(sim))
 }
+
+/// This test process's children for which `wanted(pid, command name)` holds.
+pub fn children(wanted: impl Fn(u32, &str) -> bool) -> Vec<u32> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // "pid (comm) state ppid ...": the name may hold spaces and parentheses.
+            let Some((head, rest)) = stat.rsplit_once(')') else { return false };
+            let comm = head.split_once('(').map_or("", |(_, comm)| comm);
+            rest.split_whitespace().nth(1) == Some(&me) && wanted(pid, comm)
+        })
+        .collect()
+}

@@ -150,10 +150,6 @@ impl Qemu {
         }
         command
     }
-
-    fn gone(&self, what: impl std::fmt::Display) -> TargetError {
-        TargetError::Gone(format!("QEMU ({}): {what}", self.config.machine.name))
-    }
 }
 
 impl Transport for Qemu {
@@ -253,11 +249,10 @@ impl Transport for Qemu {
 
     fn reset(&mut self) -> Result<AfterReset, TargetError> {
         self.channels = None;
-        let socket = match &self.run {
-            Some(run) => run.dir.path().join("qmp.sock"),
-            None => return Err(self.gone("not running")),
+        let Some(run) = self.run.as_mut() else {
+            return Err(TargetError::Gone(format!("QEMU ({}) is not running", self.config.machine.name)));
         };
-        let run = self.run.as_mut().expect("checked above");
+        let socket = run.dir.path().join("qmp.sock");
         // The old control block's id goes first: the link opens again only once the restarted
         // firmware has written a new one, never on the old block before the reset took effect.
         run.memory.write(self.symbol.address, &[0; 16]).map_err(|e| TargetError::Gone(e.to_string()))?;
