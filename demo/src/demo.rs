@@ -28,7 +28,14 @@ pub const FAILING_POLL: u32 = 3;
 /// How long main gives the modem to connect.
 pub const MODEM_TIMEOUT_MS: u64 = 100;
 
-static EXECUTOR: Executor<16, 2048> = Executor::new();
+/// Task slots: main's children at their peak (the self test's probes, the modem, the background
+/// tasks and a poll or two) with room to spare.
+pub const TASKS: usize = 16;
+/// Bytes per slot: the largest of the demo's futures (or its output) is under 100 bytes on a
+/// 64-bit host; 256 leaves room and fits the demo in a micro:bit's 16 KiB of RAM.
+pub const SLOT_BYTES: usize = 256;
+
+static EXECUTOR: Executor<TASKS, SLOT_BYTES> = Executor::new();
 
 /// Failures the custom handler has seen. (A critical section, not an atomic add: Cortex-M0 has no
 /// compare-and-swap.)

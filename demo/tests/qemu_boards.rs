@@ -63,5 +63,6 @@ macro_rules! on_board {
     };
 }
 
+on_board!(cortex_m0, "microbit", "microbit");
 on_board!(cortex_m4f, "mps2-an386", "mps2-an386");
 on_board!(risc_v, "riscv-virt", "virt");

@@ -63,6 +63,7 @@ async fn idles(board: &str, machine: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_demo_lets_qemu_sleep() {
+    idles("microbit", "microbit").await;
     idles("mps2-an386", "mps2-an386").await;
     idles("riscv-virt", "virt").await;
 }

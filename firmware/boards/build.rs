@@ -3,7 +3,11 @@
 use std::path::PathBuf;
 
 fn main() {
-    let boards = [("mps2-an386", "memory/mps2.x"), ("riscv-virt", "memory/riscv-virt.x")];
+    let boards = [
+        ("mps2-an386", "memory/mps2.x"),
+        ("microbit", "memory/microbit.x"),
+        ("riscv-virt", "memory/riscv-virt.x"),
+    ];
     let selected: Vec<_> = boards
         .iter()
         .filter(|(feature, _)| {

@@ -46,6 +46,23 @@ impl Process {
         }
     }
 
+    /// Whether the process is ending: gone, or going within a quarter of a second. A memory error
+    /// then is its exit, not a broken link.
+    pub fn gone_soon(&mut self) -> bool {
+        let deadline = Instant::now() + std::time::Duration::from_millis(250);
+        loop {
+            if !std::path::Path::new(&format!("/proc/{}/mem", self.id())).exists()
+                || self.try_exit().is_some()
+            {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+
     /// Ends a process this daemon started; one it found is left running.
     pub fn end(&mut self) {
         if let Process::Started(child) = self {

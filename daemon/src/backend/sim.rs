@@ -109,7 +109,7 @@ impl Sim {
     /// A memory error while the process is going away is its exit, not a broken link.
     fn exiting(&mut self) -> bool {
         match &mut self.process {
-            Some(process) => gone_soon(process),
+            Some(process) => process.gone_soon(),
             None => true,
         }
     }
@@ -268,23 +268,6 @@ impl Transport for Sim {
 
     fn ran_before_attach(&self) -> bool {
         self.config.attach_to.is_some()
-    }
-}
-
-/// Whether a read failed because the firmware is exiting: its memory goes away a moment before it
-/// can be reaped, so give it that moment (bounded).
-fn gone_soon(process: &mut Process) -> bool {
-    let deadline = Instant::now() + Duration::from_millis(250);
-    loop {
-        if !std::path::Path::new(&format!("/proc/{}/mem", process.id())).exists()
-            || process.try_exit().is_some()
-        {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(2));
     }
 }
 

@@ -5,6 +5,9 @@ use asyncmon_daemon::backend::qemu::{machine, QemuConfig};
 use std::path::PathBuf;
 use std::process::Command;
 
+/// Every board the demo is built for (`.ci/build-firmware`'s names).
+pub const BOARDS: &[&str] = &["mps2-an386", "microbit", "riscv-virt"];
+
 /// Builds the demo for `board` and returns the ELF's path. Fails with the build's output: a
 /// machine without the firmware toolchain gets told how to install it.
 pub fn demo_firmware(board: &str) -> PathBuf {

@@ -12,17 +12,26 @@
 //! | feature | QEMU machine | core | target |
 //! | --- | --- | --- | --- |
 //! | `mps2-an386` | `mps2-an386` | Cortex-M4F | thumbv7em-none-eabihf |
+//! | `microbit` | `microbit` | Cortex-M0 (nRF51822) | thumbv6m-none-eabi |
 //! | `riscv-virt` | `virt` (`qemu-system-riscv32 -bios none`) | RV32IMAC | riscv32imac-unknown-none-elf |
 
 #![no_std]
 
 mod alarm_queue;
+#[cfg(feature = "microbit")]
+mod microbit;
 mod mmio;
 #[cfg(feature = "mps2-an386")]
 mod mps2;
+#[cfg(feature = "_cortex-m")]
+mod nvic;
 #[cfg(feature = "riscv-virt")]
 mod riscv_virt;
+#[cfg(feature = "_cortex-m")]
+mod wrapping_counter;
 
+#[cfg(feature = "microbit")]
+use microbit as board;
 #[cfg(feature = "mps2-an386")]
 use mps2 as board;
 #[cfg(feature = "riscv-virt")]

@@ -9,9 +9,9 @@
 
 use crate::alarm_queue::{AlarmQueue, Hardware};
 use crate::mmio::Reg;
-use core::cell::Cell;
-use cortex_m::peripheral::NVIC;
-use critical_section::{CriticalSection, Mutex};
+use crate::nvic::Irq;
+use crate::wrapping_counter::WrappingCounter;
+use critical_section::CriticalSection;
 
 pub(crate) const MACHINE: &str = "mps2-an386";
 
@@ -28,39 +28,20 @@ const TIMER0_RELOAD: Reg = Reg(TIMER0 + 0x8);
 const TIMER0_INTCLEAR: Reg = Reg(TIMER0 + 0xc);
 const CTRL_ENABLE: u32 = 1;
 const CTRL_IRQ_ENABLE: u32 = 1 << 3;
-const TIMER0_IRQ: u16 = 8;
+const TIMER0_IRQ: Irq = Irq(8);
 
 /// PCLK cycles per embassy-time tick.
 const CYCLES_PER_TICK: u64 = CLOCK_HZ / embassy_time_driver::TICK_HZ;
 /// The longest the alarm waits (the timer is 32 bits of PCLK cycles): 171 s.
 const MAX_ALARM_TICKS: u64 = u32::MAX as u64 / CYCLES_PER_TICK;
 
-/// An interrupt line of the MPS2's NVIC.
-#[derive(Clone, Copy)]
-struct Irq(u16);
-
-// SAFETY: `number` returns a line the MPS2 has (its IRQs are 0..32 on QEMU's model).
-unsafe impl cortex_m::interrupt::InterruptNumber for Irq {
-    fn number(self) -> u16 {
-        self.0
-    }
-}
-
-/// The counter's last value seen and how many times it has wrapped.
-static EXTENSION: Mutex<Cell<(u32, u32)>> = Mutex::new(Cell::new((0, 0)));
+static COUNTER_64: WrappingCounter = WrappingCounter::new();
 
 pub(crate) struct Mps2;
 
 impl Hardware for Mps2 {
     fn now(cs: CriticalSection<'_>) -> u64 {
-        let cell = EXTENSION.borrow(cs);
-        let (last, mut wraps) = cell.get();
-        let count = COUNTER.read();
-        if count < last {
-            wraps += 1;
-        }
-        cell.set((count, wraps));
-        (u64::from(wraps) << 32) | u64::from(count)
+        COUNTER_64.extend(cs, COUNTER.read())
     }
 
     /// Nothing due still sets the longest wait, which keeps the clock's extension fed.
@@ -83,16 +64,14 @@ embassy_time_driver::time_driver_impl!(static DRIVER: AlarmQueue<Mps2> = AlarmQu
 pub(crate) fn init() {
     PRESCALE.write((CYCLES_PER_TICK - 1) as u32);
     DRIVER.on_alarm();
-    // SAFETY: the timer's handler (below) only takes the driver's critical section; unmasking it
-    // cannot break a critical section in progress (there is none: init runs before the executor).
-    unsafe { NVIC::unmask(Irq(TIMER0_IRQ)) };
+    TIMER0_IRQ.unmask();
 }
 
 /// Every device interrupt comes here (the board has no PAC and so no vector table of its own);
 /// timer 0's runs the timer queue.
 #[cortex_m_rt::exception]
 unsafe fn DefaultHandler(irqn: i16) {
-    if irqn == TIMER0_IRQ as i16 {
+    if TIMER0_IRQ.is(irqn) {
         TIMER0_INTCLEAR.write(1);
         DRIVER.on_alarm();
     }

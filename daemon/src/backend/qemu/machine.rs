@@ -14,8 +14,11 @@ pub struct Machine {
     pub package: &'static str,
     /// `-cpu`, where the machine has a choice.
     pub cpu: Option<&'static str>,
-    /// The machine RAM QEMU maps to a `memory-backend-file` (`-machine ...,memory-backend=`).
+    /// The RAM the firmware's control block is in.
     pub ram: RamWindow,
+    /// Whether QEMU maps that RAM to a `memory-backend-file` (`-machine ...,memory-backend=`);
+    /// if not, it is found in the QEMU process's memory.
+    pub shared_ram: bool,
     /// Further arguments the machine needs.
     pub args: &'static [&'static str],
 }
@@ -38,6 +41,7 @@ pub const MACHINES: &[Machine] = &[
         package: "qemu-system-arm",
         cpu: Some("cortex-m4"),
         ram: RamWindow { base: 0x2100_0000, size: 16 << 20 },
+        shared_ram: true,
         args: &[],
     },
     Machine {
@@ -47,6 +51,18 @@ pub const MACHINES: &[Machine] = &[
         package: "qemu-system-arm",
         cpu: Some("cortex-m3"),
         ram: RamWindow { base: 0x2100_0000, size: 16 << 20 },
+        shared_ram: true,
+        args: &[],
+    },
+    Machine {
+        name: "microbit",
+        board: "BBC micro:bit v1, nRF51822, Cortex-M0 (thumbv6m-none-eabi)",
+        qemu: "qemu-system-arm",
+        package: "qemu-system-arm",
+        cpu: None,
+        ram: RamWindow { base: 0x2000_0000, size: 16 << 10 },
+        // The SoC's RAM is its own: QEMU accepts `memory-backend=` and ignores it.
+        shared_ram: false,
         args: &[],
     },
     Machine {
@@ -56,6 +72,7 @@ pub const MACHINES: &[Machine] = &[
         package: "qemu-system-misc",
         cpu: None,
         ram: RamWindow { base: 0x8000_0000, size: 16 << 20 },
+        shared_ram: true,
         // No OpenSBI: the ELF runs in machine mode from the start of RAM.
         args: &["-bios", "none"],
     },

@@ -1,6 +1,8 @@
 //! The QEMU target: the daemon starts QEMU itself on one of the [`machine`]s, with the machine RAM
-//! in a shared file (`-object memory-backend-file,share=on`), and reads the RTT control block there
-//! while the guest runs — what a probe does with a board's RAM, at no cost to the guest ([`guest_memory`]).
+//! in a shared file (`-object memory-backend-file,share=on`) — or, for a machine that keeps its RAM
+//! to itself, found in QEMU's process memory ([`process_ram`]) — and reads the RTT control block
+//! there while the guest runs: what a probe does with a board's RAM, at no cost to the guest
+//! ([`guest_memory`]).
 //! It never polls through the gdbstub, which halts the guest for every read. Resets go through
 //! QMP ([`qmp`]); ending the target ends QEMU. What QEMU prints (the firmware's UART and
 //! semihosting output) becomes log lines; QEMU's exit code is the firmware's (semihosting exit).
@@ -8,6 +10,7 @@
 pub mod args;
 pub mod guest_memory;
 pub mod machine;
+pub mod process_ram;
 pub mod qmp;
 
 use super::elf::{find_rtt_symbol, RttSymbol};
@@ -125,20 +128,26 @@ impl Qemu {
     fn command(&self, dir: &Path) -> Command {
         let machine = self.config.machine;
         let mut command = Command::new(machine.qemu);
-        command.arg("-machine").arg(format!("{},memory-backend=ram", machine.name));
+        if machine.shared_ram {
+            command
+                .arg("-machine")
+                .arg(format!("{},memory-backend=ram", machine.name))
+                .arg("-m")
+                .arg(format!("{}M", machine.ram.size >> 20))
+                .arg("-object")
+                .arg(format!(
+                    "memory-backend-file,id=ram,size={},mem-path={},share=on",
+                    machine.ram.size,
+                    dir.join("ram").display()
+                ));
+        } else {
+            command.args(["-machine", machine.name]);
+        }
         if let Some(cpu) = machine.cpu {
             command.args(["-cpu", cpu]);
         }
         command
             .args(machine.args)
-            .arg("-m")
-            .arg(format!("{}M", machine.ram.size >> 20))
-            .arg("-object")
-            .arg(format!(
-                "memory-backend-file,id=ram,size={},mem-path={},share=on",
-                machine.ram.size,
-                dir.join("ram").display()
-            ))
             .args(["-display", "none", "-monitor", "none", "-serial", "stdio"])
             .args(["-semihosting-config", "enable=on,target=native"])
             .arg("-qmp")
@@ -176,16 +185,22 @@ impl Transport for Qemu {
             .prefix("asyncmon-qemu-")
             .tempdir()
             .map_err(|e| unavailable(format!("cannot make a directory for QEMU's files: {e}")))?;
-        // The RAM file exists, at the machine's size, before QEMU maps it: the daemon holds it open
-        // from the start, and the last frames stay readable after QEMU ends.
-        let ram = std::fs::File::options()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(dir.path().join("ram"))
-            .and_then(|file| file.set_len(self.config.machine.ram.size).map(|()| file))
-            .map_err(|e| unavailable(format!("cannot make the guest's RAM file: {e}")))?;
+        let machine = self.config.machine;
         let flash = ElfMemory::open(&self.config.elf).map_err(|e| TargetError::Firmware(e.to_string()))?;
+        let memory = if machine.shared_ram {
+            // The RAM file exists, at the machine's size, before QEMU maps it: the daemon holds it
+            // open from the start, and the last frames stay readable after QEMU ends.
+            let ram = std::fs::File::options()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(dir.path().join("ram"))
+                .and_then(|file| file.set_len(machine.ram.size).map(|()| file))
+                .map_err(|e| unavailable(format!("cannot make the guest's RAM file: {e}")))?;
+            GuestMemory::shared(ram, machine.ram, flash)
+        } else {
+            GuestMemory::private(machine.ram, flash)
+        };
         let mut child = self
             .command(dir.path())
             .stdin(Stdio::null())
@@ -200,13 +215,31 @@ impl Transport for Qemu {
         if let Some(err) = child.stderr.take() {
             forward_lines(err, LogSource::FirmwareStderr, sink.clone(), self.started);
         }
-        let memory = GuestMemory::new(ram, self.config.machine.ram, flash);
         self.run = Some(Run { dir, process: Process::Started(child), memory, qmp: None });
         Ok(())
     }
 
     fn open_link(&mut self) -> Result<bool, TargetError> {
         let Some(run) = self.run.as_mut() else { return Ok(false) };
+        if !run.memory.has_ram() {
+            let pid = run.process.id();
+            let found = process_ram::find(pid, self.config.machine.ram, self.symbol.address)
+                .map_err(|e| {
+                    TargetError::Unavailable(format!(
+                        "cannot read QEMU's memory (/proc/{pid}/mem: {e}): {} keeps its RAM to itself, and reading it needs the permission ptrace needs (a parent may read its child unless kernel.yama.ptrace_scope is 2 or more)",
+                        self.config.machine.name
+                    ))
+                })?;
+            let Some(host_base) = found else { return Ok(false) };
+            run.memory
+                .found_in_process(pid, host_base)
+                .map_err(|e| TargetError::Gone(format!("cannot open QEMU's memory (process {pid}): {e}")))?;
+            tracing::info!(
+                pid,
+                host_base = format_args!("{host_base:#x}"),
+                "guest RAM found in QEMU's memory"
+            );
+        }
         match RttChannels::open(
             &mut run.memory,
             self.symbol.address,
@@ -223,16 +256,19 @@ impl Transport for Qemu {
     }
 
     fn read(&mut self, bytes: &mut Vec<u8>, events: &mut Vec<SessionEvent>) -> Result<(), TargetError> {
-        match (self.channels.as_mut(), self.run.as_mut()) {
-            (Some(channels), Some(run)) => channels.read(&mut run.memory, bytes, events),
-            _ => Ok(()),
+        let (Some(channels), Some(run)) = (self.channels.as_mut(), self.run.as_mut()) else { return Ok(()) };
+        match channels.read(&mut run.memory, bytes, events) {
+            // RAM in QEMU's process memory goes with QEMU: that is its exit, not a broken link.
+            Err(TargetError::Gone(_)) if run.process.gone_soon() => Ok(()),
+            other => other,
         }
     }
 
     fn write(&mut self, data: &[u8]) -> Result<usize, TargetError> {
-        match (self.channels.as_mut(), self.run.as_mut()) {
-            (Some(channels), Some(run)) => channels.write(&mut run.memory, data),
-            _ => Ok(0),
+        let (Some(channels), Some(run)) = (self.channels.as_mut(), self.run.as_mut()) else { return Ok(0) };
+        match channels.write(&mut run.memory, data) {
+            Err(TargetError::Gone(_)) if run.process.gone_soon() => Ok(0),
+            other => other,
         }
     }
 
