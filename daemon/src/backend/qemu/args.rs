@@ -10,7 +10,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, clap::Args)]
 pub struct QemuArgs {
     /// The QEMU machine the firmware is built for: mps2-an386 (Cortex-M4F), mps2-an385
-    /// (Cortex-M3) or virt (RISC-V, RV32IMAC).
+    /// (Cortex-M3), microbit (Cortex-M0) or virt (RISC-V, RV32IMAC).
     #[arg(long, default_value = "mps2-an386")]
     pub machine: String,
     /// Let instructions drive the guest's clock (QEMU's -icount, e.g. `shift=4,sleep=off`): runs
