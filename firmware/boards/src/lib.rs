@@ -1,4 +1,4 @@
-//! Board support for QEMU's machines, for firmware built on `asyncmon-agent`.
+//! Board support for QEMU's machines, for async firmware (on `asyncmon-agent` or embassy-executor).
 //!
 //! One board is chosen by a feature; each gives:
 //! * the memory layout (`memory.x`, from `build.rs`), with RAM where QEMU can share it with the

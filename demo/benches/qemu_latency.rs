@@ -1,0 +1,85 @@
+//! Attach time and stop latency of the demo firmware on QEMU's boards, measured in one run and
+//! printed as percentiles:
+//!
+//! * attach: from the daemon starting QEMU to the firmware's `SessionStarted` at a client (QEMU's
+//!   start-up, the firmware's boot, finding its control block — on the micro:bit, in QEMU's process
+//!   memory — and the hello frame);
+//! * stop to acknowledgement: a client sends `Stop` to the settled demo, and the `Interrupted`
+//!   event reaches it (bounded by the agent's 20 ms control poll and the daemon's 10 ms RTT poll).
+//!
+//! QEMU runs in real time, as interactive sessions do.
+//!
+//! `cargo bench -p asyncmon-demo --bench qemu_latency` (`-- quick` for fewer samples)
+
+#![allow(missing_docs)]
+
+#[allow(dead_code)]
+#[path = "../tests/support/boards.rs"]
+mod boards;
+
+use asyncmon_daemon::client::Client;
+use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
+use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent};
+use std::time::Instant;
+
+fn percentiles(mut samples: Vec<f64>) -> String {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    let at = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
+    format!("p50 {:.1} ms, p90 {:.1} ms, max {:.1} ms ({} samples)", at(0.5), at(0.9), at(1.0), samples.len())
+}
+
+/// One session: (attach, stop → acknowledgement), in milliseconds.
+async fn session(board: &str, machine: &str) -> (f64, f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = boards::demo_on(board, machine);
+    let started = Instant::now();
+    let running = daemon::start(DaemonConfig {
+        socket: dir.path().join("d.sock"),
+        targets: vec![TargetConfig::Qemu(config)],
+        record: None,
+    })
+    .unwrap();
+    let mut client = Client::connect(&running.socket, "qemu latency bench").await.unwrap();
+    client.request(&ClientRequest::Subscribe).await.unwrap();
+    let mut attach = None;
+    // Settled: the self test is over and the modem task has been given up on.
+    let mut settled = false;
+    while !settled {
+        match client.recv().await.unwrap() {
+            Some(ServerMessage::Event(SessionEvent::SessionStarted { .. })) if attach.is_none() => {
+                attach = Some(started.elapsed().as_secs_f64() * 1e3);
+            }
+            Some(ServerMessage::Event(SessionEvent::Log(line)))
+                if line.text.contains("continuing offline") =>
+            {
+                settled = true;
+            }
+            _ => {}
+        }
+    }
+    let sent = Instant::now();
+    client.request(&ClientRequest::Stop).await.unwrap();
+    while !matches!(client.recv().await.unwrap(), Some(ServerMessage::Event(SessionEvent::Interrupted(_)))) {}
+    let stop = sent.elapsed().as_secs_f64() * 1e3;
+    tokio::task::block_in_place(|| running.shutdown());
+    (attach.expect("the session started before it settled"), stop)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let quick = std::env::args().any(|a| a == "quick" || a == "--test");
+    let sessions = if quick { 2 } else { 20 };
+    for (board, machine) in [("microbit", "microbit"), ("mps2-an386", "mps2-an386"), ("riscv-virt", "virt")] {
+        let (mut attach, mut stop) = (Vec::new(), Vec::new());
+        for _ in 0..sessions {
+            let (a, s) = session(board, machine).await;
+            attach.push(a);
+            stop.push(s);
+        }
+        println!("{machine}: attach: {}", percentiles(attach));
+        println!("{machine}: stop -> acknowledgement: {}", percentiles(stop));
+    }
+}
