@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the agent's executor against embassy-executor (spin platform) and
 //! tokio (current thread, LocalSet), the same work in one run: (1) spawn, run to completion and
-//! reclaim a task with one slot; (2) ping-pong between two tasks through signals. Per iteration.
+//! reclaim a task with one slot; (2) ping-pong between two tasks through signals; (3) that
+//! ping-pong while K other tasks sit idle (agent and embassy). Per iteration.
 //!
 //! `cargo bench -p asyncmon-agent --bench executors`
 
@@ -14,6 +15,8 @@ use std::time::Instant;
 
 /// A named workload: runs its work `n` times.
 type Case = (&'static str, fn(u64));
+/// A named workload with `k` idle tasks: runs its work `n` times.
+type IdleCase = (&'static str, fn(usize, u64));
 
 fn per_iteration(c: &mut Criterion, group: &str, cases: [Case; 3]) {
     let mut group = c.benchmark_group(group);
@@ -53,5 +56,25 @@ fn ping_pong(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, spawn_join, ping_pong);
+fn ping_pong_idle(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ping_pong_with_idle_tasks");
+    for k in workloads::IDLE_TASKS {
+        let cases: [IdleCase; 2] = [
+            ("asyncmon-agent", workloads::agent_ping_pong_idle),
+            ("embassy-executor (spin)", workloads::embassy_ping_pong_idle),
+        ];
+        for (name, work) in cases {
+            group.bench_function(format!("{name}/{k} idle"), |b| {
+                b.iter_custom(|iters| {
+                    let start = Instant::now();
+                    work(k, iters);
+                    start.elapsed()
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, spawn_join, ping_pong, ping_pong_idle);
 criterion_main!(benches);

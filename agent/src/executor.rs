@@ -1,6 +1,7 @@
 //! The executor: static task slots and `run`, asyncio's `asyncio.run`.
 
 use crate::exception::{Exception, KeyboardInterrupt};
+use crate::ready_queue::ReadyQueue;
 use crate::spawner::{Spawner, SLOT_ALIGN};
 use crate::task::{TaskHeader, TaskMeta};
 use crate::waker::TaskSignal;
@@ -55,6 +56,14 @@ impl Endings {
 /// The executor's state that does not depend on its sizes.
 pub(crate) struct ExecutorCore {
     running: Cell<bool>,
+    /// The tasks woken since the run loop last looked.
+    pub ready: ReadyQueue,
+    /// Slots not free (running, or holding an output for a handle).
+    pub live: Cell<usize>,
+    /// Slots from this index on have never held a task (all free).
+    fresh: Cell<usize>,
+    /// The first slot freed after use, + 1 (0: none); the rest follow `TaskHeader::next_free`.
+    free_head: Cell<usize>,
     pub main: TaskSignal,
     pub control: TaskSignal,
     /// The next task id, or 0 for the first (ids after main's); zero-initialised like all of it.
@@ -76,6 +85,10 @@ impl ExecutorCore {
     const fn new() -> Self {
         ExecutorCore {
             running: Cell::new(false),
+            ready: ReadyQueue::new(),
+            live: Cell::new(0),
+            fresh: Cell::new(0),
+            free_head: Cell::new(0),
             main: TaskSignal::new(),
             control: TaskSignal::new(),
             next_id: Cell::new(0),
@@ -137,6 +150,46 @@ impl RawExecutor {
     #[inline]
     pub fn slot_bytes(&self) -> usize {
         self.slot_bytes
+    }
+
+    /// The slot whose header holds `signal` (taken off this executor's ready queue).
+    #[inline]
+    pub fn index_of(&self, signal: &TaskSignal) -> usize {
+        let offset = (signal as *const TaskSignal as usize).wrapping_sub(self.headers.as_ptr() as usize);
+        let index = offset / core::mem::size_of::<TaskHeader>();
+        debug_assert!(index < self.headers.len(), "a signal from another executor's queue");
+        index
+    }
+
+    /// A free slot, marked live, in constant time; `None` when every slot is taken.
+    pub fn claim_slot(&self) -> Option<usize> {
+        let core = self.core;
+        let index = match core.free_head.get() {
+            0 => {
+                let fresh = core.fresh.get();
+                if fresh == self.headers.len() {
+                    return None;
+                }
+                core.fresh.set(fresh + 1);
+                self.headers[fresh].signal.bind(&core.ready);
+                fresh
+            }
+            head => {
+                let index = head - 1;
+                core.free_head.set(self.headers[index].next_free.get());
+                index
+            }
+        };
+        core.live.set(core.live.get() + 1);
+        Some(index)
+    }
+
+    /// Gives slot `index` back (its storage already dropped or moved out).
+    pub fn release_slot(&self, index: usize) {
+        let core = self.core;
+        self.headers[index].next_free.set(core.free_head.get());
+        core.free_head.set(index + 1);
+        core.live.set(core.live.get() - 1);
     }
 }
 

@@ -63,7 +63,7 @@ impl<T, E> JoinHandle<T, E> {
 
     /// Lets go of a finished task whose result is not ours: the executor settles it (and reports a
     /// failure nobody retrieved).
-    fn orphan(&mut self, header: &TaskHeader) {
+    fn orphan(&mut self, header: &'static TaskHeader) {
         header.handle_alive.set(false);
         header.awaiter.set(None);
         if header.state.get() == SlotState::Finished {
@@ -104,7 +104,7 @@ impl<T, E: Exception + From<Cancelled>> JoinHandle<T, E> {
                 crate::link::send_retrieved_failure(&meta, e, path);
             }
         }
-        slots::free(header);
+        slots::free(self.exec, self.index);
         self.done = true;
         Poll::Ready(output)
     }

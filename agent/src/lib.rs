@@ -36,6 +36,7 @@ mod join;
 pub mod link;
 mod panic;
 mod platform;
+mod ready_queue;
 mod run_loop;
 mod slots;
 mod spawner;

@@ -123,12 +123,13 @@ where
                 }
             }
         }
-        for (index, header) in headers.iter().enumerate() {
-            // Take every slot's wake, not only a running task's: a task cancelled or dropped while
-            // its timer was pending still gets woken when the timer fires, after its slot was
-            // freed; left set, that stale wake would keep `ready()` true and the executor awake
-            // for good.
-            if header.signal.take() && header.state.get() == SlotState::Running {
+        // What was woken, and only that: a pass costs the ready tasks, not the slots. A wake
+        // whose task has ended since (a timer that fires after its task was cancelled) is taken
+        // off the queue like any other, so it cannot keep the executor awake.
+        for signal in core.ready.take_all() {
+            let index = exec.index_of(signal);
+            let header = &headers[index];
+            if header.state.get() == SlotState::Running {
                 slots::poll(exec, index);
             }
             if header.orphaned.get() {
@@ -136,14 +137,10 @@ where
                 slots::settle(exec, index);
             }
         }
-        if main.is_none() && headers.iter().all(|h| h.state.get() == SlotState::Free) {
+        if main.is_none() && core.live.get() == 0 {
             break;
         }
-        let ready = || {
-            core.main.is_set()
-                || core.control.is_set()
-                || headers.iter().any(|h| h.signal.is_set() || h.orphaned.get())
-        };
+        let ready = || core.main.is_set() || core.control.is_set() || !core.ready.is_empty();
         if !ready() {
             crate::platform::sleep_unless(ready);
         }

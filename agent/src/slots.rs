@@ -85,12 +85,12 @@ pub(crate) fn settle(exec: RawExecutor, index: usize) {
         }
         (vtable.drop_output)(storage);
     }
-    free(header);
+    free(exec, index);
 }
 
 /// Asks the task in `header` to cancel: its next agent awaitable returns `Cancelled`. If it has not
 /// finished by the executor's cancel deadline, it is dropped.
-pub(crate) fn request_cancel(exec: RawExecutor, header: &TaskHeader) {
+pub(crate) fn request_cancel(exec: RawExecutor, header: &'static TaskHeader) {
     if header.state.get() == SlotState::Running && header.signal.request_cancel() {
         header.cancel_deadline.set(Some(Instant::now() + exec.core().cancel_deadline.get()));
     }
@@ -111,7 +111,7 @@ pub(crate) fn drop_task(exec: RawExecutor, index: usize, outcome: TaskOutcome) {
         exec.core().record_ending(meta.id, outcome);
     }
     header.wake_awaiter();
-    free(header);
+    free(exec, index);
 }
 
 /// Drops every cancelled task whose deadline has passed.
@@ -152,7 +152,8 @@ pub(crate) fn drop_all(exec: RawExecutor) {
 }
 
 /// Marks a slot free for reuse; its storage must already be dropped or moved out.
-pub(crate) fn free(header: &TaskHeader) {
+pub(crate) fn free(exec: RawExecutor, index: usize) {
+    let header = &exec.headers()[index];
     header.state.set(SlotState::Free);
     header.generation.set(header.generation.get().wrapping_add(1));
     header.vtable.set(None);
@@ -163,6 +164,7 @@ pub(crate) fn free(header: &TaskHeader) {
     header.cancel_deadline.set(None);
     header.signal.reset();
     header.stats.reset();
+    exec.release_slot(index);
 }
 
 /// Samples the statistics of every running task that was polled since its last sample.

@@ -162,7 +162,7 @@ impl Spawner {
             return Err(SpawnError::Misaligned { align });
         }
         let headers = self.exec.headers();
-        let Some(index) = headers.iter().position(|h| h.state.get() == SlotState::Free) else {
+        let Some(index) = self.exec.claim_slot() else {
             return Err(SpawnError::NoFreeSlot { slots: headers.len() });
         };
         let header = &headers[index];

@@ -72,9 +72,13 @@ pub(crate) enum SlotState {
 }
 
 /// A slot's header. Only `signal` is touched from other threads or interrupts; every `Cell` is
-/// touched only by the thread that runs the executor.
+/// touched only by the thread that runs the executor. `signal` comes first: a signal taken off
+/// the ready queue is its header's address (see `RawExecutor::index_of`).
+#[repr(C)]
 pub(crate) struct TaskHeader {
     pub signal: TaskSignal,
+    /// While the slot is free: the next free slot's index + 1 (0: none), see `RawExecutor::claim_slot`.
+    pub next_free: Cell<usize>,
     pub state: Cell<SlotState>,
     /// Bumped each time the slot is reused, so a stale handle can tell.
     pub generation: Cell<u32>,
@@ -96,6 +100,7 @@ impl TaskHeader {
     pub const fn new() -> Self {
         TaskHeader {
             signal: TaskSignal::new(),
+            next_free: Cell::new(0),
             state: Cell::new(SlotState::Free),
             generation: Cell::new(0),
             handle_alive: Cell::new(false),

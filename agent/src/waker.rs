@@ -1,52 +1,84 @@
-//! Task signals and wakers. A wake sets the task's ready flag and signals the platform; it is safe
-//! from any thread or interrupt, touching only atomics and the platform's signal.
+//! Task signals and wakers. A wake sets the task's ready flag, puts a task on the executor's ready
+//! queue and signals the platform; it is safe from any thread or interrupt, touching only atomics
+//! and the platform's signal.
 //!
 //! The signal also carries the task's cancellation state, so that the agent's awaitables can find
 //! out through the `Waker` in their `Context` whether the task polling them has been cancelled
 //! (see [`take_cancellation`]).
 
-use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use crate::ready_queue::ReadyQueue;
 use core::task::{Context, RawWaker, RawWakerVTable, Waker};
+use portable_atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 
 const NOT_CANCELLED: u8 = 0;
 const CANCEL_REQUESTED: u8 = 1;
 const CANCEL_DELIVERED: u8 = 2;
 
-/// A task's ready flag and cancellation state.
+/// A task's ready flag and cancellation state. All zeros to start with, like the executor it is in.
 pub(crate) struct TaskSignal {
-    ready: AtomicBool,
+    /// Woken and not yet looked at: for a slot's task, on the ready queue.
+    queued: AtomicBool,
     cancel: AtomicU8,
+    /// The ready queue a wake puts this signal on; bound when a task is first spawned into the slot.
+    /// Null for main and the control channel, which the run loop looks at on every pass.
+    queue: AtomicPtr<ReadyQueue>,
+    /// The next signal on the ready queue (the queue's to use).
+    pub(crate) next: AtomicPtr<TaskSignal>,
 }
 
 impl TaskSignal {
     pub const fn new() -> Self {
-        TaskSignal { ready: AtomicBool::new(false), cancel: AtomicU8::new(NOT_CANCELLED) }
+        TaskSignal {
+            queued: AtomicBool::new(false),
+            cancel: AtomicU8::new(NOT_CANCELLED),
+            queue: AtomicPtr::new(core::ptr::null_mut()),
+            next: AtomicPtr::new(core::ptr::null_mut()),
+        }
     }
 
-    /// Marks the task ready and wakes the executor.
-    pub fn set(&self) {
-        self.ready.store(true, Ordering::SeqCst);
+    /// From now on, a wake puts this signal on `queue`.
+    pub fn bind(&self, queue: &'static ReadyQueue) {
+        self.queue.store(queue as *const ReadyQueue as *mut ReadyQueue, Ordering::Release);
+    }
+
+    /// Marks the task ready and wakes the executor. A task already marked is left as it is: the
+    /// executor has yet to look at it.
+    pub fn set(&'static self) {
+        if self.queued.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        // SAFETY: `queue` is null or a `&'static ReadyQueue` (see `bind`).
+        if let Some(queue) = unsafe { self.queue.load(Ordering::Acquire).as_ref() } {
+            queue.push(self);
+        }
         crate::platform::signal();
     }
 
-    /// Returns whether the task was ready, and clears the flag. Clearing before polling means a
-    /// wake that happens during the poll is kept for the next round.
+    /// Returns whether the task was ready, and clears the flag (for main and the control channel,
+    /// which are not queued). Clearing before polling means a wake that happens during the poll is
+    /// kept for the next round.
     pub fn take(&self) -> bool {
-        if self.ready.load(Ordering::SeqCst) {
-            self.ready.store(false, Ordering::SeqCst);
+        if self.queued.load(Ordering::SeqCst) {
+            self.queued.store(false, Ordering::SeqCst);
             true
         } else {
             false
         }
     }
 
+    /// The ready queue has handed this signal to the executor, which is about to look at its task:
+    /// a wake from now on queues it again.
+    pub fn dequeued(&self) {
+        self.queued.store(false, Ordering::SeqCst);
+    }
+
     /// Whether the flag is set (without clearing it).
     pub fn is_set(&self) -> bool {
-        self.ready.load(Ordering::SeqCst)
+        self.queued.load(Ordering::SeqCst)
     }
 
     /// Asks the task to cancel and wakes it; returns `false` if it was already asked.
-    pub fn request_cancel(&self) -> bool {
+    pub fn request_cancel(&'static self) -> bool {
         if self.cancel.load(Ordering::SeqCst) != NOT_CANCELLED {
             return false;
         }
@@ -70,9 +102,9 @@ impl TaskSignal {
         }
     }
 
-    /// Back to a fresh state, for a reused slot.
+    /// Back to a fresh cancellation state, for a reused slot. The ready flag is left alone: a
+    /// signal still on the ready queue must stay marked until the executor takes it off.
     pub fn reset(&self) {
-        self.ready.store(false, Ordering::SeqCst);
         self.cancel.store(NOT_CANCELLED, Ordering::SeqCst);
     }
 

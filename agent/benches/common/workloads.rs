@@ -10,7 +10,7 @@
 
 #![allow(dead_code)]
 
-use asyncmon_agent::{Cancelled, Executor};
+use asyncmon_agent::{cancellable, Cancelled, Executor, Spawner};
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::signal::Signal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -62,6 +62,71 @@ pub fn agent_ping_pong(n: u64) {
         Ok::<u64, Cancelled>(v)
     });
     assert_eq!(result, Ok(Ok(n)));
+}
+
+/// The numbers of idle tasks the scaling case (3) is measured with.
+pub const IDLE_TASKS: [usize; 4] = [0, 16, 64, 256];
+
+static AGENT_IDLE_0: Executor<2, 256> = Executor::new();
+static AGENT_IDLE_16: Executor<18, 256> = Executor::new();
+static AGENT_IDLE_64: Executor<66, 256> = Executor::new();
+static AGENT_IDLE_256: Executor<258, 256> = Executor::new();
+
+/// (3) The ping-pong of (2) while `k` other tasks sit idle, each awaiting its own signal: the cost
+/// of a wake should not grow with the number of tasks. The idle tasks are cancelled at the end
+/// (their waits are wrapped in `cancellable`, so they see it). Each `k` has an executor of exactly
+/// `k + 2` slots.
+pub fn agent_ping_pong_idle(k: usize, n: u64) {
+    let executor: &'static dyn RunPingPong = match k {
+        0 => &AGENT_IDLE_0,
+        16 => &AGENT_IDLE_16,
+        64 => &AGENT_IDLE_64,
+        256 => &AGENT_IDLE_256,
+        _ => panic!("no executor for {k} idle tasks: {IDLE_TASKS:?}"),
+    };
+    assert_eq!(executor.run_ping_pong(k, n), n);
+}
+
+/// `Executor::run` for any slot count.
+trait RunPingPong: Sync {
+    fn run_ping_pong(&'static self, k: usize, n: u64) -> u64;
+}
+
+impl<const TASKS: usize, const SLOT_BYTES: usize> RunPingPong for Executor<TASKS, SLOT_BYTES> {
+    fn run_ping_pong(&'static self, k: usize, n: u64) -> u64 {
+        let (ping, pong) = (leak_flag(), leak_flag());
+        let result = self.run(|spawner: Spawner| async move {
+            let idle: Vec<_> = (0..k)
+                .map(|_| {
+                    let never = leak_flag();
+                    spawner.spawn("idle", async move { cancellable(never.wait()).await.map(drop) }).unwrap()
+                })
+                .collect();
+            let ponger = spawner
+                .spawn("ponger", async move {
+                    for _ in 0..n {
+                        let v = ping.wait().await;
+                        pong.signal(v + 1);
+                    }
+                    Ok::<(), Cancelled>(())
+                })
+                .unwrap();
+            let mut v = 0;
+            for _ in 0..n {
+                ping.signal(v);
+                v = pong.wait().await;
+            }
+            ponger.await?;
+            for task in &idle {
+                task.cancel();
+            }
+            for task in idle {
+                let _ = task.await;
+            }
+            Ok::<u64, Cancelled>(v)
+        });
+        result.unwrap().unwrap()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -145,6 +210,48 @@ pub fn embassy_ping_pong(n: u64) {
     spawner.spawn(embassy_ponger(n, ping, pong).unwrap());
     spawner.spawn(embassy_pinger(n, ping, pong, done).unwrap());
     embassy_run_until(done);
+}
+
+#[embassy_executor::task(pool_size = 336)]
+async fn embassy_idle(never: &'static Flag) {
+    never.wait().await;
+}
+
+/// An embassy executor with `k` idle tasks, one per `k` (embassy tasks cannot be cancelled: they
+/// stay, idle, for the next run).
+fn embassy_executor_with_idle(k: usize) -> &'static embassy_executor::raw::Executor {
+    use std::sync::{Mutex, OnceLock};
+    struct Shared(&'static embassy_executor::raw::Executor);
+    // SAFETY: as in `embassy_executor`: used from one thread only.
+    unsafe impl Send for Shared {}
+    static EXECUTORS: OnceLock<Mutex<Vec<(usize, Shared)>>> = OnceLock::new();
+    let mut executors = EXECUTORS.get_or_init(Default::default).lock().unwrap();
+    if let Some((_, exec)) = executors.iter().find(|(idle, _)| *idle == k) {
+        return exec.0;
+    }
+    let exec: &'static embassy_executor::raw::Executor =
+        Box::leak(Box::new(embassy_executor::raw::Executor::new(core::ptr::null_mut())));
+    for _ in 0..k {
+        exec.spawner().spawn(embassy_idle(leak_flag()).unwrap());
+    }
+    // SAFETY: polled from the one thread that owns the executor: the idle tasks start waiting.
+    unsafe { exec.poll() };
+    executors.push((k, Shared(exec)));
+    exec
+}
+
+/// (3) on embassy.
+pub fn embassy_ping_pong_idle(k: usize, n: u64) {
+    let exec = embassy_executor_with_idle(k);
+    let done: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+    let (ping, pong) = (leak_flag(), leak_flag());
+    let spawner = exec.spawner();
+    spawner.spawn(embassy_ponger(n, ping, pong).unwrap());
+    spawner.spawn(embassy_pinger(n, ping, pong, done).unwrap());
+    while !done.load(Ordering::Relaxed) {
+        // SAFETY: polled from the one thread that owns the executor, never re-entrantly.
+        unsafe { exec.poll() };
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -107,8 +107,8 @@ pub async fn failure_paths_then_stop(h: &mut Harness) {
         .all(|want| lines.contains(want))
     })
     .await;
-    assert_eq!(h.session.stats.frames_rejected, 0);
-    assert_eq!(h.session.stats.frames_lost_on_device, 0);
+    assert_eq!(h.session.stats.frames_rejected, 0, "{:#?}", h.session.problems);
+    assert_eq!(h.session.stats.frames_lost_on_device, 0, "{:#?}", h.session.problems);
     assert!(h.session.stats.frames > 10);
 }
 
