@@ -2,7 +2,7 @@
 //! such as an `embassy-sync` channel's `receive()`).
 
 use crate::exception::Cancelled;
-use crate::waker::take_cancellation;
+use crate::raw::signal::take_cancellation;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};

@@ -1,11 +1,9 @@
-//! Exceptions, the exception handler and the context it receives (asyncio's
-//! `loop.set_exception_handler` and `default_exception_handler`).
+//! Exceptions and what the exception handler is told about them: the error trait, cancellation,
+//! `KeyboardInterrupt`, and the context (which task, by which path). Plain types, below everything
+//! else in the agent; the handler itself is in `handler`.
 
-use crate::task::TaskMeta;
-use asyncmon_protocol::device::FailurePath;
-use core::cell::Cell;
+use asyncmon_protocol::device::{FailurePath, TaskId};
 use core::panic::Location;
-use critical_section::Mutex;
 
 /// An error a task can fail with. `Display` renders the message the host shows.
 pub trait Exception: core::fmt::Display + 'static {
@@ -89,23 +87,15 @@ pub struct Context<'a> {
     pub path: FailurePath,
 }
 
-/// An exception handler: a plain function, so it can live in static memory.
-pub type ExceptionHandler = fn(&Context<'_>);
-
-static HANDLER: Mutex<Cell<Option<ExceptionHandler>>> = Mutex::new(Cell::new(None));
-
-/// Installs `handler` as the exception handler; `None` restores the default.
-pub fn set_exception_handler(handler: Option<ExceptionHandler>) {
-    critical_section::with(|cs| HANDLER.borrow(cs).set(handler));
-}
-
-/// The default handler: streams the failure context to the host and lets the program go on.
-pub fn default_exception_handler(context: &Context<'_>) {
-    crate::link::send_failure(context);
-}
-
-/// Calls the installed handler (or the default) with `context`.
-pub(crate) fn call_exception_handler(context: &Context<'_>) {
-    let handler = critical_section::with(|cs| HANDLER.borrow(cs).get());
-    handler.unwrap_or(default_exception_handler)(context);
+/// Who a task is: what the exception handler and the host are told about it.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskMeta {
+    /// Unique within one run of the program; main is 0.
+    pub id: TaskId,
+    /// The name given at spawn.
+    pub name: &'static str,
+    /// Where `spawn` was called.
+    pub spawned_at: &'static Location<'static>,
+    /// The task that spawned it; `None` for main.
+    pub parent: Option<TaskId>,
 }

@@ -1,10 +1,9 @@
 //! [`JoinHandle`]: awaiting a task gives its `Result`, failure included (asyncio's `await task`).
 
-use crate::exception::{Cancelled, Exception};
-use crate::executor::RawExecutor;
-use crate::slots;
-use crate::task::{SlotState, TaskHeader, TaskMeta};
-use crate::waker::take_cancellation;
+use crate::exception::{Cancelled, Exception, TaskMeta};
+use crate::raw::header::{SlotState, TaskHeader};
+use crate::raw::signal::take_cancellation;
+use crate::raw::{slots, RawExecutor};
 use asyncmon_protocol::device::FailurePath;
 use core::future::Future;
 use core::marker::PhantomData;

@@ -32,34 +32,28 @@ mod cancel;
 mod exception;
 mod executor;
 mod gather;
+mod handler;
 mod join;
 pub mod link;
 mod panic;
 mod platform;
-mod ready_queue;
-mod run_loop;
-mod slots;
+mod raw;
 mod spawner;
 mod stats;
-mod task;
 mod time;
-mod waker;
 
 pub use asyncmon_protocol::device::{FailurePath, TaskId};
 pub use cancel::{cancellable, Cancellable};
-pub use exception::{
-    default_exception_handler, set_exception_handler, Cancelled, Context, Exception, ExceptionHandler,
-    KeyboardInterrupt,
-};
+pub use exception::{Cancelled, Context, Exception, KeyboardInterrupt, TaskMeta};
 pub use executor::{Config, Executor, DEFAULT_CANCEL_DEADLINE};
 pub use gather::{gather, gather_all, Gather, GatherAll};
+pub use handler::{default_exception_handler, set_exception_handler, ExceptionHandler};
 pub use join::JoinHandle;
 #[cfg(feature = "std")]
 pub use panic::install_panic_hook;
-pub use run_loop::CONTROL_POLL_INTERVAL;
+pub use raw::run_loop::CONTROL_POLL_INTERVAL;
 pub use spawner::{task_memory_bytes, SpawnError, Spawner};
 pub use stats::STATS_INTERVAL;
-pub use task::TaskMeta;
 pub use time::{sleep, wait_for, Sleep, TaskWaitFor, Timeout, WaitFor};
 
 /// The exit code a host process uses when `run` returned [`KeyboardInterrupt`] (128 + SIGINT, as a

@@ -4,27 +4,11 @@
 //! agent is the `#[panic_handler]`: it sends the panic frame and halts. On the `std` platform,
 //! [`install_panic_hook`] sends the frame from a panic hook, then runs the previous hook.
 
-use asyncmon_protocol::device::TaskId;
-use core::sync::atomic::{AtomicU32, Ordering};
-
-/// The task being polled, for the panic frame (`u32::MAX`: none).
-static RUNNING_TASK: AtomicU32 = AtomicU32::new(NO_TASK);
-
-/// No task is being polled.
-pub(crate) const NO_TASK: TaskId = u32::MAX;
-
-/// Records which task is being polled ([`NO_TASK`]: none).
-#[inline]
-pub(crate) fn set_running_task(id: TaskId) {
-    RUNNING_TASK.store(id, Ordering::Relaxed);
-}
-
 /// Sends the panic frame: `message` (cut to fit), where, and the task that was running.
 #[cfg(any(feature = "std", feature = "panic-handler"))]
 fn send_panic_frame(message: &str, location: Option<&core::panic::Location<'_>>) {
     use asyncmon_protocol::device::{DeviceMessage, SourceLocation, Text, MAX_INLINE_TEXT};
     let mut bounded = heapless::String::<MAX_INLINE_TEXT>::new();
-    let task = RUNNING_TASK.load(Ordering::Relaxed);
     crate::link::send(&DeviceMessage::Panic {
         message: Text::inline_truncated(message, &mut bounded),
         location: location.map(|l| SourceLocation {
@@ -32,7 +16,7 @@ fn send_panic_frame(message: &str, location: Option<&core::panic::Location<'_>>)
             line: l.line(),
             column: l.column(),
         }),
-        task: (task != NO_TASK).then_some(task),
+        task: crate::raw::hooks::panicking_task(),
     });
 }
 

@@ -1,14 +1,13 @@
 //! Spawning tasks into the executor's static slots, and the type-erased operations on a slot.
 
-use crate::exception::{Cancelled, Exception};
-use crate::executor::RawExecutor;
+use crate::exception::{Cancelled, Exception, TaskMeta};
 use crate::join::JoinHandle;
-use crate::task::{SlotState, TaskMeta};
+use crate::raw::header::{SlotState, TaskHeader};
+use crate::raw::vtable::VTableFor;
+use crate::raw::{hooks, RawExecutor, SLOT_ALIGN};
 use core::future::Future;
 use core::marker::PhantomData;
 use core::panic::Location;
-use core::pin::Pin;
-use core::task::Poll;
 
 /// Why a task could not be spawned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,79 +50,12 @@ impl core::fmt::Display for SpawnError {
 
 impl Exception for SpawnError {}
 
-/// Slot alignment: the storage of every slot is aligned to this many bytes.
-pub(crate) const SLOT_ALIGN: usize = 16;
-
 /// The static memory one task costs: the slot's header (state, wake and cancel flags, handle
 /// bookkeeping) plus the bytes `future` needs in a slot (the larger of the future and its output).
 /// Use it to size an executor's `SLOT_BYTES`.
 pub fn task_memory_bytes<F: Future>(_future: &F) -> (usize, usize) {
     let needed = core::mem::size_of::<F>().max(core::mem::size_of::<F::Output>());
-    (core::mem::size_of::<crate::task::TaskHeader>(), needed)
-}
-
-/// What the executor needs to do with a slot whose types it no longer knows.
-pub(crate) struct TaskVTable {
-    /// Polls the future; on completion drops it and writes the output in its place.
-    pub poll: unsafe fn(*mut u8, &mut core::task::Context<'_>) -> Poll<()>,
-    /// Drops the future in place (cancellation).
-    pub drop_future: unsafe fn(*mut u8),
-    /// Drops the output in place.
-    pub drop_output: unsafe fn(*mut u8),
-    /// The failure in the output, if the task failed.
-    pub failure: unsafe fn(*const u8) -> Option<*const dyn Exception>,
-}
-
-struct VTableFor<F>(PhantomData<F>);
-
-impl<F, T, E> VTableFor<F>
-where
-    F: Future<Output = Result<T, E>> + 'static,
-    T: 'static,
-    E: Exception,
-{
-    const VTABLE: TaskVTable = TaskVTable {
-        poll: poll_future::<F>,
-        drop_future: drop_in_place::<F>,
-        drop_output: drop_in_place::<Result<T, E>>,
-        failure: failure_of::<T, E>,
-    };
-}
-
-/// # Safety
-/// `ptr` points to a live, pinned `F` in slot storage.
-unsafe fn poll_future<F: Future>(ptr: *mut u8, cx: &mut core::task::Context<'_>) -> Poll<()> {
-    // SAFETY: per the contract, `ptr` is a live `F` that never moves (static slot storage).
-    let future = unsafe { Pin::new_unchecked(&mut *(ptr as *mut F)) };
-    match future.poll(cx) {
-        Poll::Pending => Poll::Pending,
-        Poll::Ready(output) => {
-            // SAFETY: the future is finished and dropped in place exactly once; the slot was
-            // checked at spawn to hold `F::Output` as well, so writing it there is in bounds.
-            unsafe {
-                core::ptr::drop_in_place(ptr as *mut F);
-                core::ptr::write(ptr as *mut F::Output, output);
-            }
-            Poll::Ready(())
-        }
-    }
-}
-
-/// # Safety
-/// `ptr` points to a live `T` that is never used again.
-unsafe fn drop_in_place<T>(ptr: *mut u8) {
-    // SAFETY: per the contract.
-    unsafe { core::ptr::drop_in_place(ptr as *mut T) }
-}
-
-/// # Safety
-/// `ptr` points to a live `Result<T, E>`.
-unsafe fn failure_of<T, E: Exception>(ptr: *const u8) -> Option<*const dyn Exception> {
-    // SAFETY: per the contract.
-    match unsafe { &*(ptr as *const Result<T, E>) } {
-        Ok(_) => None,
-        Err(e) => Some(e as &dyn Exception as *const dyn Exception),
-    }
+    (core::mem::size_of::<TaskHeader>(), needed)
 }
 
 /// Starts tasks. Handed to `main` by [`crate::Executor::run`]; copy it into tasks that spawn.
@@ -167,7 +99,7 @@ impl Spawner {
         };
         let header = &headers[index];
         let core = self.exec.core();
-        let meta = TaskMeta { id: core.next_task_id(), name, spawned_at, parent: Some(core.current.get()) };
+        let meta = TaskMeta { id: core.next_task_id(), name, spawned_at, parent: Some(core.spawning_task()) };
         // SAFETY: the slot is free (nothing lives in its storage), the storage is SLOT_ALIGN-aligned
         // and `needed` bytes fit, as checked above.
         unsafe { core::ptr::write(self.exec.storage(index) as *mut F, future) };
@@ -177,11 +109,11 @@ impl Spawner {
         header.handle_alive.set(true);
         header.orphaned.set(false);
         header.state.set(SlotState::Running);
-        crate::link::send_task_spawned(&meta, self.exec.slot_bytes());
+        hooks::task_spawned(&meta, self.exec.slot_bytes());
         header.signal.set();
         if core.shutting_down.get() {
             // Spawned during a shutdown (by cleanup code): it is cancelled like everything else.
-            crate::slots::request_cancel(self.exec, header);
+            crate::raw::slots::request_cancel(self.exec, header);
         }
         Ok(JoinHandle::new(self.exec, index, header.generation.get()))
     }

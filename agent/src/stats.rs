@@ -5,7 +5,7 @@
 //! most every [`STATS_INTERVAL`], and one when a task ends. Without the feature every function here
 //! is empty and the executor reads no clock around its polls.
 
-use crate::task::TaskHeader;
+use asyncmon_protocol::device::{TaskId, TaskRunState};
 #[cfg(feature = "task-stats")]
 use core::cell::Cell;
 use embassy_time::Duration;
@@ -70,10 +70,10 @@ impl PollCounters {
         )
     }
 
-    /// Counts a poll that began at `start`; `woke_itself`: the task was ready again when its poll
-    /// returned.
+    /// Counts a poll that began at `start`; `woke_itself`: whether the task was ready again when
+    /// its poll returned (asked only with the feature).
     #[inline]
-    pub fn poll_ended(&self, start: PollStart, woke_itself: bool) {
+    pub fn poll_ended(&self, start: PollStart, woke_itself: impl FnOnce() -> bool) {
         #[cfg(feature = "task-stats")]
         {
             let end = Instant::now();
@@ -81,47 +81,39 @@ impl PollCounters {
             self.polls.set(self.polls.get().wrapping_add(1));
             self.busy_us.set(self.busy_us.get().saturating_add(took));
             self.max_poll_us.set(self.max_poll_us.get().max(took.min(u64::from(u32::MAX)) as u32));
-            self.self_wakes.set(self.self_wakes.get() + u32::from(woke_itself));
+            self.self_wakes.set(self.self_wakes.get() + u32::from(woke_itself()));
             self.last_poll_end.set(Some(end));
         }
         #[cfg(not(feature = "task-stats"))]
         let _ = (start, woke_itself);
     }
-}
-
-/// Sends a sample of `header`'s task if its numbers changed since the last one (or `always`).
-pub(crate) fn report(header: &TaskHeader, always: bool) {
-    #[cfg(feature = "task-stats")]
-    {
-        let counters = &header.stats;
-        let polls = counters.polls.get();
-        if !crate::link::enabled() || (!always && polls == counters.reported_polls.get()) {
-            return;
+    /// Sends a sample of task `task`'s numbers if they changed since the last one (or `always`);
+    /// `state` says whether it is waiting, ready or being cancelled.
+    pub fn report(&self, task: TaskId, state: impl FnOnce() -> TaskRunState, always: bool) {
+        #[cfg(feature = "task-stats")]
+        {
+            let polls = self.polls.get();
+            if !crate::link::enabled() || (!always && polls == self.reported_polls.get()) {
+                return;
+            }
+            self.reported_polls.set(polls);
+            let idle = self
+                .last_poll_end
+                .get()
+                .map_or(0, |end| Instant::now().saturating_duration_since(end).as_micros());
+            crate::link::send_task_stats(asyncmon_protocol::device::TaskStats {
+                task,
+                polls,
+                busy_us: self.busy_us.get(),
+                max_poll_us: self.max_poll_us.get(),
+                self_wakes: self.self_wakes.get(),
+                idle_us: idle.min(u64::from(u32::MAX)) as u32,
+                state: state(),
+            });
         }
-        counters.reported_polls.set(polls);
-        let idle = counters
-            .last_poll_end
-            .get()
-            .map_or(0, |end| Instant::now().saturating_duration_since(end).as_micros());
-        use asyncmon_protocol::device::{TaskRunState, TaskStats};
-        crate::link::send_task_stats(TaskStats {
-            task: header.id.get(),
-            polls,
-            busy_us: counters.busy_us.get(),
-            max_poll_us: counters.max_poll_us.get(),
-            self_wakes: counters.self_wakes.get(),
-            idle_us: idle.min(u64::from(u32::MAX)) as u32,
-            state: if header.signal.cancel_requested() {
-                TaskRunState::Cancelling
-            } else if header.signal.is_set() {
-                TaskRunState::Ready
-            } else {
-                TaskRunState::Waiting
-            },
-        });
+        #[cfg(not(feature = "task-stats"))]
+        let _ = (task, state, always);
     }
-    #[cfg(not(feature = "task-stats"))]
-    let _ = (header, always);
 }
 
 #[cfg(all(test, feature = "task-stats"))]
@@ -133,8 +125,8 @@ mod tests {
         let counters = PollCounters::new();
         let start = counters.poll_started();
         std::thread::sleep(std::time::Duration::from_millis(3));
-        counters.poll_ended(start, true);
-        counters.poll_ended(counters.poll_started(), false);
+        counters.poll_ended(start, || true);
+        counters.poll_ended(counters.poll_started(), || false);
         assert_eq!(counters.polls.get(), 2);
         assert_eq!(counters.self_wakes.get(), 1);
         assert!(counters.max_poll_us.get() >= 3000, "{}", counters.max_poll_us.get());

@@ -3,7 +3,7 @@
 
 use crate::exception::{Cancelled, Exception};
 use crate::join::JoinHandle;
-use crate::waker::take_cancellation;
+use crate::raw::signal::take_cancellation;
 use asyncmon_protocol::device::FailurePath;
 use core::future::Future;
 use core::pin::Pin;

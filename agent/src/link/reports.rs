@@ -2,8 +2,7 @@
 //! acknowledgements. Each is built only when the link exists.
 
 use super::{enabled, with_link};
-use crate::exception::{Context, Exception};
-use crate::task::TaskMeta;
+use crate::exception::{Context, Exception, TaskMeta};
 use asyncmon_protocol::device::*;
 use core::fmt::Write as _;
 

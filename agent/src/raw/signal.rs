@@ -6,7 +6,7 @@
 //! out through the `Waker` in their `Context` whether the task polling them has been cancelled
 //! (see [`take_cancellation`]).
 
-use crate::ready_queue::ReadyQueue;
+use super::ready_queue::{QueueLink, ReadyQueue};
 use core::task::{Context, RawWaker, RawWakerVTable, Waker};
 use portable_atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 
@@ -15,25 +15,33 @@ const CANCEL_REQUESTED: u8 = 1;
 const CANCEL_DELIVERED: u8 = 2;
 
 /// A task's ready flag and cancellation state. All zeros to start with, like the executor it is in.
+/// `link` comes first: a link taken off the ready queue is its signal's address.
+#[repr(C)]
 pub(crate) struct TaskSignal {
+    link: QueueLink,
     /// Woken and not yet looked at: for a slot's task, on the ready queue.
     queued: AtomicBool,
     cancel: AtomicU8,
     /// The ready queue a wake puts this signal on; bound when a task is first spawned into the slot.
     /// Null for main and the control channel, which the run loop looks at on every pass.
     queue: AtomicPtr<ReadyQueue>,
-    /// The next signal on the ready queue (the queue's to use).
-    pub(crate) next: AtomicPtr<TaskSignal>,
 }
 
 impl TaskSignal {
     pub const fn new() -> Self {
         TaskSignal {
+            link: QueueLink::new(),
             queued: AtomicBool::new(false),
             cancel: AtomicU8::new(NOT_CANCELLED),
             queue: AtomicPtr::new(core::ptr::null_mut()),
-            next: AtomicPtr::new(core::ptr::null_mut()),
         }
+    }
+
+    /// The signal whose link `link` is (taken off a ready queue, where only signals' links go).
+    pub fn of_link(link: &'static QueueLink) -> &'static TaskSignal {
+        // SAFETY: `link` is the first field of a `repr(C)` `TaskSignal` (only `set` pushes links,
+        // and only its own), so the two share an address; signals are `'static`.
+        unsafe { &*(link as *const QueueLink as *const TaskSignal) }
     }
 
     /// From now on, a wake puts this signal on `queue`.
@@ -49,7 +57,7 @@ impl TaskSignal {
         }
         // SAFETY: `queue` is null or a `&'static ReadyQueue` (see `bind`).
         if let Some(queue) = unsafe { self.queue.load(Ordering::Acquire).as_ref() } {
-            queue.push(self);
+            queue.push(&self.link);
         }
         crate::platform::signal();
     }
@@ -149,3 +157,36 @@ fn wake(data: *const ()) {
 }
 
 fn drop(_: *const ()) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use std::boxed::Box;
+    use std::vec::Vec;
+
+    #[test]
+    fn a_task_woken_often_before_the_executor_looks_is_queued_once_and_again_after() {
+        let queue: &'static ReadyQueue = Box::leak(Box::new(ReadyQueue::new()));
+        let signals: Vec<&'static TaskSignal> =
+            (0..3).map(|_| &*Box::leak(Box::new(TaskSignal::new()))).collect();
+        signals.iter().for_each(|s| s.bind(queue));
+        let taken = || -> Vec<usize> {
+            queue
+                .take_all()
+                .map(|link| {
+                    let signal = TaskSignal::of_link(link);
+                    signal.dequeued();
+                    signals.iter().position(|s| core::ptr::eq(*s, signal)).unwrap()
+                })
+                .collect()
+        };
+        signals[2].set();
+        signals[0].set();
+        signals[2].set();
+        assert_eq!(taken(), [2, 0]);
+        signals[2].set();
+        assert_eq!(taken(), [2]);
+        assert!(taken().is_empty());
+    }
+}

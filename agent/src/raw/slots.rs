@@ -1,8 +1,9 @@
 //! What the executor does to a slot: poll it, settle it when its task ended, cancel it, drop it.
 
-use crate::exception::{call_exception_handler, Context, Exception};
-use crate::executor::RawExecutor;
-use crate::task::{SlotState, TaskHeader};
+use super::header::{SlotState, TaskHeader};
+use super::{hooks, RawExecutor};
+use crate::exception::{Context, Exception};
+use crate::handler::call_exception_handler;
 use asyncmon_protocol::device::{FailurePath, TaskOutcome};
 use embassy_time::Instant;
 
@@ -39,14 +40,10 @@ pub(crate) fn poll(exec: RawExecutor, index: usize) {
     let id = header.id.get();
     let waker = header.signal.waker();
     let mut cx = core::task::Context::from_waker(&waker);
-    exec.core().current.set(id);
-    crate::panic::set_running_task(id);
-    let start = header.stats.poll_started();
+    let start = hooks::poll_begin(exec.core(), id, Some(header));
     // SAFETY: the slot is Running, so its storage holds the pinned future `vtable` was made for.
     let poll = unsafe { (vtable.poll)(exec.storage(index), &mut cx) };
-    header.stats.poll_ended(start, poll.is_pending() && header.signal.is_set());
-    crate::panic::set_running_task(crate::panic::NO_TASK);
-    exec.core().current.set(asyncmon_protocol::device::MAIN_TASK_ID);
+    hooks::poll_end(exec.core(), Some(header), start, poll.is_pending());
     if poll.is_pending() {
         return;
     }
@@ -57,9 +54,7 @@ pub(crate) fn poll(exec: RawExecutor, index: usize) {
         unsafe { (vtable.failure)(exec.storage(index)).map(|e| &*e) },
         header.signal.cancel_requested(),
     );
-    crate::stats::report(header, true);
-    crate::link::send_task_finished(id, outcome);
-    exec.core().record_ending(id, outcome);
+    hooks::task_ended(exec.core(), id, outcome, Some(header));
     header.wake_awaiter();
     settle(exec, index);
 }
@@ -106,9 +101,7 @@ pub(crate) fn drop_task(exec: RawExecutor, index: usize, outcome: TaskOutcome) {
         // SAFETY: Running: the storage holds the future; it is dropped once and the slot is freed
         // right after, so it is never polled or dropped again.
         unsafe { (vtable.drop_future)(exec.storage(index)) };
-        crate::stats::report(header, true);
-        crate::link::send_task_finished(meta.id, outcome);
-        exec.core().record_ending(meta.id, outcome);
+        hooks::task_ended(exec.core(), meta.id, outcome, Some(header));
     }
     header.wake_awaiter();
     free(exec, index);
@@ -171,7 +164,7 @@ pub(crate) fn free(exec: RawExecutor, index: usize) {
 pub(crate) fn report_stats(exec: RawExecutor) {
     for header in exec.headers() {
         if header.state.get() == SlotState::Running {
-            crate::stats::report(header, false);
+            hooks::stats_sample(header, false);
         }
     }
 }
@@ -181,7 +174,7 @@ pub(crate) fn announce_running(exec: RawExecutor) -> u32 {
     let mut announced = 0;
     for header in exec.headers() {
         if let (SlotState::Running, Some(meta)) = (header.state.get(), header.meta.get()) {
-            crate::link::send_task_spawned(&meta, exec.slot_bytes());
+            hooks::task_spawned(&meta, exec.slot_bytes());
             announced += 1;
         }
     }

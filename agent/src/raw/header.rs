@@ -1,24 +1,13 @@
 //! The per-task bookkeeping an executor keeps in each slot.
 
-use crate::waker::TaskSignal;
+use super::signal::TaskSignal;
+use super::vtable::TaskVTable;
+use crate::exception::TaskMeta;
 use asyncmon_protocol::device::TaskId;
 use core::cell::Cell;
 use core::panic::Location;
 use core::task::Waker;
 use embassy_time::Instant;
-
-/// Who a task is: what the exception handler and the host are told about it.
-#[derive(Debug, Clone, Copy)]
-pub struct TaskMeta {
-    /// Unique within one run of the program; main is 0.
-    pub id: TaskId,
-    /// The name given at spawn.
-    pub name: &'static str,
-    /// Where `spawn` was called.
-    pub spawned_at: &'static Location<'static>,
-    /// The task that spawned it; `None` for main.
-    pub parent: Option<TaskId>,
-}
 
 /// A slot's [`TaskMeta`], stored so that "none" is all zeros (a null `name` pointer). This keeps an
 /// executor's initial value zero, and so its task storage in `.bss`: an `Option<TaskMeta>` would
@@ -89,7 +78,7 @@ pub(crate) struct TaskHeader {
     pub id: Cell<TaskId>,
     pub meta: MetaCell,
     pub awaiter: Cell<Option<Waker>>,
-    pub vtable: Cell<Option<&'static crate::spawner::TaskVTable>>,
+    pub vtable: Cell<Option<&'static TaskVTable>>,
     /// When a cancelled task that has not finished is dropped.
     pub cancel_deadline: Cell<Option<Instant>>,
     /// Its poll statistics (empty without the `task-stats` feature).

@@ -1,0 +1,78 @@
+//! Where the executor tells the rest of the agent what its tasks do, one function per event (as
+//! embassy's `raw/trace.rs`): a task was spawned, a poll begins, a poll ends, a task ended. The host
+//! link, the poll statistics, the panic frame's running task and a stop's record of endings hang
+//! off these, and nowhere else in the executor.
+
+use super::header::TaskHeader;
+use super::{ExecutorCore, NO_TASK};
+use crate::exception::TaskMeta;
+use crate::stats::PollStart;
+use asyncmon_protocol::device::{TaskId, TaskOutcome, TaskRunState};
+use portable_atomic::{AtomicPtr, Ordering};
+
+/// The core of the executor that last started running, for the panic frame.
+static RUNNING_EXECUTOR: AtomicPtr<ExecutorCore> = AtomicPtr::new(core::ptr::null_mut());
+
+/// An executor starts running.
+pub(crate) fn executor_started(core: &'static ExecutorCore) {
+    RUNNING_EXECUTOR.store(core as *const ExecutorCore as *mut ExecutorCore, Ordering::Relaxed);
+}
+
+/// The task being polled when a panic struck, if any.
+#[cfg(any(feature = "std", feature = "panic-handler"))]
+pub(crate) fn panicking_task() -> Option<TaskId> {
+    // SAFETY: null or a `&'static ExecutorCore` (see `executor_started`).
+    let core = unsafe { RUNNING_EXECUTOR.load(Ordering::Relaxed).as_ref()? };
+    let task = core.current_task();
+    (task != NO_TASK).then_some(task)
+}
+
+/// A task was spawned (or is announced again, after a resync or in a roll call).
+pub(crate) fn task_spawned(meta: &TaskMeta, storage_bytes: usize) {
+    crate::link::send_task_spawned(meta, storage_bytes);
+}
+
+/// Task `id` is about to be polled; the statistics of a task with a slot (`header`) start counting.
+#[inline]
+pub(crate) fn poll_begin(core: &ExecutorCore, id: TaskId, header: Option<&TaskHeader>) -> Option<PollStart> {
+    core.set_current_task(id);
+    header.map(|header| header.stats.poll_started())
+}
+
+/// The poll begun by [`poll_begin`] returned; `pending`: the task has not finished.
+#[inline]
+pub(crate) fn poll_end(
+    core: &ExecutorCore,
+    header: Option<&TaskHeader>,
+    start: Option<PollStart>,
+    pending: bool,
+) {
+    core.set_current_task(NO_TASK);
+    if let (Some(header), Some(start)) = (header, start) {
+        header.stats.poll_ended(start, || pending && header.signal.is_set());
+    }
+}
+
+/// Task `id` ended as `outcome`: the host is told (with a last statistics sample, for a task with
+/// a slot), and a stop in progress records it for its acknowledgement.
+pub(crate) fn task_ended(core: &ExecutorCore, id: TaskId, outcome: TaskOutcome, header: Option<&TaskHeader>) {
+    if let Some(header) = header {
+        stats_sample(header, true);
+    }
+    crate::link::send_task_finished(id, outcome);
+    core.record_ending(id, outcome);
+}
+
+/// Sends a statistics sample of `header`'s task if its numbers changed since the last (or `always`).
+pub(crate) fn stats_sample(header: &TaskHeader, always: bool) {
+    let state = || {
+        if header.signal.cancel_requested() {
+            TaskRunState::Cancelling
+        } else if header.signal.is_set() {
+            TaskRunState::Ready
+        } else {
+            TaskRunState::Waiting
+        }
+    };
+    header.stats.report(header.id.get(), state, always);
+}
