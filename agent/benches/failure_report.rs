@@ -31,6 +31,10 @@ impl Exception for SensorTimeout {
     fn raised_at(&self) -> Option<&'static Location<'static>> {
         Some(self.at)
     }
+
+    fn is_cancellation(&self) -> bool {
+        false
+    }
 }
 
 struct Drain {
@@ -75,6 +79,10 @@ impl Exception for BusFault {
 
     fn static_message(&self) -> Option<&'static str> {
         Some("I2C bus fault")
+    }
+
+    fn is_cancellation(&self) -> bool {
+        false
     }
 }
 

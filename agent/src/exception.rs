@@ -27,9 +27,23 @@ pub trait Exception: core::fmt::Display + 'static {
     /// Whether this error is the cancellation of the task (the value your `From<Cancelled>`
     /// makes), not a failure. A task that ends with a cancellation is reported as cancelled and
     /// never reaches the exception handler, as asyncio treats `CancelledError`.
-    fn is_cancellation(&self) -> bool {
-        false
-    }
+    ///
+    /// Required, with no default: an error type whose cancellation is not recognised would turn
+    /// every cancellation into a failure (gather siblings failing, a stop reporting every task as
+    /// "failed in cleanup", the handler called for each). Forgetting it does not compile:
+    ///
+    /// ```compile_fail
+    /// struct MyError;
+    /// impl core::fmt::Display for MyError {
+    ///     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    ///         f.write_str("my error")
+    ///     }
+    /// }
+    /// impl asyncmon_agent::Exception for MyError {}
+    /// ```
+    ///
+    /// An error type that cannot be a cancellation returns `false`.
+    fn is_cancellation(&self) -> bool;
 }
 
 /// A task was cancelled before it finished (asyncio's `CancelledError`). Awaiting the handle of a
@@ -58,8 +72,9 @@ impl Exception for Cancelled {
 pub struct KeyboardInterrupt {
     /// The id of the stop request that caused it.
     pub request_id: u32,
-    /// A second stop request (or a hard stop) or the shutdown deadline cut the cleanup short: the
-    /// tasks still running then were dropped.
+    /// A second stop request (or a hard stop) cut the cleanup short: the tasks still running then
+    /// were dropped. A task that merely outlived the cancel deadline is dropped on its own (the
+    /// acknowledgement says "dropped at deadline" for it), and the stop is not a hard one.
     pub hard_stop: bool,
 }
 
@@ -73,7 +88,11 @@ impl core::fmt::Display for KeyboardInterrupt {
     }
 }
 
-impl Exception for KeyboardInterrupt {}
+impl Exception for KeyboardInterrupt {
+    fn is_cancellation(&self) -> bool {
+        false
+    }
+}
 
 /// What the exception handler is told (asyncio's context dict).
 pub struct Context<'a> {

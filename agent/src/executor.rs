@@ -86,8 +86,9 @@ impl<const TASKS: usize, const SLOT_BYTES: usize> Executor<TASKS, SLOT_BYTES> {
     /// `Cancelled`, so its async cleanup runs); when main has finished, every task still running is
     /// cancelled and awaited the same way; failures raised during that shutdown go to the exception
     /// handler as such; then `Err(KeyboardInterrupt)` is returned and the host gets an
-    /// acknowledgement listing each task and how it ended. A second stop request, or the cancel
-    /// deadline, drops whatever is still running (`hard_stop`).
+    /// acknowledgement listing each task and how it ended. A second stop request drops whatever is
+    /// still running (`hard_stop`); at the cancel deadline, whatever is still running is dropped
+    /// and reported as dropped at the deadline.
     ///
     /// # Panics
     /// If the executor is already running.

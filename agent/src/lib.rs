@@ -56,6 +56,24 @@ pub use spawner::{task_memory_bytes, SpawnError, Spawner};
 pub use stats::STATS_INTERVAL;
 pub use time::{sleep, wait_for, Sleep, TaskWaitFor, Timeout, WaitFor};
 
+/// Prints a line on the firmware's RTT text channel (`log`, beside the tasks in the monitor), with
+/// `format!`'s syntax — inline arguments included:
+///
+/// ```
+/// let reading = 21;
+/// asyncmon_agent::println!("sensor: {reading} C");
+/// ```
+///
+/// (`rtt_target::rprintln!` builds its format string with `concat!`, so `rprintln!("{reading}")`
+/// prints the braces, and with further arguments does not compile.) Never blocks: a full buffer
+/// drops the line. Nothing is printed before `link::init`.
+#[macro_export]
+macro_rules! println {
+    ($($arg:tt)*) => {
+        $crate::link::print_line(::core::format_args!($($arg)*))
+    };
+}
+
 /// The exit code a host process uses when `run` returned [`KeyboardInterrupt`] (128 + SIGINT, as a
 /// shell reports an interrupted program).
 pub const KEYBOARD_INTERRUPT_EXIT_CODE: i32 = 130;

@@ -48,7 +48,11 @@ impl core::fmt::Display for SpawnError {
     }
 }
 
-impl Exception for SpawnError {}
+impl Exception for SpawnError {
+    fn is_cancellation(&self) -> bool {
+        false
+    }
+}
 
 /// The static memory one task costs: the slot's header (state, wake and cancel flags, handle
 /// bookkeeping) plus the bytes `future` needs in a slot (the larger of the future and its output).

@@ -45,7 +45,11 @@ impl core::fmt::Display for Timeout {
     }
 }
 
-impl Exception for Timeout {}
+impl Exception for Timeout {
+    fn is_cancellation(&self) -> bool {
+        false
+    }
+}
 
 /// Runs `future` for at most `duration` (asyncio's `wait_for`): its output, or `Err(Timeout)`
 /// after the future is dropped. Agent awaitables inside it still see the task's cancellation.

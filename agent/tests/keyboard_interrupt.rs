@@ -144,11 +144,57 @@ fn a_task_that_ignores_cancellation_is_dropped_at_the_deadline_and_its_drop_runs
             Ok::<_, AppError>(())
         });
     let interrupt = result.unwrap_err();
-    assert!(interrupt.hard_stop, "the deadline cut the shutdown short");
+    assert!(!interrupt.hard_stop, "one task outlived the deadline: the stop is still the one asked for");
     assert!(take_log().contains(&"stubborn dropped".to_string()));
     let report = host.join().unwrap().unwrap();
-    assert!(endings(&report).contains(&("stubborn".into(), TaskOutcome::DroppedAtDeadline)), "{report:?}");
-    assert!(report.hard_stop);
+    let endings = endings(&report);
+    assert!(endings.contains(&("stubborn".into(), TaskOutcome::DroppedAtDeadline)), "{report:?}");
+    assert!(endings.contains(&("main".into(), TaskOutcome::Cancelled)), "{report:?}");
+    assert!(!report.hard_stop);
+}
+
+#[test]
+fn main_is_listed_first_even_when_it_ended_last() {
+    static EXEC: Executor<4, 1024> = Executor::new();
+    let _turn = support::turn();
+    take_log();
+    let host = stop_after("main ready", false);
+    let result = EXEC.run(|spawner| async move {
+        let worker = spawner.spawn("worker", worker("worker", 1))?;
+        log("main ready");
+        // Main awaits the worker: the stop cancels the worker through main, so it ends first.
+        worker.await?;
+        Ok::<_, AppError>(())
+    });
+    assert!(result.is_err());
+    let report = host.join().unwrap().unwrap();
+    let endings = endings(&report);
+    assert_eq!(endings[0].0, "main", "{endings:?}");
+    assert_eq!(endings.len(), 2, "{endings:?}");
+}
+
+#[test]
+fn a_failure_in_mains_own_cleanup_names_main() {
+    static EXEC: Executor<4, 1024> = Executor::new();
+    let _turn = support::turn();
+    take_log();
+    support::recording();
+    let host = stop_after("main ready", false);
+    let result = EXEC.run(|_spawner| async move {
+        log("main ready");
+        if sleep(Duration::from_secs(60)).await.is_err() {
+            return Err(AppError::Cleanup("modem did not power down"));
+        }
+        Ok::<_, AppError>(())
+    });
+    set_exception_handler(None);
+    assert!(result.is_err());
+    let seen = support::seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].task_name, Some("main"), "the handler is told the failure is main's");
+    assert_eq!(seen[0].path, FailurePath::DuringShutdown);
+    let report = host.join().unwrap().unwrap();
+    assert_eq!(endings(&report)[0], ("main".to_string(), TaskOutcome::FailedDuringCleanup));
 }
 
 #[test]

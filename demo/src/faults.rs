@@ -21,7 +21,12 @@ impl core::fmt::Display for Flooded {
     }
 }
 
-impl asyncmon_agent::Exception for Flooded {}
+impl asyncmon_agent::Exception for Flooded {
+    // The flood's tasks are never cancelled but at a stop, where any ending will do.
+    fn is_cancellation(&self) -> bool {
+        false
+    }
+}
 
 impl From<asyncmon_agent::Cancelled> for Flooded {
     fn from(_: asyncmon_agent::Cancelled) -> Self {

@@ -20,7 +20,11 @@ impl core::fmt::Display for Stamped {
     }
 }
 
-impl Exception for Stamped {}
+impl Exception for Stamped {
+    fn is_cancellation(&self) -> bool {
+        self.0 == 0
+    }
+}
 
 impl From<Cancelled> for Stamped {
     fn from(_: Cancelled) -> Self {

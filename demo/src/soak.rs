@@ -20,7 +20,11 @@ impl core::fmt::Display for SoakError {
     }
 }
 
-impl Exception for SoakError {}
+impl Exception for SoakError {
+    fn is_cancellation(&self) -> bool {
+        self.0 == u32::MAX
+    }
+}
 
 impl From<Cancelled> for SoakError {
     fn from(_: Cancelled) -> Self {

@@ -176,7 +176,8 @@ pub struct ShutdownAck {
     pub tasks: heapless::Vec<TaskEnding, MAX_ACK_TASKS>,
     /// How many tasks ended during the shutdown in all.
     pub total: u32,
-    /// A second stop request or the deadline cut the shutdown short.
+    /// A second stop request cut the shutdown short (a task dropped at the cancel deadline does
+    /// not make a stop hard: its ending says so).
     pub hard_stop: bool,
 }
 

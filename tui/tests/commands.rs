@@ -132,3 +132,37 @@ async fn stop_returns_as_soon_as_the_firmware_ended_without_acknowledging() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("the firmware ended (failed) before it acknowledged the stop"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_says_at_once_when_the_firmware_has_already_ended() {
+    use asyncmon_daemon::hub::Hub;
+    use asyncmon_protocol::host::{SessionEvent, TargetDescription};
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("d.sock");
+    let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+    asyncmon_daemon::socket_path::restrict(&socket).unwrap();
+    let (commands, _target) = std::sync::mpsc::channel();
+    let hub = Hub::new(TargetDescription { backend: "test".into(), name: "t".into() }, commands);
+    hub.publish(SessionEvent::TargetState(TargetState::Attached));
+    hub.publish(SessionEvent::TargetState(TargetState::Exited {
+        code: Some(130),
+        description: "exited with code 130".into(),
+    }));
+    tokio::spawn(asyncmon_daemon::server::serve(listener, std::sync::Arc::new(vec![hub.clone()])));
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(ASYNCMON).args(["stop", "--socket"]).arg(&socket).output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Whichever of the daemon's answers comes first (the session's snapshot, or its refusal of the
+    // stop), the command says so at once, never waiting for an acknowledgement that cannot come.
+    let said = format!("{stdout}{stderr}");
+    assert!(
+        said.contains("the firmware has already ended (exited with code 130): nothing to stop")
+            || said.contains("the firmware is not running: it exited with code 130"),
+        "{said}"
+    );
+    assert!(!said.contains("did not acknowledge"), "{said}");
+}

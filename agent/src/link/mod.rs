@@ -122,6 +122,14 @@ pub fn init_without_hello() {
     LINK_READY.store(true, Ordering::Release);
 }
 
+/// Prints one line on the firmware's text channel (`log`); what [`println!`](crate::println) expands
+/// to. Does nothing before [`init`]; never blocks (a full buffer drops the line).
+pub fn print_line(line: core::fmt::Arguments<'_>) {
+    if LINK_READY.load(Ordering::Acquire) {
+        rtt_target::rprintln!("{}", line);
+    }
+}
+
 /// Runs `f` on the link inside a critical section; does nothing before [`init`].
 pub(crate) fn with_link(f: impl FnOnce(&mut Link)) {
     if !LINK_READY.load(Ordering::Acquire) {

@@ -42,10 +42,20 @@ impl Endings {
         Endings { recording: false, tasks: heapless::Vec::new(), total: 0 }
     }
 
+    /// Records how task `id` ended; main goes first, however late it ended (it awaited a task, say).
     pub fn record(&mut self, id: TaskId, outcome: TaskOutcome) {
-        if self.recording {
-            self.total += 1;
-            let _ = self.tasks.push(TaskEnding { id, outcome });
+        if !self.recording {
+            return;
+        }
+        self.total += 1;
+        let ending = TaskEnding { id, outcome };
+        if id == MAIN_TASK_ID {
+            if self.tasks.is_full() {
+                self.tasks.pop();
+            }
+            let _ = self.tasks.insert(0, ending);
+        } else {
+            let _ = self.tasks.push(ending);
         }
     }
 }

@@ -25,10 +25,13 @@ pub const CONTROL_POLL_INTERVAL: Duration = Duration::from_millis(20);
 struct Stop {
     /// The stop request being carried out.
     request: Option<u32>,
-    /// Drop whatever still runs, now (a second request, or the deadline passed).
+    /// Drop whatever still runs, now: a second request (a hard stop).
     hard: bool,
-    /// When what still runs is dropped.
+    /// When what still runs is dropped, each task reported as dropped at the deadline (a stop that
+    /// still ends as asked, not a hard one).
     deadline: Option<Instant>,
+    /// That deadline has passed.
+    overdue: bool,
 }
 
 /// Runs `main` and every task until main and all tasks have ended, or a hard stop.
@@ -66,14 +69,14 @@ where
                     next_stats = now + crate::stats::STATS_INTERVAL;
                     slots::report_stats(exec);
                 }
-                stop.hard |= stop.deadline.is_some_and(|d| now >= d);
+                stop.overdue |= stop.deadline.is_some_and(|d| now >= d);
                 slots::drop_overdue(exec, now);
                 let mut timer = Timer::after(CONTROL_POLL_INTERVAL);
                 let _ = Pin::new(&mut timer).poll(&mut cx);
                 control_timer = Some(timer);
             }
         }
-        if stop.hard {
+        if stop.hard || stop.overdue {
             if main.is_some() {
                 main.set(None);
                 hooks::task_ended(core, MAIN_TASK_ID, TaskOutcome::DroppedAtDeadline, None);
@@ -89,7 +92,7 @@ where
                 hooks::poll_end(core, None, start, poll.is_pending());
                 if let Poll::Ready(output) = poll {
                     main.set(None);
-                    main_finished(exec, &output);
+                    main_finished(exec, &main_meta, &output);
                     main_output = Some(output);
                     // As asyncio.run does: cancel whatever is still running, and wait for it.
                     core.shutting_down.set(true);
@@ -182,13 +185,13 @@ fn handle_commands(exec: RawExecutor, stop: &mut Stop, now: Instant, main: Optio
 
 /// Reports how main ended; a failure during its cleanup goes to the handler, since `run` then
 /// returns `KeyboardInterrupt` and the failure would otherwise be lost.
-fn main_finished<T, E: Exception>(exec: RawExecutor, output: &Result<T, E>) {
+fn main_finished<T, E: Exception>(exec: RawExecutor, meta: &TaskMeta, output: &Result<T, E>) {
     let core = exec.core();
     let failure = output.as_ref().err().map(|e| e as &dyn Exception);
     let outcome = slots::classify(failure, core.main.cancel_requested());
     hooks::task_ended(core, MAIN_TASK_ID, outcome, None);
     if let (TaskOutcome::FailedDuringCleanup, Some(exception)) = (outcome, failure) {
         let (path, message) = slots::unretrieved_path(exec);
-        call_exception_handler(&Context { message, exception: Some(exception), task: None, path });
+        call_exception_handler(&Context { message, exception: Some(exception), task: Some(*meta), path });
     }
 }

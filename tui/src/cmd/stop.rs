@@ -17,6 +17,14 @@ pub async fn run(socket: &Path, timeout: Duration) -> anyhow::Result<String> {
         loop {
             match client.recv().await? {
                 Some(ServerMessage::StopSent { request_id }) => request = Some(request_id),
+                // Ended before this command came: there is nothing left to stop.
+                Some(ServerMessage::Snapshot(session)) => {
+                    if let TargetState::Exited { description, .. } = &session.target_state {
+                        return Ok(format!(
+                            "the firmware has already ended ({description}): nothing to stop"
+                        ));
+                    }
+                }
                 Some(ServerMessage::Refused { reason }) => {
                     anyhow::bail!("asyncmond refused: {reason}")
                 }
@@ -25,11 +33,12 @@ pub async fn run(socket: &Path, timeout: Duration) -> anyhow::Result<String> {
                 {
                     return Ok(asyncmon_protocol::host::wording::interrupt_summary(&report));
                 }
-                // The firmware ended before it acknowledged: nothing more will come.
+                // The firmware ended before it acknowledged: nothing more will come. (This may
+                // arrive before `StopSent` does: a firmware that exits at once on a stop.)
                 Some(ServerMessage::Event(SessionEvent::TargetState(TargetState::Exited {
                     description,
                     ..
-                }))) if request.is_some() => {
+                }))) => {
                     return Ok(format!("the firmware ended ({description}) before it acknowledged the stop"));
                 }
                 Some(_) => {}

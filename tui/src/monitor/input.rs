@@ -50,7 +50,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("o / O", "sort tasks by the next column / reverse the order"),
     ("l", "the firmware's logs full screen, or back"),
     ("/", "filter tasks, failures and logs by text (Enter or Esc ends typing)"),
-    ("s", "stop the firmware: KeyboardInterrupt (again during a shutdown: hard stop)"),
+    ("s", "stop the firmware: KeyboardInterrupt (during a shutdown: hard stop)"),
     ("y / n", "answer a question"),
     ("?", "this help"),
     ("q", "quit"),
