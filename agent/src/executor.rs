@@ -23,11 +23,19 @@ pub struct Config {
     /// How long a cancelled task may take to finish its cleanup before it is dropped (its `Drop`
     /// still runs). The same deadline bounds a whole stop.
     pub cancel_deadline: Duration,
+    /// How often the executor looks at the down channel for stop requests when the firmware has no
+    /// doorbell (`link::doorbell`): the core wakes this often even with nothing to do. With a
+    /// doorbell it is not used, and an idle executor sleeps until its next timer or interrupt.
+    pub fallback_poll: Duration,
 }
+
+/// How often an executor without a doorbell looks for stop requests, unless
+/// [`Config::fallback_poll`] says otherwise.
+pub const DEFAULT_FALLBACK_POLL: Duration = Duration::from_millis(20);
 
 impl Default for Config {
     fn default() -> Self {
-        Config { cancel_deadline: DEFAULT_CANCEL_DEADLINE }
+        Config { cancel_deadline: DEFAULT_CANCEL_DEADLINE, fallback_poll: DEFAULT_FALLBACK_POLL }
     }
 }
 
@@ -119,6 +127,7 @@ impl<const TASKS: usize, const SLOT_BYTES: usize> Executor<TASKS, SLOT_BYTES> {
     {
         assert!(!self.core.running.replace(true), "Executor::run called while it is running");
         self.core.cancel_deadline.set(config.cancel_deadline);
+        self.core.fallback_poll.set(config.fallback_poll);
         self.core.passes.store(0, Ordering::Relaxed);
         self.core.shutting_down.set(false);
         *self.core.endings.borrow_mut() = Endings::new();

@@ -45,13 +45,12 @@ mod time;
 pub use asyncmon_protocol::device::{FailurePath, TaskId};
 pub use cancel::{cancellable, Cancellable};
 pub use exception::{Cancelled, Context, Exception, KeyboardInterrupt, TaskMeta};
-pub use executor::{Config, Executor, DEFAULT_CANCEL_DEADLINE};
+pub use executor::{Config, Executor, DEFAULT_CANCEL_DEADLINE, DEFAULT_FALLBACK_POLL};
 pub use gather::{gather, gather_all, Gather, GatherAll};
 pub use handler::{default_exception_handler, set_exception_handler, ExceptionHandler};
 pub use join::JoinHandle;
 #[cfg(feature = "std")]
 pub use panic::install_panic_hook;
-pub use raw::run_loop::CONTROL_POLL_INTERVAL;
 pub use spawner::{task_memory_bytes, SpawnError, Spawner};
 pub use stats::STATS_INTERVAL;
 pub use time::{sleep, wait_for, Sleep, TaskWaitFor, Timeout, WaitFor};

@@ -51,20 +51,23 @@ fn a_task_that_ignores_cancellation_is_dropped_at_the_deadline() {
     }
     let _turn = support::turn();
     take_log();
-    let result = EXEC.run_with(Config { cancel_deadline: Duration::from_millis(50) }, |spawner| async move {
-        let task = spawner.spawn("stubborn", async {
-            let _guard = Guard;
-            loop {
-                // Swallows every cancellation.
-                let _ = sleep(Duration::from_millis(5)).await;
-            }
-            #[allow(unreachable_code)]
-            Ok::<(), AppError>(())
-        })?;
-        sleep(Duration::from_millis(5)).await?;
-        task.cancel();
-        Ok::<_, AppError>(task.await)
-    });
+    let result = EXEC.run_with(
+        Config { cancel_deadline: Duration::from_millis(50), ..Config::default() },
+        |spawner| async move {
+            let task = spawner.spawn("stubborn", async {
+                let _guard = Guard;
+                loop {
+                    // Swallows every cancellation.
+                    let _ = sleep(Duration::from_millis(5)).await;
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), AppError>(())
+            })?;
+            sleep(Duration::from_millis(5)).await?;
+            task.cancel();
+            Ok::<_, AppError>(task.await)
+        },
+    );
     assert_eq!(result.unwrap(), Ok(Err(AppError::Cancelled)), "awaiting a dropped task gives Cancelled");
     assert_eq!(take_log(), ["guard dropped"], "the future's Drop ran");
 }

@@ -128,8 +128,9 @@ fn a_task_that_ignores_cancellation_is_dropped_at_the_deadline_and_its_drop_runs
     let _turn = support::turn();
     take_log();
     let host = stop_after("main ready", false);
-    let result =
-        EXEC.run_with(Config { cancel_deadline: Duration::from_millis(150) }, |spawner| async move {
+    let result = EXEC.run_with(
+        Config { cancel_deadline: Duration::from_millis(150), ..Config::default() },
+        |spawner| async move {
             drop(spawner.spawn("stubborn", async {
                 let _guard = Guard;
                 loop {
@@ -142,7 +143,8 @@ fn a_task_that_ignores_cancellation_is_dropped_at_the_deadline_and_its_drop_runs
             log("main ready");
             sleep(Duration::from_secs(60)).await?;
             Ok::<_, AppError>(())
-        });
+        },
+    );
     let interrupt = result.unwrap_err();
     assert!(!interrupt.hard_stop, "one task outlived the deadline: the stop is still the one asked for");
     assert!(take_log().contains(&"stubborn dropped".to_string()));

@@ -173,7 +173,7 @@ async fn blinky() -> Result<(), SensorError> {
 
 async fn sensor_poll(poll: u32) -> Result<i32, SensorError> {
     sleep(Duration::from_millis(20)).await?;
-    if poll % FAILING_POLL == 0 {
+    if poll.is_multiple_of(FAILING_POLL) {
         defmt::warn!("sensor_poll: no answer on poll {=u32}", poll);
         return Err(SensorError::timeout(poll));
     }

@@ -49,7 +49,7 @@ pub fn run(seconds: u64) -> i32 {
             if spawner.spawn("worker", async move { Err::<(), SoakError>(SoakError(raised)) }).is_ok() {
                 raised += 1;
             }
-            if raised % 100 == 0 {
+            if raised.is_multiple_of(100) {
                 rtt_target::rprintln!("soak: {raised} failures so far");
             }
         }

@@ -29,6 +29,7 @@ extern crate std;
 
 pub mod decoder;
 pub mod device;
+pub mod doorbell;
 pub mod frame;
 #[cfg(feature = "host")]
 pub mod host;

@@ -13,6 +13,7 @@
 //! `DefineText` frame gives it a short id, and later frames carry only the id.
 
 mod channel;
+pub mod doorbell;
 mod reports;
 
 use asyncmon_protocol::decoder::Decoded;
@@ -90,6 +91,8 @@ pub(crate) fn end_roll_call(announced: u32) {
 /// Creates the RTT control block without sending a `Hello`. For fault-injection firmware only.
 #[doc(hidden)]
 pub fn init_without_hello() {
+    #[cfg(feature = "std")]
+    doorbell::start_pipe();
     #[cfg(not(feature = "defmt"))]
     let channels = rtt_target::rtt_init! {
         up: {

@@ -50,6 +50,9 @@ pub(crate) fn poll_end(
     core.set_current_task(NO_TASK);
     if let (Some(header), Some(start)) = (header, start) {
         header.stats.poll_ended(start, || pending && header.signal.is_set());
+        if cfg!(feature = "task-stats") {
+            core.polled_since_sample.set(true);
+        }
     }
 }
 

@@ -81,8 +81,12 @@ pub(crate) struct ExecutorCore {
     current: AtomicU32,
     /// Main has ended (or a stop came): every task still running is being cancelled.
     pub shutting_down: Cell<bool>,
-    /// From the [`Config`] of the running `run_with`.
+    /// From the `Config` of the running `run_with`.
     pub cancel_deadline: Cell<Duration>,
+    /// From the `Config` of the running `run_with`.
+    pub fallback_poll: Cell<Duration>,
+    /// A task was polled since the last statistics sample (with `task-stats`): a sample is due.
+    pub polled_since_sample: Cell<bool>,
     pub endings: RefCell<Endings>,
     /// How many times the run loop went round since `run` started; written by the executor's
     /// thread only (a load and a store: thumbv6m has no atomic read-modify-write).
@@ -104,6 +108,8 @@ impl ExecutorCore {
             current: AtomicU32::new(0),
             shutting_down: Cell::new(false),
             cancel_deadline: Cell::new(Duration::from_ticks(0)),
+            fallback_poll: Cell::new(Duration::from_ticks(0)),
+            polled_since_sample: Cell::new(false),
             endings: RefCell::new(Endings::new()),
             passes: AtomicU32::new(0),
         }

@@ -15,10 +15,7 @@ use core::future::Future;
 use core::pin::{pin, Pin};
 use core::sync::atomic::Ordering;
 use core::task::Poll;
-use embassy_time::{Duration, Instant, Timer};
-
-/// How often the executor looks at the RTT down channel and at cancel deadlines.
-pub const CONTROL_POLL_INTERVAL: Duration = Duration::from_millis(20);
+use embassy_time::{Instant, Timer};
 
 /// Where a stop stands.
 #[derive(Default)]
@@ -51,29 +48,40 @@ where
     let mut main = pin!(Some(main));
     let mut main_output: Option<Result<T, E>> = None;
     let mut stop = Stop::default();
-    let mut control_timer: Option<Timer> = None;
     let mut next_stats = Instant::now() + crate::stats::STATS_INTERVAL;
+    // Without a doorbell the host cannot wake the executor: it looks for itself, this often.
+    let fallback_poll = (!crate::link::doorbell::configured()).then(|| core.fallback_poll.get());
     core.main.set();
     core.control.set();
     loop {
         core.passes.store(core.passes.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-        if core.control.take() {
-            let mut cx = core::task::Context::from_waker(&control_waker);
-            let due = control_timer.as_mut().is_none_or(|t| Pin::new(t).poll(&mut cx).is_ready());
-            if due {
-                let now = Instant::now();
-                let running_main = main.is_some().then_some((&main_meta, core::mem::size_of::<F>()));
-                handle_commands(exec, &mut stop, now, running_main);
-                crate::link::report_losses();
-                if cfg!(feature = "task-stats") && now >= next_stats {
+        // The control work: on the doorbell, on its timer, or when something asked (a cancel
+        // deadline was set). Never on a bare clock tick when there is a doorbell and nothing due.
+        if core.control.take() | crate::link::doorbell::take_ring() {
+            let now = Instant::now();
+            let running_main = main.is_some().then_some((&main_meta, core::mem::size_of::<F>()));
+            handle_commands(exec, &mut stop, now, running_main);
+            crate::link::report_losses();
+            let mut next = fallback_poll.map(|interval| now + interval);
+            if cfg!(feature = "task-stats") && core.polled_since_sample.get() {
+                if now >= next_stats {
                     next_stats = now + crate::stats::STATS_INTERVAL;
+                    core.polled_since_sample.set(false);
                     slots::report_stats(exec);
                 }
-                stop.overdue |= stop.deadline.is_some_and(|d| now >= d);
-                slots::drop_overdue(exec, now);
-                let mut timer = Timer::after(CONTROL_POLL_INTERVAL);
-                let _ = Pin::new(&mut timer).poll(&mut cx);
-                control_timer = Some(timer);
+                next = earliest(next, Some(next_stats));
+            }
+            stop.overdue |= stop.deadline.is_some_and(|d| now >= d);
+            next = earliest(next, stop.deadline.filter(|_| !stop.overdue));
+            next = earliest(next, slots::drop_overdue(exec, now));
+            // One wake-up for whatever is due next; none when nothing is. (A polled timer stays in
+            // embassy-time's queue until it fires; one left from an earlier pass only brings an
+            // early, harmless pass.)
+            if let Some(at) = next {
+                let mut cx = core::task::Context::from_waker(&control_waker);
+                if Pin::new(&mut Timer::at(at)).poll(&mut cx).is_ready() {
+                    core.control.set();
+                }
             }
         }
         if stop.hard || stop.overdue {
@@ -107,7 +115,12 @@ where
         if main.is_none() && core.live.get() == 0 {
             break;
         }
-        let ready = || core.main.is_set() || core.control.is_set() || !core.ready.is_empty();
+        let ready = || {
+            core.main.is_set()
+                || core.control.is_set()
+                || !core.ready.is_empty()
+                || crate::link::doorbell::rung()
+        };
         if !ready() {
             crate::platform::sleep_unless(ready);
         }
@@ -122,6 +135,14 @@ where
         Some(output) => Ok(output),
         // Only a stop can end the loop before main finished.
         None => Err(KeyboardInterrupt { request_id: 0, hard_stop: true }),
+    }
+}
+
+/// The earlier of two times, either of which may be missing.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

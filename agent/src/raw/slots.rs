@@ -88,6 +88,8 @@ pub(crate) fn settle(exec: RawExecutor, index: usize) {
 pub(crate) fn request_cancel(exec: RawExecutor, header: &'static TaskHeader) {
     if header.state.get() == SlotState::Running && header.signal.request_cancel() {
         header.cancel_deadline.set(Some(Instant::now() + exec.core().cancel_deadline.get()));
+        // The run loop sets a timer for the deadline.
+        exec.core().control.set();
     }
 }
 
@@ -107,14 +109,22 @@ pub(crate) fn drop_task(exec: RawExecutor, index: usize, outcome: TaskOutcome) {
     free(exec, index);
 }
 
-/// Drops every cancelled task whose deadline has passed.
-pub(crate) fn drop_overdue(exec: RawExecutor, now: Instant) {
+/// Drops every cancelled task whose deadline has passed; returns the next deadline still ahead.
+pub(crate) fn drop_overdue(exec: RawExecutor, now: Instant) -> Option<Instant> {
+    let mut next: Option<Instant> = None;
     for (index, header) in exec.headers().iter().enumerate() {
-        if header.state.get() == SlotState::Running && header.cancel_deadline.get().is_some_and(|d| now >= d)
-        {
-            drop_task(exec, index, TaskOutcome::DroppedAtDeadline);
+        match header.cancel_deadline.get() {
+            Some(deadline) if header.state.get() == SlotState::Running => {
+                if now >= deadline {
+                    drop_task(exec, index, TaskOutcome::DroppedAtDeadline);
+                } else {
+                    next = Some(next.map_or(deadline, |n| n.min(deadline)));
+                }
+            }
+            _ => {}
         }
     }
+    next
 }
 
 /// Drops every task at once (a hard stop): running futures are dropped, waiting outputs settled.

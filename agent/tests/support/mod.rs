@@ -5,7 +5,8 @@
 #![allow(dead_code)]
 
 use asyncmon_agent::{Cancelled, Context, Exception, FailurePath};
-use asyncmon_daemon::backend::locate_in_process;
+use asyncmon_daemon::backend::doorbell::ProcessDoorbell;
+use asyncmon_daemon::backend::{locate_executable, locate_in_process};
 use asyncmon_daemon::device_link::DeviceLink;
 use asyncmon_daemon::memory::ProcessMemory;
 use asyncmon_daemon::rtt::{ControlBlock, DownChannel, UpChannel};
@@ -132,6 +133,7 @@ pub struct Host {
     up: UpChannel,
     down: DownChannel,
     link: DeviceLink,
+    doorbell: ProcessDoorbell,
     pub events: Vec<SessionEvent>,
 }
 
@@ -149,7 +151,12 @@ impl Host {
         // Skip what earlier tests left in the buffer, and start over with the agent, as a host that
         // attaches to a running firmware does.
         up.read(&mut mem, &mut Vec::new()).unwrap();
-        let mut host = Host { mem, up, down, link: DeviceLink::new(Instant::now()), events: Vec::new() };
+        let doorbell = ProcessDoorbell::new(
+            pid,
+            locate_executable(pid).unwrap().doorbell.expect("the agent's doorbell"),
+        );
+        let mut host =
+            Host { mem, up, down, link: DeviceLink::new(Instant::now()), doorbell, events: Vec::new() };
         host.command(HostCommand::Resync);
         host
     }
@@ -172,6 +179,8 @@ impl Host {
         let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
         let frame = frame::encode(&command, &mut scratch, &mut out).unwrap();
         assert_eq!(self.down.write(&mut self.mem, frame).unwrap(), frame.len());
+        // As the daemon does: the executor reads the command at once.
+        assert!(self.doorbell.ring(&mut self.mem).unwrap(), "the agent has a doorbell on std");
     }
 
     /// Reads what the agent sent since the last read.

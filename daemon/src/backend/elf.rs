@@ -39,6 +39,11 @@ pub fn find_rtt_symbol(elf_path: &Path) -> Result<RttSymbol, ElfError> {
     })
 }
 
+/// The link-time address of symbol `name` in `elf_path`, if it has one.
+pub fn symbol_address(elf_path: &Path, name: &str) -> Result<Option<u64>, ElfError> {
+    with_elf(elf_path, |file| Ok(file.symbols().find(|s| s.name() == Ok(name)).map(|s| s.address())))
+}
+
 /// Why `_SEGGER_RTT` could not be placed in a running process.
 #[derive(Debug, thiserror::Error)]
 pub enum LocateError {
@@ -84,6 +89,9 @@ pub struct Located {
     pub executable: std::path::PathBuf,
     /// Run-time address minus link-time address (0 unless position independent).
     pub bias: u64,
+    /// The run-time address of the firmware's doorbell (`asyncmon_protocol::doorbell::SYMBOL`), if
+    /// it has one.
+    pub doorbell: Option<u64>,
 }
 
 /// Like [`locate_in_process`], with the executable's path and load bias.
@@ -95,11 +103,14 @@ pub fn locate_executable(pid: u32) -> Result<Located, LocateError> {
     );
     let symbol = find_rtt_symbol(&exe)?;
     let address = runtime_address(&symbol, pid, inode)?;
+    let bias = address.wrapping_sub(symbol.address);
+    let doorbell = symbol_address(&exe, asyncmon_protocol::doorbell::SYMBOL)?.map(|at| at.wrapping_add(bias));
     Ok(Located {
         address,
         width: symbol.width,
         executable: std::fs::read_link(&exe).unwrap_or(exe),
-        bias: address.wrapping_sub(symbol.address),
+        bias,
+        doorbell,
     })
 }
 

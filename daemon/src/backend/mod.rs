@@ -10,6 +10,7 @@
 mod backoff;
 pub mod command;
 mod config;
+pub mod doorbell;
 mod elf;
 pub mod error;
 pub mod exe_strings;
@@ -30,7 +31,8 @@ pub use backoff::Backoff;
 pub use command::TargetCommand;
 pub use config::TargetConfig;
 pub use elf::{
-    find_rtt_symbol, locate_executable, locate_in_process, runtime_address, LocateError, Located, RttSymbol,
+    find_rtt_symbol, locate_executable, locate_in_process, runtime_address, symbol_address, LocateError,
+    Located, RttSymbol,
 };
 pub use error::TargetError;
 pub use sink::{EventSink, Sink};

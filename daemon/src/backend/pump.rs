@@ -35,6 +35,11 @@ pub const MAX_RELINK_WAIT: Duration = Duration::from_millis(400);
 pub const MAX_RECONNECT_WAIT: Duration = Duration::from_secs(5);
 /// How often link counters are published while they change.
 const STATS_INTERVAL: Duration = Duration::from_millis(100);
+/// For this long after a control frame went out (a stop, a resync), the pump reads every
+/// [`ANSWER_POLL`] instead of every poll interval: the firmware's answer is due.
+const ANSWER_WINDOW: Duration = Duration::from_millis(200);
+/// How often the pump reads while an answer is due.
+const ANSWER_POLL: Duration = Duration::from_millis(1);
 /// A target that served this long is healthy again: the next failure waits the shortest time.
 const HEALTHY_AFTER: Duration = Duration::from_secs(10);
 
@@ -68,6 +73,8 @@ pub struct Pump<T: Transport> {
     outgoing: Vec<u8>,
     /// Stop requests in `outgoing`, not yet written whole.
     stops: Vec<u32>,
+    /// When a control frame last went out (its answer is then due: see [`ANSWER_WINDOW`]).
+    last_write: Instant,
 }
 
 /// How serving a connected target ended.
@@ -103,6 +110,7 @@ impl<T: Transport> Pump<T> {
             link: DeviceLink::new(started),
             outgoing: Vec::new(),
             stops: Vec::new(),
+            last_write: Instant::now() - ANSWER_WINDOW,
         }
     }
 
@@ -232,8 +240,14 @@ impl<T: Transport> Pump<T> {
         let (mut bytes, mut events) = (Vec::with_capacity(4096), Vec::new());
         let mut last_stats = self.link.stats();
         let mut last_stats_sent = Instant::now();
+        // A command that arrived while the pump waited between reads.
+        let mut arrived: Option<TargetCommand> = None;
         loop {
-            match self.commands.try_recv() {
+            let command = match arrived.take() {
+                Some(command) => Ok(command),
+                None => self.commands.try_recv(),
+            };
+            match command {
                 Ok(TargetCommand::Shutdown) | Err(TryRecvError::Disconnected) => return End::Shutdown,
                 Ok(TargetCommand::Stop { request_id, hard }) => {
                     if matches!(link, LinkState::Up) {
@@ -371,7 +385,18 @@ impl<T: Transport> Pump<T> {
                 return End::Exited { exit, stopped };
             }
             if bytes.is_empty() && !timing.poll_interval.is_zero() {
-                std::thread::sleep(timing.poll_interval);
+                // Wait for the next read, or for a command (a stop goes out at once). Right after a
+                // command went out its answer is due: look often for a moment.
+                let interval = if self.last_write.elapsed() < ANSWER_WINDOW {
+                    timing.poll_interval.min(ANSWER_POLL)
+                } else {
+                    timing.poll_interval
+                };
+                match self.commands.recv_timeout(interval) {
+                    Ok(command) => arrived = Some(command),
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => return End::Shutdown,
+                }
             }
         }
     }
@@ -382,6 +407,9 @@ impl<T: Transport> Pump<T> {
             return Ok(());
         }
         let n = self.transport.write(&self.outgoing)?;
+        if n > 0 {
+            self.last_write = Instant::now();
+        }
         self.outgoing.drain(..n);
         if self.outgoing.is_empty() {
             self.stops.clear();

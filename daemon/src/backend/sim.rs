@@ -3,6 +3,7 @@
 //! reads and writes the RTT buffers in the process's memory, the way a probe reads a chip's RAM.
 //! The firmware's standard output and error are shown as log lines (lossily, whatever bytes come).
 
+use super::doorbell::ProcessDoorbell;
 use super::elf::{locate_executable, LocateError, Located};
 use super::error::TargetError;
 use super::exe_strings::ExeStrings;
@@ -62,6 +63,8 @@ pub struct Sim {
     /// Where the current process's static strings are read (its memory, then its executable).
     strings: Option<ExeStrings>,
     channels: Option<RttChannels>,
+    /// The firmware's doorbell, rung after each write to its down channel.
+    doorbell: Option<ProcessDoorbell>,
     /// The defmt table of the executable with this inode: read once, not at every restart.
     defmt: Option<(u64, TableLoad)>,
     no_memory: NoMemory,
@@ -80,6 +83,7 @@ impl Sim {
             located: None,
             strings: None,
             channels: None,
+            doorbell: None,
             defmt: None,
             no_memory: NoMemory,
             claim: None,
@@ -133,6 +137,7 @@ impl Transport for Sim {
         self.located = None;
         self.strings = None;
         self.channels = None;
+        self.doorbell = None;
         if let Some(pid) = self.config.attach_to {
             if !alive(pid) {
                 return Err(TargetError::Gone(format!("process {pid} is not running")));
@@ -194,6 +199,7 @@ impl Transport for Sim {
         match RttChannels::open(mem, addr, width, &defmt, self.started) {
             Ok(Some(channels)) => {
                 self.channels = Some(channels);
+                self.doorbell = located.doorbell.map(|at| ProcessDoorbell::new(pid, at));
                 tracing::info!(addr = format_args!("{addr:#x}"), "RTT attached");
                 Ok(true)
             }
@@ -219,7 +225,14 @@ impl Transport for Sim {
         let (Some(channels), Some(mem)) = (self.channels.as_mut(), self.mem.as_mut()) else {
             return Ok(0);
         };
-        match channels.write(mem, data) {
+        let written = channels.write(mem, data);
+        if let (Ok(1..), Some(doorbell)) = (&written, self.doorbell.as_mut()) {
+            // The command is in; now the executor should look (rather than on its next poll).
+            if let Err(e) = doorbell.ring(mem) {
+                tracing::debug!(error = %e, "the firmware's doorbell did not ring; it finds the command on its own poll");
+            }
+        }
+        match written {
             Err(TargetError::Gone(_)) if self.exiting() => Ok(0),
             other => other,
         }
