@@ -13,6 +13,12 @@ pub trait TargetMemory {
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<()>;
     /// Writes `data` at `addr`; fails unless every byte was written.
     fn write(&mut self, addr: u64, data: &[u8]) -> io::Result<()>;
+
+    /// Writes one 32-bit word at `addr` in a single access, as device registers want (a probe
+    /// does this with one bus transfer; plain memory takes the bytes).
+    fn write_u32(&mut self, addr: u64, value: u32) -> io::Result<()> {
+        self.write(addr, &value.to_le_bytes())
+    }
 }
 
 /// The memory of a live process, through `/proc/PID/mem`.

@@ -2,8 +2,10 @@
 //! (`asyncmon_protocol::doorbell`): its executor reads the command at once instead of on its next
 //! poll, and sleeps when idle instead of polling.
 //!
-//! Here: the doorbell of a process on this machine (the simulated board), a pipe the daemon opens
-//! through `/proc/PID/fd/N` (the permission `ptrace` needs, as for its memory).
+//! Two kinds: the doorbell of a process on this machine (the simulated board), a pipe the daemon
+//! opens through `/proc/PID/fd/N` (the permission `ptrace` needs, as for its memory); and a
+//! Cortex-M interrupt, pended through the NVIC's set-pending register, which a probe writes while
+//! the core runs ([`ring_in_memory`]).
 
 use crate::memory::TargetMemory;
 use asyncmon_protocol::doorbell::{Doorbell, SIZE};
@@ -16,6 +18,20 @@ pub fn read(mem: &mut dyn TargetMemory, addr: u64) -> io::Result<Doorbell> {
     let mut bytes = [0; SIZE];
     mem.read(addr, &mut bytes)?;
     Ok(Doorbell::decode(&bytes))
+}
+
+/// Rings a doorbell that target memory can ring (a Cortex-M interrupt, through a probe): reads the
+/// doorbell static at `addr` and pends its interrupt. `Ok(false)` when the firmware has no such
+/// doorbell: it finds commands on its own poll.
+pub fn ring_in_memory(mem: &mut dyn TargetMemory, addr: u64) -> io::Result<bool> {
+    match read(mem, addr)? {
+        Doorbell::NvicInterrupt(irq) => {
+            let (register, bit) = asyncmon_protocol::doorbell::nvic_set_pending(irq);
+            mem.write_u32(register, bit)?;
+            Ok(true)
+        }
+        Doorbell::None | Doorbell::PipeFd(_) => Ok(false),
+    }
 }
 
 /// The doorbell of firmware process `pid`, its static at `addr`; the pipe is opened at the first
@@ -52,5 +68,69 @@ impl ProcessDoorbell {
                 Err(e)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use asyncmon_protocol::doorbell::{KIND_NVIC_INTERRUPT, MAGIC};
+    use std::collections::BTreeMap;
+
+    /// Sparse memory that records 32-bit writes (a board's RAM and its NVIC).
+    #[derive(Default)]
+    struct Board {
+        bytes: BTreeMap<u64, u8>,
+        words: Vec<(u64, u32)>,
+    }
+
+    impl TargetMemory for Board {
+        fn read(&mut self, addr: u64, buf: &mut [u8]) -> io::Result<()> {
+            for (i, b) in buf.iter_mut().enumerate() {
+                *b = *self.bytes.get(&(addr + i as u64)).unwrap_or(&0);
+            }
+            Ok(())
+        }
+        fn write(&mut self, addr: u64, data: &[u8]) -> io::Result<()> {
+            for (i, b) in data.iter().enumerate() {
+                self.bytes.insert(addr + i as u64, *b);
+            }
+            Ok(())
+        }
+        fn write_u32(&mut self, addr: u64, value: u32) -> io::Result<()> {
+            self.words.push((addr, value));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_cortex_m_doorbell_is_rung_by_pending_its_interrupt_in_one_word_write() {
+        let mut board = Board::default();
+        let at = 0x2000_0100;
+        assert!(!ring_in_memory(&mut board, at).unwrap(), "nothing published: nothing rung");
+        for (i, word) in [MAGIC, KIND_NVIC_INTERRUPT, 33].iter().enumerate() {
+            board.write(at + 4 * i as u64, &word.to_le_bytes()).unwrap();
+        }
+        assert!(ring_in_memory(&mut board, at).unwrap());
+        assert_eq!(board.words, [(0xE000_E204, 1 << 1)], "ISPR1, bit 1: interrupt 33");
+    }
+
+    #[test]
+    fn a_process_doorbell_rings_its_pipe_through_proc() {
+        use std::io::Read;
+        use std::os::fd::AsRawFd;
+        let (mut reader, writer) = std::io::pipe().unwrap();
+        let mut fake = crate::memory::FakeMemory { base: 0x1000, bytes: vec![0; SIZE] };
+        for (i, word) in
+            [MAGIC, asyncmon_protocol::doorbell::KIND_PIPE_FD, reader.as_raw_fd() as u32].iter().enumerate()
+        {
+            fake.bytes[4 * i..4 * i + 4].copy_from_slice(&word.to_le_bytes());
+        }
+        let mut doorbell = ProcessDoorbell::new(std::process::id(), 0x1000);
+        assert!(doorbell.ring(&mut fake).unwrap());
+        let mut byte = [0];
+        reader.read_exact(&mut byte).unwrap();
+        assert_eq!(byte, [1]);
+        drop(writer);
     }
 }

@@ -26,4 +26,8 @@ impl TargetMemory for CoreMemory<'_, '_> {
     fn write(&mut self, addr: u64, data: &[u8]) -> io::Result<()> {
         self.core.write_8(addr, data).map_err(io::Error::other)
     }
+
+    fn write_u32(&mut self, addr: u64, value: u32) -> io::Result<()> {
+        self.core.write_word_32(addr, value).map_err(io::Error::other)
+    }
 }

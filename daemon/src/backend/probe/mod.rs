@@ -13,7 +13,7 @@ mod core_memory;
 pub mod progress;
 pub mod select;
 
-use super::elf::{find_rtt_symbol, RttSymbol};
+use super::elf::{find_rtt_symbol, symbol_address, RttSymbol};
 use super::error::TargetError;
 use super::process::Exit;
 use super::rtt_channels::RttChannels;
@@ -53,6 +53,8 @@ pub struct ProbeConfig {
 pub struct Prepared {
     chip: String,
     rtt: RttSymbol,
+    /// Where the firmware's doorbell static is, if it has one.
+    doorbell: Option<u64>,
     strings: ElfMemory,
     defmt: TableLoad,
 }
@@ -61,9 +63,11 @@ pub struct Prepared {
 pub fn prepare(config: &ProbeConfig) -> Result<Prepared, TargetError> {
     let chip = chip::validate_chip(&config.chip).map_err(|e| TargetError::Firmware(e.to_string()))?;
     let rtt = find_rtt_symbol(&config.elf).map_err(|e| TargetError::Firmware(e.to_string()))?;
+    let doorbell = symbol_address(&config.elf, asyncmon_protocol::doorbell::SYMBOL)
+        .map_err(|e| TargetError::Firmware(e.to_string()))?;
     let strings = ElfMemory::open(&config.elf).map_err(|e| TargetError::Firmware(e.to_string()))?;
     let defmt = TableLoad::start(config.elf.clone());
-    Ok(Prepared { chip, rtt, strings, defmt })
+    Ok(Prepared { chip, rtt, doorbell, strings, defmt })
 }
 
 /// A board through a debug probe, as the pump drives it.
@@ -218,9 +222,19 @@ impl Transport for Board {
     }
 
     fn write(&mut self, data: &[u8]) -> Result<usize, TargetError> {
-        self.with_memory(|memory, channels| match channels {
-            Some(channels) => channels.write(memory, data),
-            None => Ok(0),
+        let doorbell = self.prepared.doorbell;
+        self.with_memory(|memory, channels| {
+            let written = match channels {
+                Some(channels) => channels.write(memory, data)?,
+                None => 0,
+            };
+            // The command is in: pend the firmware's doorbell interrupt, if it named one.
+            if let (1.., Some(at)) = (written, doorbell) {
+                if let Err(e) = super::doorbell::ring_in_memory(memory, at) {
+                    tracing::debug!(error = %e, "the firmware's doorbell did not ring; it finds the command on its own poll");
+                }
+            }
+            Ok(written)
         })
     }
 
