@@ -11,25 +11,16 @@
 
 #![allow(missing_docs)]
 
+#[path = "common/percentiles.rs"]
+mod percentiles;
+
 use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::client::Client;
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
 use asyncmon_demo::latency::raised_at_ns;
 use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent};
+use percentiles::percentiles;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-fn percentiles(mut samples: Vec<f64>) -> String {
-    samples.sort_by(|a, b| a.total_cmp(b));
-    let at = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
-    format!(
-        "p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} samples)",
-        at(0.5),
-        at(0.9),
-        at(0.99),
-        at(1.0),
-        samples.len()
-    )
-}
 
 async fn session(poll: Duration, failures: usize) -> (Vec<f64>, f64) {
     let dir = tempfile::tempdir().unwrap();

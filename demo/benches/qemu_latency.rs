@@ -13,6 +13,9 @@
 
 #![allow(missing_docs)]
 
+#[path = "common/percentiles.rs"]
+mod percentiles;
+
 #[allow(dead_code)]
 #[path = "../tests/support/boards.rs"]
 mod boards;
@@ -20,13 +23,8 @@ mod boards;
 use asyncmon_daemon::client::Client;
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
 use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent};
+use percentiles::percentiles;
 use std::time::Instant;
-
-fn percentiles(mut samples: Vec<f64>) -> String {
-    samples.sort_by(|a, b| a.total_cmp(b));
-    let at = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
-    format!("p50 {:.1} ms, p90 {:.1} ms, max {:.1} ms ({} samples)", at(0.5), at(0.9), at(1.0), samples.len())
-}
 
 /// One session: (attach, stop → acknowledgement), in milliseconds.
 async fn session(board: &str, machine: &str) -> (f64, f64) {

@@ -25,7 +25,6 @@ fn leak_flag() -> &'static Flag {
 // The agent.
 
 static AGENT_ONE_SLOT: Executor<1, 128> = Executor::new();
-static AGENT_TWO_SLOTS: Executor<2, 256> = Executor::new();
 
 /// (1) Spawn a task, run it to completion, reclaim the slot: `n` times, with one slot. The parent
 /// awaits the handle (a join, which embassy does not have).
@@ -40,28 +39,10 @@ pub fn agent_spawn_join(n: u64) {
     assert!(matches!(result, Ok(Ok(()))));
 }
 
-/// (2) Wake-and-poll ping-pong between two tasks through signals, `n` round trips.
+/// (2) Wake-and-poll ping-pong between two tasks through signals, `n` round trips: (3) with no
+/// idle tasks.
 pub fn agent_ping_pong(n: u64) {
-    let (ping, pong) = (leak_flag(), leak_flag());
-    let result = AGENT_TWO_SLOTS.run(|spawner| async move {
-        let ponger = spawner
-            .spawn("ponger", async move {
-                for _ in 0..n {
-                    let v = ping.wait().await;
-                    pong.signal(v + 1);
-                }
-                Ok::<(), Cancelled>(())
-            })
-            .unwrap();
-        let mut v = 0;
-        for _ in 0..n {
-            ping.signal(v);
-            v = pong.wait().await;
-        }
-        ponger.await?;
-        Ok::<u64, Cancelled>(v)
-    });
-    assert_eq!(result, Ok(Ok(n)));
+    agent_ping_pong_idle(0, n);
 }
 
 /// The numbers of idle tasks the scaling case (3) is measured with.

@@ -39,6 +39,7 @@ fn stay_awake() {
 }
 
 /// Wakes the executor thread (callable from any thread).
+#[inline]
 pub(crate) fn signal() {
     if SLEEPERS.load(Ordering::SeqCst) == 0 {
         return;
