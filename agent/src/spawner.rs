@@ -113,7 +113,7 @@ impl Spawner {
         header.handle_alive.set(true);
         header.orphaned.set(false);
         header.state.set(SlotState::Running);
-        hooks::task_spawned(&meta, self.exec.slot_bytes());
+        hooks::task_spawned(&meta, self.exec.slot_bytes(), needed);
         header.signal.set();
         if core.shutting_down.get() {
             // Spawned during a shutdown (by cleanup code): it is cancelled like everything else.

@@ -147,9 +147,12 @@ impl DeviceLink {
                 tracing::info!(epoch = self.epoch, firmware = %firmware.name, "session started");
                 out.push(SessionEvent::SessionStarted { epoch: self.epoch, firmware });
             }
-            DeviceMessage::TaskSpawned(info) => self.spawned(&info, None, mem, out),
+            DeviceMessage::TaskSpawned(info) => self.spawned(&info, None, None, mem, out),
             DeviceMessage::Spawned { task, storage_bytes } => {
-                self.spawned(&task, Some(storage_bytes), mem, out)
+                self.spawned(&task, Some(storage_bytes), None, mem, out)
+            }
+            DeviceMessage::SpawnedSized { task, reserved_bytes, future_bytes } => {
+                self.spawned(&task, Some(reserved_bytes), Some(future_bytes), mem, out)
             }
             DeviceMessage::TaskFinished { id, outcome } => {
                 out.push(SessionEvent::TaskFinished { id, outcome })
@@ -232,6 +235,7 @@ impl DeviceLink {
         &mut self,
         info: &dev::TaskInfo<'_>,
         storage_bytes: Option<u32>,
+        future_bytes: Option<u32>,
         mem: &mut dyn TargetMemory,
         out: &mut Vec<SessionEvent>,
     ) {
@@ -240,6 +244,7 @@ impl DeviceLink {
         }
         let mut task = self.task(info, TaskState::Running, mem);
         task.storage_bytes = storage_bytes;
+        task.future_bytes = future_bytes;
         if self.tasks.len() >= MAX_REMEMBERED_TASKS {
             self.tasks.clear();
         }
@@ -282,6 +287,7 @@ impl DeviceLink {
             parent: None,
             state: TaskState::Running,
             storage_bytes: None,
+            future_bytes: None,
             stats: None,
         });
         task.state = TaskState::Finished(dev::TaskOutcome::Failed);
@@ -294,7 +300,9 @@ impl DeviceLink {
     }
 
     fn task(&mut self, info: &dev::TaskInfo<'_>, state: TaskState, mem: &mut dyn TargetMemory) -> Task {
-        let storage_bytes = self.tasks.get(&info.id).and_then(|t| t.storage_bytes);
+        let known = self.tasks.get(&info.id);
+        let (storage_bytes, future_bytes) =
+            (known.and_then(|t| t.storage_bytes), known.and_then(|t| t.future_bytes));
         Task {
             epoch: self.epoch,
             id: info.id,
@@ -303,6 +311,7 @@ impl DeviceLink {
             parent: info.parent,
             state,
             storage_bytes,
+            future_bytes,
             stats: None,
         }
     }
@@ -481,6 +490,18 @@ mod interning_tests {
             "no hello was seen: the firmware is asked to start over"
         );
         assert_eq!(link.take_recovery_request(), None, "once");
+    }
+
+    #[test]
+    fn a_spawn_says_what_the_future_uses_of_what_its_storage_reserves() {
+        let mut mem = FakeMemory { base: 0x8000, bytes: Vec::new() };
+        let mut link = DeviceLink::new(Instant::now());
+        let mut events = Vec::new();
+        let DeviceMessage::Spawned { task, .. } = spawned(Text::Inline("worker")) else { unreachable!() };
+        let sized = DeviceMessage::SpawnedSized { task, reserved_bytes: 256, future_bytes: 72 };
+        link.ingest(&frame(&sized), &mut mem, &mut events);
+        let SessionEvent::TaskSpawned(task) = &events[0] else { panic!("{events:?}") };
+        assert_eq!((task.future_bytes, task.storage_bytes), (Some(72), Some(256)));
     }
 
     fn hello() -> DeviceMessage<'static> {

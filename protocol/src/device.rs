@@ -294,6 +294,16 @@ pub enum DeviceMessage<'a> {
         /// since `RollCallStarted` lost some of them and asks again.
         announced: u32,
     },
+    /// A task was spawned: what its future (or output) really needs, and what its storage
+    /// reserves; replaces `Spawned` from agents that send it.
+    SpawnedSized {
+        /// The task.
+        task: TaskInfo<'a>,
+        /// The bytes its storage reserves (a slot's size; for main, its future on the stack).
+        reserved_bytes: u32,
+        /// The bytes its future, or its output, needs (the larger).
+        future_bytes: u32,
+    },
 }
 
 /// A task's poll statistics since it was spawned. Durations are in microseconds of the device's

@@ -178,3 +178,20 @@ fn roll_call() {
     check(DeviceMessage::RollCallStarted, "0c");
     check(DeviceMessage::RollCallDone { announced: 300 }, "0dac02");
 }
+
+#[test]
+fn spawned_sized() {
+    check(
+        DeviceMessage::SpawnedSized {
+            task: TaskInfo {
+                id: 3,
+                name: Text::Static { addr: 0x2000, len: 6 },
+                spawned_at: LOC,
+                parent: Some(0),
+            },
+            reserved_bytes: 256,
+            future_bytes: 72,
+        },
+        "0e03018040060180200b2a050100800248",
+    );
+}

@@ -21,6 +21,7 @@ fn task(id: TaskId, name: &str, parent: Option<TaskId>, state: TaskState) -> Tas
         parent,
         state,
         storage_bytes: Some(2048),
+        future_bytes: Some(96),
         stats: None,
     }
 }
@@ -120,6 +121,7 @@ fn the_task_table_lists_each_task_with_its_state_and_parent() {
     let row =
         lines.iter().find(|l| l.contains("telemetry ") && l.contains("waiting")).expect("telemetry row");
     assert!(row.contains("main"), "telemetry's parent is main: {row}");
+    assert!(row.contains("96/2048"), "STORAGE: what the future uses of what its slot reserves: {row}");
     let failed =
         lines.iter().find(|l| l.contains("sensor_poll") && l.contains("failed")).expect("failed row");
     assert!(failed.contains("telemetry"), "{failed}");

@@ -6,7 +6,9 @@ use crate::exception::{Context, Exception, TaskMeta};
 use asyncmon_protocol::device::*;
 use core::fmt::Write as _;
 
-pub(crate) fn send_task_spawned(meta: &TaskMeta, storage_bytes: usize) {
+/// A task was spawned: its future (or output) needs `future_bytes` of the `reserved_bytes` its
+/// storage has.
+pub(crate) fn send_task_spawned(meta: &TaskMeta, reserved_bytes: usize, future_bytes: usize) {
     if !enabled() {
         return;
     }
@@ -21,7 +23,11 @@ pub(crate) fn send_task_spawned(meta: &TaskMeta, storage_bytes: usize) {
             },
             parent: meta.parent,
         };
-        link.send(&DeviceMessage::Spawned { task, storage_bytes: storage_bytes as u32 });
+        link.send(&DeviceMessage::SpawnedSized {
+            task,
+            reserved_bytes: reserved_bytes as u32,
+            future_bytes: future_bytes as u32,
+        });
     });
 }
 

@@ -27,9 +27,10 @@ pub(crate) fn panicking_task() -> Option<TaskId> {
     (task != NO_TASK).then_some(task)
 }
 
-/// A task was spawned (or is announced again, after a resync or in a roll call).
-pub(crate) fn task_spawned(meta: &TaskMeta, storage_bytes: usize) {
-    crate::link::send_task_spawned(meta, storage_bytes);
+/// A task was spawned (or is announced again, after a resync or in a roll call): its future (or
+/// output) needs `future_bytes` of the `reserved_bytes` its storage has.
+pub(crate) fn task_spawned(meta: &TaskMeta, reserved_bytes: usize, future_bytes: usize) {
+    crate::link::send_task_spawned(meta, reserved_bytes, future_bytes);
 }
 
 /// Task `id` is about to be polled; the statistics of a task with a slot (`header`) start counting.

@@ -193,7 +193,7 @@ fn handle_commands(exec: RawExecutor, stop: &mut Stop, now: Instant, main: Optio
                     crate::link::start_roll_call();
                 }
                 if let Some((meta, bytes)) = main {
-                    hooks::task_spawned(meta, bytes);
+                    hooks::task_spawned(meta, bytes, bytes);
                 }
                 let announced = u32::from(main.is_some()) + slots::announce_running(exec);
                 if command == HostCommand::RollCall {

@@ -183,8 +183,10 @@ pub(crate) fn report_stats(exec: RawExecutor) {
 pub(crate) fn announce_running(exec: RawExecutor) -> u32 {
     let mut announced = 0;
     for header in exec.headers() {
-        if let (SlotState::Running, Some(meta)) = (header.state.get(), header.meta.get()) {
-            hooks::task_spawned(&meta, exec.slot_bytes());
+        if let (SlotState::Running, Some(meta), Some(vtable)) =
+            (header.state.get(), header.meta.get(), header.vtable.get())
+        {
+            hooks::task_spawned(&meta, exec.slot_bytes(), vtable.bytes);
             announced += 1;
         }
     }

@@ -17,6 +17,8 @@ pub(crate) struct TaskVTable {
     pub drop_output: unsafe fn(*mut u8),
     /// The failure in the output, if the task failed.
     pub failure: unsafe fn(*const u8) -> Option<*const dyn Exception>,
+    /// The bytes the task needs in its storage: the larger of its future and its output.
+    pub bytes: usize,
 }
 
 /// The vtable of a task whose future is `F`.
@@ -33,6 +35,11 @@ where
         drop_future: drop_in_place::<F>,
         drop_output: drop_in_place::<Result<T, E>>,
         failure: failure_of::<T, E>,
+        bytes: if core::mem::size_of::<F>() > core::mem::size_of::<Result<T, E>>() {
+            core::mem::size_of::<F>()
+        } else {
+            core::mem::size_of::<Result<T, E>>()
+        },
     };
 }
 

@@ -281,6 +281,7 @@ mod tests {
             parent,
             state: TaskState::Running,
             storage_bytes: None,
+            future_bytes: None,
             stats: None,
         }
     }

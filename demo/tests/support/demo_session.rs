@@ -58,6 +58,12 @@ pub async fn failure_paths_then_stop(h: &mut Harness) {
         h.session.tasks.iter().all(|t| t.storage_bytes.is_some()),
         "every spawn carries its storage size"
     );
+    // And what the task's future really uses of it: less than the slot, more than nothing.
+    for task in h.session.tasks.iter().filter(|t| t.name != "main") {
+        let (used, reserved) = (task.future_bytes.expect("the future's size"), task.storage_bytes.unwrap());
+        assert!(0 < used && used <= reserved, "{}: {used} of {reserved} bytes", task.name);
+        assert_eq!(reserved, asyncmon_demo::demo::SLOT_BYTES as u32, "{}", task.name);
+    }
 
     h.client.request(&asyncmon_protocol::host::ClientRequest::Stop).await.unwrap();
     h.until("the interrupt acknowledgement and the exit", Duration::from_secs(10), |s| {

@@ -57,6 +57,9 @@ pub struct Task {
     pub state: TaskState,
     /// The bytes of static storage its slot holds, when the agent reports it.
     pub storage_bytes: Option<u32>,
+    /// The bytes its future (or output) really needs, of those, when the agent reports it.
+    #[serde(default)]
+    pub future_bytes: Option<u32>,
     /// How it has been polled, when the agent samples it (its `task-stats` feature).
     #[serde(default)]
     pub stats: Option<PollStats>,

@@ -186,6 +186,7 @@ mod tests {
             parent,
             state: TaskState::Running,
             storage_bytes: None,
+            future_bytes: None,
             stats: None,
         }
     }

@@ -53,7 +53,13 @@ fn task_lines(state: &MonitorState, task: &Task) -> Vec<Line<'static>> {
         .collect();
     lines.push(Line::from(vec![label("spawn chain"), Span::raw(chain.join(" ← "))]));
     if let Some(bytes) = task.storage_bytes {
-        lines.push(Line::from(vec![label("storage"), Span::raw(format!("{bytes} bytes"))]));
+        let text = match task.future_bytes {
+            Some(used) => {
+                format!("{used} of {bytes} bytes (its future or output; the rest of its storage is unused)")
+            }
+            None => format!("{bytes} bytes"),
+        };
+        lines.push(Line::from(vec![label("storage"), Span::raw(text)]));
     }
     match task.stats {
         Some(stats) => {

@@ -194,6 +194,7 @@ mod tests {
             parent: None,
             state,
             storage_bytes: Some(id * 10),
+            future_bytes: None,
             stats: Some(PollStats {
                 polls,
                 busy_us: u64::from(polls) * 10,

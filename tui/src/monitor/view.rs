@@ -150,7 +150,7 @@ fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
             Cell::from(stats.map_or_else(String::new, |s| s.polls.to_string())),
             Cell::from(stats.map_or_else(String::new, |s| duration_us(s.busy_us))),
             Cell::from(tasks::idle_us(t, &state.seen, state.now_ms).map_or_else(String::new, duration_us)),
-            Cell::from(t.storage_bytes.map_or_else(String::new, |b| bytes(u64::from(b)))),
+            Cell::from(storage(t)),
             Cell::from(short_location(&t.spawned_at.to_string())),
         ]);
         if t.state == TaskState::Running {
@@ -167,7 +167,7 @@ fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
         Constraint::Length(6),
         Constraint::Length(6),
         Constraint::Length(6),
-        Constraint::Length(8),
+        Constraint::Length(9),
         Constraint::Fill(1),
     ];
     let arrow = if state.sort_reverse { "▲" } else { "▼" };
@@ -502,6 +502,17 @@ pub(crate) fn duration_us(us: u64) -> String {
 
 fn seconds(ms: u64) -> String {
     format!("{:.1}s", ms as f64 / 1000.0)
+}
+
+/// The STORAGE cell: what the task's future needs of what its storage reserves ("72/256"), or the
+/// reservation alone from agents that do not say.
+fn storage(task: &Task) -> String {
+    let compact = |n: u32| if n < 10_000 { n.to_string() } else { format!("{}K", n / 1024) };
+    match (task.future_bytes, task.storage_bytes) {
+        (Some(used), Some(reserved)) => format!("{}/{}", compact(used), compact(reserved)),
+        (None, Some(reserved)) => bytes(u64::from(reserved)),
+        _ => String::new(),
+    }
 }
 
 fn bytes(n: u64) -> String {
