@@ -136,8 +136,6 @@ impl<const TASKS: usize, const SLOT_BYTES: usize> Executor<TASKS, SLOT_BYTES> {
         let main_meta =
             TaskMeta { id: MAIN_TASK_ID, name: "main", spawned_at: Location::caller(), parent: None };
         hooks::executor_started(&self.core);
-        // Main's future lives on the stack: what it reserves is what it needs.
-        hooks::task_spawned(&main_meta, core::mem::size_of::<F>(), core::mem::size_of::<F>());
         let outcome = crate::raw::run_loop::run(exec, main_meta, main(Spawner::new(exec)));
         self.core.running.set(false);
         outcome

@@ -113,7 +113,8 @@ impl Spawner {
         header.handle_alive.set(true);
         header.orphaned.set(false);
         header.state.set(SlotState::Running);
-        hooks::task_spawned(&meta, self.exec.slot_bytes(), needed);
+        let future = hooks::future_location(self.exec.storage(index) as *const F);
+        hooks::task_spawned(&meta, self.exec.slot_bytes(), needed, future);
         header.signal.set();
         if core.shutting_down.get() {
             // Spawned during a shutdown (by cleanup code): it is cancelled like everything else.

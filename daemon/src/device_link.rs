@@ -8,7 +8,7 @@ use asyncmon_protocol::device::{self as dev, DeviceMessage, Text};
 use asyncmon_protocol::frame::{self, peek_hello_version, MAX_FRAME};
 use asyncmon_protocol::host::*;
 use asyncmon_protocol::{HostCommand, PROTOCOL_VERSION};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 /// The longest static string the host resolves; longer references are shown as unresolved.
@@ -26,6 +26,8 @@ pub struct DeviceLink {
     /// to name its running tasks again, in the same session.
     roll_call: RollCall,
     tasks: HashMap<dev::TaskId, Task>,
+    /// Where the running tasks' futures live, for await traces (from the agent's spawn frames).
+    futures: BTreeMap<dev::TaskId, dev::FutureLocation>,
     epoch: u32,
     /// Set when the firmware speaks a protocol this daemon cannot read: its frames are skipped.
     incompatible: Option<u16>,
@@ -43,6 +45,7 @@ impl DeviceLink {
             interned: HashMap::new(),
             roll_call: RollCall::default(),
             tasks: HashMap::new(),
+            futures: BTreeMap::new(),
             epoch: 0,
             incompatible: None,
             stats: LinkStats::default(),
@@ -54,6 +57,16 @@ impl DeviceLink {
     /// The link counters so far.
     pub fn stats(&self) -> LinkStats {
         self.stats
+    }
+
+    /// The current session epoch (0 before the first hello).
+    pub fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
+    /// Where each running task's future lives, for the tasks whose spawn frame said so.
+    pub fn futures(&self) -> &BTreeMap<dev::TaskId, dev::FutureLocation> {
+        &self.futures
     }
 
     /// What to ask the firmware, when frames were lost or refer to strings never seen: a roll call
@@ -139,6 +152,7 @@ impl DeviceLink {
                 self.interned.clear();
                 self.roll_call.reset();
                 self.tasks.clear();
+                self.futures.clear();
                 let firmware = FirmwareInfo {
                     name: self.resolve(hello.firmware, mem),
                     build_id: self.resolve(hello.build_id, mem),
@@ -154,7 +168,12 @@ impl DeviceLink {
             DeviceMessage::SpawnedSized { task, reserved_bytes, future_bytes } => {
                 self.spawned(&task, Some(reserved_bytes), Some(future_bytes), mem, out)
             }
+            DeviceMessage::SpawnedAt { task, reserved_bytes, future_bytes, future } => {
+                self.futures.insert(task.id, future);
+                self.spawned(&task, Some(reserved_bytes), Some(future_bytes), mem, out)
+            }
             DeviceMessage::TaskFinished { id, outcome } => {
+                self.futures.remove(&id);
                 out.push(SessionEvent::TaskFinished { id, outcome })
             }
             DeviceMessage::DefineText { id, text } => {
@@ -218,7 +237,10 @@ impl DeviceLink {
             }
             DeviceMessage::RollCallStarted => self.roll_call.started(),
             DeviceMessage::RollCallDone { announced } => match self.roll_call.done(announced) {
-                Some(running) => out.push(SessionEvent::RollCall { running }),
+                Some(running) => {
+                    self.futures.retain(|id, _| running.contains(id));
+                    out.push(SessionEvent::RollCall { running })
+                }
                 None => tracing::info!(announced, "a roll call's answer was incomplete; asking again"),
             },
             DeviceMessage::FramesLost { count } => {

@@ -7,6 +7,7 @@
 //! * [`server`]: the local socket clients connect to; [`client`]: the other end of it.
 //! * [`daemon`]: puts them together.
 
+pub mod await_trace;
 pub mod backend;
 pub mod client;
 pub mod daemon;

@@ -190,6 +190,9 @@ async fn serve_client(stream: UnixStream, hubs: Hubs) -> anyhow::Result<()> {
                     ClientRequest::ResetTarget { target: index } => {
                         target(&hubs, index).and_then(|hub| hub.send(TargetCommand::Reset)).err()
                     }
+                    ClientRequest::RefreshTraces { target: index } => {
+                        target(&hubs, index).and_then(|hub| hub.send(TargetCommand::RefreshTraces)).err()
+                    }
                 };
                 if let Some(reason) = refusal {
                     send(&mut conn, &ServerMessage::Refused { reason }).await?;

@@ -304,6 +304,30 @@ pub enum DeviceMessage<'a> {
         /// The bytes its future, or its output, needs (the larger).
         future_bytes: u32,
     },
+    /// A task was spawned: as [`DeviceMessage::SpawnedSized`], and where its future lives, so that
+    /// the host can read where the task is waiting (its await trace) with no further device cost.
+    /// Replaces `SpawnedSized` from agents that send it.
+    SpawnedAt {
+        /// The task.
+        task: TaskInfo<'a>,
+        /// The bytes its storage reserves (a slot's size; for main, its future on the stack).
+        reserved_bytes: u32,
+        /// The bytes its future, or its output, needs (the larger).
+        future_bytes: u32,
+        /// Where its future lives, and of which type.
+        future: FutureLocation,
+    },
+}
+
+/// Where a task's future lives in target memory, and what names its type: the host reads the
+/// future there and decodes it with the firmware's debug info.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FutureLocation {
+    /// The address of the future's first byte (a slot's storage; main's on the stack).
+    pub addr: u64,
+    /// The address of a function monomorphised for the future's type (the executor's poll
+    /// function for it): its debug info names the type. On thumb targets the low bit is set.
+    pub type_marker: u64,
 }
 
 /// A task's poll statistics since it was spawned. Durations are in microseconds of the device's

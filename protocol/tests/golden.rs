@@ -195,3 +195,23 @@ fn spawned_sized() {
         "0e03018040060180200b2a050100800248",
     );
 }
+
+#[test]
+fn spawned_at() {
+    // Variant 15, then SpawnedSized's fields, then the future's address and its type marker (a
+    // thumb function address, low bit set), as varints.
+    check(
+        DeviceMessage::SpawnedAt {
+            task: TaskInfo {
+                id: 3,
+                name: Text::Static { addr: 0x2000, len: 6 },
+                spawned_at: LOC,
+                parent: Some(0),
+            },
+            reserved_bytes: 256,
+            future_bytes: 72,
+            future: FutureLocation { addr: 0x2000_0100, type_marker: 0x0000_1235 },
+        },
+        "0f03018040060180200b2a0501008002488082808002b524",
+    );
+}

@@ -7,8 +7,13 @@ use asyncmon_protocol::device::*;
 use core::fmt::Write as _;
 
 /// A task was spawned: its future (or output) needs `future_bytes` of the `reserved_bytes` its
-/// storage has.
-pub(crate) fn send_task_spawned(meta: &TaskMeta, reserved_bytes: usize, future_bytes: usize) {
+/// storage has, and lives at `future`.
+pub(crate) fn send_task_spawned(
+    meta: &TaskMeta,
+    reserved_bytes: usize,
+    future_bytes: usize,
+    future: FutureLocation,
+) {
     if !enabled() {
         return;
     }
@@ -23,10 +28,11 @@ pub(crate) fn send_task_spawned(meta: &TaskMeta, reserved_bytes: usize, future_b
             },
             parent: meta.parent,
         };
-        link.send(&DeviceMessage::SpawnedSized {
+        link.send(&DeviceMessage::SpawnedAt {
             task,
             reserved_bytes: reserved_bytes as u32,
             future_bytes: future_bytes as u32,
+            future,
         });
     });
 }

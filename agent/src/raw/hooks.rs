@@ -7,7 +7,7 @@ use super::header::TaskHeader;
 use super::{ExecutorCore, NO_TASK};
 use crate::exception::TaskMeta;
 use crate::stats::PollStart;
-use asyncmon_protocol::device::{TaskId, TaskOutcome, TaskRunState};
+use asyncmon_protocol::device::{FutureLocation, TaskId, TaskOutcome, TaskRunState};
 use portable_atomic::{AtomicPtr, Ordering};
 
 /// The core of the executor that last started running, for the panic frame.
@@ -28,9 +28,28 @@ pub(crate) fn panicking_task() -> Option<TaskId> {
 }
 
 /// A task was spawned (or is announced again, after a resync or in a roll call): its future (or
-/// output) needs `future_bytes` of the `reserved_bytes` its storage has.
-pub(crate) fn task_spawned(meta: &TaskMeta, reserved_bytes: usize, future_bytes: usize) {
-    crate::link::send_task_spawned(meta, reserved_bytes, future_bytes);
+/// output) needs `future_bytes` of the `reserved_bytes` its storage has, and lives at `future`.
+pub(crate) fn task_spawned(
+    meta: &TaskMeta,
+    reserved_bytes: usize,
+    future_bytes: usize,
+    future: FutureLocation,
+) {
+    crate::link::send_task_spawned(meta, reserved_bytes, future_bytes, future);
+}
+
+/// Where the future `F` at `addr` lives, for the host's await traces: the type marker is the
+/// executor's poll function for `F`, whose debug info names `F`. Costs nothing at run time beyond
+/// the two words in the spawn frame.
+pub(crate) fn future_location<F: core::future::Future>(addr: *const F) -> FutureLocation {
+    let poll: unsafe fn(*mut u8, &mut core::task::Context<'_>) -> core::task::Poll<()> =
+        super::vtable::poll_future::<F>;
+    FutureLocation { addr: addr as usize as u64, type_marker: poll as usize as u64 }
+}
+
+/// [`future_location`] for a slot's future, from its type-erased vtable.
+pub(crate) fn slot_future_location(storage: *const u8, vtable: &super::vtable::TaskVTable) -> FutureLocation {
+    FutureLocation { addr: storage as usize as u64, type_marker: vtable.poll as usize as u64 }
 }
 
 /// Task `id` is about to be polled; the statistics of a task with a slot (`header`) start counting.

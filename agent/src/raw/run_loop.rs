@@ -10,7 +10,7 @@ use super::signal::TaskSignal;
 use super::{hooks, slots, RawExecutor};
 use crate::exception::{Context, Exception, KeyboardInterrupt, TaskMeta};
 use crate::handler::call_exception_handler;
-use asyncmon_protocol::device::{HostCommand, TaskOutcome, MAIN_TASK_ID};
+use asyncmon_protocol::device::{FutureLocation, HostCommand, TaskOutcome, MAIN_TASK_ID};
 use core::future::Future;
 use core::pin::{pin, Pin};
 use core::sync::atomic::Ordering;
@@ -46,6 +46,14 @@ where
     let main_waker = core.main.waker();
     let control_waker = core.control.waker();
     let mut main = pin!(Some(main));
+    // Main's future lives on this stack, pinned: what it reserves is what it needs, and its
+    // address is known from here on.
+    let main_future = match main.as_mut().as_pin_mut() {
+        Some(future) => hooks::future_location::<F>(&*future),
+        None => unreachable!("main was just put there"),
+    };
+    let main_announcement = (&main_meta, core::mem::size_of::<F>(), main_future);
+    hooks::task_spawned(&main_meta, main_announcement.1, main_announcement.1, main_future);
     let mut main_output: Option<Result<T, E>> = None;
     let mut stop = Stop::default();
     let mut next_stats = Instant::now() + crate::stats::STATS_INTERVAL;
@@ -59,7 +67,7 @@ where
         // deadline was set). Never on a bare clock tick when there is a doorbell and nothing due.
         if core.control.take() | crate::link::doorbell::take_ring() {
             let now = Instant::now();
-            let running_main = main.is_some().then_some((&main_meta, core::mem::size_of::<F>()));
+            let running_main = main.is_some().then_some(main_announcement);
             handle_commands(exec, &mut stop, now, running_main);
             crate::link::report_losses();
             let mut next = fallback_poll.map(|interval| now + interval);
@@ -168,8 +176,14 @@ fn poll_ready(exec: RawExecutor) {
     }
 }
 
-/// Carries out what the host asked on the down channel. `main`: main's meta and size, while it runs.
-fn handle_commands(exec: RawExecutor, stop: &mut Stop, now: Instant, main: Option<(&TaskMeta, usize)>) {
+/// Carries out what the host asked on the down channel. `main`: main's meta, size and future, while
+/// it runs.
+fn handle_commands(
+    exec: RawExecutor,
+    stop: &mut Stop,
+    now: Instant,
+    main: Option<(&TaskMeta, usize, FutureLocation)>,
+) {
     let core = exec.core();
     for command in crate::link::poll_commands() {
         match command {
@@ -192,8 +206,8 @@ fn handle_commands(exec: RawExecutor, stop: &mut Stop, now: Instant, main: Optio
                 } else {
                     crate::link::start_roll_call();
                 }
-                if let Some((meta, bytes)) = main {
-                    hooks::task_spawned(meta, bytes, bytes);
+                if let Some((meta, bytes, future)) = main {
+                    hooks::task_spawned(meta, bytes, bytes, future);
                 }
                 let announced = u32::from(main.is_some()) + slots::announce_running(exec);
                 if command == HostCommand::RollCall {

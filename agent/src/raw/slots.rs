@@ -182,11 +182,12 @@ pub(crate) fn report_stats(exec: RawExecutor) {
 /// Sends a spawn frame for every running task (after a resync or in a roll call); returns how many.
 pub(crate) fn announce_running(exec: RawExecutor) -> u32 {
     let mut announced = 0;
-    for header in exec.headers() {
+    for (index, header) in exec.headers().iter().enumerate() {
         if let (SlotState::Running, Some(meta), Some(vtable)) =
             (header.state.get(), header.meta.get(), header.vtable.get())
         {
-            hooks::task_spawned(&meta, exec.slot_bytes(), vtable.bytes);
+            let future = hooks::slot_future_location(exec.storage(index), vtable);
+            hooks::task_spawned(&meta, exec.slot_bytes(), vtable.bytes, future);
             announced += 1;
         }
     }

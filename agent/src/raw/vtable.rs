@@ -45,7 +45,10 @@ where
 
 /// # Safety
 /// `ptr` points to a live, pinned `F` in slot storage.
-unsafe fn poll_future<F: Future>(ptr: *mut u8, cx: &mut core::task::Context<'_>) -> Poll<()> {
+///
+/// Its address is also the type marker of `F` in spawn frames (see `hooks::future_location`): keep
+/// it a generic function of `F`, so that its debug info names the future's type.
+pub(crate) unsafe fn poll_future<F: Future>(ptr: *mut u8, cx: &mut core::task::Context<'_>) -> Poll<()> {
     // SAFETY: per the contract, `ptr` is a live `F` that never moves (static slot storage).
     let future = unsafe { Pin::new_unchecked(&mut *(ptr as *mut F)) };
     match future.poll(cx) {

@@ -15,4 +15,6 @@ pub enum TargetCommand {
     Reset,
     /// The daemon is exiting: end the target (the simulator kills its process).
     Shutdown,
+    /// Read every running task's await trace now and publish them, changed or not.
+    RefreshTraces,
 }

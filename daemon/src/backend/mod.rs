@@ -25,6 +25,7 @@ pub mod sim;
 pub mod sink;
 pub mod spec;
 pub mod tcp;
+pub mod traces;
 pub mod transport;
 
 pub use backoff::Backoff;

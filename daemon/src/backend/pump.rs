@@ -21,10 +21,11 @@ use super::command::TargetCommand;
 use super::error::TargetError;
 use super::process::Exit;
 use super::sink::Sink;
+use super::traces::TraceReader;
 use super::transport::{AfterReset, Transport};
 use crate::device_link::DeviceLink;
 use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
-use asyncmon_protocol::host::{Problem, SessionEvent, TargetState};
+use asyncmon_protocol::host::{AwaitTraces, Problem, SessionEvent, TargetState};
 use asyncmon_protocol::HostCommand;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
@@ -75,6 +76,8 @@ pub struct Pump<T: Transport> {
     stops: Vec<u32>,
     /// When a control frame last went out (its answer is then due: see [`ANSWER_WINDOW`]).
     last_write: Instant,
+    /// Await traces, read while the link is up.
+    traces: TraceReader,
 }
 
 /// How serving a connected target ended.
@@ -111,6 +114,7 @@ impl<T: Transport> Pump<T> {
             outgoing: Vec::new(),
             stops: Vec::new(),
             last_write: Instant::now() - ANSWER_WINDOW,
+            traces: TraceReader::default(),
         }
     }
 
@@ -207,6 +211,12 @@ impl<T: Transport> Pump<T> {
                 Ok(TargetCommand::Reset) => return Woken::Reset,
                 Ok(TargetCommand::Stop { request_id, .. }) => self
                     .problem(format!("stop request #{request_id} was not sent: the firmware is not running")),
+                Ok(TargetCommand::RefreshTraces) => self.publish(SessionEvent::AwaitTraces(AwaitTraces {
+                    epoch: self.link.epoch(),
+                    at_ms: self.started.elapsed().as_millis() as u64,
+                    tasks: Vec::new(),
+                    unavailable: Some("the firmware is not running".into()),
+                })),
                 Err(RecvTimeoutError::Timeout) => return Woken::Timeout,
             }
         }
@@ -231,6 +241,7 @@ impl<T: Transport> Pump<T> {
     /// reset or the daemon shuts down.
     fn serve(&mut self) -> End {
         let timing = self.transport.timing();
+        self.traces.forget();
         self.state(TargetState::WaitingForControlBlock);
         let mut link = LinkState::Opening { since: Instant::now(), reported: false };
         let mut relink = Backoff::new(timing.relink_backoff, MAX_RELINK_WAIT);
@@ -278,6 +289,7 @@ impl<T: Transport> Pump<T> {
                     Err(e @ TargetError::Unsupported(_)) => self.problem(e.to_string()),
                     Err(e) => return End::Lost(e),
                 },
+                Ok(TargetCommand::RefreshTraces) => self.traces.ask(),
                 Err(TryRecvError::Empty) => {}
             }
             // Check for exit before reading: the final read happens while the process is there.
@@ -356,6 +368,13 @@ impl<T: Transport> Pump<T> {
                 self.link.ingest(&bytes, self.transport.strings(), &mut events);
                 for event in events.drain(..) {
                     self.sink.publish(event);
+                }
+            }
+            if matches!(link, LinkState::Up) && self.traces.due() {
+                let elf = self.transport.debug_elf();
+                let at_ms = self.started.elapsed().as_millis() as u64;
+                if let Some(event) = self.traces.poll(elf, self.transport.strings(), &self.link, at_ms) {
+                    self.publish(event);
                 }
             }
             if let LinkState::Up = link {

@@ -4,7 +4,7 @@
 use super::sink::Sink;
 use super::TargetCommand;
 use asyncmon_protocol::host::recording::{RecordingError, RecordingHeader, RecordingReader};
-use asyncmon_protocol::host::{Problem, SessionEvent, TargetState};
+use asyncmon_protocol::host::{AwaitTraces, Problem, SessionEvent, TargetState};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -73,6 +73,8 @@ fn replay(
     commands: &Receiver<TargetCommand>,
 ) {
     let started = Instant::now();
+    // The traces as recorded last, for a client that asks for them.
+    let mut traces: Option<AwaitTraces> = None;
     loop {
         let event = match reader.next_event() {
             Ok(Some(event)) => event,
@@ -86,24 +88,44 @@ fn replay(
                 if config.fast { Duration::ZERO } else { due.saturating_duration_since(Instant::now()) };
             match commands.recv_timeout(wait) {
                 Ok(TargetCommand::Shutdown) | Err(RecvTimeoutError::Disconnected) => return,
-                Ok(TargetCommand::Stop { .. } | TargetCommand::Reset) => sink.publish(problem(
-                    started,
-                    "this is a replay of a recording: there is no firmware to stop".into(),
-                )),
+                Ok(command) => answer(sink, started, command, traces.as_ref()),
                 Err(RecvTimeoutError::Timeout) => break,
             }
+        }
+        if let SessionEvent::AwaitTraces(recorded) = &event.event {
+            traces = Some(recorded.clone());
         }
         sink.publish(event.event);
     }
     tracing::info!(file = %config.file.display(), "replay finished");
     // Keep answering until the daemon shuts down.
     while let Ok(command) = commands.recv() {
-        match command {
-            TargetCommand::Shutdown => return,
-            TargetCommand::Stop { .. } | TargetCommand::Reset => sink.publish(problem(
-                started,
-                "this is a replay of a recording: there is no firmware to stop".into(),
-            )),
+        if command == TargetCommand::Shutdown {
+            return;
+        }
+        answer(sink, started, command, traces.as_ref());
+    }
+}
+
+/// Answers a client's command during a replay: there is no firmware to stop or reset; traces are
+/// the ones recorded last.
+fn answer(
+    sink: &dyn super::EventSink,
+    started: Instant,
+    command: TargetCommand,
+    traces: Option<&AwaitTraces>,
+) {
+    match command {
+        TargetCommand::Shutdown => {}
+        TargetCommand::Stop { .. } | TargetCommand::Reset => sink.publish(problem(
+            started,
+            "this is a replay of a recording: there is no firmware to stop".into(),
+        )),
+        TargetCommand::RefreshTraces => {
+            sink.publish(SessionEvent::AwaitTraces(traces.cloned().unwrap_or_else(|| AwaitTraces {
+                unavailable: Some("the recording has no await traces up to here".into()),
+                ..AwaitTraces::default()
+            })))
         }
     }
 }

@@ -10,6 +10,7 @@ use super::exe_strings::ExeStrings;
 use super::process::{alive, forward_lines, Exit, Process};
 use super::rtt_channels::RttChannels;
 use super::sink::Sink;
+use super::traces::DebugElf;
 use super::transport::{AfterReset, Timing, Transport};
 use crate::defmt_logs::TableLoad;
 use crate::memory::{NoMemory, ProcessMemory, TargetMemory};
@@ -243,6 +244,10 @@ impl Transport for Sim {
             Some(strings) => strings,
             None => &mut self.no_memory,
         }
+    }
+
+    fn debug_elf(&self) -> Option<DebugElf> {
+        self.located.as_ref().map(|located| DebugElf { path: located.executable.clone(), bias: located.bias })
     }
 
     fn exited(&mut self) -> Option<Exit> {

@@ -67,8 +67,14 @@ pub trait Transport: Send {
     fn read(&mut self, bytes: &mut Vec<u8>, events: &mut Vec<SessionEvent>) -> Result<(), TargetError>;
     /// Writes as much of `data` as fits into the control channel; returns how much did.
     fn write(&mut self, data: &[u8]) -> Result<usize, TargetError>;
-    /// Where the firmware's static strings are read.
+    /// Where the firmware's static strings are read; also where await traces read the tasks'
+    /// futures (live memory first).
     fn strings(&mut self) -> &mut dyn TargetMemory;
+    /// The ELF of the firmware the target runs now and its load bias, for await traces; `None`
+    /// where the daemon cannot read the target's memory or has no ELF.
+    fn debug_elf(&self) -> Option<super::traces::DebugElf> {
+        None
+    }
     /// How the firmware ended, once it has (a process); `None` for targets that do not end.
     fn exited(&mut self) -> Option<Exit>;
     /// Resets the target.

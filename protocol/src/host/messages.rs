@@ -341,6 +341,116 @@ pub enum SessionEvent {
         /// The tasks running now.
         running: Vec<TaskId>,
     },
+    /// Where every running task is waiting, read again from target memory (sent when it changed,
+    /// or when a client asked).
+    AwaitTraces(AwaitTraces),
+}
+
+/// Where every running task of an epoch is waiting: each task's await trace, read by the daemon
+/// from target memory with the firmware's debug info (the device runs no code for it).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AwaitTraces {
+    /// The session epoch the traces belong to.
+    pub epoch: u32,
+    /// When they were read (milliseconds since the daemon started).
+    pub at_ms: u64,
+    /// One per running task whose future the firmware located, in task id order.
+    pub tasks: Vec<TaskTrace>,
+    /// Why there are no traces, when there are none to be had (no debug info, a firmware whose
+    /// agent does not say where its futures are, a target whose memory cannot be read), in words
+    /// that say what to do.
+    pub unavailable: Option<String>,
+}
+
+impl AwaitTraces {
+    /// The trace of task `id`, if it has one.
+    pub fn task(&self, id: TaskId) -> Option<&TaskTrace> {
+        self.tasks.iter().find(|t| t.task == id)
+    }
+}
+
+/// One task's await trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskTrace {
+    /// The task.
+    pub task: TaskId,
+    /// The futures it is inside, outermost (the task's own) first, as a tree flattened in
+    /// depth-first order: a frame's `depth` is one more than its parent's (a combinator such as a
+    /// join or select has several children).
+    pub frames: Vec<AwaitFrame>,
+    /// Since when (milliseconds since the daemon started) the task has been waiting where it
+    /// waits now: the first read that found its innermost frame there.
+    pub since_ms: u64,
+}
+
+impl TaskTrace {
+    /// The innermost frame along the first branch: where the task waits.
+    pub fn innermost(&self) -> Option<&AwaitFrame> {
+        let mut innermost: Option<&AwaitFrame> = None;
+        for frame in &self.frames {
+            match innermost {
+                Some(last) if frame.depth <= last.depth => break,
+                _ => innermost = Some(frame),
+            }
+        }
+        innermost
+    }
+
+    /// The innermost frame that is an `.await` in the firmware's source, along the first branch.
+    pub fn innermost_await(&self) -> Option<&AwaitFrame> {
+        let mut found = None;
+        let mut depth = None;
+        for frame in &self.frames {
+            if depth.is_some_and(|d| frame.depth <= d) {
+                break;
+            }
+            depth = Some(frame.depth);
+            if frame.location.is_some() {
+                found = Some(frame);
+            }
+        }
+        found
+    }
+}
+
+/// One future in an await trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwaitFrame {
+    /// How deep in the tree (0: the task's own future).
+    pub depth: u16,
+    /// The async fn or block (`asyncmon_demo::demo::telemetry`,
+    /// `asyncmon_demo::demo::main_task::{async_block#0}`), or the future's type name.
+    pub function: String,
+    /// Where it waits: the `.await` in the source (for an async fn or block not started yet, its
+    /// first line).
+    pub location: Option<Location>,
+    /// What state it is in.
+    pub state: FrameState,
+}
+
+/// The state of one future in an await trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FrameState {
+    /// An async fn or block suspended at an `.await`.
+    Awaiting,
+    /// An async fn or block not polled yet.
+    NotStarted,
+    /// An async fn or block that has returned (its task is about to end).
+    Returned,
+    /// An async fn or block that panicked.
+    Panicked,
+    /// A future that is not an async fn or block (a timer, a join handle, a combinator): what it
+    /// waits for, in words where the daemon knows the type.
+    Waiting {
+        /// What it waits for ("join task #12", "gather of #5 #6 #7"), when known.
+        description: Option<String>,
+    },
+    /// What the memory held made no sense for the type (a state no variant has, a field outside
+    /// the future): the trace stops here rather than make something up.
+    Unknown {
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 /// A client's request.
@@ -377,6 +487,12 @@ pub enum ClientRequest {
     },
     /// Like `Reset`, for target number `target`.
     ResetTarget {
+        /// Which target.
+        target: u32,
+    },
+    /// Read every running task's await trace now (target `target`; 0 is the first): an
+    /// `AwaitTraces` event follows, also when nothing changed.
+    RefreshTraces {
         /// Which target.
         target: u32,
     },

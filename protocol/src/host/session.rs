@@ -36,6 +36,10 @@ pub struct SessionState {
     pub logs: VecDeque<LogLine>,
     /// Problems on the link, oldest first.
     pub problems: VecDeque<Problem>,
+    /// Where the running tasks of the current epoch wait, as last read (a task that ended since has
+    /// none).
+    #[serde(default)]
+    pub traces: AwaitTraces,
 }
 
 impl SessionState {
@@ -52,7 +56,13 @@ impl SessionState {
             stats: LinkStats::default(),
             logs: VecDeque::new(),
             problems: VecDeque::new(),
+            traces: AwaitTraces::default(),
         }
+    }
+
+    /// Where task `id` of the current epoch waits, as last read.
+    pub fn trace(&self, id: TaskId) -> Option<&TaskTrace> {
+        (self.traces.epoch == self.epoch).then(|| self.traces.task(id)).flatten()
     }
 
     /// The task `id` of the current epoch.
@@ -86,6 +96,7 @@ impl SessionState {
                     for task in self.tasks.iter_mut().filter(|t| t.state == TaskState::Running) {
                         task.state = TaskState::Gone;
                     }
+                    self.traces.tasks.clear();
                 }
                 self.target_state = state.clone();
             }
@@ -94,6 +105,7 @@ impl SessionState {
                     task.state = TaskState::Gone;
                 }
                 self.epoch = *epoch;
+                self.traces = AwaitTraces { epoch: *epoch, ..AwaitTraces::default() };
                 self.firmware = Some(firmware.clone());
                 self.interrupt = None;
                 self.trim_tasks();
@@ -117,6 +129,7 @@ impl SessionState {
                 if let Some(task) = self.tasks.iter_mut().rev().find(|t| t.epoch == epoch && t.id == *id) {
                     task.state = TaskState::Finished(*outcome);
                 }
+                self.traces.tasks.retain(|t| t.task != *id);
                 self.trim_tasks();
             }
             SessionEvent::Failure(failure) => {
@@ -140,6 +153,11 @@ impl SessionState {
             SessionEvent::Stats(stats) => self.stats = *stats,
             SessionEvent::Log(line) => push_bounded(&mut self.logs, line.clone()),
             SessionEvent::Problem(problem) => push_bounded(&mut self.problems, problem.clone()),
+            SessionEvent::AwaitTraces(traces) => {
+                if traces.epoch == self.epoch {
+                    self.traces = traces.clone();
+                }
+            }
             SessionEvent::TaskStats { id, stats } => {
                 let epoch = self.epoch;
                 if let Some(task) = self.tasks.iter_mut().rev().find(|t| t.epoch == epoch && t.id == *id) {

@@ -18,6 +18,7 @@ use super::error::TargetError;
 use super::process::{forward_lines, Exit, Process};
 use super::rtt_channels::RttChannels;
 use super::sink::Sink;
+use super::traces::DebugElf;
 use super::transport::{AfterReset, Timing, Transport};
 use crate::defmt_logs::TableLoad;
 use crate::elf_memory::ElfMemory;
@@ -277,6 +278,10 @@ impl Transport for Qemu {
             Some(run) => &mut run.memory,
             None => &mut self.no_memory,
         }
+    }
+
+    fn debug_elf(&self) -> Option<DebugElf> {
+        Some(DebugElf { path: self.config.elf.clone(), bias: 0 })
     }
 
     fn exited(&mut self) -> Option<Exit> {

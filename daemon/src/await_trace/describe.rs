@@ -1,0 +1,135 @@
+//! What a future that is not an async fn waits for, in words, where the daemon knows the type: the
+//! agent's own awaitables (a join handle names the task it joins, a gather the tasks it gathers,
+//! a sleep its timer) and common embassy ones. A handle's task is found from the handle's own
+//! fields (the executor's storage, the slot's stride and index give the slot's address, which is
+//! where that task's future lives), so describing it reads nothing outside the task's storage.
+
+use super::dwarf::DieRef;
+use super::layout::{Kind, Layout, Member, Types};
+use super::walk::read_uint;
+use asyncmon_protocol::host::TaskId;
+use std::collections::HashMap;
+
+/// The running tasks by the address of their future (a slot's storage), for naming the task a
+/// join handle joins.
+#[derive(Debug, Default, Clone)]
+pub struct TaskSlots {
+    /// Future address → task.
+    pub by_address: HashMap<u64, TaskId>,
+}
+
+/// What the future of `layout` (type `ty`, at `offset` in `bytes`) waits for, if the daemon knows.
+pub(crate) fn describe(
+    types: &mut Types,
+    slots: &TaskSlots,
+    layout: &Layout,
+    ty: DieRef,
+    bytes: &[u8],
+    offset: u64,
+) -> Option<String> {
+    let base = layout.name.split('<').next().unwrap_or_default();
+    let mut reader = Fields { types, slots, bytes };
+    match base {
+        "asyncmon_agent::join::JoinHandle" => Some(reader.join_words(ty, offset)),
+        "asyncmon_agent::time::TaskWaitFor" => {
+            let (handle, at) = reader.field(ty, offset, "handle")?;
+            Some(format!("{}, with a deadline", reader.join_words(handle, at)))
+        }
+        "asyncmon_agent::gather::Gather" | "asyncmon_agent::gather::GatherAll" => {
+            reader.gather_words(ty, offset)
+        }
+        "asyncmon_agent::time::Sleep" => Some("sleep: a timer".into()),
+        "asyncmon_agent::time::WaitFor" => Some("a deadline, around the future below".into()),
+        "asyncmon_agent::cancel::Cancellable" => Some("the future below, cancelled with its task".into()),
+        "embassy_time::timer::Timer" => Some("a timer".into()),
+        "embassy_sync::channel::ReceiveFuture" | "embassy_sync::channel::DynamicReceiveFuture" => {
+            Some("a message on a channel".into())
+        }
+        "embassy_sync::channel::SendFuture" | "embassy_sync::channel::DynamicSendFuture" => {
+            Some("room in a full channel".into())
+        }
+        "embassy_sync::signal::WaitFuture" => Some("a signal".into()),
+        _ => None,
+    }
+}
+
+struct Fields<'a> {
+    types: &'a mut Types,
+    slots: &'a TaskSlots,
+    bytes: &'a [u8],
+}
+
+impl Fields<'_> {
+    /// Member `name` of the structure `ty` at `offset`: its type and offset.
+    fn field(&mut self, ty: DieRef, offset: u64, name: &str) -> Option<(DieRef, u64)> {
+        let layout = self.types.layout(ty)?;
+        let Kind::Struct { members, .. } = &layout.kind else { return None };
+        let member = members.iter().find(|m| m.name == name)?;
+        Some((member.ty?, offset + member.offset))
+    }
+
+    /// An unsigned integer (or pointer) field along `path` from `ty` at `offset`.
+    fn uint(&mut self, ty: DieRef, offset: u64, path: &[&str]) -> Option<u64> {
+        let (mut ty, mut at) = (ty, offset);
+        for name in path {
+            (ty, at) = self.field(ty, at, name)?;
+        }
+        let size = self.types.layout(ty)?.size;
+        read_uint(self.bytes, at, size, self.types.dwarf.little_endian)
+    }
+
+    /// The task a join handle joins, from the slot its fields point at.
+    fn joined_task(&mut self, handle: DieRef, offset: u64) -> Option<TaskId> {
+        let storage = self.uint(handle, offset, &["exec", "storage"])?;
+        let stride = self.uint(handle, offset, &["exec", "stride"])?;
+        let index = self.uint(handle, offset, &["index"])?;
+        let slot = storage.checked_add(stride.checked_mul(index)?)?;
+        self.slots.by_address.get(&slot).copied()
+    }
+
+    fn join_words(&mut self, handle: DieRef, offset: u64) -> String {
+        match self.joined_task(handle, offset) {
+            Some(task) => format!("join task #{task}"),
+            None => "join a task that has ended (its result waits in its slot)".into(),
+        }
+    }
+
+    /// `Some`'s payload of the `Option` `ty` at `offset`, if it is `Some`.
+    fn some(&mut self, ty: DieRef, offset: u64) -> Option<(DieRef, u64)> {
+        let layout = self.types.layout(ty)?;
+        let Kind::Struct { variants: Some(part), .. } = &layout.kind else { return None };
+        let state = match part.discr {
+            Some((at, size)) => read_uint(self.bytes, offset + at, size, self.types.dwarf.little_endian)?,
+            None => 0,
+        };
+        let Member { ty: Some(variant), offset: variant_at, name, .. } =
+            part.select(state)?.member.clone()?
+        else {
+            return None;
+        };
+        if name != "Some" {
+            return None;
+        }
+        self.field(variant, offset + variant_at, "__0")
+    }
+
+    fn gather_words(&mut self, ty: DieRef, offset: u64) -> Option<String> {
+        let (handles, at) = self.field(ty, offset, "handles")?;
+        let layout = self.types.layout(handles)?;
+        let Kind::Array { element: Some(element), count } = layout.kind else { return None };
+        let element_size = self.types.layout(element)?.size;
+        let mut waiting = Vec::new();
+        for i in 0..count.min(64) {
+            if let Some((handle, handle_at)) = self.some(element, at + i * element_size) {
+                waiting.push(match self.joined_task(handle, handle_at) {
+                    Some(task) => format!("#{task}"),
+                    None => "an ended task".into(),
+                });
+            }
+        }
+        Some(match waiting.as_slice() {
+            [] => format!("gather of {count} tasks, all ended"),
+            _ => format!("gather of {count} tasks, waiting for {}", waiting.join(" ")),
+        })
+    }
+}
