@@ -5,6 +5,7 @@
 //! * [`demo`]: the demo application `asyncmon demo` runs: named tasks, one that fails now and then
 //!   with nobody awaiting it, one whose failure its parent awaits and handles, and cleanup that
 //!   prints when it runs.
+//! * [`shapes`]: tasks waiting in every shape an await trace must read right (demo and QEMU).
 //! * [`faults`]: firmware that misbehaves on purpose, for the end-to-end tests of the daemon.
 //!
 //! Both are plain functions returning an exit code, so any binary can become the simulated device
@@ -17,6 +18,7 @@ pub mod demo;
 pub mod faults;
 #[cfg(feature = "std")]
 pub mod latency;
+pub mod shapes;
 #[cfg(feature = "std")]
 pub mod soak;
 
@@ -27,6 +29,7 @@ pub fn run_firmware(name: &str) -> Option<i32> {
     match name {
         "demo" => Some(demo::run()),
         "latency" => Some(latency::run()),
+        "shapes" => Some(shapes::run()),
         // `asyncmon-demo-firmware soak SECONDS`
         "soak" => Some(soak::run(std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(10))),
         fault => faults::run(fault),

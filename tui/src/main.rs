@@ -109,6 +109,33 @@ enum Command {
         #[arg(long, default_value_t = 10.0)]
         timeout: f64,
     },
+    /// Where every running task is waiting: one line per task with its innermost `.await`, what
+    /// it waits for and for how long (read from target memory with the firmware's debug info;
+    /// the device runs no code for it).
+    Ps {
+        /// The daemon's socket [default: $XDG_RUNTIME_DIR/asyncmon/asyncmond.sock].
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// Which of the daemon's targets (0 is the first).
+        #[arg(long, default_value_t = 0)]
+        target: u32,
+        /// Seconds to wait for the traces.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+    },
+    /// The running tasks as a spawn tree, each with its whole await trace (outermost future
+    /// first), as plain text to paste into an issue.
+    Pstree {
+        /// The daemon's socket [default: $XDG_RUNTIME_DIR/asyncmon/asyncmond.sock].
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// Which of the daemon's targets (0 is the first).
+        #[arg(long, default_value_t = 0)]
+        target: u32,
+        /// Seconds to wait for the traces.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+    },
     /// Reset the target (the simulator restarts its firmware): a new session epoch begins.
     Reset {
         /// The daemon's socket [default: $XDG_RUNTIME_DIR/asyncmon/asyncmond.sock].
@@ -156,6 +183,7 @@ fn run() -> anyhow::Result<()> {
     init_logging(cli.log.as_ref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let default_socket = asyncmon_daemon::socket_path::default_socket_path;
+    let tree = matches!(cli.command, Command::Pstree { .. });
     runtime.block_on(async {
         match cli.command {
             Command::Demo { socket, record } => asyncmon_tui::cmd::demo::run(socket, record).await,
@@ -188,6 +216,18 @@ fn run() -> anyhow::Result<()> {
                 let socket = socket.unwrap_or_else(default_socket);
                 let epoch = asyncmon_tui::cmd::reset::run(&socket, Duration::from_secs_f64(timeout)).await?;
                 println!("the target was reset: session epoch {epoch}");
+                Ok(())
+            }
+            Command::Ps { socket, target, timeout } | Command::Pstree { socket, target, timeout } => {
+                let socket = socket.unwrap_or_else(default_socket);
+                let session =
+                    asyncmon_tui::cmd::ps::fetch(&socket, target, Duration::from_secs_f64(timeout)).await?;
+                let text = if tree {
+                    asyncmon_tui::cmd::ps::pstree(&session)
+                } else {
+                    asyncmon_tui::cmd::ps::ps(&session)
+                };
+                print!("{text}");
                 Ok(())
             }
             Command::Device { .. } => unreachable!("handled before the runtime starts"),

@@ -233,6 +233,11 @@ impl Dwarf {
         self.children(die).into_iter().filter(|(t, _)| *t == tag).map(|(_, d)| d).collect()
     }
 
+    /// The size of an address in the unit of `die` (a pointer's size, which DWARF leaves out).
+    pub fn address_size(&self, die: DieRef) -> u64 {
+        self.headers.get(die.unit).map_or(8, |header| u64::from(header.address_size()))
+    }
+
     /// The DIE's tag.
     pub fn tag(&mut self, die: DieRef) -> Option<gimli::DwTag> {
         self.with_entry(die, |_, _, entry| entry.tag())

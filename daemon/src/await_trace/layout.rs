@@ -155,7 +155,11 @@ impl Types {
             }
             gimli::DW_TAG_pointer_type
             | gimli::DW_TAG_reference_type
-            | gimli::DW_TAG_rvalue_reference_type => Kind::Pointer,
+            | gimli::DW_TAG_rvalue_reference_type => {
+                // rustc gives a thin pointer no size: it is an address.
+                let size = size.unwrap_or_else(|| self.dwarf.address_size(die));
+                return Some(Layout { name, size, kind: Kind::Pointer });
+            }
             _ => Kind::Other,
         };
         Some(Layout { name, size: size.unwrap_or(0), kind })

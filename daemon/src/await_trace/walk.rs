@@ -14,6 +14,8 @@ use std::sync::Arc;
 pub(crate) const MAX_DEPTH: u16 = 32;
 /// The most frames one trace has (a combinator of many futures).
 const MAX_FRAMES: usize = 64;
+/// The field names under which a future that wraps another holds it.
+const WRAPPED_FUTURE_FIELDS: &[&str] = &["future", "fut", "inner"];
 /// How deep inside a combinator's fields futures are looked for.
 const MAX_FIELD_DEPTH: u8 = 3;
 
@@ -168,7 +170,10 @@ impl Walk<'_> {
             let Some(ty) = field.ty else { continue };
             let Some(inner) = self.types.layout(ty) else { continue };
             let at = offset + field.offset;
-            if is_state_machine(&inner.name) {
+            // A wrapper's inner future (`future`, as the agent's and most combinators name it) is
+            // a frame of its own, whatever its type; so is any async state machine.
+            let wrapped = level == 0 && WRAPPED_FUTURE_FIELDS.contains(&field.name.as_str());
+            if is_state_machine(&inner.name) || (wrapped && !matches!(inner.kind, Kind::Pointer)) {
                 found.push((ty, at));
             } else {
                 found.extend(self.inner_futures(&Arc::clone(&inner), at, level + 1));

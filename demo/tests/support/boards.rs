@@ -24,7 +24,16 @@ pub fn demo_firmware(board: &str) -> PathBuf {
 
 /// The demo on QEMU's `machine`, in real time.
 pub fn demo_on(board: &str, machine: &str) -> QemuConfig {
-    let mut config = QemuConfig::new(demo_firmware(board), machine::find(machine).unwrap());
+    on(demo_firmware(board), machine)
+}
+
+/// The shapes firmware (`asyncmon_demo::shapes`, built beside the demo) on QEMU's `machine`.
+pub fn shapes_on(board: &str, machine: &str) -> QemuConfig {
+    on(demo_firmware(board).with_file_name("shapes"), machine)
+}
+
+fn on(elf: PathBuf, machine: &str) -> QemuConfig {
+    let mut config = QemuConfig::new(elf, machine::find(machine).unwrap());
     config.attach_timeout = std::time::Duration::from_secs(10);
     config
 }

@@ -5,6 +5,7 @@
 
 pub mod boards;
 pub mod demo_session;
+pub mod shape_traces;
 
 use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::client::Client;

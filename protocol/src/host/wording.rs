@@ -2,7 +2,7 @@
 //! stop`, the language server and through it the editor): one home for the words, so the terminal
 //! and the editor never say the same thing two ways.
 
-use super::{InterruptReport, TaskOutcome};
+use super::{AwaitFrame, FrameState, InterruptReport, Location, TaskOutcome, TaskTrace};
 use std::format;
 use std::string::String;
 use std::vec::Vec;
@@ -40,6 +40,69 @@ pub fn interrupt_summary(report: &InterruptReport) -> String {
     format!("KeyboardInterrupt{hard}: {} ({} tasks)", groups.join("; "), report.total)
 }
 
+/// A source location as a person reads it: the path relative to `base` (the workspace, the current
+/// directory) when it lies inside, else whole.
+pub fn location_words(location: &Location, base: Option<&str>) -> String {
+    let file = base
+        .and_then(|base| location.file.strip_prefix(base))
+        .map(|rest| rest.trim_start_matches('/'))
+        .unwrap_or(&location.file);
+    format!("{file}:{}", location.line)
+}
+
+/// One frame of an await trace, in words: `app::telemetry at src/app.rs:42`,
+/// `asyncmon_agent::time::Sleep: sleep: a timer`.
+pub fn frame_words(frame: &AwaitFrame, base: Option<&str>) -> String {
+    let at = frame.location.as_ref().map(|l| location_words(l, base));
+    let function = &frame.function;
+    match (&frame.state, at) {
+        (FrameState::Awaiting, Some(at)) => format!("{function} at {at}"),
+        (FrameState::Awaiting, None) => format!("{function} (awaiting)"),
+        (FrameState::NotStarted, Some(at)) => format!("{function} (not started yet; {at})"),
+        (FrameState::NotStarted, None) => format!("{function} (not started yet)"),
+        (FrameState::Returned, _) => format!("{function} (returned)"),
+        (FrameState::Panicked, _) => format!("{function} (panicked)"),
+        (FrameState::Waiting { description: Some(what) }, _) => format!("{function}: {what}"),
+        (FrameState::Waiting { description: None }, _) => function.clone(),
+        (FrameState::Unknown { reason }, _) => format!("{function}: unknown ({reason})"),
+    }
+}
+
+/// What a task waits for, in a few words: the innermost frame's description, or its type.
+pub fn waiting_for_words(trace: &TaskTrace) -> String {
+    match trace.innermost() {
+        None => "-".into(),
+        Some(frame) => match &frame.state {
+            FrameState::Waiting { description: Some(what) } => what.clone(),
+            FrameState::Waiting { description: None } => short_type(&frame.function),
+            FrameState::NotStarted => "its first poll".into(),
+            FrameState::Returned => "nothing: it returned".into(),
+            FrameState::Panicked => "nothing: it panicked".into(),
+            FrameState::Awaiting => "-".into(),
+            FrameState::Unknown { reason } => format!("unknown ({reason})"),
+        },
+    }
+}
+
+/// A type's name without its path and the paths of its arguments: `Timer`, `Receiver<u32>`.
+fn short_type(name: &str) -> String {
+    let mut out = String::new();
+    let mut segment = String::new();
+    for c in name.chars() {
+        match c {
+            ':' => segment.clear(),
+            '<' | '>' | ',' | ' ' | '(' | ')' | '[' | ']' | ';' | '&' | '*' => {
+                out.push_str(&segment);
+                segment.clear();
+                out.push(c);
+            }
+            _ => segment.push(c),
+        }
+    }
+    out.push_str(&segment);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +130,42 @@ mod tests {
             interrupt_summary(&report),
             "KeyboardInterrupt (hard stop): cancelled main, blinky; completed telemetry; dropped at deadline uart (5 tasks)"
         );
+    }
+
+    #[test]
+    fn trace_frames_are_said_with_paths_relative_to_the_workspace() {
+        let at = Location { file: "/work/app/src/main.rs".into(), line: 42, column: 0 };
+        let frame = |state, location: Option<Location>| AwaitFrame {
+            depth: 0,
+            function: "app::telemetry".into(),
+            location,
+            state,
+        };
+        assert_eq!(
+            frame_words(&frame(FrameState::Awaiting, Some(at.clone())), Some("/work/app")),
+            "app::telemetry at src/main.rs:42"
+        );
+        assert_eq!(
+            frame_words(&frame(FrameState::NotStarted, Some(at.clone())), Some("/elsewhere")),
+            "app::telemetry (not started yet; /work/app/src/main.rs:42)"
+        );
+        let sleep = AwaitFrame {
+            depth: 1,
+            function: "asyncmon_agent::time::Sleep".into(),
+            location: None,
+            state: FrameState::Waiting { description: Some("sleep: a timer".into()) },
+        };
+        assert_eq!(frame_words(&sleep, None), "asyncmon_agent::time::Sleep: sleep: a timer");
+        let trace =
+            TaskTrace { task: 1, frames: vec![frame(FrameState::Awaiting, Some(at)), sleep], since_ms: 0 };
+        assert_eq!(waiting_for_words(&trace), "sleep: a timer");
+        let receiver = AwaitFrame {
+            depth: 1,
+            function: "app::chan::Receive<core::option::Option<u32>>".into(),
+            location: None,
+            state: FrameState::Waiting { description: None },
+        };
+        let trace = TaskTrace { task: 1, frames: vec![receiver], since_ms: 0 };
+        assert_eq!(waiting_for_words(&trace), "Receive<Option<u32>>");
     }
 }

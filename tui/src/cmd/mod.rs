@@ -5,6 +5,7 @@ pub mod demo;
 pub mod device;
 pub mod monitor;
 pub mod probes;
+pub mod ps;
 pub mod qemu;
 pub mod replay;
 pub mod reset;

@@ -1,0 +1,151 @@
+//! `asyncmon ps` and `asyncmon pstree`: where every running task is waiting, as plain text fit for
+//! pasting into an issue (after Python 3.14's `python -m asyncio ps` / `pstree`). The daemon reads
+//! the traces afresh from target memory when asked; the device runs no code for it.
+
+use asyncmon_daemon::client::Client;
+use asyncmon_protocol::host::wording::{frame_words, waiting_for_words};
+use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent, SessionState, Task, TaskState};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+/// The session of target `target` at the daemon on `socket`, with await traces read just now.
+pub async fn fetch(socket: &Path, target: u32, timeout: Duration) -> anyhow::Result<SessionState> {
+    let mut client = Client::connect(socket, "asyncmon ps").await?;
+    client.request(&ClientRequest::SubscribeTarget { target }).await?;
+    let wait = async {
+        let mut session: Option<SessionState> = None;
+        loop {
+            match client.recv().await? {
+                Some(ServerMessage::Snapshot(snapshot)) => {
+                    session = Some(*snapshot);
+                    // Asked once the snapshot is here, so the answer is an event after it.
+                    client.request(&ClientRequest::RefreshTraces { target }).await?;
+                }
+                Some(ServerMessage::Event(event)) => {
+                    let Some(session) = session.as_mut() else { continue };
+                    let answered = matches!(event, SessionEvent::AwaitTraces(_));
+                    session.apply(&event);
+                    if answered {
+                        return Ok(session.clone());
+                    }
+                }
+                Some(ServerMessage::Refused { reason }) => anyhow::bail!("asyncmond refused: {reason}"),
+                Some(_) => {}
+                None => anyhow::bail!("asyncmond closed the connection before the traces came"),
+            }
+        }
+    };
+    tokio::time::timeout(timeout, wait)
+        .await
+        .map_err(|_| anyhow::anyhow!("no await traces came within {timeout:?}"))?
+}
+
+/// The source paths are shown relative to the current directory when they lie inside it.
+fn base() -> Option<String> {
+    std::env::current_dir().ok().map(|dir| dir.to_string_lossy().into_owned())
+}
+
+/// The running tasks of the current epoch, in id order.
+fn running(session: &SessionState) -> Vec<&Task> {
+    let mut tasks: Vec<&Task> =
+        session.tasks.iter().filter(|t| t.epoch == session.epoch && t.state == TaskState::Running).collect();
+    tasks.sort_by_key(|t| t.id);
+    tasks
+}
+
+/// How long ago `since_ms` was, at `now_ms`, in words.
+fn waited(now_ms: u64, since_ms: u64) -> String {
+    let ms = now_ms.saturating_sub(since_ms);
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}
+
+/// The line that says why there are no traces, if there are none to be had.
+fn unavailable(session: &SessionState) -> Option<String> {
+    session.traces.unavailable.as_ref().map(|why| format!("no await traces: {why}\n"))
+}
+
+/// `asyncmon ps`: one line per running task: id, name, the innermost await, what it waits for and
+/// for how long.
+pub fn ps(session: &SessionState) -> String {
+    let base = base();
+    let mut rows = vec![["ID".to_string(), "NAME".into(), "WAITING AT".into(), "FOR".into(), "SINCE".into()]];
+    for task in running(session) {
+        let (at, what, since) = match session.trace(task.id) {
+            Some(trace) => (
+                trace
+                    .innermost_await()
+                    .map(|frame| frame_words(frame, base.as_deref()))
+                    .unwrap_or_else(|| "-".into()),
+                waiting_for_words(trace),
+                waited(session.traces.at_ms, trace.since_ms),
+            ),
+            None => ("-".into(), "-".into(), "-".into()),
+        };
+        rows.push([task.id.to_string(), task.name.clone(), at, what, since]);
+    }
+    let mut out = unavailable(session).unwrap_or_default();
+    let widths: Vec<usize> =
+        (0..5).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                let _ = write!(line, "{cell:<width$}  ", width = widths[c]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `asyncmon pstree`: the spawn tree of the running tasks, each with its whole await trace.
+pub fn pstree(session: &SessionState) -> String {
+    let base = base();
+    let tasks = running(session);
+    let mut out = unavailable(session).unwrap_or_default();
+    let roots: Vec<&Task> =
+        tasks.iter().copied().filter(|t| t.parent.is_none_or(|p| !tasks.iter().any(|o| o.id == p))).collect();
+    for root in roots {
+        tree(session, &tasks, root, "", "", base.as_deref(), &mut out);
+    }
+    out
+}
+
+fn tree(
+    session: &SessionState,
+    tasks: &[&Task],
+    task: &Task,
+    lead: &str,
+    rest: &str,
+    base: Option<&str>,
+    out: &mut String,
+) {
+    let _ = writeln!(out, "{lead}{} #{}", task.name, task.id);
+    let children: Vec<&Task> =
+        tasks.iter().copied().filter(|t| t.parent == Some(task.id) && t.id != task.id).collect();
+    let bar = if children.is_empty() { "   " } else { "│  " };
+    match session.trace(task.id) {
+        Some(trace) => {
+            for frame in &trace.frames {
+                let indent = "  ".repeat(usize::from(frame.depth));
+                let _ = writeln!(out, "{rest}{bar}{indent}└ {}", frame_words(frame, base));
+            }
+        }
+        None => {
+            let _ = writeln!(out, "{rest}{bar}(no trace)");
+        }
+    }
+    for (i, child) in children.iter().enumerate() {
+        let last = i + 1 == children.len();
+        let (lead, next) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
+        tree(session, tasks, child, &format!("{rest}{lead}"), &format!("{rest}{next}"), base, out);
+    }
+}
