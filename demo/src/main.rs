@@ -7,7 +7,7 @@ fn main() {
         Some(code) => std::process::exit(code),
         None => {
             eprintln!(
-                "unknown firmware {name:?}: expected demo or one of {:?}",
+                "unknown firmware {name:?}: expected demo, shapes or one of {:?}",
                 asyncmon_demo::faults::FAULTS
             );
             std::process::exit(2);

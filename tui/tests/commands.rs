@@ -12,7 +12,12 @@ const ASYNCMON: &str = env!("CARGO_BIN_EXE_asyncmon");
 
 /// A daemon on the demo, this binary re-run as the simulated device.
 fn demo_daemon(socket: &std::path::Path) -> asyncmon_daemon::daemon::RunningDaemon {
-    let sim = SimConfig::new(ASYNCMON, vec!["__device".into(), "demo".into()]);
+    firmware_daemon(socket, "demo")
+}
+
+/// A daemon on firmware `name` (`demo`, `shapes`), this binary re-run as the simulated device.
+fn firmware_daemon(socket: &std::path::Path, name: &str) -> asyncmon_daemon::daemon::RunningDaemon {
+    let sim = SimConfig::new(ASYNCMON, vec!["__device".into(), name.into()]);
     daemon::start(DaemonConfig {
         socket: socket.to_path_buf(),
         targets: vec![TargetConfig::Sim(sim)],
@@ -50,6 +55,65 @@ async fn stop_prints_the_cancelled_tasks_and_the_firmware_exits_130() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(matches!(running.hub.snapshot().target_state, TargetState::Exited { code: Some(130), .. }));
+    tokio::task::block_in_place(|| running.shutdown());
+}
+
+/// Runs `asyncmon ARGS --socket SOCKET` until it succeeds (the firmware's tasks may not all be
+/// there yet) or `deadline`; returns its output.
+async fn command_until(
+    args: &[&str],
+    socket: &std::path::Path,
+    deadline: Instant,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    loop {
+        let (args, socket) = (args.iter().map(|a| a.to_string()).collect::<Vec<_>>(), socket.to_path_buf());
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new(ASYNCMON).args(&args).arg("--socket").arg(&socket).output().unwrap()
+        })
+        .await
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() && done(&stdout) {
+            return stdout;
+        }
+        assert!(Instant::now() < deadline, "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ps_and_pstree_print_where_every_task_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("d.sock");
+    let running = firmware_daemon(&socket, "shapes");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ps = command_until(&["ps"], &socket, deadline, |out| out.contains("cleaning_up")).await;
+    let mut lines = ps.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["ID", "NAME", "WAITING", "AT", "FOR", "SINCE"], "{ps}");
+    let row = |name: &str| {
+        ps.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("{name}: {ps}"))
+    };
+    assert!(row("three_deep").contains("asyncmon_demo::shapes::level3 at "), "{ps}");
+    assert!(row("three_deep").contains("demo/src/shapes.rs:"), "{ps}");
+    assert!(row("joiner").contains("join task #"), "{ps}");
+    assert!(row("gatherer").contains("gather of 2 tasks, waiting for #"), "{ps}");
+    assert!(row("receiver").contains("a message on a channel"), "{ps}");
+
+    let tree = command_until(&["pstree"], &socket, deadline, |out| out.contains("cleaning_up")).await;
+    let three_deep: Vec<&str> = tree.lines().skip_while(|l| !l.contains("three_deep #")).take(5).collect();
+    assert!(three_deep[0].starts_with("├─ three_deep #"), "{tree}");
+    for (line, frame) in
+        three_deep[1..].iter().zip(["three_deep at", "level2 at", "level3 at", "Sleep: sleep: a timer"])
+    {
+        assert!(line.contains(frame), "{frame} in {line:?}:\n{tree}");
+    }
+    // Each frame one level deeper than the one before.
+    let indents: Vec<usize> = three_deep[1..].iter().map(|l| l.find('└').unwrap()).collect();
+    assert!(indents.windows(2).all(|w| w[1] > w[0]), "{tree}");
     tokio::task::block_in_place(|| running.shutdown());
 }
 

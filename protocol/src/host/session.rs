@@ -65,6 +65,18 @@ impl SessionState {
         (self.traces.epoch == self.epoch).then(|| self.traces.task(id)).flatten()
     }
 
+    /// Since when (milliseconds since the daemon started) task `id` has been waiting where its
+    /// trace says: since the first read that found it there, or since its last poll, if the agent's
+    /// statistics show one after that (a task in a loop comes back to the same `.await`).
+    pub fn waiting_since(&self, id: TaskId) -> Option<u64> {
+        let trace = self.trace(id)?;
+        let last_poll = self
+            .task(id)
+            .and_then(|t| t.stats)
+            .map(|s| s.sampled_at_ms.saturating_sub(u64::from(s.idle_us) / 1000));
+        Some(trace.since_ms.max(last_poll.unwrap_or(0)))
+    }
+
     /// The task `id` of the current epoch.
     pub fn task(&self, id: TaskId) -> Option<&Task> {
         self.tasks.iter().rev().find(|t| t.epoch == self.epoch && t.id == id)
@@ -327,5 +339,51 @@ mod tests {
         }
         assert!(s.task(0).is_some(), "main is still running and must stay");
         assert_eq!(s.tasks.len(), MAX_FINISHED_TASKS + 1);
+    }
+
+    fn traces(epoch: u32, tasks: &[TaskId], since_ms: u64) -> SessionEvent {
+        let frame = AwaitFrame {
+            depth: 0,
+            function: "app::run".into(),
+            location: Some(Location { file: "src/main.rs".into(), line: 9, column: 0 }),
+            state: FrameState::Awaiting,
+        };
+        SessionEvent::AwaitTraces(AwaitTraces {
+            epoch,
+            at_ms: 5_000,
+            tasks: tasks
+                .iter()
+                .map(|&task| TaskTrace { task, frames: std::vec![frame.clone()], since_ms })
+                .collect(),
+            unavailable: None,
+        })
+    }
+
+    #[test]
+    fn traces_follow_the_running_tasks_and_the_epoch() {
+        let mut s = session();
+        s.apply(&started(1));
+        s.apply(&SessionEvent::TaskSpawned(task(1, 0, None)));
+        s.apply(&SessionEvent::TaskSpawned(task(1, 1, Some(0))));
+        s.apply(&traces(1, &[0, 1], 1_000));
+        assert!(s.trace(0).is_some() && s.trace(1).is_some());
+        s.apply(&SessionEvent::TaskFinished { id: 1, outcome: TaskOutcome::Completed });
+        assert!(s.trace(1).is_none(), "a task that ended waits nowhere");
+        s.apply(&traces(0, &[0], 1_000));
+        assert!(s.trace(0).is_some(), "traces of another epoch are not taken");
+        s.apply(&started(2));
+        assert!(s.trace(0).is_none(), "a new epoch's tasks have no traces yet");
+    }
+
+    #[test]
+    fn a_task_waits_since_its_last_poll_when_that_came_after_the_trace_was_first_seen() {
+        let mut s = session();
+        s.apply(&started(1));
+        s.apply(&SessionEvent::TaskSpawned(task(1, 1, Some(0))));
+        s.apply(&traces(1, &[1], 1_000));
+        assert_eq!(s.waiting_since(1), Some(1_000));
+        let stats = PollStats { polls: 9, idle_us: 200_000, sampled_at_ms: 4_000, ..PollStats::default() };
+        s.apply(&SessionEvent::TaskStats { id: 1, stats });
+        assert_eq!(s.waiting_since(1), Some(3_800), "polled at 3.8 s, back at the same await");
     }
 }

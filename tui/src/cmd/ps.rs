@@ -82,7 +82,7 @@ pub fn ps(session: &SessionState) -> String {
                     .map(|frame| frame_words(frame, base.as_deref()))
                     .unwrap_or_else(|| "-".into()),
                 waiting_for_words(trace),
-                waited(session.traces.at_ms, trace.since_ms),
+                waited(session.traces.at_ms, session.waiting_since(task.id).unwrap_or(trace.since_ms)),
             ),
             None => ("-".into(), "-".into(), "-".into()),
         };
