@@ -15,6 +15,10 @@ fn check(msg: impl serde::Serialize, expect: &str) {
 const LOC: SourceLocation<'static> =
     SourceLocation { file: Text::Static { addr: 0x1000, len: 11 }, line: 42, column: 5 };
 
+/// Task 3, spawned by main at [`LOC`], its name a static string.
+const WORKER: TaskInfo<'static> =
+    TaskInfo { id: 3, name: Text::Static { addr: 0x2000, len: 6 }, spawned_at: LOC, parent: Some(0) };
+
 #[test]
 fn hello() {
     check(
@@ -95,18 +99,7 @@ fn shutdown_ack() {
 
 #[test]
 fn spawned() {
-    check(
-        DeviceMessage::Spawned {
-            task: TaskInfo {
-                id: 3,
-                name: Text::Static { addr: 0x2000, len: 6 },
-                spawned_at: LOC,
-                parent: Some(0),
-            },
-            storage_bytes: 2048,
-        },
-        "0703018040060180200b2a0501008010",
-    );
+    check(DeviceMessage::Spawned { task: WORKER, storage_bytes: 2048 }, "0703018040060180200b2a0501008010");
 }
 
 #[test]
@@ -182,16 +175,7 @@ fn roll_call() {
 #[test]
 fn spawned_sized() {
     check(
-        DeviceMessage::SpawnedSized {
-            task: TaskInfo {
-                id: 3,
-                name: Text::Static { addr: 0x2000, len: 6 },
-                spawned_at: LOC,
-                parent: Some(0),
-            },
-            reserved_bytes: 256,
-            future_bytes: 72,
-        },
+        DeviceMessage::SpawnedSized { task: WORKER, reserved_bytes: 256, future_bytes: 72 },
         "0e03018040060180200b2a050100800248",
     );
 }
@@ -202,12 +186,7 @@ fn spawned_at() {
     // thumb function address, low bit set), as varints.
     check(
         DeviceMessage::SpawnedAt {
-            task: TaskInfo {
-                id: 3,
-                name: Text::Static { addr: 0x2000, len: 6 },
-                spawned_at: LOC,
-                parent: Some(0),
-            },
+            task: WORKER,
             reserved_bytes: 256,
             future_bytes: 72,
             future: FutureLocation { addr: 0x2000_0100, type_marker: 0x0000_1235 },

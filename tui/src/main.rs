@@ -113,28 +113,14 @@ enum Command {
     /// it waits for and for how long (read from target memory with the firmware's debug info;
     /// the device runs no code for it).
     Ps {
-        /// The daemon's socket [default: $XDG_RUNTIME_DIR/asyncmon/asyncmond.sock].
-        #[arg(long)]
-        socket: Option<PathBuf>,
-        /// Which of the daemon's targets (0 is the first).
-        #[arg(long, default_value_t = 0)]
-        target: u32,
-        /// Seconds to wait for the traces.
-        #[arg(long, default_value_t = 10.0)]
-        timeout: f64,
+        #[command(flatten)]
+        traces: asyncmon_tui::cmd::ps::TraceArgs,
     },
     /// The running tasks as a spawn tree, each with its whole await trace (outermost future
     /// first), as plain text to paste into an issue.
     Pstree {
-        /// The daemon's socket [default: $XDG_RUNTIME_DIR/asyncmon/asyncmond.sock].
-        #[arg(long)]
-        socket: Option<PathBuf>,
-        /// Which of the daemon's targets (0 is the first).
-        #[arg(long, default_value_t = 0)]
-        target: u32,
-        /// Seconds to wait for the traces.
-        #[arg(long, default_value_t = 10.0)]
-        timeout: f64,
+        #[command(flatten)]
+        traces: asyncmon_tui::cmd::ps::TraceArgs,
     },
     /// Reset the target (the simulator restarts its firmware): a new session epoch begins.
     Reset {
@@ -218,10 +204,10 @@ fn run() -> anyhow::Result<()> {
                 println!("the target was reset: session epoch {epoch}");
                 Ok(())
             }
-            Command::Ps { socket, target, timeout } | Command::Pstree { socket, target, timeout } => {
-                let socket = socket.unwrap_or_else(default_socket);
-                let session =
-                    asyncmon_tui::cmd::ps::fetch(&socket, target, Duration::from_secs_f64(timeout)).await?;
+            Command::Ps { traces } | Command::Pstree { traces } => {
+                let socket = traces.socket.unwrap_or_else(default_socket);
+                let timeout = Duration::from_secs_f64(traces.timeout);
+                let session = asyncmon_tui::cmd::ps::fetch(&socket, traces.target, timeout).await?;
                 let text = if tree {
                     asyncmon_tui::cmd::ps::pstree(&session)
                 } else {

@@ -5,13 +5,4 @@
 #![no_std]
 #![no_main]
 
-use asyncmon_qemu_boards as board;
-
-/// Starts the board and runs the demo; QEMU exits with the demo's exit code (130 after a stop).
-#[cfg_attr(target_arch = "arm", cortex_m_rt::entry)]
-#[cfg_attr(target_arch = "riscv32", riscv_rt::entry)]
-fn main() -> ! {
-    board::init();
-    let code = asyncmon_demo::demo::run();
-    board::exit(code)
-}
+asyncmon_demo_board::board_main!(asyncmon_demo::demo::run());

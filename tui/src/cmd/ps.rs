@@ -6,8 +6,22 @@ use asyncmon_daemon::client::Client;
 use asyncmon_protocol::host::wording::{frame_words, waiting_for_words};
 use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent, SessionState, Task, TaskState};
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// The options `ps` and `pstree` share.
+#[derive(Debug, clap::Args)]
+pub struct TraceArgs {
+    /// The daemon's socket [default: $XDG_RUNTIME_DIR/asyncmon/asyncmond.sock].
+    #[arg(long)]
+    pub socket: Option<PathBuf>,
+    /// Which of the daemon's targets (0 is the first).
+    #[arg(long, default_value_t = 0)]
+    pub target: u32,
+    /// Seconds to wait for the traces.
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout: f64,
+}
 
 /// The session of target `target` at the daemon on `socket`, with await traces read just now.
 pub async fn fetch(socket: &Path, target: u32, timeout: Duration) -> anyhow::Result<SessionState> {

@@ -4,13 +4,4 @@
 #![no_std]
 #![no_main]
 
-use asyncmon_qemu_boards as board;
-
-/// Starts the board and runs the shapes until a stop; QEMU exits with 130 after it.
-#[cfg_attr(target_arch = "arm", cortex_m_rt::entry)]
-#[cfg_attr(target_arch = "riscv32", riscv_rt::entry)]
-fn main() -> ! {
-    board::init();
-    let code = asyncmon_demo::shapes::run();
-    board::exit(code)
-}
+asyncmon_demo_board::board_main!(asyncmon_demo::shapes::run());

@@ -1,0 +1,128 @@
+//! The cost of await traces, on the shapes firmware (`asyncmon_demo::shapes`: 13 tasks, up to five
+//! frames deep) and on the demo, on the simulated board and on QEMU's boards, printed as
+//! percentiles:
+//!
+//! * first traces: from the firmware's hello at a client to the first traces of every task (the
+//!   daemon loads the ELF's DWARF on a thread of its own, then reads and decodes every future);
+//! * refresh: a client asks (`RefreshTraces`) and the traces come back — read afresh from target
+//!   memory, one read per task, and decoded;
+//! * bytes read per refresh: each task's future, once (the sizes the spawn frames report).
+//!
+//! The device runs no code for any of it: the only device cost is two words in each spawn frame.
+//!
+//! `cargo bench -p asyncmon-demo --bench await_traces` (`-- quick` for fewer samples)
+
+#![allow(missing_docs)]
+
+#[path = "common/percentiles.rs"]
+mod percentiles;
+
+#[allow(dead_code)]
+#[path = "../tests/support/boards.rs"]
+mod boards;
+
+use asyncmon_daemon::backend::sim::SimConfig;
+use asyncmon_daemon::client::Client;
+use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
+use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent, SessionState, TaskState};
+use percentiles::percentiles;
+use std::time::Instant;
+
+/// One session on `target`, whose firmware runs `tasks` tasks once settled: (first traces in ms,
+/// refresh round trips in ms, bytes read per refresh).
+async fn session(target: TargetConfig, tasks: usize, refreshes: usize) -> (f64, Vec<f64>, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let running = daemon::start(DaemonConfig {
+        socket: dir.path().join("d.sock"),
+        targets: vec![target],
+        record: None,
+    })
+    .unwrap();
+    let mut client = Client::connect(&running.socket, "await traces bench").await.unwrap();
+    client.request(&ClientRequest::Subscribe).await.unwrap();
+    let mut session: Option<SessionState> = None;
+    let mut hello = None;
+    let first = loop {
+        match client.recv().await.unwrap() {
+            Some(ServerMessage::Snapshot(s)) => session = Some(*s),
+            Some(ServerMessage::Event(event)) => {
+                let s = session.as_mut().unwrap();
+                s.apply(&event);
+                if let SessionEvent::SessionStarted { .. } = event {
+                    hello = Some(Instant::now());
+                }
+                if let (SessionEvent::AwaitTraces(traces), Some(hello)) = (&event, hello) {
+                    if traces.tasks.len() >= tasks {
+                        break hello.elapsed().as_secs_f64() * 1e3;
+                    }
+                }
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let s = session.as_ref().unwrap();
+    let bytes = s
+        .tasks
+        .iter()
+        .filter(|t| t.epoch == s.epoch && t.state == TaskState::Running && s.trace(t.id).is_some())
+        .filter_map(|t| t.future_bytes)
+        .map(u64::from)
+        .sum();
+    let mut samples = Vec::new();
+    for _ in 0..refreshes {
+        let asked = Instant::now();
+        client.request(&ClientRequest::RefreshTraces { target: 0 }).await.unwrap();
+        while !matches!(
+            client.recv().await.unwrap(),
+            Some(ServerMessage::Event(SessionEvent::AwaitTraces(_)))
+        ) {}
+        samples.push(asked.elapsed().as_secs_f64() * 1e3);
+    }
+    tokio::task::block_in_place(|| running.shutdown());
+    (first, samples, bytes)
+}
+
+/// Makes a fresh target of one kind, for each session.
+type MakeTarget = Box<dyn Fn() -> TargetConfig>;
+
+fn sim(firmware: &str) -> TargetConfig {
+    TargetConfig::Sim(SimConfig::new(env!("CARGO_BIN_EXE_asyncmon-demo-firmware"), vec![firmware.into()]))
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let quick = std::env::args().any(|a| a == "quick" || a == "--test");
+    let (sessions, refreshes) = if quick { (1, 10) } else { (5, 100) };
+    let mut targets: Vec<(String, MakeTarget, usize)> = vec![
+        ("simulated board: shapes".into(), Box::new(|| sim("shapes")), 13),
+        ("simulated board: demo".into(), Box::new(|| sim("demo")), 5),
+    ];
+    for (board, machine) in [("microbit", "microbit"), ("mps2-an386", "mps2-an386"), ("riscv-virt", "virt")] {
+        let elf = boards::demo_firmware(board).with_file_name("shapes");
+        let machine_config = asyncmon_daemon::backend::qemu::machine::find(machine).unwrap();
+        targets.push((
+            format!("{machine}: shapes"),
+            Box::new(move || {
+                let mut config = asyncmon_daemon::backend::qemu::QemuConfig::new(elf.clone(), machine_config);
+                config.attach_timeout = std::time::Duration::from_secs(10);
+                TargetConfig::Qemu(config)
+            }),
+            13,
+        ));
+    }
+    for (name, target, tasks) in targets {
+        let (mut first, mut refresh, mut bytes) = (Vec::new(), Vec::new(), 0);
+        for _ in 0..sessions {
+            let (f, r, b) = session(target(), tasks, refreshes).await;
+            first.push(f);
+            refresh.extend(r);
+            bytes = b;
+        }
+        println!("{name}: first traces after the hello: {}", percentiles(first));
+        println!("{name}: refresh (ask -> traces at the client): {}", percentiles(refresh));
+        println!("{name}: bytes read per refresh: {bytes} ({tasks} tasks)");
+    }
+}
