@@ -93,6 +93,50 @@ fn session() -> MonitorState {
         frames_rejected: 1,
         bytes_rejected: 9,
     }));
+    // Await traces: main awaits a task, telemetry sleeps; blinky has none yet.
+    let frame = |depth, function: &str, location: Option<Location>, state| AwaitFrame {
+        depth,
+        function: function.into(),
+        location,
+        state,
+    };
+    let sleep = |depth| {
+        frame(
+            depth,
+            "asyncmon_agent::time::Sleep",
+            None,
+            FrameState::Waiting { description: Some("sleep: a timer".into()) },
+        )
+    };
+    events.push(SessionEvent::AwaitTraces(AwaitTraces {
+        epoch: 1,
+        at_ms: 3_000,
+        tasks: vec![
+            TaskTrace {
+                task: 0,
+                frames: vec![
+                    frame(0, "app::main", Some(loc("/work/app/src/main.rs", 30)), FrameState::Awaiting),
+                    frame(
+                        1,
+                        "asyncmon_agent::join::JoinHandle<(), app::Error>",
+                        None,
+                        FrameState::Waiting { description: Some("join task #2".into()) },
+                    ),
+                ],
+                since_ms: 1_000,
+            },
+            TaskTrace {
+                task: 2,
+                frames: vec![
+                    frame(0, "app::telemetry", Some(loc("/work/app/src/main.rs", 40)), FrameState::Awaiting),
+                    frame(1, "app::read<u16>", Some(loc("/work/app/src/main.rs", 42)), FrameState::Awaiting),
+                    sleep(2),
+                ],
+                since_ms: 2_500,
+            },
+        ],
+        unavailable: None,
+    }));
     let mut snapshot = SessionState::new(target);
     for e in &events {
         snapshot.apply(e);
@@ -449,4 +493,26 @@ fn finished_tasks_are_greyed_then_dropped_after_a_while_and_idle_time_grows() {
     state.on_tick(asyncmon_tui::monitor::tasks::FINISHED_KEPT_MS + 1);
     assert!(!state.task_rows().iter().any(|t| t.name == "sensor_poll"), "the finished task left the table");
     assert_eq!(state.task_rows().len(), 3);
+}
+
+#[test]
+fn waiting_at_shows_each_running_tasks_innermost_await_and_the_detail_the_whole_trace() {
+    let mut state = session();
+    let (_, lines) = draw(&state, 120, 40);
+    let row = |name: &str| lines.iter().find(|l| l.contains(&format!(" {name} "))).unwrap().clone();
+    assert!(row("telemetry").contains("…/src/main.rs:42 read"), "the innermost await: {}", row("telemetry"));
+    assert!(row("main").contains("…/src/main.rs:30 main"), "{}", row("main"));
+    assert!(row("blinky").trim_end_matches('│').trim_end().ends_with('-'), "no trace yet: {}", row("blinky"));
+    assert!(!row("sensor_poll").contains("main.rs"), "a finished task waits nowhere: {}", row("sensor_poll"));
+    // telemetry's detail: the whole trace, outermost first, and for how long (3.0 s - 2.5 s).
+    state.on_action(Action::NextPane);
+    state.on_action(Action::NextPane);
+    state.on_action(Action::Down);
+    state.on_action(Action::Down);
+    state.on_action(Action::Detail);
+    let (_, lines) = draw(&state, 120, 40);
+    assert!(screen_has(&lines, "waiting at    for 500ms (outermost first)"), "{lines:#?}");
+    assert!(screen_has(&lines, "  └ app::telemetry at /work/app/src/main.rs:40"));
+    assert!(screen_has(&lines, "    └ app::read<u16> at /work/app/src/main.rs:42"));
+    assert!(screen_has(&lines, "      └ asyncmon_agent::time::Sleep: sleep: a timer"));
 }

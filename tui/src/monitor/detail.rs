@@ -4,7 +4,8 @@
 use super::state::{MonitorState, Pane};
 use super::tasks;
 use super::view::{detail_lines, duration_us, state_label};
-use asyncmon_protocol::host::Task;
+use asyncmon_protocol::host::wording::frame_words;
+use asyncmon_protocol::host::{Task, TaskState};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span};
@@ -52,6 +53,7 @@ fn task_lines(state: &MonitorState, task: &Task) -> Vec<Line<'static>> {
         .map(|t| format!("{} #{}", t.name, t.id))
         .collect();
     lines.push(Line::from(vec![label("spawn chain"), Span::raw(chain.join(" ← "))]));
+    lines.extend(trace_lines(state, task));
     if let Some(bytes) = task.storage_bytes {
         let text = match task.future_bytes {
             Some(used) => {
@@ -97,6 +99,33 @@ fn task_lines(state: &MonitorState, task: &Task) -> Vec<Line<'static>> {
     for failure in failures {
         let what = failure.exception.as_ref().map_or(failure.message.clone(), |e| e.message.clone());
         lines.push(Line::from(format!("failure #{}: {what}", failure.seq)).fg(Color::Red));
+    }
+    lines
+}
+
+/// Where a running task waits: its await trace, outermost future first, and since when; or why
+/// there is none.
+fn trace_lines(state: &MonitorState, task: &Task) -> Vec<Line<'static>> {
+    let label = |l: &str| Span::styled(format!("{l:<14}"), Style::new().fg(Color::DarkGray));
+    let session = &state.session;
+    if task.state != TaskState::Running || task.epoch != session.epoch {
+        return Vec::new();
+    }
+    let Some(trace) = session.trace(task.id) else {
+        let why = session.traces.unavailable.clone().unwrap_or_else(|| "not read yet".into());
+        return vec![Line::from(vec![label("waiting at"), Span::raw(why).fg(Color::DarkGray)])];
+    };
+    let since = session.waiting_since(task.id).map(|since| session.traces.at_ms.saturating_sub(since));
+    let mut lines = vec![Line::from(vec![
+        label("waiting at"),
+        Span::raw(match since {
+            Some(ms) => format!("for {} (outermost first)", duration_us(ms * 1000)),
+            None => "(outermost first)".into(),
+        }),
+    ])];
+    for frame in &trace.frames {
+        let indent = "  ".repeat(usize::from(frame.depth));
+        lines.push(Line::from(format!("  {indent}└ {}", frame_words(frame, None))));
     }
     lines
 }

@@ -9,8 +9,8 @@ use super::state::{Connection, MonitorState, Pane};
 use super::tasks;
 use asyncmon_protocol::host::wording::interrupt_summary;
 use asyncmon_protocol::host::{
-    Failure, FailurePath, LogLevel, LogLine, LogSource, TargetState, Task, TaskOutcome, TaskRunState,
-    TaskState,
+    Failure, FailurePath, LogLevel, LogLine, LogSource, SessionState, TargetState, Task, TaskOutcome,
+    TaskRunState, TaskState,
 };
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
@@ -151,7 +151,7 @@ fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
             Cell::from(stats.map_or_else(String::new, |s| duration_us(s.busy_us))),
             Cell::from(tasks::idle_us(t, &state.seen, state.now_ms).map_or_else(String::new, duration_us)),
             Cell::from(storage(t)),
-            Cell::from(short_location(&t.spawned_at.to_string())),
+            Cell::from(waiting_at(s, t)),
         ]);
         if t.state == TaskState::Running {
             row
@@ -172,7 +172,7 @@ fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     ];
     let arrow = if state.sort_reverse { "▲" } else { "▼" };
     let header =
-        ["ID", "NAME", "STATE", "PARENT", "POLLS", "BUSY", "IDLE", "STORAGE", "SPAWNED AT"].map(|h| {
+        ["ID", "NAME", "STATE", "PARENT", "POLLS", "BUSY", "IDLE", "STORAGE", "WAITING AT"].map(|h| {
             if h == state.sort.header() {
                 Cell::from(format!("{h}{arrow}"))
             } else {
@@ -272,7 +272,7 @@ fn path_words(path: FailurePath) -> &'static str {
 /// their last two components, so a firmware built outside the workspace, whose paths are absolute,
 /// still leaves room for the spawn chain) and the overlay's (whole paths).
 pub(crate) fn detail_lines(state: &MonitorState, failure: &Failure, full_paths: bool) -> Vec<Line<'static>> {
-    let path = |location: String| if full_paths { location } else { short_location(&location) };
+    let path = |location: String| if full_paths { location } else { short_path(&location) };
     let label = |l: &str| Span::styled(format!("{l:<12}"), Style::new().fg(Color::DarkGray));
     let mut lines = Vec::new();
     match &failure.exception {
@@ -533,6 +533,29 @@ fn short_path(path: &str) -> String {
     }
 }
 
-fn short_location(location: &str) -> String {
-    short_path(location)
+/// The WAITING AT cell: where a running task is suspended — its innermost `.await` and the async
+/// fn it is in (`…/src/app.rs:42 read_sensor`) — from the await traces; why not, when there is
+/// none.
+fn waiting_at(session: &SessionState, task: &Task) -> String {
+    if task.state != TaskState::Running || task.epoch != session.epoch {
+        return String::new();
+    }
+    let Some(trace) = session.trace(task.id) else {
+        return match &session.traces.unavailable {
+            Some(_) => "(no trace: see its detail)".into(),
+            None => "-".into(),
+        };
+    };
+    match trace.innermost_await() {
+        Some(frame) => {
+            let at = frame
+                .location
+                .as_ref()
+                .map_or_else(String::new, |l| short_path(&format!("{}:{}", l.file, l.line)));
+            let function = frame.function.split('<').next().unwrap_or_default();
+            let function = function.rsplit("::").next().unwrap_or(function);
+            format!("{at} {function}")
+        }
+        None => trace.innermost().map_or_else(|| "-".into(), |f| f.function.clone()),
+    }
 }
