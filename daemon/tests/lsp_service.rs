@@ -253,3 +253,84 @@ async fn the_session_notification_follows_the_target_and_stop_reaches_the_daemon
         .await
         .expect("the daemon still serves");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inlay_hints_and_hover_show_the_tasks_waiting_at_an_await() {
+    let mut f = Fixture::start().await;
+    f.daemon.hub.publish(SessionEvent::TaskSpawned(Task {
+        epoch: 1,
+        id: 2,
+        name: "telemetry".into(),
+        spawned_at: location("src/main.rs", 3),
+        parent: Some(0),
+        state: TaskState::Running,
+        storage_bytes: None,
+        future_bytes: None,
+        stats: None,
+    }));
+    let frame = |depth, function: &str, location, state| AwaitFrame {
+        depth,
+        function: function.into(),
+        location,
+        state,
+    };
+    f.daemon.hub.publish(SessionEvent::AwaitTraces(AwaitTraces {
+        epoch: 1,
+        at_ms: 4_000,
+        tasks: vec![TaskTrace {
+            task: 2,
+            frames: vec![
+                frame(
+                    0,
+                    "app::telemetry",
+                    Some(location("/home/ci/app/src/sensor.rs", 1)),
+                    FrameState::Awaiting,
+                ),
+                frame(
+                    1,
+                    "asyncmon_agent::time::Sleep",
+                    None,
+                    FrameState::Waiting { description: Some("sleep: a timer".into()) },
+                ),
+            ],
+            since_ms: 1_000,
+        }],
+        unavailable: None,
+    }));
+    let uri = f.uri("src/sensor.rs");
+    let range = json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 10, "character": 0 } });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let hints = loop {
+        let hints = f
+            .request("textDocument/inlayHint", json!({ "textDocument": { "uri": uri }, "range": range }))
+            .await;
+        if hints.as_array().is_some_and(|h| !h.is_empty()) {
+            break hints;
+        }
+        assert!(std::time::Instant::now() < deadline, "no inlay hint came: {hints}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(hints[0]["position"], json!({ "line": 0, "character": 12 }), "at the end of `fn poll() {{}}`");
+    assert_eq!(hints[0]["label"], "⏸ telemetry waiting here · 3.0 s");
+    let hover = f
+        .request(
+            "textDocument/hover",
+            json!({ "textDocument": { "uri": uri }, "position": { "line": 0, "character": 3 } }),
+        )
+        .await;
+    let hover = hover["contents"]["value"].as_str().unwrap();
+    assert!(hover.contains("telemetry #2 — waiting 3.0 s"), "{hover}");
+    assert!(hover.contains("└ asyncmon_agent::time::Sleep: sleep: a timer"), "{hover}");
+    // The task ends: it waits nowhere.
+    f.daemon.hub.publish(SessionEvent::TaskFinished { id: 2, outcome: TaskOutcome::Completed });
+    loop {
+        let hints = f
+            .request("textDocument/inlayHint", json!({ "textDocument": { "uri": uri }, "range": range }))
+            .await;
+        if hints.as_array().is_some_and(|h| h.is_empty()) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the hint stayed: {hints}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

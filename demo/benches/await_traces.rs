@@ -2,8 +2,9 @@
 //! frames deep) and on the demo, on the simulated board and on QEMU's boards, printed as
 //! percentiles:
 //!
-//! * first traces: from the firmware's hello at a client to the first traces of every task (the
-//!   daemon loads the ELF's DWARF on a thread of its own, then reads and decodes every future);
+//! * first traces: from the daemon's start to the first traces of every task at a client (the
+//!   firmware starts and says hello, the daemon loads the ELF's DWARF on a thread of its own, then
+//!   reads and decodes every future);
 //! * refresh: a client asks (`RefreshTraces`) and the traces come back — read afresh from target
 //!   memory, one read per task, and decoded;
 //! * bytes read per refresh: each task's future, once (the sizes the spawn frames report).
@@ -32,6 +33,7 @@ use std::time::Instant;
 /// refresh round trips in ms, bytes read per refresh).
 async fn session(target: TargetConfig, tasks: usize, refreshes: usize) -> (f64, Vec<f64>, u64) {
     let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
     let running = daemon::start(DaemonConfig {
         socket: dir.path().join("d.sock"),
         targets: vec![target],
@@ -41,19 +43,15 @@ async fn session(target: TargetConfig, tasks: usize, refreshes: usize) -> (f64, 
     let mut client = Client::connect(&running.socket, "await traces bench").await.unwrap();
     client.request(&ClientRequest::Subscribe).await.unwrap();
     let mut session: Option<SessionState> = None;
-    let mut hello = None;
     let first = loop {
         match client.recv().await.unwrap() {
             Some(ServerMessage::Snapshot(s)) => session = Some(*s),
             Some(ServerMessage::Event(event)) => {
                 let s = session.as_mut().unwrap();
                 s.apply(&event);
-                if let SessionEvent::SessionStarted { .. } = event {
-                    hello = Some(Instant::now());
-                }
-                if let (SessionEvent::AwaitTraces(traces), Some(hello)) = (&event, hello) {
+                if let SessionEvent::AwaitTraces(traces) = &event {
                     if traces.tasks.len() >= tasks {
-                        break hello.elapsed().as_secs_f64() * 1e3;
+                        break started.elapsed().as_secs_f64() * 1e3;
                     }
                 }
             }
@@ -121,7 +119,7 @@ async fn main() {
             refresh.extend(r);
             bytes = b;
         }
-        println!("{name}: first traces after the hello: {}", percentiles(first));
+        println!("{name}: first traces after the daemon's start: {}", percentiles(first));
         println!("{name}: refresh (ask -> traces at the client): {}", percentiles(refresh));
         println!("{name}: bytes read per refresh: {bytes} ({tasks} tasks)");
     }

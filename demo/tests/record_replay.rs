@@ -6,7 +6,7 @@ mod support;
 use asyncmon_daemon::backend::replay::ReplayConfig;
 use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::daemon::TargetConfig;
-use asyncmon_protocol::host::{ClientRequest, FailurePath, TargetState};
+use asyncmon_protocol::host::{ClientRequest, FailurePath, SessionEvent, SessionState, TargetState};
 use std::time::Duration;
 use support::Harness;
 
@@ -18,6 +18,11 @@ async fn a_recorded_demo_replays_as_the_same_session() {
     let mut live = Harness::serve(TargetConfig::Sim(sim), Some(file.clone())).await;
     live.until("two unretrieved failures", Duration::from_secs(20), |s| {
         s.failures.iter().filter(|f| f.path == FailurePath::Unretrieved).count() >= 2
+    })
+    .await;
+    let telemetry = |s: &SessionState| s.tasks.iter().rev().find(|t| t.name == "telemetry").map(|t| t.id);
+    live.until("telemetry's await trace", Duration::from_secs(10), |s| {
+        telemetry(s).is_some_and(|id| s.trace(id).is_some())
     })
     .await;
     live.client.request(&ClientRequest::Stop).await.unwrap();
@@ -46,6 +51,19 @@ async fn a_recorded_demo_replays_as_the_same_session() {
     assert_eq!(replayed.interrupt, original.interrupt);
     assert_eq!(replayed.target_state, original.target_state);
     assert_eq!(replayed.logs, original.logs);
+
+    // The recording kept the await traces: asked for them, the replay gives the last it played,
+    // telemetry waiting in the demo's source.
+    replay.client.request(&ClientRequest::RefreshTraces { target: 0 }).await.unwrap();
+    let traces = loop {
+        if let SessionEvent::AwaitTraces(traces) = replay.next_event(Duration::from_secs(5)).await {
+            break traces;
+        }
+    };
+    let id = telemetry(&original).unwrap();
+    let trace = traces.task(id).expect("telemetry's trace was recorded");
+    assert!(trace.frames[0].function.ends_with("demo::telemetry"), "{trace:?}");
+    assert!(trace.frames[0].location.as_ref().unwrap().file.ends_with("demo/src/demo.rs"), "{trace:?}");
 
     // Stopping a replay is refused in words.
     replay.client.request(&ClientRequest::Stop).await.unwrap();

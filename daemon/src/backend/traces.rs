@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 /// How often traces are read while the link is up.
 pub const TRACE_INTERVAL: Duration = Duration::from_millis(500);
 
-/// How often a client's question is looked at again while the debug info loads.
+/// How often the loading debug info is looked at, so the first traces come as soon as it is read.
 const LOADING_POLL: Duration = Duration::from_millis(20);
 
 /// The firmware whose debug info decodes the traces, and where it was loaded.
@@ -78,20 +78,19 @@ impl TraceReader {
         if !self.due() {
             return None;
         }
-        self.next = Instant::now() + TRACE_INTERVAL;
         if link.futures().is_empty() && !self.asked {
+            // Nothing to read yet: the first spawn frames are read at once, not an interval later.
             return None;
         }
+        self.next = Instant::now() + TRACE_INTERVAL;
         let mut traces = AwaitTraces { epoch: link.epoch(), at_ms, ..AwaitTraces::default() };
-        let asked = self.asked;
         match self.tracer(elf) {
             Err(reason) => traces.unavailable = Some(reason),
-            Ok(None) if asked => {
-                // Still loading: answer when it is done.
+            Ok(None) => {
+                // Still loading: the first traces (and a client's answer) come when it is done.
                 self.next = Instant::now() + LOADING_POLL;
                 return None;
             }
-            Ok(None) => return None,
             Ok(Some(tracer)) => {
                 if link.futures().is_empty() {
                     traces.unavailable = Some(

@@ -90,6 +90,11 @@ impl Diagnostics {
         Diagnostics { roots, ..Default::default() }
     }
 
+    /// The workspace folders firmware paths are mapped into.
+    pub fn roots(&self) -> &[PathBuf] {
+        &self.roots
+    }
+
     /// Folds in an event; `session` already includes it.
     pub fn apply(&mut self, session: &SessionState, event: &SessionEvent) {
         match event {

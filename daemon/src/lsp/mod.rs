@@ -20,6 +20,10 @@
 //!   changed file; a new session (or a reset) clears them, a stop keeps them.
 //! * A hover on a line with failures shows the latest failure's whole context and how many more
 //!   there were like it.
+//! * At each `.await` where running tasks are suspended, an inlay hint names them and how long the
+//!   longest has waited; the hover there shows their whole await traces ([`await_hints`]). When
+//!   the traces change, the server asks the editor to refresh its hints
+//!   (`workspace/inlayHint/refresh`, where the editor supports it).
 //!
 //! # Commands (`workspace/executeCommand`)
 //!
@@ -44,6 +48,7 @@
 //!   firmware's log lines since the last one (text and decoded defmt, with level and source line),
 //!   and how many were dropped because the editor fell behind.
 
+pub mod await_hints;
 pub mod diagnostics;
 pub mod framing;
 mod owned_daemon;

@@ -34,15 +34,29 @@ impl Notification for LogNotification {
 /// Publishes what changed since the last round: log lines, diagnostics per file, the session
 /// summary.
 pub async fn publish_changes(client: &Client, shared: &Mutex<Shared>) {
-    let (changed, summary, logs) = {
+    let (changed, summary, logs, refresh_hints) = {
         let mut shared = lock(shared);
         let changed = shared.diagnostics.take_changed();
         let summary = std::mem::take(&mut shared.summary_dirty)
             .then(|| SessionSummary::of(&shared.session, shared.connected()));
+        let refresh_hints = shared.inlay_refresh && std::mem::take(&mut shared.traces_dirty);
         let lines = std::mem::take(&mut shared.logs);
         let dropped = std::mem::take(&mut shared.logs_dropped);
-        (changed, summary, (!lines.is_empty() || dropped > 0).then_some(LogLines { lines, dropped }))
+        (
+            changed,
+            summary,
+            (!lines.is_empty() || dropped > 0).then_some(LogLines { lines, dropped }),
+            refresh_hints,
+        )
     };
+    if refresh_hints {
+        // A request the editor answers: on a task of its own, so a slow editor never holds up
+        // the publications.
+        let client = client.clone();
+        tokio::spawn(async move {
+            let _ = client.inlay_hint_refresh().await;
+        });
+    }
     if let Some(logs) = logs {
         client.send_notification::<LogNotification>(logs).await;
     }

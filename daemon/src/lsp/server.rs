@@ -1,6 +1,7 @@
 //! The language server proper: LSP requests in, the daemon's session out as diagnostics and
 //! `asyncmon/session` notifications. See the module docs of [`crate::lsp`].
 
+use super::await_hints::{waiting_in, WaitingHere};
 use super::diagnostics::Diagnostics;
 use super::framing::{guard_input, merge_output};
 use super::owned_daemon::OwnedDaemon;
@@ -246,10 +247,16 @@ impl LanguageServer for Backend {
         if roots.is_empty() {
             roots.extend(params.root_uri.as_ref().and_then(folder_path));
         }
-        self.shared().diagnostics = Diagnostics::new(roots);
+        let refresh = params.capabilities.workspace.as_ref().and_then(|w| w.inlay_hint.as_ref());
+        {
+            let mut shared = self.shared();
+            shared.diagnostics = Diagnostics::new(roots);
+            shared.inlay_refresh = refresh.and_then(|r| r.refresh_support).unwrap_or(false);
+        }
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
+                inlay_hint_provider: Some(OneOf::Left(true)),
                 execute_command_provider: Some(ExecuteCommandOptions {
                     commands: COMMANDS.iter().map(|c| c.to_string()).collect(),
                     ..Default::default()
@@ -319,13 +326,19 @@ impl LanguageServer for Backend {
         let at = params.text_document_position_params;
         let Some(file) = folder_path(&at.text_document.uri) else { return Ok(None) };
         let shared = self.shared();
-        let texts: Vec<String> = shared
+        let mut texts: Vec<String> = shared
             .diagnostics
             .of(Path::new(&file))
             .iter()
             .filter(|d| d.line == at.position.line)
             .map(|d| d.hover_text())
             .collect();
+        texts.extend(
+            waiting_in(&shared.session, shared.diagnostics.roots(), &file)
+                .iter()
+                .filter(|w| w.line == at.position.line)
+                .map(WaitingHere::hover_text),
+        );
         Ok((!texts.is_empty()).then(|| Hover {
             contents: HoverContents::Markup(MarkupContent {
                 kind: MarkupKind::Markdown,
@@ -333,5 +346,43 @@ impl LanguageServer for Backend {
             }),
             range: None,
         }))
+    }
+
+    async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
+        let Some(file) = folder_path(&params.text_document.uri) else { return Ok(None) };
+        let waiting = {
+            let shared = self.shared();
+            waiting_in(&shared.session, shared.diagnostics.roots(), &file)
+        };
+        let range = params.range;
+        let waiting: Vec<WaitingHere> =
+            waiting.into_iter().filter(|w| (range.start.line..=range.end.line).contains(&w.line)).collect();
+        if waiting.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        // The hint goes at the end of its line: the file is inside the workspace (`waiting_in`
+        // found it there), so reading it is allowed.
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let hints = waiting
+            .iter()
+            .map(|w| InlayHint {
+                position: Position {
+                    line: w.line,
+                    character: lines.get(w.line as usize).map_or(0, |l| l.encode_utf16().count() as u32),
+                },
+                label: InlayHintLabel::String(w.label()),
+                kind: None,
+                text_edits: None,
+                tooltip: Some(InlayHintTooltip::MarkupContent(MarkupContent {
+                    kind: MarkupKind::Markdown,
+                    value: w.hover_text(),
+                })),
+                padding_left: Some(true),
+                padding_right: None,
+                data: None,
+            })
+            .collect();
+        Ok(Some(hints))
     }
 }

@@ -29,6 +29,10 @@ pub struct Shared {
     pub connection: Option<Connection>,
     /// Counts connections, so that a connection that ends late never clears a newer one.
     pub connections_made: u64,
+    /// The await traces changed since the editor was last asked to refresh its inlay hints.
+    pub traces_dirty: bool,
+    /// The editor can be asked to refresh its inlay hints (`workspace/inlayHint/refresh`).
+    pub inlay_refresh: bool,
 }
 
 /// A live connection to the daemon.
@@ -51,6 +55,8 @@ impl Shared {
             logs_dropped: 0,
             connection: None,
             connections_made: 0,
+            traces_dirty: false,
+            inlay_refresh: false,
         }
     }
 
@@ -92,9 +98,17 @@ impl Shared {
             ServerMessage::Snapshot(session) => {
                 self.session = *session;
                 self.diagnostics.reset_to(&self.session);
+                self.traces_dirty = true;
             }
             ServerMessage::Event(event) => {
                 self.session.apply(&event);
+                self.traces_dirty |= matches!(
+                    event,
+                    SessionEvent::AwaitTraces(_)
+                        | SessionEvent::TaskFinished { .. }
+                        | SessionEvent::SessionStarted { .. }
+                        | SessionEvent::TargetState(_)
+                );
                 self.diagnostics.apply(&self.session, &event);
                 if let SessionEvent::Log(line) = &event {
                     if self.logs.len() == MAX_PENDING_LOG_LINES {

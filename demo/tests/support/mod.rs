@@ -52,16 +52,34 @@ impl Harness {
     pub async fn until(&mut self, what: &str, timeout: Duration, done: impl Fn(&SessionState) -> bool) {
         let deadline = tokio::time::Instant::now() + timeout;
         while !done(&self.session) {
-            let msg = tokio::time::timeout_at(deadline, self.client.recv()).await;
-            match msg {
+            if self.event_before(deadline, what).await.is_none() {
+                panic!("timed out waiting for {what}; session: {:#?}", self.session);
+            }
+        }
+    }
+
+    /// The next event (folded into the session); panics after `timeout`.
+    pub async fn next_event(&mut self, timeout: Duration) -> SessionEvent {
+        let deadline = tokio::time::Instant::now() + timeout;
+        match self.event_before(deadline, "an event").await {
+            Some(event) => event,
+            None => panic!("no event within {timeout:?}"),
+        }
+    }
+
+    /// The next event, folded into the session and kept; `None` at `deadline`.
+    async fn event_before(&mut self, deadline: tokio::time::Instant, what: &str) -> Option<SessionEvent> {
+        loop {
+            match tokio::time::timeout_at(deadline, self.client.recv()).await {
                 Ok(Ok(Some(ServerMessage::Event(event)))) => {
                     self.session.apply(&event);
-                    self.events.push(event);
+                    self.events.push(event.clone());
+                    return Some(event);
                 }
                 Ok(Ok(Some(ServerMessage::Snapshot(s)))) => self.session = *s,
                 Ok(Ok(Some(_))) => {}
                 Ok(other) => panic!("connection ended while waiting for {what}: {other:?}"),
-                Err(_) => panic!("timed out waiting for {what}; session: {:#?}", self.session),
+                Err(_) => return None,
             }
         }
     }
