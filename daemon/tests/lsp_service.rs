@@ -311,7 +311,7 @@ async fn inlay_hints_and_hover_show_the_tasks_waiting_at_an_await() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(hints[0]["position"], json!({ "line": 0, "character": 12 }), "at the end of `fn poll() {{}}`");
-    assert_eq!(hints[0]["label"], "⏸ telemetry waiting here · 3.0 s");
+    assert_eq!(hints[0]["label"], "← telemetry waiting here · 3.0 s");
     let hover = f
         .request(
             "textDocument/hover",

@@ -3,7 +3,8 @@
 // nowhere (the extension says why it cannot work, and offers the way out), then set right (the
 // server starts without a reload); demo/src/demo.rs opened; "asyncmon: Start demo" from the command
 // palette; the failure at the line of `SensorError::timeout(poll)` in the Problems panel, reached
-// by clicking the status bar item; its hover; the stop button in the editor title bar; the
+// by clicking the status bar item; its hover; the inlay hint at the `.await` where telemetry
+// waits; the stop button in the editor title bar; the
 // KeyboardInterrupt summary in a notification; Start demo again; a new session's failure; and the
 // daemon and firmware gone once the editor is.
 //
@@ -200,6 +201,24 @@ test('a user starts the demo, reads the failure, stops it and starts it again in
     assert.match(text, /spawn chain: sensor_poll ← telemetry ← main/);
     assert.match(text, /more like it/);
     await shot('hover');
+    await page.keyboard.press('Escape');
+  });
+
+  await step('an inlay hint at the await where telemetry waits', async () => {
+    // Go to telemetry's sleep, as a user would (Ctrl+G), and read the line as the editor shows it
+    // (its injected text has non-breaking spaces).
+    const awaitLine = demoLine('sleep(Duration::from_millis(POLL_PERIOD_MS)).await');
+    await page.keyboard.press('Control+G');
+    await page.keyboard.type(String(awaitLine));
+    await page.keyboard.press('Enter');
+    const line = page.locator('.view-lines .view-line', { hasText: 'POLL_PERIOD_MS)).await' }).first();
+    await line.waitFor({ timeout: 10_000 });
+    await waitFor('the inlay hint naming telemetry', 20_000, async () =>
+      /telemetry\swaiting\shere\s·\s[\d.]+\sm?s/.test((await line.textContent()) ?? ''),
+    ).catch(async (e) => {
+      throw new Error(`${e.message}; the line reads: ${await line.textContent()}`);
+    });
+    await shot('inlay-hint');
     await page.keyboard.press('Escape');
   });
 

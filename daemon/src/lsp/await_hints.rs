@@ -1,5 +1,5 @@
 //! Where tasks wait, at the source lines of their `.await`s: an inlay hint at the end of each line
-//! where a running task is suspended (`⏸ sensor_poll, telemetry waiting here · 3.2 s`) and, in the
+//! where a running task is suspended (`← sensor_poll, telemetry waiting here · 3.2 s`) and, in the
 //! hover, each such task's whole await trace. From the session's await traces, with firmware paths
 //! mapped to the workspace as diagnostics are ([`super::paths`]).
 
@@ -26,7 +26,7 @@ impl WaitingHere {
     /// The inlay hint's text.
     pub fn label(&self) -> String {
         let names: Vec<&str> = self.tasks.iter().map(|(name, _)| name.as_str()).collect();
-        format!("⏸ {} waiting here · {}", names.join(", "), duration(self.longest_ms))
+        format!("← {} waiting here · {}", names.join(", "), duration(self.longest_ms))
     }
 
     /// The hover's text: each task and its trace.
@@ -140,8 +140,8 @@ mod tests {
         let here = waiting_in(&session(), &roots, &file);
         assert_eq!(here.len(), 2, "{here:#?}");
         assert_eq!(here[0].line, 1);
-        assert_eq!(here[0].label(), "⏸ telemetry, sensor_poll waiting here · 3.2 s");
-        assert_eq!(here[1].label(), "⏸ telemetry waiting here · 3.2 s", "a finished task waits nowhere");
+        assert_eq!(here[0].label(), "← telemetry, sensor_poll waiting here · 3.2 s");
+        assert_eq!(here[1].label(), "← telemetry waiting here · 3.2 s", "a finished task waits nowhere");
         assert!(here[0].hover_text().contains("telemetry #1 — waiting 3.2 s"), "{}", here[0].hover_text());
         assert!(here[0].hover_text().contains("  └ app::read at /ci/build/src/app.rs:2"));
         let elsewhere = dir.path().join("other.rs");
