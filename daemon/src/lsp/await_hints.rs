@@ -4,7 +4,7 @@
 //! mapped to the workspace as diagnostics are ([`super::paths`]).
 
 use super::paths::resolve;
-use asyncmon_protocol::host::wording::frame_words;
+use asyncmon_protocol::host::wording::{frame_words, wait_words};
 use asyncmon_protocol::host::{FrameState, SessionState, TaskState};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,20 +26,12 @@ impl WaitingHere {
     /// The inlay hint's text.
     pub fn label(&self) -> String {
         let names: Vec<&str> = self.tasks.iter().map(|(name, _)| name.as_str()).collect();
-        format!("← {} waiting here · {}", names.join(", "), duration(self.longest_ms))
+        format!("← {} waiting here · {}", names.join(", "), wait_words(self.longest_ms))
     }
 
     /// The hover's text: each task and its trace.
     pub fn hover_text(&self) -> String {
         format!("**Waiting here** (await traces, outermost future first)\n\n{}", self.traces.join("\n\n"))
-    }
-}
-
-fn duration(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else {
-        format!("{:.1} s", ms as f64 / 1000.0)
     }
 }
 
@@ -76,7 +68,7 @@ pub fn waiting_in(session: &SessionState, roots: &[PathBuf], file: &Path) -> Vec
                     "{} #{} — waiting {}:  \n{words}",
                     task.name,
                     task.id,
-                    duration(waited)
+                    wait_words(waited)
                 ));
             }
         }

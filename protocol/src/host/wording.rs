@@ -40,6 +40,15 @@ pub fn interrupt_summary(report: &InterruptReport) -> String {
     format!("KeyboardInterrupt{hard}: {} ({} tasks)", groups.join("; "), report.total)
 }
 
+/// How long a task has waited, in words: `850 ms`, `3.2 s`.
+pub fn wait_words(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}
+
 /// A source location as a person reads it: the path relative to `base` (the workspace, the current
 /// directory) when it lies inside, else whole.
 pub fn location_words(location: &Location, base: Option<&str>) -> String {

@@ -3,7 +3,7 @@
 //! the traces afresh from target memory when asked; the device runs no code for it.
 
 use asyncmon_daemon::client::Client;
-use asyncmon_protocol::host::wording::{frame_words, waiting_for_words};
+use asyncmon_protocol::host::wording::{frame_words, wait_words, waiting_for_words};
 use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent, SessionState, Task, TaskState};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -70,12 +70,7 @@ fn running(session: &SessionState) -> Vec<&Task> {
 
 /// How long ago `since_ms` was, at `now_ms`, in words.
 fn waited(now_ms: u64, since_ms: u64) -> String {
-    let ms = now_ms.saturating_sub(since_ms);
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else {
-        format!("{:.1} s", ms as f64 / 1000.0)
-    }
+    wait_words(now_ms.saturating_sub(since_ms))
 }
 
 /// The line that says why there are no traces, if there are none to be had.
