@@ -6,7 +6,10 @@ mod support;
 use asyncmon_daemon::backend::replay::ReplayConfig;
 use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::daemon::TargetConfig;
-use asyncmon_protocol::host::{ClientRequest, FailurePath, SessionEvent, SessionState, TargetState};
+use asyncmon_protocol::host::recording::RecordingReader;
+use asyncmon_protocol::host::{
+    AwaitTraces, ClientRequest, FailurePath, SessionEvent, SessionState, TargetState,
+};
 use std::time::Duration;
 use support::Harness;
 
@@ -36,6 +39,13 @@ async fn a_recorded_demo_replays_as_the_same_session() {
     let original = daemon.hub.snapshot();
     tokio::task::block_in_place(|| daemon.shutdown());
 
+    // The recording kept the await traces read during the session: telemetry waiting in the demo.
+    let recorded = recorded_traces(&file);
+    let id = telemetry(&original).unwrap();
+    let trace = recorded.iter().find_map(|t| t.task(id)).expect("telemetry's trace was recorded");
+    assert!(trace.frames[0].function.ends_with("demo::telemetry"), "{trace:?}");
+    assert!(trace.frames[0].location.as_ref().unwrap().file.ends_with("demo/src/demo.rs"), "{trace:?}");
+
     let mut replay = Harness::serve(TargetConfig::Replay(ReplayConfig { file, fast: true }), None).await;
     replay
         .until("the replay to reach the exit", Duration::from_secs(10), |s| {
@@ -52,18 +62,14 @@ async fn a_recorded_demo_replays_as_the_same_session() {
     assert_eq!(replayed.target_state, original.target_state);
     assert_eq!(replayed.logs, original.logs);
 
-    // The recording kept the await traces: asked for them, the replay gives the last it played,
-    // telemetry waiting in the demo's source.
+    // Asked for traces, the replay answers with the last ones it played.
     replay.client.request(&ClientRequest::RefreshTraces { target: 0 }).await.unwrap();
     let traces = loop {
         if let SessionEvent::AwaitTraces(traces) = replay.next_event(Duration::from_secs(5)).await {
             break traces;
         }
     };
-    let id = telemetry(&original).unwrap();
-    let trace = traces.task(id).expect("telemetry's trace was recorded");
-    assert!(trace.frames[0].function.ends_with("demo::telemetry"), "{trace:?}");
-    assert!(trace.frames[0].location.as_ref().unwrap().file.ends_with("demo/src/demo.rs"), "{trace:?}");
+    assert_eq!(Some(&traces), recorded.last());
 
     // Stopping a replay is refused in words.
     replay.client.request(&ClientRequest::Stop).await.unwrap();
@@ -84,4 +90,17 @@ async fn a_file_that_is_not_a_recording_is_refused_before_anything_starts() {
     let err = asyncmon_daemon::daemon::start(config).err().expect("refused");
     assert!(err.to_string().contains("not an asyncmon recording"), "{err}");
     assert!(!dir.path().join("d.sock").exists(), "nothing was started");
+}
+
+/// Every set of await traces in the recording `file`, in order.
+fn recorded_traces(file: &std::path::Path) -> Vec<AwaitTraces> {
+    let mut reader =
+        RecordingReader::new(std::io::BufReader::new(std::fs::File::open(file).unwrap())).unwrap();
+    let mut traces = Vec::new();
+    while let Some(recorded) = reader.next_event().unwrap() {
+        if let SessionEvent::AwaitTraces(t) = recorded.event {
+            traces.push(t);
+        }
+    }
+    traces
 }

@@ -88,7 +88,9 @@ async fn ps_and_pstree_print_where_every_task_waits() {
     let socket = dir.path().join("d.sock");
     let running = firmware_daemon(&socket, "shapes");
     let deadline = Instant::now() + Duration::from_secs(30);
-    let ps = command_until(&["ps"], &socket, deadline, |out| out.contains("cleaning_up")).await;
+    // Every task spawned and polled once: the last of them waits on the channel.
+    let settled = |out: &str| out.contains("cleaning_up") && out.contains("a message on a channel");
+    let ps = command_until(&["ps"], &socket, deadline, settled).await;
     let mut lines = ps.lines();
     let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
     assert_eq!(header, ["ID", "NAME", "WAITING", "AT", "FOR", "SINCE"], "{ps}");
@@ -103,7 +105,8 @@ async fn ps_and_pstree_print_where_every_task_waits() {
     assert!(row("gatherer").contains("gather of 2 tasks, waiting for #"), "{ps}");
     assert!(row("receiver").contains("a message on a channel"), "{ps}");
 
-    let tree = command_until(&["pstree"], &socket, deadline, |out| out.contains("cleaning_up")).await;
+    let tree =
+        command_until(&["pstree"], &socket, deadline, |out| out.contains("a message on a channel")).await;
     let three_deep: Vec<&str> = tree.lines().skip_while(|l| !l.contains("three_deep #")).take(5).collect();
     assert!(three_deep[0].starts_with("├─ three_deep #"), "{tree}");
     for (line, frame) in
