@@ -1,0 +1,137 @@
+//! Rendering the monitor: a pure function of [`MonitorState`] (its clock included). No I/O.
+//!
+//! Layout, top to bottom: a title line, the task table (warnings first), the failure list beside
+//! the selected failure's detail, the firmware's output and the link's problems, and a status line.
+//! `l` gives the logs the whole middle; Enter opens the selected item's detail over everything.
+//!
+//! One file a part of the screen (as tokio-console's `view/`): [`task_pane`] (the task table and the
+//! spawn tree), [`failures`] (the failure list and its detail), [`logs`], [`help`] (the key help and
+//! the stop confirmation), and [`format`] (durations, sizes, paths in few characters).
+
+mod failures;
+mod format;
+mod help;
+mod logs;
+mod task_pane;
+
+use crate::monitor::input::KEY_HINT;
+use crate::monitor::state::{Connection, MonitorState};
+use asyncmon_protocol::host::{TargetState, TaskOutcome, TaskState};
+pub(crate) use failures::detail_lines;
+use failures::{render_detail, render_failures};
+pub(crate) use format::duration_us;
+use format::{bytes, short_path};
+use help::{render_confirm, render_help};
+use logs::render_logs;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+use task_pane::render_tasks;
+
+/// Draws the whole monitor into `frame`.
+pub fn render(frame: &mut Frame<'_>, state: &MonitorState) {
+    let [title, tasks, middle, logs, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Percentage(30),
+        Constraint::Min(8),
+        Constraint::Length(5),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    render_title(frame, title, state);
+    if state.logs_view {
+        let whole = Rect { height: tasks.height + middle.height + logs.height, ..tasks };
+        render_logs(frame, whole, state);
+    } else {
+        render_tasks(frame, tasks, state);
+        let [failures, detail] =
+            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(middle);
+        render_failures(frame, failures, state);
+        render_detail(frame, detail, state);
+        render_logs(frame, logs, state);
+    }
+    render_status(frame, status, state);
+    if state.detail_open {
+        super::detail::render_detail_overlay(frame, frame.area(), state);
+    }
+    if state.confirm_stop {
+        render_confirm(frame, frame.area(), state.confirm_hard);
+    }
+    if state.show_help {
+        render_help(frame, frame.area());
+    }
+}
+
+fn render_title(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
+    let s = &state.session;
+    let firmware = match &s.firmware {
+        Some(fw) => format!("{} {} │ epoch {} │", fw.name, fw.build_id, s.epoch),
+        None => "no firmware hello yet".to_string(),
+    };
+    let line = Line::from(vec![
+        Span::styled(" asyncmon ", Style::new().add_modifier(Modifier::BOLD).reversed()),
+        Span::raw(format!(" {firmware} {}: {}", s.target.backend, short_path(&s.target.name))),
+    ]);
+    let hint = if state.filtering || !state.filter.is_empty() {
+        let cursor = if state.filtering { "▏" } else { "" };
+        Line::from(format!("filter: {}{cursor} ", state.filter)).fg(Color::Yellow).right_aligned()
+    } else {
+        Line::from(KEY_HINT).fg(Color::DarkGray).right_aligned()
+    };
+    let keys = hint;
+    let [left, right] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(keys.width() as u16 + 1)]).areas(area);
+    frame.render_widget(Paragraph::new(line), left);
+    frame.render_widget(Paragraph::new(keys), right);
+}
+
+fn pane_block(title: String, focused: bool) -> Block<'static> {
+    let style = if focused { Style::new().fg(Color::Cyan) } else { Style::new() };
+    Block::new().borders(Borders::ALL).border_style(style).title(title)
+}
+
+/// A task state's word and colour.
+pub(crate) fn state_label(state: TaskState) -> (&'static str, Style) {
+    match state {
+        TaskState::Running => ("running", Style::new().fg(Color::Green)),
+        TaskState::Finished(TaskOutcome::Completed) => ("done", Style::new().fg(Color::DarkGray)),
+        TaskState::Finished(TaskOutcome::Failed) => ("failed", Style::new().fg(Color::Red)),
+        TaskState::Finished(TaskOutcome::Cancelled) => ("cancelled", Style::new().fg(Color::Yellow)),
+        TaskState::Finished(TaskOutcome::FailedDuringCleanup) => ("cleanup✗", Style::new().fg(Color::Red)),
+        TaskState::Finished(TaskOutcome::DroppedAtDeadline) => ("dropped", Style::new().fg(Color::Red)),
+        TaskState::Gone => ("gone", Style::new().fg(Color::DarkGray)),
+    }
+}
+
+fn render_status(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
+    let s = &state.session;
+    let (label, color) = match (&state.connection, &s.target_state) {
+        (Connection::Lost(reason), _) => (format!("DISCONNECTED: {reason}"), Color::Red),
+        (_, TargetState::Starting) => ("STARTING".to_string(), Color::Yellow),
+        (_, TargetState::WaitingForControlBlock) => ("WAITING FOR RTT".to_string(), Color::Yellow),
+        (_, TargetState::Attached) => ("ATTACHED".to_string(), Color::Green),
+        (_, TargetState::Exited { description, .. }) => (format!("EXITED: {description}"), Color::Yellow),
+        (_, TargetState::Failed { .. }) => ("FAILED (see detail)".to_string(), Color::Red),
+    };
+    let st = s.stats;
+    let mut spans = vec![
+        Span::styled(format!(" {label} "), Style::new().fg(Color::Black).bg(color)),
+        Span::raw(format!(
+            " frames {} ({:.0}/s) │ {} ({}/s) │ lost {} │ rejected {} ",
+            st.frames,
+            state.frames_per_sec,
+            bytes(st.bytes),
+            bytes(state.bytes_per_sec as u64),
+            st.frames_lost_on_device,
+            st.frames_rejected
+        )),
+    ];
+    if let Some(notice) = &state.notice {
+        spans.push(Span::styled(format!("│ {notice} "), Style::new().fg(Color::Yellow)));
+    } else if let Some(id) = state.stop_sent.filter(|_| s.interrupt.is_none()) {
+        spans.push(Span::styled(format!("│ stop #{id} sent… "), Style::new().fg(Color::Yellow)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
