@@ -409,15 +409,18 @@ fn o_sorts_by_the_next_column_and_capital_o_reverses() {
     assert!(screen_has(&lines, "POLLS▲"));
 }
 
+/// Opens telemetry's detail as a user does: the failure list has the focus first, Tab goes through
+/// the logs to the tasks, telemetry is the third row, Enter.
+fn open_telemetry_detail(state: &mut MonitorState) {
+    for action in [Action::NextPane, Action::NextPane, Action::Down, Action::Down, Action::Detail] {
+        state.on_action(action);
+    }
+}
+
 #[test]
 fn enter_opens_the_selected_tasks_detail_and_esc_closes_it() {
     let mut state = session();
-    // The failure list has the focus first; Tab goes through the logs to the tasks.
-    state.on_action(Action::NextPane);
-    state.on_action(Action::NextPane);
-    state.on_action(Action::Down);
-    state.on_action(Action::Down);
-    state.on_action(Action::Detail);
+    open_telemetry_detail(&mut state);
     let (_, lines) = draw(&state, 80, 24);
     assert!(screen_has(&lines, "Task telemetry #2"));
     assert!(screen_has(&lines, "spawn chain   telemetry #2 ← main #0"));
@@ -505,11 +508,7 @@ fn waiting_at_shows_each_running_tasks_innermost_await_and_the_detail_the_whole_
     assert!(row("blinky").trim_end_matches('│').trim_end().ends_with('-'), "no trace yet: {}", row("blinky"));
     assert!(!row("sensor_poll").contains("main.rs"), "a finished task waits nowhere: {}", row("sensor_poll"));
     // telemetry's detail: the whole trace, outermost first, and for how long (3.0 s - 2.5 s).
-    state.on_action(Action::NextPane);
-    state.on_action(Action::NextPane);
-    state.on_action(Action::Down);
-    state.on_action(Action::Down);
-    state.on_action(Action::Detail);
+    open_telemetry_detail(&mut state);
     let (_, lines) = draw(&state, 120, 40);
     assert!(screen_has(&lines, "waiting at    for 500ms (outermost first)"), "{lines:#?}");
     assert!(screen_has(&lines, "  └ app::telemetry at /work/app/src/main.rs:40"));
