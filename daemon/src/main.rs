@@ -85,6 +85,12 @@ enum Target {
         #[arg(long)]
         stdio: bool,
     },
+    /// Speak the Debug Adapter Protocol on stdin/stdout for an editor's debug view (the asyncmon
+    /// VS Code extension's `asyncmon` debug type): tasks are threads, await traces their call
+    /// stacks, failures stop the view; Stop is KeyboardInterrupt (the second press a hard stop),
+    /// Restart resets the target. The target is never halted. A client of the daemon at --socket;
+    /// a launch starts a daemon there when none runs, and that daemon ends with the debug session.
+    Dap,
     /// Serve a recording (made with --record) to clients as if it were live.
     Replay {
         /// Publish every event at once instead of at the recorded pace.
@@ -102,7 +108,7 @@ fn main() {
         .map_err(anyhow::Error::from)
         .and_then(|runtime| {
             let result = runtime.block_on(run());
-            // `lsp` reads stdin on a blocking thread that no one can interrupt: do not wait for it.
+            // `lsp` and `dap` read stdin on a blocking thread that no one can interrupt: do not wait for it.
             runtime.shutdown_timeout(Duration::from_millis(200));
             result
         });
@@ -125,6 +131,10 @@ async fn run() -> anyhow::Result<()> {
     let targets = match cli.target {
         Target::Lsp { stdio: _ } => {
             asyncmon_daemon::lsp::run_stdio(socket, std::env::current_exe()?).await;
+            return Ok(());
+        }
+        Target::Dap => {
+            asyncmon_daemon::dap::run_stdio(socket, std::env::current_exe()?).await;
             return Ok(());
         }
         Target::Sim { attach_timeout, restart, pid, program, args } => {

@@ -256,7 +256,8 @@ fn path_code(path: FailurePath) -> &'static str {
     }
 }
 
-fn path_words(path: FailurePath) -> &'static str {
+/// The path a failure took, in words (the editor's hover, the debug view's exception details).
+pub(crate) fn path_words(path: FailurePath) -> &'static str {
     match path {
         FailurePath::Unretrieved => {
             "never retrieved: nobody awaited the task, so the exception handler got it"

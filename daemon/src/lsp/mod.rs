@@ -51,12 +51,11 @@
 pub mod await_hints;
 pub mod diagnostics;
 pub mod framing;
-mod owned_daemon;
 pub mod paths;
 mod publish;
 mod server;
 mod state;
-mod summary;
+pub mod summary;
 
 pub use publish::PUBLISH_INTERVAL;
 pub use server::{run_stdio, Backend};

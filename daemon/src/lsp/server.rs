@@ -4,10 +4,10 @@
 use super::await_hints::{waiting_in, WaitingHere};
 use super::diagnostics::Diagnostics;
 use super::framing::{guard_input, merge_output};
-use super::owned_daemon::OwnedDaemon;
 use super::publish::{publish_changes, PUBLISH_INTERVAL};
 use super::state::{lock, Shared};
 use crate::client::Client as DaemonClient;
+use crate::owned_daemon::{daemon_words, OwnedDaemon};
 use asyncmon_protocol::host::{ClientRequest, TargetState};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -147,7 +147,7 @@ impl Backend {
     /// Starts a session for `words`: follows a daemon already on the socket, starts the firmware
     /// again when the session there has ended, or starts a daemon of its own.
     async fn attach(&self, words: Vec<String>) -> anyhow::Result<String> {
-        let words = self.target_words(words)?;
+        let words = daemon_words(words, &self.daemon_program)?;
         let (connected, running, target) = {
             let shared = self.shared();
             (shared.connected(), shared.firmware_running(), shared.session.target.name.clone())
@@ -184,24 +184,6 @@ impl Backend {
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
             }
-        }
-    }
-
-    /// The daemon's arguments for the attach command's words: `demo` is the demo firmware (the
-    /// `asyncmon` binary installed beside `asyncmond`).
-    fn target_words(&self, words: Vec<String>) -> anyhow::Result<Vec<String>> {
-        match words.first().map(String::as_str) {
-            None => anyhow::bail!("asyncmon.attach needs target arguments: [\"demo\"], [\"sim\", PROGRAM], [\"probe\", \"--chip\", CHIP, ELF], [\"tcp\", \"--elf\", ELF, HOST:PORT]"),
-            Some("demo") => {
-                let monitor = self.daemon_program.with_file_name("asyncmon");
-                anyhow::ensure!(
-                    monitor.is_file(),
-                    "the demo firmware is the asyncmon binary, expected at {} (build it: cargo build -p asyncmon-tui)",
-                    monitor.display()
-                );
-                Ok(vec!["sim".into(), monitor.display().to_string(), "__device".into(), "demo".into()])
-            }
-            Some(_) => Ok(words),
         }
     }
 

@@ -1,6 +1,9 @@
-//! The daemon a language server started for `asyncmon.attach`: it belongs to the editor, so it
-//! ends when the editor closes or the server shuts down. A daemon the user started by hand is never
-//! one of these, and the server never ends it.
+//! The daemon an editor's server (`asyncmond lsp`, `asyncmond dap`) started for a session: it
+//! belongs to the editor, so it ends when the editor closes or the server shuts down. A daemon the
+//! user started by hand is never one of these, and the servers never end it.
+//!
+//! [`daemon_words`] turns what an editor asks for (`demo`, or the words `asyncmond` takes) into the
+//! daemon's arguments; both servers use it.
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -10,6 +13,25 @@ use std::time::Duration;
 
 /// How long a daemon has to end its target cleanly after SIGTERM before it is killed.
 pub const END_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The daemon's arguments for an editor's target words: `demo` is the demo firmware (the `asyncmon`
+/// binary installed beside `asyncmond`, at `daemon_program`'s side); other words are passed as they
+/// are (`sim PROGRAM`, `probe --chip CHIP ELF`, `qemu --machine M ELF`, `tcp --elf ELF HOST:PORT`).
+pub fn daemon_words(words: Vec<String>, daemon_program: &Path) -> anyhow::Result<Vec<String>> {
+    match words.first().map(String::as_str) {
+        None => anyhow::bail!("a session needs target arguments: [\"demo\"], [\"sim\", PROGRAM], [\"probe\", \"--chip\", CHIP, ELF], [\"qemu\", \"--machine\", MACHINE, ELF], [\"tcp\", \"--elf\", ELF, HOST:PORT]"),
+        Some("demo") => {
+            let monitor = daemon_program.with_file_name("asyncmon");
+            anyhow::ensure!(
+                monitor.is_file(),
+                "the demo firmware is the asyncmon binary, expected at {} (build it: cargo build -p asyncmon-tui)",
+                monitor.display()
+            );
+            Ok(vec!["sim".into(), monitor.display().to_string(), "__device".into(), "demo".into()])
+        }
+        Some(_) => Ok(words),
+    }
+}
 
 /// A daemon process this server started, and the target words it was started with.
 #[derive(Debug)]
