@@ -1,10 +1,11 @@
 // The asyncmon extension: failures of async firmware in the Problems panel (through `asyncmond
-// lsp`), a tasks view, a status bar item, a stop button in the editor title bar, and output
+// lsp`), the `asyncmon` debug type (through `asyncmond dap`), a tasks view, a status bar item, a stop button in the editor title bar, and output
 // channels for the firmware's logs and the server's own. The commands are registered before the
 // server starts, so they answer (with the reason) even when it cannot start.
 
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
+import { registerDebugType } from './debugAdapter';
 import { ServerHost } from './server';
 import { SessionSummary } from './session';
 import { SessionView } from './sessionView';
@@ -28,6 +29,7 @@ export async function activate(context: vscode.ExtensionContext) {
     firmwareLog,
     view,
     ...registerCommands(context, server, view),
+    ...registerDebugType(),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('asyncmon.daemonPath') || e.affectsConfiguration('asyncmon.socket')) {
         serverLog.appendLine('asyncmon: the server settings changed; restarting the language server');

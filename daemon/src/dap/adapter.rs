@@ -38,6 +38,9 @@ const DAEMON_START_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the second press of Stop waits for the firmware to end before ending the daemon.
 const HARD_STOP_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How long Pause waits for the traces it asked for.
+const FRESH_TRACES_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The exception filter that stops on failures nobody retrieved (on by default).
 pub const FILTER_UNRETRIEVED: &str = "unretrieved";
 /// The exception filter that stops on every failure, retrieved or not.
@@ -102,6 +105,8 @@ pub struct Adapter {
     /// The launch found a daemon already there: start its firmware again if its session ended.
     start_if_ended: bool,
     terminated: bool,
+    /// How many await-trace updates arrived.
+    traces_seen: u64,
 }
 
 impl Adapter {
@@ -129,6 +134,7 @@ impl Adapter {
             restarting: false,
             start_if_ended: false,
             terminated: false,
+            traces_seen: 0,
         }
     }
 
@@ -214,6 +220,11 @@ impl Adapter {
             }
             Command::Pause(args) => {
                 self.out.respond(seq, ResponseBody::Pause).await;
+                // The snapshot shows traces read now, not up to a refresh period ago.
+                let seen = self.traces_seen;
+                if self.send(ClientRequest::RefreshTraces { target: 0 }).is_ok() {
+                    self.apply_daemon_until(FRESH_TRACES_TIMEOUT, |a| a.traces_seen > seen).await;
+                }
                 self.stop(StoppedEventReason::Pause, Some(args.thread_id), "Paused: a snapshot of every task's await trace (the firmware keeps running)".into(), None).await;
                 return Flow::Continue;
             }
@@ -392,17 +403,17 @@ impl Adapter {
             self.console(OutputEventCategory::Console, "asyncmon: hard stop: every task dropped".into())
                 .await;
             self.interrupting = true;
-            self.wait_until_ended(HARD_STOP_TIMEOUT).await;
+            self.apply_daemon_until(HARD_STOP_TIMEOUT, |a| !a.firmware_running()).await;
         }
         if let Some(daemon) = self.owned.take() {
             daemon.end().await;
         }
     }
 
-    /// Applies the daemon's messages until the firmware has ended, or `timeout`.
-    async fn wait_until_ended(&mut self, timeout: Duration) {
+    /// Applies the daemon's messages until `done` says so, the daemon is gone, or `timeout`.
+    async fn apply_daemon_until(&mut self, timeout: Duration, done: impl Fn(&Adapter) -> bool) {
         let _ = tokio::time::timeout(timeout, async {
-            while self.firmware_running() && self.daemon.is_some() {
+            while !done(self) && self.daemon.is_some() {
                 match self.daemon_rx.recv().await {
                     Some(input) => self.on_daemon(input).await,
                     None => return,
@@ -501,6 +512,7 @@ impl Adapter {
                 .await;
             }
             SessionEvent::Failure(failure) => self.on_failure(failure).await,
+            SessionEvent::AwaitTraces(_) => self.traces_seen += 1,
             _ => {}
         }
     }
