@@ -5,8 +5,10 @@
 // palette; the failure at the line of `SensorError::timeout(poll)` in the Problems panel, reached
 // by clicking the status bar item; its hover; the inlay hint at the `.await` where telemetry
 // waits; the stop button in the editor title bar; the
-// KeyboardInterrupt summary in a notification; Start demo again; a new session's failure; and the
-// daemon and firmware gone once the editor is.
+// KeyboardInterrupt summary in a notification; Start demo again; a new session's failure; F5 (the
+// `asyncmon` debug type): the exception stop at the raise line, tasks as threads in the Call Stack,
+// telemetry's await frame opening its line, the toolbar's Restart (a new session) and Stop
+// (KeyboardInterrupt); and the daemon and firmware gone once the editor is.
 //
 // Needs `.ci/install-code-server` (code-server, Node 24, chromium), the debug builds of asyncmond
 // and asyncmon (`cargo build -p asyncmon-daemon -p asyncmon-tui`) and the .vsix (`npx vsce
@@ -252,6 +254,51 @@ test('a user starts the demo, reads the failure, stops it and starts it again in
     await shot('again');
   });
 
+  // The debug view: F5 runs the workspace's launch.json ("asyncmon: demo"); with the session Start
+  // demo began still running, the adapter follows it.
+  let f5ToStop;
+  await step('F5: the debug toolbar, the failure stop at its line, tasks in the Call Stack', async () => {
+    await page.keyboard.press('Escape');
+    const pressed = Date.now();
+    await page.keyboard.press('F5');
+    await page.locator('.debug-toolbar').waitFor({ timeout: 30_000 });
+    // The demo's unretrieved failure stops the view: the exception widget at the raise line.
+    const widget = page.locator('.exception-widget', { hasText: 'SensorError' }).first();
+    await widget.waitFor({ timeout: 30_000 });
+    f5ToStop = Date.now() - pressed;
+    assert.match(await widget.innerText(), /sensor poll #\d+ timed out/);
+    await shot('debug-exception');
+    const callStack = page.locator('.debug-call-stack');
+    await callStack.locator('.monaco-list-row', { hasText: 'sensor_poll (failed)' }).first().waitFor({ timeout: 10_000 });
+    await callStack.locator('.monaco-list-row', { hasText: 'sensor_poll spawned by telemetry' }).first().waitFor({ timeout: 10_000 });
+    // telemetry is a thread; its await trace is its stack; its frame opens the line it waits at.
+    await callStack.locator('.monaco-list-row', { hasText: '#2 telemetry' }).first().click();
+    const frame = callStack.locator('.monaco-list-row', { hasText: 'asyncmon_demo::demo::telemetry' }).first();
+    await frame.waitFor({ timeout: 10_000 });
+    await frame.click();
+    const awaitLine = demoLine('sleep(Duration::from_millis(POLL_PERIOD_MS)).await');
+    const position = page.locator('.statusbar-item[id="status.editor.selection"]');
+    await waitFor(`the cursor at line ${awaitLine}`, 10_000, async () =>
+      new RegExp(`Ln ${awaitLine},`).test((await position.textContent()) ?? ''),
+    );
+    await shot('debug-call-stack');
+  });
+
+  const repl = () => page.locator('.repl').innerText().catch(() => '');
+  await step('the toolbar restarts the target: a new session', async () => {
+    await page.locator('.debug-toolbar .action-label[aria-label^="Restart"]').click();
+    await waitFor('session 3 in the Debug Console', 30_000, async () => /session 3 started/.test(await repl()));
+  });
+
+  await step('the toolbar stops the firmware with KeyboardInterrupt', async () => {
+    await page.locator('.debug-toolbar .action-label[aria-label^="Stop"]').click();
+    await waitFor('the debug session to end', 30_000, async () => (await page.locator('.debug-toolbar').count()) === 0);
+    const text = await repl();
+    assert.match(text, /KeyboardInterrupt: cancelled main/);
+    assert.match(text, /the firmware ended: KeyboardInterrupt \(exit code 130\)/);
+    await shot('debug-stopped');
+  });
+
   await step('the server output tells the truth', async () => {
     const log = filesBelow(editor.logsDir, 'asyncmon server.log').map((f) => fs.readFileSync(f, 'utf8')).join('\n');
     const after = log.slice(log.lastIndexOf('language server started'));
@@ -265,6 +312,6 @@ test('a user starts the demo, reads the failure, stops it and starts it again in
     await waitFor('the daemon to end', 20_000, async () => daemonsUnder(runtime).length === 0);
   });
 
-  console.log(`# Start demo → first diagnostic: ${startToDiagnostic} ms; stop click → notification: ${stopToNotification} ms`);
+  console.log(`# Start demo → first diagnostic: ${startToDiagnostic} ms; stop click → notification: ${stopToNotification} ms; F5 → exception stop: ${f5ToStop} ms`);
   console.log(`# ${summary}`);
 });
