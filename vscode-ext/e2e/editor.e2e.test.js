@@ -268,11 +268,15 @@ test('a user starts the demo, reads the failure, stops it and starts it again in
     f5ToStop = Date.now() - pressed;
     assert.match(await widget.innerText(), /sensor poll #\d+ timed out/);
     await shot('debug-exception');
+    await palette('View: Show Run and Debug');
     const callStack = page.locator('.debug-call-stack');
-    await callStack.locator('.monaco-list-row', { hasText: 'sensor_poll (failed)' }).first().waitFor({ timeout: 10_000 });
+    const failed = callStack.locator('.monaco-list-row', { hasText: 'sensor_poll (failed)' }).first();
+    await failed.waitFor({ timeout: 10_000 });
+    assert.match(await failed.innerText(), /SensorError \(never retrieved\)/i); // The badge is upper case.
+    await failed.locator('.monaco-tl-twistie').click(); // Expands the thread: its frames.
     await callStack.locator('.monaco-list-row', { hasText: 'sensor_poll spawned by telemetry' }).first().waitFor({ timeout: 10_000 });
     // telemetry is a thread; its await trace is its stack; its frame opens the line it waits at.
-    await callStack.locator('.monaco-list-row', { hasText: '#2 telemetry' }).first().click();
+    await callStack.locator('.monaco-list-row', { hasText: '#2 telemetry' }).first().locator('.monaco-tl-twistie').click();
     const frame = callStack.locator('.monaco-list-row', { hasText: 'asyncmon_demo::demo::telemetry' }).first();
     await frame.waitFor({ timeout: 10_000 });
     await frame.click();
@@ -292,7 +296,7 @@ test('a user starts the demo, reads the failure, stops it and starts it again in
 
   await step('the toolbar stops the firmware with KeyboardInterrupt', async () => {
     await page.locator('.debug-toolbar .action-label[aria-label^="Stop"]').click();
-    await waitFor('the debug session to end', 30_000, async () => (await page.locator('.debug-toolbar').count()) === 0);
+    await waitFor('the debug toolbar to go', 30_000, async () => !(await page.locator('.debug-toolbar').isVisible()));
     const text = await repl();
     assert.match(text, /KeyboardInterrupt: cancelled main/);
     assert.match(text, /the firmware ended: KeyboardInterrupt \(exit code 130\)/);

@@ -225,7 +225,7 @@ impl Adapter {
                 if self.send(ClientRequest::RefreshTraces { target: 0 }).is_ok() {
                     self.apply_daemon_until(FRESH_TRACES_TIMEOUT, |a| a.traces_seen > seen).await;
                 }
-                self.stop(StoppedEventReason::Pause, Some(args.thread_id), "Paused: a snapshot of every task's await trace (the firmware keeps running)".into(), None).await;
+                self.stop(StoppedEventReason::Pause, Some(args.thread_id), "Snapshot (the firmware runs on)".into(), None).await;
                 return Flow::Continue;
             }
             Command::Continue(_) => {
@@ -532,7 +532,14 @@ impl Adapter {
         // A view already stopped stays on what the user is looking at.
         let live = self.snapshot.is_none();
         if self.configured && live && !self.interrupting && self.stop_on.stops(&failure) {
-            let description = format!("{}: {what}", failure.message);
+            // The Call Stack shows the description beside the thread: a few words.
+            let short = failure
+                .exception
+                .as_ref()
+                .map_or("failure", |e| e.type_name.rsplit("::").next().unwrap_or(&e.type_name));
+            let description = format!("{short} (never retrieved)");
+            let description =
+                if failure.path == FailurePath::Unretrieved { description } else { short.to_string() };
             self.stop(StoppedEventReason::Exception, Some(thread_id(task)), description, Some(failure)).await;
         }
     }
