@@ -220,3 +220,113 @@ pub fn exception_info(session: &SessionState, failure: &Failure) -> ExceptionInf
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use asyncmon_protocol::host::{AwaitTraces, Exception, SessionEvent, TargetDescription, TaskTrace};
+
+    fn loc(line: u32) -> Location {
+        Location { file: "src/app.rs".into(), line, column: 5 }
+    }
+
+    fn frame(depth: u16, function: &str, location: Option<Location>, state: FrameState) -> AwaitFrame {
+        AwaitFrame { depth, function: function.into(), location, state }
+    }
+
+    fn task(id: TaskId, name: &str, parent: Option<TaskId>, line: u32) -> Task {
+        Task {
+            epoch: 1,
+            id,
+            name: name.into(),
+            spawned_at: loc(line),
+            parent,
+            state: TaskState::Running,
+            storage_bytes: None,
+            future_bytes: None,
+            stats: None,
+        }
+    }
+
+    fn session() -> SessionState {
+        let mut session = SessionState::new(TargetDescription { backend: "sim".into(), name: "app".into() });
+        session.epoch = 1;
+        session.apply(&SessionEvent::TaskSpawned(task(0, "main", None, 1)));
+        session.apply(&SessionEvent::TaskSpawned(task(1, "poller", Some(0), 10)));
+        session
+    }
+
+    #[test]
+    fn the_innermost_await_is_on_top_and_a_gathers_other_branches_are_left_out() {
+        let mut session = session();
+        let frames = vec![
+            frame(0, "app::poller", Some(loc(20)), FrameState::Awaiting),
+            frame(1, "app::read_all", Some(loc(30)), FrameState::Awaiting),
+            frame(
+                2,
+                "asyncmon_agent::Gather",
+                None,
+                FrameState::Waiting { description: Some("gather of #2 #3".into()) },
+            ),
+            frame(1, "app::other_branch", Some(loc(40)), FrameState::Awaiting),
+        ];
+        session.traces = AwaitTraces {
+            epoch: 1,
+            at_ms: 0,
+            tasks: vec![TaskTrace { task: 1, frames, since_ms: 0 }],
+            unavailable: None,
+        };
+        let stack = stack_frames(&session, 1, &[]);
+        let names: Vec<&str> = stack.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["asyncmon_agent::Gather: gather of #2 #3", "app::read_all", "app::poller"]);
+        assert_eq!((stack[1].line, stack[2].line), (30, 20));
+        assert!(stack[0].source.is_none(), "a leaf future without a line gets no made-up source");
+        assert_eq!(thread_of_frame(stack[2].id), thread_id(1));
+    }
+
+    #[test]
+    fn without_a_trace_the_stack_says_why_at_the_spawn_line() {
+        let mut session = session();
+        let stack = stack_frames(&session, 1, &[]);
+        assert_eq!(stack.len(), 1);
+        assert_eq!(stack[0].name, "poller (spawned here; no await trace yet)");
+        assert_eq!(stack[0].line, 10);
+        session.traces.unavailable = Some("no debug info".into());
+        assert_eq!(
+            stack_frames(&session, 1, &[])[0].name,
+            "poller (spawned here; no await trace from this target)"
+        );
+    }
+
+    #[test]
+    fn a_failed_task_is_a_thread_whose_stack_is_its_raise_site_and_the_path_that_created_it() {
+        let session = session();
+        let failure = Failure {
+            seq: 1,
+            epoch: 1,
+            at_ms: 0,
+            message: "Task exception was never retrieved".into(),
+            exception: Some(Exception {
+                type_name: "app::Timeout".into(),
+                message: "no answer".into(),
+                raised_at: Some(loc(33)),
+            }),
+            task: Some(Task {
+                state: TaskState::Finished(asyncmon_protocol::host::TaskOutcome::Failed),
+                ..task(1, "poller", Some(0), 10)
+            }),
+            path: FailurePath::Unretrieved,
+        };
+        let names: Vec<String> =
+            threads(&session, std::slice::from_ref(&failure)).into_iter().map(|t| t.name).collect();
+        assert_eq!(names, ["#0 main", "#1 poller"], "a failed task still running is listed once");
+        let stack = failure_frames(&session, &failure, &[]);
+        let names: Vec<&str> = stack.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["poller raised app::Timeout", "poller spawned by main", "main spawned"]);
+        assert_eq!(stack.iter().map(|f| f.line).collect::<Vec<_>>(), [33, 10, 1]);
+        let info = exception_info(&session, &failure);
+        assert_eq!(info.exception_id, "app::Timeout");
+        assert!(matches!(info.break_mode, ExceptionBreakMode::Unhandled));
+        assert!(info.details.unwrap().stack_trace.unwrap().contains("spawn chain: poller ← main"));
+    }
+}
