@@ -294,7 +294,7 @@ fn the_help_lists_every_key() {
         }
     }
     state.on_action(Action::Down);
-    assert!(!state.show_help, "any key closes the help");
+    assert_eq!(state.overlay, asyncmon_tui::monitor::state::Overlay::None, "any key closes the help");
 }
 
 #[test]

@@ -1,6 +1,5 @@
 //! The terminal monitor.
 
-pub mod detail;
 pub mod input;
 pub mod run;
 pub mod state;

@@ -70,7 +70,7 @@ async fn event_loop(
             }
             event = keys.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => {
-                    let Some(action) = input::action(key, state.filtering) else { continue };
+                    let Some(action) = input::action(key, state.filtering()) else { continue };
                     if action == Action::Quit {
                         return Ok(());
                     }

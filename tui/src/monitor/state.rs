@@ -34,6 +34,26 @@ pub enum Connection {
     Lost(String),
 }
 
+/// What is open over the panes and takes the keys: one at a time, as tokio-console's view has one
+/// mode at a time rather than a flag per dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    /// Nothing: the keys move, sort, stop...
+    None,
+    /// The keys (any key closes it).
+    Help,
+    /// The selected task's or failure's whole detail.
+    Detail,
+    /// "Stop the firmware?" — `hard` when a stop is already under way (the second asks to drop
+    /// every task at once).
+    ConfirmStop {
+        /// A hard stop.
+        hard: bool,
+    },
+    /// The user is typing the filter: keys are text.
+    Filter,
+}
+
 /// What the monitor shows.
 #[derive(Debug, Clone)]
 pub struct MonitorState {
@@ -49,16 +69,10 @@ pub struct MonitorState {
     pub selected_task: usize,
     /// The selected failure (index into `session.failures`).
     pub selected_failure: usize,
-    /// The stop confirmation is open.
-    pub confirm_stop: bool,
-    /// The open confirmation is for a hard stop (a stop is already under way).
-    pub confirm_hard: bool,
-    /// The help is shown.
-    pub show_help: bool,
+    /// What is open over the panes, if anything: at most one thing takes the keys at a time.
+    pub overlay: Overlay,
     /// The filter text (case-insensitive; matches task names, failure types and messages).
     pub filter: String,
-    /// The user is typing the filter.
-    pub filtering: bool,
     /// The task pane shows the spawn tree instead of the table.
     pub tree: bool,
     /// A stop request was sent (its id).
@@ -75,8 +89,6 @@ pub struct MonitorState {
     pub sort: SortBy,
     /// The sort is reversed.
     pub sort_reverse: bool,
-    /// The detail of the selected task or failure is open over everything.
-    pub detail_open: bool,
     /// The logs fill the screen instead of the task and failure panes.
     pub logs_view: bool,
     /// The monitor's clock (milliseconds since it started), for idle times and ageing.
@@ -95,11 +107,8 @@ impl MonitorState {
             pane: Pane::Failures,
             selected_task: 0,
             selected_failure: 0,
-            confirm_stop: false,
-            confirm_hard: false,
-            show_help: false,
+            overlay: Overlay::None,
             filter: String::new(),
-            filtering: false,
             tree: false,
             stop_sent: None,
             notice: None,
@@ -108,7 +117,6 @@ impl MonitorState {
             last_frames: None,
             sort: SortBy::default(),
             sort_reverse: false,
-            detail_open: false,
             logs_view: false,
             now_ms: 0,
             seen: SeenTimes::new(),
@@ -171,27 +179,31 @@ impl MonitorState {
         self.connection = Connection::Lost(reason);
     }
 
+    /// Whether the user is typing the filter (keys are text, not commands).
+    pub fn filtering(&self) -> bool {
+        self.overlay == Overlay::Filter
+    }
+
     /// Applies a user action; returns the stop request to send, if any.
     pub fn on_action(&mut self, action: Action) -> Option<StopRequest> {
-        if self.show_help {
-            self.show_help = false;
-            return None;
-        }
-        if self.detail_open && matches!(action, Action::Cancel | Action::Detail) {
-            self.detail_open = false;
-            return None;
-        }
-        if self.confirm_stop {
-            match action {
-                Action::Confirm | Action::Detail | Action::Stop => {
-                    self.confirm_stop = false;
-                    return Some(if self.confirm_hard { StopRequest::Hard } else { StopRequest::Stop });
-                }
-                Action::Cancel => self.confirm_stop = false,
-                _ => {}
+        match (self.overlay, action) {
+            (Overlay::Help, _) => self.overlay = Overlay::None,
+            (Overlay::Detail, Action::Cancel | Action::Detail) => self.overlay = Overlay::None,
+            (Overlay::ConfirmStop { hard }, Action::Confirm | Action::Detail | Action::Stop) => {
+                self.overlay = Overlay::None;
+                return Some(if hard { StopRequest::Hard } else { StopRequest::Stop });
             }
-            return None;
+            (Overlay::ConfirmStop { .. }, Action::Cancel) => self.overlay = Overlay::None,
+            (Overlay::ConfirmStop { .. }, _) => {}
+            (Overlay::Filter, Action::EndFilter) => self.overlay = Overlay::None,
+            (Overlay::Detail | Overlay::Filter | Overlay::None, action) => self.on_command(action),
         }
+        self.clamp_selection();
+        None
+    }
+
+    /// A key's command when no dialog takes it.
+    fn on_command(&mut self, action: Action) {
         match action {
             Action::Up => self.move_selection(-1),
             Action::Down => self.move_selection(1),
@@ -204,27 +216,25 @@ impl MonitorState {
                 (false, Pane::Tasks) => self.pane = Pane::Failures,
                 (false, Pane::Failures) => self.logs_view = true,
             },
+            // A second stop while the first is being carried out asks for a hard stop.
             Action::Stop => {
-                // A second stop while the first is being carried out asks for a hard stop.
-                self.confirm_hard = self.stop_sent.is_some() && self.session.interrupt.is_none();
-                self.confirm_stop = true;
+                let hard = self.stop_sent.is_some() && self.session.interrupt.is_none();
+                self.overlay = Overlay::ConfirmStop { hard };
             }
-            Action::Help => self.show_help = true,
-            Action::StartFilter => self.filtering = true,
+            Action::Help => self.overlay = Overlay::Help,
+            Action::StartFilter => self.overlay = Overlay::Filter,
+            Action::ToggleTree => self.tree = !self.tree,
+            Action::NextSort => self.sort = self.sort.next(),
+            Action::ReverseSort => self.sort_reverse = !self.sort_reverse,
+            Action::Detail => self.overlay = Overlay::Detail,
+            Action::ToggleLogs => self.logs_view = !self.logs_view,
+            // The keys give these only while the filter is typed (see `input::action`).
             Action::FilterChar(c) => self.filter.push(c),
             Action::FilterBackspace => {
                 self.filter.pop();
             }
-            Action::EndFilter => self.filtering = false,
-            Action::ToggleTree => self.tree = !self.tree,
-            Action::NextSort => self.sort = self.sort.next(),
-            Action::ReverseSort => self.sort_reverse = !self.sort_reverse,
-            Action::Detail => self.detail_open = true,
-            Action::ToggleLogs => self.logs_view = !self.logs_view,
-            Action::Quit | Action::Confirm | Action::Cancel => {}
+            Action::EndFilter | Action::Quit | Action::Confirm | Action::Cancel => {}
         }
-        self.clamp_selection();
-        None
     }
 
     /// Whether `text` passes the filter.
@@ -299,15 +309,15 @@ mod tests {
     fn stop_needs_a_confirmation_and_can_be_cancelled() {
         let mut s = state();
         assert_eq!(s.on_action(Action::Stop), None);
-        assert!(s.confirm_stop);
+        assert_eq!(s.overlay, Overlay::ConfirmStop { hard: false });
         assert_eq!(s.on_action(Action::Cancel), None);
-        assert!(!s.confirm_stop);
+        assert_eq!(s.overlay, Overlay::None);
         s.on_action(Action::Stop);
         assert_eq!(s.on_action(Action::Confirm), Some(StopRequest::Stop), "confirming sends the stop");
         // The stop is under way: pressing s again offers a hard stop.
         s.on_message(ServerMessage::StopSent { request_id: 1 }, 0);
         s.on_action(Action::Stop);
-        assert!(s.confirm_hard);
+        assert_eq!(s.overlay, Overlay::ConfirmStop { hard: true });
         assert_eq!(s.on_action(Action::Confirm), Some(StopRequest::Hard));
     }
 

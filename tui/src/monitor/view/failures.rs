@@ -1,12 +1,13 @@
 //! The failure pane: the list of failures and the selected one's detail.
 
 use super::format::{seconds, short_path};
+use super::palette;
 use super::pane_block;
 use crate::monitor::state::{MonitorState, Pane};
 use crate::monitor::tasks;
 use asyncmon_protocol::host::{Failure, FailurePath, TargetState};
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style, Stylize};
+use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
 use ratatui::Frame;
@@ -23,7 +24,7 @@ pub(super) fn render_failures(frame: &mut Frame<'_>, area: Rect, state: &Monitor
         .map(|w| format!("⚠ {} ", w.text))
         .collect();
     let block = pane_block(format!(" Failures ({}) ", failures.len()), state.pane == Pane::Failures)
-        .title_bottom(Line::from(session_warnings.concat()).fg(Color::Yellow));
+        .title_bottom(Line::from(session_warnings.concat()).fg(palette::NOTICE));
     let items: Vec<ListItem<'_>> = failures
         .iter()
         .map(|f| {
@@ -31,12 +32,12 @@ pub(super) fn render_failures(frame: &mut Frame<'_>, area: Rect, state: &Monitor
             let kind = f.exception.as_ref().map_or("", |e| short_type(&e.type_name));
             let style = match f.path {
                 FailurePath::Unretrieved | FailurePath::DuringShutdown | FailurePath::Panic => {
-                    Style::new().fg(Color::Red)
+                    Style::new().fg(palette::FAILURE)
                 }
                 FailurePath::Awaited | FailurePath::Gathered => Style::new(),
             };
             ListItem::new(Line::from(vec![
-                Span::styled(format!("#{:<3}", f.seq), Style::new().fg(Color::DarkGray)),
+                Span::styled(format!("#{:<3}", f.seq), Style::new().fg(palette::MUTED)),
                 Span::raw(format!("{:>6} ", seconds(f.at_ms))),
                 Span::styled(format!("{task} "), style),
                 Span::raw(kind.to_string()),
@@ -66,12 +67,15 @@ fn path_words(path: FailurePath) -> &'static str {
 /// still leaves room for the spawn chain) and the overlay's (whole paths).
 pub(crate) fn detail_lines(state: &MonitorState, failure: &Failure, full_paths: bool) -> Vec<Line<'static>> {
     let path = |location: String| if full_paths { location } else { short_path(&location) };
-    let label = |l: &str| Span::styled(format!("{l:<12}"), Style::new().fg(Color::DarkGray));
+    let label = |l: &str| Span::styled(format!("{l:<12}"), Style::new().fg(palette::MUTED));
     let mut lines = Vec::new();
     match &failure.exception {
         Some(e) => {
             lines.push(Line::from(vec![
-                Span::styled(format!("{}: ", short_type(&e.type_name)), Style::new().fg(Color::Red).bold()),
+                Span::styled(
+                    format!("{}: ", short_type(&e.type_name)),
+                    Style::new().fg(palette::FAILURE).bold(),
+                ),
                 Span::raw(e.message.clone()),
             ]));
             if let Some(at) = &e.raised_at {
@@ -98,9 +102,9 @@ pub(super) fn render_detail(frame: &mut Frame<'_>, area: Rect, state: &MonitorSt
     let lines = match state.failure_rows().get(state.selected_failure) {
         Some(failure) => detail_lines(state, failure, false),
         None => {
-            let mut lines = vec![Line::from("No failures yet.").fg(Color::DarkGray)];
+            let mut lines = vec![Line::from("No failures yet.").fg(palette::MUTED)];
             if let TargetState::Failed { reason } = &state.session.target_state {
-                lines.push(Line::from(reason.clone()).fg(Color::Red));
+                lines.push(Line::from(reason.clone()).fg(palette::FAILURE));
             }
             lines
         }

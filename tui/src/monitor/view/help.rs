@@ -1,8 +1,9 @@
 //! Overlays: the key help and the stop confirmation.
 
+use super::palette;
 use crate::monitor::input::KEYS;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style, Stylize};
+use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
@@ -27,8 +28,9 @@ pub(super) fn render_help(frame: &mut Frame<'_>, area: Rect) {
     let popup =
         Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
     frame.render_widget(Clear, popup);
-    lines.push(Line::from(" any key closes this help").fg(Color::DarkGray));
-    let block = Block::new().borders(Borders::ALL).title(" Keys ").border_style(Style::new().fg(Color::Cyan));
+    lines.push(Line::from(" any key closes this help").fg(palette::MUTED));
+    let block =
+        Block::new().borders(Borders::ALL).title(" Keys ").border_style(Style::new().fg(palette::FOCUS));
     frame.render_widget(Paragraph::new(lines).block(block), popup);
 }
 
@@ -71,6 +73,7 @@ pub(super) fn render_confirm(frame: &mut Frame<'_>, area: Rect, hard: bool) {
             Span::raw("[n]o").bold(),
         ]),
     ];
-    let block = Block::new().borders(Borders::ALL).title(title).border_style(Style::new().fg(Color::Yellow));
+    let block =
+        Block::new().borders(Borders::ALL).title(title).border_style(Style::new().fg(palette::NOTICE));
     frame.render_widget(Paragraph::new(text).block(block), popup);
 }

@@ -2,11 +2,12 @@
 
 use super::failures::short_type;
 use super::format::seconds;
+use super::palette;
 use crate::monitor::state::MonitorState;
 use asyncmon_protocol::host::wording::interrupt_summary;
 use asyncmon_protocol::host::{LogLevel, LogLine, LogSource};
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Style, Stylize};
+use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
@@ -14,21 +15,21 @@ use ratatui::Frame;
 /// A firmware log line: arrival time, level (defmt), text, and the statement that logged it.
 fn log_line(l: &LogLine) -> Line<'static> {
     let style =
-        if l.source == LogSource::FirmwareStderr { Style::new().fg(Color::Yellow) } else { Style::new() };
-    let mut spans = vec![Span::styled(format!("{:>6} ", seconds(l.at_ms)), Style::new().fg(Color::DarkGray))];
+        if l.source == LogSource::FirmwareStderr { Style::new().fg(palette::NOTICE) } else { Style::new() };
+    let mut spans = vec![Span::styled(format!("{:>6} ", seconds(l.at_ms)), Style::new().fg(palette::MUTED))];
     if let Some(level) = l.level {
         let color = match level {
-            LogLevel::Error => Color::Red,
-            LogLevel::Warn => Color::Yellow,
-            LogLevel::Info => Color::Green,
-            LogLevel::Debug | LogLevel::Trace => Color::DarkGray,
+            LogLevel::Error => palette::FAILURE,
+            LogLevel::Warn => palette::NOTICE,
+            LogLevel::Info => palette::GOOD,
+            LogLevel::Debug | LogLevel::Trace => palette::MUTED,
         };
         spans.push(Span::styled(format!("{:<5} ", level.as_str().to_uppercase()), Style::new().fg(color)));
     }
     spans.push(Span::styled(l.text.clone(), style));
     if let Some(at) = &l.location {
         let file = at.file.rsplit('/').next().unwrap_or(&at.file);
-        spans.push(Span::styled(format!("  {file}:{}", at.line), Style::new().fg(Color::DarkGray)));
+        spans.push(Span::styled(format!("  {file}:{}", at.line), Style::new().fg(palette::MUTED)));
     }
     Line::from(spans)
 }
@@ -49,8 +50,8 @@ pub(super) fn render_logs(frame: &mut Frame<'_>, area: Rect, state: &MonitorStat
             (
                 f.at_ms,
                 Line::from(vec![
-                    Span::styled(format!("{:>6} ", seconds(f.at_ms)), Style::new().fg(Color::DarkGray)),
-                    Span::styled(format!("✗ {task} failed: {what}"), Style::new().fg(Color::Red)),
+                    Span::styled(format!("{:>6} ", seconds(f.at_ms)), Style::new().fg(palette::MUTED)),
+                    Span::styled(format!("✗ {task} failed: {what}"), Style::new().fg(palette::FAILURE)),
                 ]),
             )
         }))
@@ -58,8 +59,8 @@ pub(super) fn render_logs(frame: &mut Frame<'_>, area: Rect, state: &MonitorStat
             (
                 p.at_ms,
                 Line::from(vec![
-                    Span::styled(format!("{:>6} ", seconds(p.at_ms)), Style::new().fg(Color::DarkGray)),
-                    Span::styled(format!("⚠ {}", p.text), Style::new().fg(Color::Red)),
+                    Span::styled(format!("{:>6} ", seconds(p.at_ms)), Style::new().fg(palette::MUTED)),
+                    Span::styled(format!("⚠ {}", p.text), Style::new().fg(palette::FAILURE)),
                 ]),
             )
         }))
@@ -76,7 +77,8 @@ pub(super) fn render_logs(frame: &mut Frame<'_>, area: Rect, state: &MonitorStat
         let width = usize::from(inner.width.max(1));
         let height = (summary.chars().count().div_ceil(width) as u16).min(3).min(inner.height);
         let [top, rest] = Layout::vertical([Constraint::Length(height), Constraint::Fill(1)]).areas(inner);
-        let summary = Paragraph::new(Line::from(summary).fg(Color::Yellow).bold()).wrap(Wrap { trim: true });
+        let summary =
+            Paragraph::new(Line::from(summary).fg(palette::NOTICE).bold()).wrap(Wrap { trim: true });
         frame.render_widget(summary, top);
         log_area = rest;
     }

@@ -8,14 +8,16 @@
 //! spawn tree), [`failures`] (the failure list and its detail), [`logs`], [`help`] (the key help and
 //! the stop confirmation), and [`format`] (durations, sizes, paths in few characters).
 
+mod detail;
 mod failures;
 mod format;
 mod help;
 mod logs;
+mod palette;
 mod task_pane;
 
 use crate::monitor::input::KEY_HINT;
-use crate::monitor::state::{Connection, MonitorState};
+use crate::monitor::state::{Connection, MonitorState, Overlay};
 use asyncmon_protocol::host::{TargetState, TaskOutcome, TaskState};
 pub(crate) use failures::detail_lines;
 use failures::{render_detail, render_failures};
@@ -24,7 +26,7 @@ use format::{bytes, short_path};
 use help::{render_confirm, render_help};
 use logs::render_logs;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
@@ -53,14 +55,11 @@ pub fn render(frame: &mut Frame<'_>, state: &MonitorState) {
         render_logs(frame, logs, state);
     }
     render_status(frame, status, state);
-    if state.detail_open {
-        super::detail::render_detail_overlay(frame, frame.area(), state);
-    }
-    if state.confirm_stop {
-        render_confirm(frame, frame.area(), state.confirm_hard);
-    }
-    if state.show_help {
-        render_help(frame, frame.area());
+    match state.overlay {
+        Overlay::Detail => detail::render_detail_overlay(frame, frame.area(), state),
+        Overlay::ConfirmStop { hard } => render_confirm(frame, frame.area(), hard),
+        Overlay::Help => render_help(frame, frame.area()),
+        Overlay::Filter | Overlay::None => {}
     }
 }
 
@@ -74,11 +73,11 @@ fn render_title(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
         Span::styled(" asyncmon ", Style::new().add_modifier(Modifier::BOLD).reversed()),
         Span::raw(format!(" {firmware} {}: {}", s.target.backend, short_path(&s.target.name))),
     ]);
-    let hint = if state.filtering || !state.filter.is_empty() {
-        let cursor = if state.filtering { "▏" } else { "" };
-        Line::from(format!("filter: {}{cursor} ", state.filter)).fg(Color::Yellow).right_aligned()
+    let hint = if state.filtering() || !state.filter.is_empty() {
+        let cursor = if state.filtering() { "▏" } else { "" };
+        Line::from(format!("filter: {}{cursor} ", state.filter)).fg(palette::NOTICE).right_aligned()
     } else {
-        Line::from(KEY_HINT).fg(Color::DarkGray).right_aligned()
+        Line::from(KEY_HINT).fg(palette::MUTED).right_aligned()
     };
     let keys = hint;
     let [left, right] =
@@ -88,36 +87,38 @@ fn render_title(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
 }
 
 fn pane_block(title: String, focused: bool) -> Block<'static> {
-    let style = if focused { Style::new().fg(Color::Cyan) } else { Style::new() };
+    let style = if focused { Style::new().fg(palette::FOCUS) } else { Style::new() };
     Block::new().borders(Borders::ALL).border_style(style).title(title)
 }
 
 /// A task state's word and colour.
 pub(crate) fn state_label(state: TaskState) -> (&'static str, Style) {
     match state {
-        TaskState::Running => ("running", Style::new().fg(Color::Green)),
-        TaskState::Finished(TaskOutcome::Completed) => ("done", Style::new().fg(Color::DarkGray)),
-        TaskState::Finished(TaskOutcome::Failed) => ("failed", Style::new().fg(Color::Red)),
-        TaskState::Finished(TaskOutcome::Cancelled) => ("cancelled", Style::new().fg(Color::Yellow)),
-        TaskState::Finished(TaskOutcome::FailedDuringCleanup) => ("cleanup✗", Style::new().fg(Color::Red)),
-        TaskState::Finished(TaskOutcome::DroppedAtDeadline) => ("dropped", Style::new().fg(Color::Red)),
-        TaskState::Gone => ("gone", Style::new().fg(Color::DarkGray)),
+        TaskState::Running => ("running", Style::new().fg(palette::GOOD)),
+        TaskState::Finished(TaskOutcome::Completed) => ("done", Style::new().fg(palette::MUTED)),
+        TaskState::Finished(TaskOutcome::Failed) => ("failed", Style::new().fg(palette::FAILURE)),
+        TaskState::Finished(TaskOutcome::Cancelled) => ("cancelled", Style::new().fg(palette::NOTICE)),
+        TaskState::Finished(TaskOutcome::FailedDuringCleanup) => {
+            ("cleanup✗", Style::new().fg(palette::FAILURE))
+        }
+        TaskState::Finished(TaskOutcome::DroppedAtDeadline) => ("dropped", Style::new().fg(palette::FAILURE)),
+        TaskState::Gone => ("gone", Style::new().fg(palette::MUTED)),
     }
 }
 
 fn render_status(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     let s = &state.session;
     let (label, color) = match (&state.connection, &s.target_state) {
-        (Connection::Lost(reason), _) => (format!("DISCONNECTED: {reason}"), Color::Red),
-        (_, TargetState::Starting) => ("STARTING".to_string(), Color::Yellow),
-        (_, TargetState::WaitingForControlBlock) => ("WAITING FOR RTT".to_string(), Color::Yellow),
-        (_, TargetState::Attached) => ("ATTACHED".to_string(), Color::Green),
-        (_, TargetState::Exited { description, .. }) => (format!("EXITED: {description}"), Color::Yellow),
-        (_, TargetState::Failed { .. }) => ("FAILED (see detail)".to_string(), Color::Red),
+        (Connection::Lost(reason), _) => (format!("DISCONNECTED: {reason}"), palette::FAILURE),
+        (_, TargetState::Starting) => ("STARTING".to_string(), palette::NOTICE),
+        (_, TargetState::WaitingForControlBlock) => ("WAITING FOR RTT".to_string(), palette::NOTICE),
+        (_, TargetState::Attached) => ("ATTACHED".to_string(), palette::GOOD),
+        (_, TargetState::Exited { description, .. }) => (format!("EXITED: {description}"), palette::NOTICE),
+        (_, TargetState::Failed { .. }) => ("FAILED (see detail)".to_string(), palette::FAILURE),
     };
     let st = s.stats;
     let mut spans = vec![
-        Span::styled(format!(" {label} "), Style::new().fg(Color::Black).bg(color)),
+        Span::styled(format!(" {label} "), Style::new().fg(palette::ON_BADGE).bg(color)),
         Span::raw(format!(
             " frames {} ({:.0}/s) │ {} ({}/s) │ lost {} │ rejected {} ",
             st.frames,
@@ -129,9 +130,9 @@ fn render_status(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
         )),
     ];
     if let Some(notice) = &state.notice {
-        spans.push(Span::styled(format!("│ {notice} "), Style::new().fg(Color::Yellow)));
+        spans.push(Span::styled(format!("│ {notice} "), Style::new().fg(palette::NOTICE)));
     } else if let Some(id) = state.stop_sent.filter(|_| s.interrupt.is_none()) {
-        spans.push(Span::styled(format!("│ stop #{id} sent… "), Style::new().fg(Color::Yellow)));
+        spans.push(Span::styled(format!("│ stop #{id} sent… "), Style::new().fg(palette::NOTICE)));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

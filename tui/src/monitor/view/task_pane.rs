@@ -1,12 +1,13 @@
 //! The task pane: the task table (state, polls, storage, where each task waits) or the spawn tree.
 
 use super::format::{bytes, duration_us, short_path};
+use super::palette;
 use super::{pane_block, state_label};
 use crate::monitor::state::{MonitorState, Pane};
 use crate::monitor::tasks;
 use asyncmon_protocol::host::{SessionState, Task, TaskRunState, TaskState};
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Color, Style, Stylize};
+use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
@@ -40,7 +41,7 @@ pub(super) fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorSta
                 1 => String::new(),
                 n => format!(" (+{} more, Enter on a ⚠ task)", n - 1),
             };
-            block.title_bottom(Line::from(format!("⚠ {}{more} ", first.text)).fg(Color::Yellow))
+            block.title_bottom(Line::from(format!("⚠ {}{more} ", first.text)).fg(palette::NOTICE))
         }
         None => block,
     };
@@ -49,10 +50,10 @@ pub(super) fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorSta
     let warned = |t: &Task| warnings.iter().any(|w| w.task == Some((t.epoch, t.id)));
     let rows = state.task_rows().into_iter().map(|t| {
         let (label, style) = match (t.state, t.stats.map(|s| s.state)) {
-            (TaskState::Running, Some(TaskRunState::Waiting)) => ("waiting", Style::new().fg(Color::Green)),
-            (TaskState::Running, Some(TaskRunState::Ready)) => ("ready", Style::new().fg(Color::Cyan)),
+            (TaskState::Running, Some(TaskRunState::Waiting)) => ("waiting", Style::new().fg(palette::GOOD)),
+            (TaskState::Running, Some(TaskRunState::Ready)) => ("ready", Style::new().fg(palette::FOCUS)),
             (TaskState::Running, Some(TaskRunState::Cancelling)) => {
-                ("cancelling", Style::new().fg(Color::Yellow))
+                ("cancelling", Style::new().fg(palette::NOTICE))
             }
             (state, _) => state_label(state),
         };
@@ -72,7 +73,7 @@ pub(super) fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorSta
         if t.state == TaskState::Running {
             row
         } else {
-            row.style(Style::new().fg(Color::DarkGray))
+            row.style(Style::new().fg(palette::MUTED))
         }
     });
     let widths = [

@@ -1,13 +1,14 @@
 //! The detail overlay (Enter): everything known about the selected task or failure, over the whole
 //! screen, so nothing is cut to fit a pane.
 
-use super::state::{MonitorState, Pane};
-use super::tasks;
-use super::view::{detail_lines, duration_us, state_label};
+use super::palette;
+use super::{detail_lines, duration_us, state_label};
+use crate::monitor::state::{MonitorState, Pane};
+use crate::monitor::tasks;
 use asyncmon_protocol::host::wording::frame_words;
 use asyncmon_protocol::host::{Task, TaskState};
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style, Stylize};
+use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
@@ -34,13 +35,13 @@ pub fn render_detail_overlay(frame: &mut Frame<'_>, area: Rect, state: &MonitorS
     let block = Block::new()
         .borders(Borders::ALL)
         .title(title)
-        .title_bottom(Line::from(" Esc closes ").fg(Color::DarkGray))
-        .border_style(Style::new().fg(Color::Cyan));
+        .title_bottom(Line::from(" Esc closes ").fg(palette::MUTED))
+        .border_style(Style::new().fg(palette::FOCUS));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), popup);
 }
 
 fn task_lines(state: &MonitorState, task: &Task) -> Vec<Line<'static>> {
-    let label = |l: &str| Span::styled(format!("{l:<14}"), Style::new().fg(Color::DarkGray));
+    let label = |l: &str| Span::styled(format!("{l:<14}"), Style::new().fg(palette::MUTED));
     let (word, style) = state_label(task.state);
     let mut lines = vec![
         Line::from(vec![label("state"), Span::styled(word, style)]),
@@ -84,11 +85,11 @@ fn task_lines(state: &MonitorState, task: &Task) -> Vec<Line<'static>> {
         }
         None => lines.push(Line::from(vec![
             label("polls"),
-            Span::raw("not sampled (enable the agent's task-stats feature)").fg(Color::DarkGray),
+            Span::raw("not sampled (enable the agent's task-stats feature)").fg(palette::MUTED),
         ])),
     }
     for warning in tasks::warnings(&state.session).iter().filter(|w| w.task == Some((task.epoch, task.id))) {
-        lines.push(Line::from(format!("⚠ {}", warning.text)).fg(Color::Yellow));
+        lines.push(Line::from(format!("⚠ {}", warning.text)).fg(palette::NOTICE));
     }
     let failures: Vec<_> = state
         .session
@@ -98,7 +99,7 @@ fn task_lines(state: &MonitorState, task: &Task) -> Vec<Line<'static>> {
         .collect();
     for failure in failures {
         let what = failure.exception.as_ref().map_or(failure.message.clone(), |e| e.message.clone());
-        lines.push(Line::from(format!("failure #{}: {what}", failure.seq)).fg(Color::Red));
+        lines.push(Line::from(format!("failure #{}: {what}", failure.seq)).fg(palette::FAILURE));
     }
     lines
 }
@@ -106,14 +107,14 @@ fn task_lines(state: &MonitorState, task: &Task) -> Vec<Line<'static>> {
 /// Where a running task waits: its await trace, outermost future first, and since when; or why
 /// there is none.
 fn trace_lines(state: &MonitorState, task: &Task) -> Vec<Line<'static>> {
-    let label = |l: &str| Span::styled(format!("{l:<14}"), Style::new().fg(Color::DarkGray));
+    let label = |l: &str| Span::styled(format!("{l:<14}"), Style::new().fg(palette::MUTED));
     let session = &state.session;
     if task.state != TaskState::Running || task.epoch != session.epoch {
         return Vec::new();
     }
     let Some(trace) = session.trace(task.id) else {
         let why = session.traces.unavailable.clone().unwrap_or_else(|| "not read yet".into());
-        return vec![Line::from(vec![label("waiting at"), Span::raw(why).fg(Color::DarkGray)])];
+        return vec![Line::from(vec![label("waiting at"), Span::raw(why).fg(palette::MUTED)])];
     };
     let since = session.waiting_since(task.id).map(|since| session.traces.at_ms.saturating_sub(since));
     let mut lines = vec![Line::from(vec![
