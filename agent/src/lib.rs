@@ -35,6 +35,7 @@ mod gather;
 mod handler;
 mod join;
 pub mod link;
+pub mod observer;
 mod panic;
 mod platform;
 mod raw;

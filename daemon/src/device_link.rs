@@ -1,6 +1,7 @@
 //! Device-link frames to session events: decode, check the protocol version, resolve string
 //! references through target memory (cached per session epoch), and keep the link counters.
 
+use crate::embassy_pools::EmbassyPools;
 use crate::memory::TargetMemory;
 use crate::roll_call::RollCall;
 use asyncmon_protocol::decoder::{Decoded, FrameDecoder};
@@ -34,6 +35,10 @@ pub struct DeviceLink {
     stats: LinkStats,
     failures: u64,
     started: Instant,
+    /// The firmware's ELF (and its load bias), where embassy tasks get their names.
+    elf: Option<(std::path::PathBuf, u64)>,
+    /// The embassy task pools of that ELF, read at the first embassy task.
+    pools: Option<EmbassyPools>,
 }
 
 impl DeviceLink {
@@ -51,7 +56,18 @@ impl DeviceLink {
             stats: LinkStats::default(),
             failures: 0,
             started,
+            elf: None,
+            pools: None,
         }
+    }
+
+    /// The firmware's ELF and its load bias, when the target has one: embassy tasks are named from
+    /// its symbols.
+    pub fn set_elf(&mut self, elf: Option<(std::path::PathBuf, u64)>) {
+        if self.elf != elf {
+            self.pools = None;
+        }
+        self.elf = elf;
     }
 
     /// The link counters so far.
@@ -172,6 +188,16 @@ impl DeviceLink {
                 self.futures.insert(task.id, future);
                 self.spawned(&task, Some(reserved_bytes), Some(future_bytes), mem, out)
             }
+            DeviceMessage::EmbassyTaskSpawned { id, header } => {
+                let name = self.embassy_task_name(header);
+                let info = dev::TaskInfo {
+                    id,
+                    name: Text::Inline(&name),
+                    spawned_at: dev::SourceLocation { file: Text::Inline(""), line: 0, column: 0 },
+                    parent: None,
+                };
+                self.spawned(&info, None, None, mem, out)
+            }
             DeviceMessage::TaskFinished { id, outcome } => {
                 self.futures.remove(&id);
                 out.push(SessionEvent::TaskFinished { id, outcome })
@@ -250,6 +276,20 @@ impl DeviceLink {
                     "the firmware dropped {count} frames because its RTT up buffer was full (the host reads too slowly or was not attached)"
                 )));
             }
+        }
+    }
+
+    /// An embassy task's name: its pool's, from the ELF's symbols; else where its header is.
+    fn embassy_task_name(&mut self, header: u64) -> String {
+        if self.pools.is_none() {
+            if let Some((path, _)) = &self.elf {
+                self.pools = Some(EmbassyPools::from_path(path));
+            }
+        }
+        let bias = self.elf.as_ref().map_or(0, |(_, bias)| *bias);
+        match self.pools.as_ref().and_then(|p| p.task_at(header.wrapping_sub(bias))) {
+            Some(name) => name.to_string(),
+            None => format!("embassy task @{header:#x}"),
         }
     }
 

@@ -15,6 +15,7 @@ pub mod dap;
 pub mod defmt_logs;
 pub mod device_link;
 pub mod elf_memory;
+pub mod embassy_pools;
 pub mod hub;
 pub mod lsp;
 pub mod memory;

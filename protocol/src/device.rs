@@ -317,6 +317,16 @@ pub enum DeviceMessage<'a> {
         /// Where its future lives, and of which type.
         future: FutureLocation,
     },
+    /// An embassy-executor task was spawned (from `asyncmon-embassy`, the observer of firmware that
+    /// runs embassy's executor): the id the observer gave it, and its header's address (embassy's
+    /// task id), inside the `#[task]` function's task pool. The host names the task from the
+    /// firmware's symbols; the device sends no string.
+    EmbassyTaskSpawned {
+        /// The id the observer gave the task (the other frames name it by this).
+        id: TaskId,
+        /// The address of its `TaskHeader`, at the start of its `TaskStorage`.
+        header: u64,
+    },
 }
 
 /// Where a task's future lives in target memory, and what names its type: the host reads the

@@ -194,3 +194,9 @@ fn spawned_at() {
         "0f03018040060180200b2a0501008002488082808002b524",
     );
 }
+
+#[test]
+fn embassy_task_spawned() {
+    // Variant 16, the observer's id, then the task header's address, as varints.
+    check(DeviceMessage::EmbassyTaskSpawned { id: 4, header: 0x2000_0240 }, "1004c084808002");
+}

@@ -22,7 +22,10 @@ pub(crate) fn executor_started(core: &'static ExecutorCore) {
 #[cfg(any(feature = "std", feature = "panic-handler"))]
 pub(crate) fn panicking_task() -> Option<TaskId> {
     // SAFETY: null or a `&'static ExecutorCore` (see `executor_started`).
-    let core = unsafe { RUNNING_EXECUTOR.load(Ordering::Relaxed).as_ref()? };
+    let Some(core) = (unsafe { RUNNING_EXECUTOR.load(Ordering::Relaxed).as_ref() }) else {
+        // No agent executor: another executor's observer may know (`observer::set_running`).
+        return crate::observer::running();
+    };
     let task = core.current_task();
     (task != NO_TASK).then_some(task)
 }

@@ -365,6 +365,8 @@ impl<T: Transport> Pump<T> {
                 self.publish(event);
             }
             if !bytes.is_empty() {
+                // Cheap: the ELF's symbols are read only when an embassy task needs a name.
+                self.link.set_elf(self.transport.debug_elf().map(|elf| (elf.path, elf.bias)));
                 self.link.ingest(&bytes, self.transport.strings(), &mut events);
                 for event in events.drain(..) {
                     self.sink.publish(event);

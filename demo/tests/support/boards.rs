@@ -32,6 +32,12 @@ pub fn shapes_on(board: &str, machine: &str) -> QemuConfig {
     on(demo_firmware(board).with_file_name("shapes"), machine)
 }
 
+/// The embassy example (`firmware/embassy-example`: embassy-executor watched by asyncmon-embassy,
+/// built beside the demo on the Cortex-M boards) on QEMU's `machine`.
+pub fn embassy_example_on(board: &str, machine: &str) -> QemuConfig {
+    on(demo_firmware(board).with_file_name("asyncmon-embassy-example"), machine)
+}
+
 fn on(elf: PathBuf, machine: &str) -> QemuConfig {
     let mut config = QemuConfig::new(elf, machine::find(machine).unwrap());
     config.attach_timeout = std::time::Duration::from_secs(10);

@@ -1,0 +1,58 @@
+//! What an observer of another executor needs from the agent (`asyncmon-embassy`, which watches
+//! embassy-executor through its trace hooks): the same RTT link and frames, the host's commands,
+//! and the task a panic frame names. An agent firmware never calls these; its executor does the
+//! same work itself.
+
+use asyncmon_protocol::device::{DeviceMessage, HostCommand, TaskId};
+use portable_atomic::{AtomicU32, Ordering};
+
+/// No task running (the observed executor is between polls).
+const NONE: u32 = u32::MAX;
+
+/// The observed task being polled now, for the panic frame.
+static RUNNING: AtomicU32 = AtomicU32::new(NONE);
+
+/// Whether the link exists ([`crate::link::init`] was called).
+pub fn link_ready() -> bool {
+    crate::link::enabled()
+}
+
+/// Encodes and writes one frame; a frame that does not fit is dropped and counted, as the agent's
+/// own are. Never blocks; does nothing before [`crate::link::init`].
+pub fn send(msg: &DeviceMessage<'_>) {
+    crate::link::send(msg);
+}
+
+/// The host's commands waiting in the down channel (at most eight).
+pub fn commands() -> heapless::Vec<HostCommand, 8> {
+    crate::link::poll_commands()
+}
+
+/// Starts over with a host that knows nothing (after [`HostCommand::Resync`]): the interned strings
+/// are forgotten and the hello is sent again; the observer then announces its tasks.
+pub fn resync() {
+    crate::link::resync();
+}
+
+/// A roll call's answer starts ([`HostCommand::RollCall`]): announce each running task, then call
+/// [`end_roll_call`].
+pub fn start_roll_call() {
+    crate::link::start_roll_call();
+}
+
+/// A roll call's answer is complete: `announced` tasks were named.
+pub fn end_roll_call(announced: u32) {
+    crate::link::end_roll_call(announced);
+}
+
+/// Says which observed task is being polled (`None` between polls); the panic frame names it.
+pub fn set_running(task: Option<TaskId>) {
+    RUNNING.store(task.unwrap_or(NONE), Ordering::Relaxed);
+}
+
+/// The observed task being polled now.
+#[cfg(any(feature = "std", feature = "panic-handler"))]
+pub(crate) fn running() -> Option<TaskId> {
+    let task = RUNNING.load(Ordering::Relaxed);
+    (task != NONE).then_some(task)
+}

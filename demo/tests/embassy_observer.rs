@@ -1,0 +1,58 @@
+//! An embassy-executor firmware, watched by asyncmon-embassy (`firmware/embassy-example`: its tasks
+//! untouched, the observer and embassy's `trace` feature added), on QEMU's Cortex-M4F and Cortex-M0:
+//! its tasks arrive named from the firmware's symbols, with poll figures; the task that blocks the
+//! executor shows its long poll; the panic arrives as a failure naming the task that was running.
+
+mod support;
+
+use asyncmon_daemon::daemon::TargetConfig;
+use asyncmon_protocol::host::{FailurePath, SessionState, TaskState};
+use std::time::Duration;
+use support::boards::embassy_example_on;
+use support::Harness;
+
+fn named<'a>(session: &'a SessionState, name: &str) -> Option<&'a asyncmon_protocol::host::Task> {
+    session.tasks.iter().find(|t| t.name == name && t.epoch == session.epoch)
+}
+
+async fn tasks_polls_and_the_panic(board: &str, machine: &str) {
+    let mut h = Harness::serve(TargetConfig::Qemu(embassy_example_on(board, machine)), None).await;
+    h.until("the example's four tasks, by name", Duration::from_secs(30), |s| {
+        ["ticker", "waiter", "hog", "faulty"].iter().all(|name| named(s, name).is_some())
+    })
+    .await;
+    assert!(
+        h.session.tasks.iter().all(|t| !t.name.starts_with("embassy task @")),
+        "every task is named from its pool: {:?}",
+        h.session.tasks.iter().map(|t| &t.name).collect::<Vec<_>>()
+    );
+    // Poll figures: the ticker is polled every 100 ms; hog blocks for 30 ms in one poll.
+    h.until("the ticker's and hog's poll figures", Duration::from_secs(10), |s| {
+        named(s, "ticker").and_then(|t| t.stats).is_some_and(|st| st.polls >= 5)
+            && named(s, "hog").and_then(|t| t.stats).is_some_and(|st| st.max_poll_us >= 25_000)
+    })
+    .await;
+    let ticker = named(&h.session, "ticker").unwrap().stats.unwrap();
+    assert!(ticker.max_poll_us < 10_000, "the ticker's polls are short: {ticker:?}");
+    // At tick 40 (4 s) `faulty` panics: a failure naming it.
+    h.until("the panic", Duration::from_secs(20), |s| {
+        s.failures.iter().any(|f| f.path == FailurePath::Panic)
+    })
+    .await;
+    let panic = h.session.failures.iter().find(|f| f.path == FailurePath::Panic).unwrap();
+    let exception = panic.exception.as_ref().expect("the panic's message");
+    assert!(exception.message.contains("sensor fault: no answer from the gyro at tick 40"), "{panic:?}");
+    assert_eq!(panic.task.as_ref().map(|t| t.name.as_str()), Some("faulty"), "{panic:?}");
+    assert!(exception.raised_at.as_ref().is_some_and(|at| at.file.ends_with("embassy-example/src/main.rs")));
+    assert!(named(&h.session, "waiter").is_some_and(|t| t.state == TaskState::Running));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_mps2_an386_tasks_polls_and_the_panic_arrive() {
+    tasks_polls_and_the_panic("mps2-an386", "mps2-an386").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_microbit_tasks_polls_and_the_panic_arrive() {
+    tasks_polls_and_the_panic("microbit", "microbit").await;
+}

@@ -1,0 +1,61 @@
+//! asyncmon for firmware that runs **embassy-executor**, with no change to its tasks.
+//!
+//! Add this crate and embassy-executor's `trace` feature; call [`init`] first thing in `main` (it
+//! creates the RTT control block — with the `defmt` feature, defmt's channel too, so the firmware
+//! needs no `rtt_init!` of its own). This crate implements embassy's trace hooks
+//! (`_embassy_trace_task_new`, `_task_end`, `_task_exec_begin`, `_task_exec_end`,
+//! `_task_ready_begin`, `_poll_start`, `_executor_idle`) and streams through the agent's link, in
+//! the agent's frames:
+//!
+//! * each task spawned (an id of its own, and its header's address, from which the host names it
+//!   with the firmware's symbols: no string on the device) and ended;
+//! * poll statistics (polls, busy time, the longest poll, self-wakes), sampled at most every
+//!   [`STATS_INTERVAL`] per task, as the agent's `task-stats` feature does;
+//! * with `panic-handler`, a panic frame naming the task that was running.
+//!
+//! What does not map: embassy tasks return `()`, so there are no task failures to route (panics are
+//! the failures), and a stop from the host cannot cancel embassy tasks. A stop calls the firmware's
+//! [`set_stop_hook`] (it decides what stopping means), or, with none, is refused in words; it is
+//! never called `KeyboardInterrupt`.
+//!
+//! The hooks run in interrupts too (`_embassy_trace_task_ready_begin` when an interrupt wakes a
+//! task): they never block and never allocate; a frame that does not fit the RTT buffer is dropped
+//! and counted, as the agent's are.
+
+#![no_std]
+
+mod hooks;
+mod table;
+
+pub use embassy_time::Duration;
+use portable_atomic::{AtomicBool, AtomicPtr, Ordering};
+
+/// How often a task's poll statistics are sent, at most.
+pub const STATS_INTERVAL: Duration = asyncmon_agent::STATS_INTERVAL;
+
+static STARTED: AtomicBool = AtomicBool::new(false);
+
+/// Creates the RTT control block and says hello (`firmware`, `build_id` name the build in the
+/// monitor). Call it once, before the executor runs; hooks that run before it send nothing.
+pub fn init(firmware: &'static str, build_id: &'static str) {
+    if !STARTED.swap(true, Ordering::AcqRel) {
+        asyncmon_agent::link::init(firmware, build_id);
+        // The tasks spawned before (`main`, at least) were not announced: no link yet.
+        hooks::announce_all();
+    }
+}
+
+/// What the firmware does when the host asks it to stop (the monitor's `s`, `asyncmon stop`, the
+/// editor's Stop): embassy tasks cannot be cancelled from outside, so stopping is the firmware's
+/// call — end its work, power down, reset. Runs in the executor's thread, between polls.
+pub fn set_stop_hook(hook: fn(hard: bool)) {
+    STOP_HOOK.store(hook as *mut (), Ordering::Release);
+}
+
+static STOP_HOOK: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+fn stop_hook() -> Option<fn(bool)> {
+    let hook = STOP_HOOK.load(Ordering::Acquire);
+    // SAFETY: the only non-null value ever stored is a `fn(bool)` (see `set_stop_hook`).
+    (!hook.is_null()).then(|| unsafe { core::mem::transmute::<*mut (), fn(bool)>(hook) })
+}
