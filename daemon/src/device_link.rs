@@ -17,6 +17,15 @@ const MAX_STATIC_STRING: u32 = 4096;
 /// How many tasks are remembered per epoch (for acknowledgements and panics).
 const MAX_REMEMBERED_TASKS: usize = 4096;
 
+/// Where an embassy task lives, for its await trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmbassyTask {
+    /// The address of its header, where its `TaskStorage<F>` starts.
+    pub header: u64,
+    /// The run-time address of `TaskStorage<F>::poll`, whose debug info names `F`.
+    pub poll: u64,
+}
+
 /// Turns the bytes of the asyncmon up channel into session events.
 pub struct DeviceLink {
     decoder: Box<FrameDecoder<MAX_FRAME>>,
@@ -29,6 +38,9 @@ pub struct DeviceLink {
     tasks: HashMap<dev::TaskId, Task>,
     /// Where the running tasks' futures live, for await traces (from the agent's spawn frames).
     futures: BTreeMap<dev::TaskId, dev::FutureLocation>,
+    /// Where the running embassy tasks live, for await traces: their header's address and the
+    /// run-time address of their `TaskStorage<F>::poll` (from the firmware's symbols).
+    embassy: BTreeMap<dev::TaskId, EmbassyTask>,
     epoch: u32,
     /// Set when the firmware speaks a protocol this daemon cannot read: its frames are skipped.
     incompatible: Option<u16>,
@@ -51,6 +63,7 @@ impl DeviceLink {
             roll_call: RollCall::default(),
             tasks: HashMap::new(),
             futures: BTreeMap::new(),
+            embassy: BTreeMap::new(),
             epoch: 0,
             incompatible: None,
             stats: LinkStats::default(),
@@ -83,6 +96,11 @@ impl DeviceLink {
     /// Where each running task's future lives, for the tasks whose spawn frame said so.
     pub fn futures(&self) -> &BTreeMap<dev::TaskId, dev::FutureLocation> {
         &self.futures
+    }
+
+    /// The running embassy tasks: where each one's storage starts, and its poll function.
+    pub fn embassy_tasks(&self) -> &BTreeMap<dev::TaskId, EmbassyTask> {
+        &self.embassy
     }
 
     /// What to ask the firmware, when frames were lost or refer to strings never seen: a roll call
@@ -169,6 +187,7 @@ impl DeviceLink {
                 self.roll_call.reset();
                 self.tasks.clear();
                 self.futures.clear();
+                self.embassy.clear();
                 let firmware = FirmwareInfo {
                     name: self.resolve(hello.firmware, mem),
                     build_id: self.resolve(hello.build_id, mem),
@@ -189,7 +208,10 @@ impl DeviceLink {
                 self.spawned(&task, Some(reserved_bytes), Some(future_bytes), mem, out)
             }
             DeviceMessage::EmbassyTaskSpawned { id, header } => {
-                let name = self.embassy_task_name(header);
+                let (name, poll) = self.embassy_task(header);
+                if let Some(poll) = poll {
+                    self.embassy.insert(id, EmbassyTask { header, poll });
+                }
                 let info = dev::TaskInfo {
                     id,
                     name: Text::Inline(&name),
@@ -200,6 +222,7 @@ impl DeviceLink {
             }
             DeviceMessage::TaskFinished { id, outcome } => {
                 self.futures.remove(&id);
+                self.embassy.remove(&id);
                 out.push(SessionEvent::TaskFinished { id, outcome })
             }
             DeviceMessage::DefineText { id, text } => {
@@ -265,6 +288,7 @@ impl DeviceLink {
             DeviceMessage::RollCallDone { announced } => match self.roll_call.done(announced) {
                 Some(running) => {
                     self.futures.retain(|id, _| running.contains(id));
+                    self.embassy.retain(|id, _| running.contains(id));
                     out.push(SessionEvent::RollCall { running })
                 }
                 None => tracing::info!(announced, "a roll call's answer was incomplete; asking again"),
@@ -279,17 +303,18 @@ impl DeviceLink {
         }
     }
 
-    /// An embassy task's name: its pool's, from the ELF's symbols; else where its header is.
-    fn embassy_task_name(&mut self, header: u64) -> String {
+    /// An embassy task's name (its pool's, from the ELF's symbols; else where its header is) and
+    /// the run-time address of its `TaskStorage<F>::poll`.
+    fn embassy_task(&mut self, header: u64) -> (String, Option<u64>) {
         if self.pools.is_none() {
             if let Some((path, _)) = &self.elf {
                 self.pools = Some(EmbassyPools::from_path(path));
             }
         }
         let bias = self.elf.as_ref().map_or(0, |(_, bias)| *bias);
-        match self.pools.as_ref().and_then(|p| p.task_at(header.wrapping_sub(bias))) {
-            Some(name) => name.to_string(),
-            None => format!("embassy task @{header:#x}"),
+        match self.pools.as_ref().and_then(|p| p.pool_at(header.wrapping_sub(bias))) {
+            Some(pool) => (pool.name.clone(), pool.poll.map(|poll| poll.wrapping_add(bias))),
+            None => (format!("embassy task @{header:#x}"), None),
         }
     }
 

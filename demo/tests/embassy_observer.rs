@@ -1,7 +1,8 @@
 //! An embassy-executor firmware, watched by asyncmon-embassy (`firmware/embassy-example`: its tasks
 //! untouched, the observer and embassy's `trace` feature added), on QEMU's Cortex-M4F and Cortex-M0:
-//! its tasks arrive named from the firmware's symbols, with poll figures; the task that blocks the
-//! executor shows its long poll; the panic arrives as a failure naming the task that was running.
+//! its tasks arrive named from the firmware's symbols, with poll figures and their await traces
+//! (each at its `.await`, waiting for a tick, a channel, a timer, a signal); the task that blocks
+//! the executor shows its long poll; the panic arrives as a failure naming the task that was running.
 
 mod support;
 
@@ -15,6 +16,12 @@ fn named<'a>(session: &'a SessionState, name: &str) -> Option<&'a asyncmon_proto
     session.tasks.iter().find(|t| t.name == name && t.epoch == session.epoch)
 }
 
+/// The 1-based line of the example's source that holds `needle`.
+fn source_line(needle: &str) -> u32 {
+    let source = include_str!("../../firmware/embassy-example/src/main.rs");
+    source.lines().position(|l| l.contains(needle)).expect("the line is in the example") as u32 + 1
+}
+
 async fn tasks_polls_and_the_panic(board: &str, machine: &str) {
     let mut h = Harness::serve(TargetConfig::Qemu(embassy_example_on(board, machine)), None).await;
     h.until("the example's four tasks, by name", Duration::from_secs(30), |s| {
@@ -25,6 +32,32 @@ async fn tasks_polls_and_the_panic(board: &str, machine: &str) {
         h.session.tasks.iter().all(|t| !t.name.starts_with("embassy task @")),
         "every task is named from its pool: {:?}",
         h.session.tasks.iter().map(|t| &t.name).collect::<Vec<_>>()
+    );
+    // Await traces, read from guest RAM with the ELF's DWARF (embassy's TaskStorage<F>): each task
+    // at its `.await`, waiting for what it waits for.
+    h.client.request(&asyncmon_protocol::host::ClientRequest::RefreshTraces { target: 0 }).await.unwrap();
+    let expected = [
+        ("ticker", "ticker.next().await", "the next tick"),
+        ("waiter", "READINGS.receive().await", "a message on a channel"),
+        ("hog", "Timer::after_millis(500).await", "a timer"),
+        ("faulty", "FAULT.wait().await", "a signal"),
+    ];
+    h.until("every task's await trace", Duration::from_secs(10), |s| {
+        expected.iter().all(|(name, line, what)| {
+            let Some(task) = named(s, name) else { return false };
+            let Some(trace) = s.trace(task.id) else { return false };
+            let at = trace.innermost_await().and_then(|f| f.location.as_ref());
+            at.is_some_and(|at| {
+                at.file.ends_with("embassy-example/src/main.rs") && at.line == source_line(line)
+            }) && asyncmon_protocol::host::wording::waiting_for_words(trace) == *what
+        })
+    })
+    .await;
+    let ticker = named(&h.session, "ticker").unwrap().id;
+    let frames = &h.session.trace(ticker).unwrap().frames;
+    assert_eq!(
+        frames[0].function, "asyncmon_embassy_example::ticker",
+        "the task's body, as written: {frames:?}"
     );
     // Poll figures: the ticker is polled every 100 ms; hog blocks for 30 ms in one poll.
     h.until("the ticker's and hog's poll figures", Duration::from_secs(10), |s| {

@@ -49,6 +49,13 @@ pub(crate) fn describe(
             Some("room in a full channel".into())
         }
         "embassy_sync::signal::WaitFuture" => Some("a signal".into()),
+        // `poll_fn` futures are named by the function that made them.
+        "core::future::poll_fn::PollFn" if layout.name.contains("embassy_sync::signal::") => {
+            Some("a signal".into())
+        }
+        "core::future::poll_fn::PollFn" if layout.name.contains("embassy_time::timer::") => {
+            Some("the next tick".into())
+        }
         _ => None,
     }
 }

@@ -252,6 +252,12 @@ impl Dwarf {
         })?
     }
 
+    /// The DIE that holds this one (a method's type, a type's namespace).
+    pub fn parent(&mut self, die: DieRef) -> Option<DieRef> {
+        let index = self.index(die.unit)?;
+        index.parents.get(&die.offset).map(|&offset| DieRef { unit: die.unit, offset })
+    }
+
     /// The DIE's name with its enclosing namespaces and types: `app::tasks::{async_fn_env#0}`.
     pub fn qualified_name(&mut self, die: DieRef) -> Option<String> {
         let own = self.name(die)?;

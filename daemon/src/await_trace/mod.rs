@@ -37,12 +37,20 @@ pub struct AwaitTracer {
     bias: u64,
     /// Future types by type marker (link-time address), as found.
     futures: HashMap<u64, Option<DieRef>>,
+    /// embassy tasks' future types and their offsets in `TaskStorage<F>`, by the link-time address
+    /// of `TaskStorage<F>::poll`.
+    embassy: HashMap<u64, Option<(DieRef, u64)>>,
 }
 
 impl AwaitTracer {
     /// The tracer for the firmware ELF at `path`, loaded `bias` bytes above its link addresses.
     pub fn load(path: &Path, bias: u64) -> Result<Self, DebugInfoError> {
-        Ok(AwaitTracer { types: Types::new(Dwarf::load(path)?), bias, futures: HashMap::new() })
+        Ok(AwaitTracer {
+            types: Types::new(Dwarf::load(path)?),
+            bias,
+            futures: HashMap::new(),
+            embassy: HashMap::new(),
+        })
     }
 
     /// The await trace of the future at `future`, read from `mem`; `slots` names the tasks a join
@@ -59,14 +67,88 @@ impl AwaitTracer {
                 future.type_marker
             ))];
         };
+        self.trace_at(mem, slots, ty, future.addr)
+    }
+
+    /// The await trace of an embassy task: its `TaskStorage<F>` starts with the task header at
+    /// `header`, and `poll` (run-time address of `TaskStorage<F>::poll`) names `F` and where the
+    /// future sits after the header.
+    pub fn trace_embassy(
+        &mut self,
+        mem: &mut dyn TargetMemory,
+        slots: &TaskSlots,
+        header: u64,
+        poll: u64,
+    ) -> Vec<AwaitFrame> {
+        match self.embassy_future(poll) {
+            Some((ty, offset)) => {
+                let mut frames = self.trace_at(mem, slots, ty, header.wrapping_add(offset));
+                for frame in &mut frames {
+                    frame.function = task_function_name(&frame.function);
+                }
+                frames
+            }
+            None => vec![unknown(format!(
+                "no embassy TaskStorage<F>::poll at {poll:#x} in the debug info: is this the ELF the target runs?"
+            ))],
+        }
+    }
+
+    fn trace_at(
+        &mut self,
+        mem: &mut dyn TargetMemory,
+        slots: &TaskSlots,
+        ty: DieRef,
+        addr: u64,
+    ) -> Vec<AwaitFrame> {
         let Some(size) = self.types.layout(ty).map(|layout| layout.size) else {
             return vec![unknown("the debug info does not describe the future's type".into())];
         };
         let mut bytes = vec![0; size.min(MAX_FUTURE_BYTES) as usize];
-        if let Err(e) = mem.read(future.addr, &mut bytes) {
-            return vec![unknown(format!("its future at {:#x} cannot be read: {e}", future.addr))];
+        if let Err(e) = mem.read(addr, &mut bytes) {
+            return vec![unknown(format!("its future at {addr:#x} cannot be read: {e}"))];
         }
         walk::frames(&mut self.types, slots, ty, &bytes)
+    }
+
+    /// `F` and the offset of the `future` member in `TaskStorage<F>`, from `TaskStorage<F>::poll`
+    /// (its declaration sits in the structure's DIE, which carries `F` as its type parameter).
+    fn embassy_future(&mut self, poll: u64) -> Option<(DieRef, u64)> {
+        let link_address = poll.wrapping_sub(self.bias);
+        if let Some(found) = self.embassy.get(&link_address) {
+            return *found;
+        }
+        let found = self.storage_of(link_address).or_else(|| self.storage_of(link_address & !1));
+        self.embassy.insert(link_address, found);
+        found
+    }
+
+    fn storage_of(&mut self, pc: u64) -> Option<(DieRef, u64)> {
+        let mut function = self.types.dwarf.function_at(pc)?;
+        let mut storage = None;
+        // The code's DIE refers to the declaration (a few hops at most), which the type holds.
+        for _ in 0..4 {
+            let parent = self.types.dwarf.parent(function);
+            if let Some(parent) =
+                parent.filter(|&p| self.types.dwarf.tag(p) == Some(gimli::DW_TAG_structure_type))
+            {
+                storage = Some(parent);
+                break;
+            }
+            function = self
+                .types
+                .dwarf
+                .reference(function, gimli::DW_AT_specification)
+                .or_else(|| self.types.dwarf.reference(function, gimli::DW_AT_abstract_origin))?;
+        }
+        let storage = storage?;
+        let parameter =
+            *self.types.dwarf.children_tagged(storage, gimli::DW_TAG_template_type_parameter).first()?;
+        let future = self.types.dwarf.reference(parameter, gimli::DW_AT_type)?;
+        let layout = self.types.layout(storage)?;
+        let layout::Kind::Struct { members, .. } = &layout.kind else { return None };
+        let offset = members.iter().find(|m| m.name == "future")?.offset;
+        Some((future, offset))
     }
 
     /// The future type a type marker names: the type parameter of the poll function it points at.
@@ -100,9 +182,35 @@ impl AwaitTracer {
     }
 }
 
+/// The name of an embassy task's body as its author wrote it: the `#[task]` macro moves the body of
+/// `app::ticker` into `app::__ticker_task::__ticker_task_inner_function`.
+fn task_function_name(name: &str) -> String {
+    let Some((path, rest)) = name.split_once("_task_inner_function") else { return name.to_string() };
+    let Some((module, inner)) = path.rsplit_once("::__") else { return name.to_string() };
+    match module.rsplit_once("::__") {
+        Some((crate_path, wrapper)) if wrapper == format!("{inner}_task") => {
+            format!("{crate_path}::{inner}{rest}")
+        }
+        _ => name.to_string(),
+    }
+}
+
 fn unknown(reason: String) -> AwaitFrame {
     AwaitFrame { depth: 0, function: "?".into(), location: None, state: FrameState::Unknown { reason } }
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod embassy_names {
+    #[test]
+    fn an_embassy_tasks_body_is_named_as_written() {
+        let name = super::task_function_name("app::__ticker_task::__ticker_task_inner_function");
+        assert_eq!(name, "app::ticker");
+        let nested =
+            super::task_function_name("app::__ticker_task::__ticker_task_inner_function::{async_block#0}");
+        assert_eq!(nested, "app::ticker::{async_block#0}");
+        assert_eq!(super::task_function_name("app::sensors::read"), "app::sensors::read");
+    }
+}

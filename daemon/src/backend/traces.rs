@@ -78,7 +78,7 @@ impl TraceReader {
         if !self.due() {
             return None;
         }
-        if link.futures().is_empty() && !self.asked {
+        if link.futures().is_empty() && link.embassy_tasks().is_empty() && !self.asked {
             // Nothing to read yet: the first spawn frames are read at once, not an interval later.
             return None;
         }
@@ -92,7 +92,7 @@ impl TraceReader {
                 return None;
             }
             Ok(Some(tracer)) => {
-                if link.futures().is_empty() {
+                if link.futures().is_empty() && link.embassy_tasks().is_empty() {
                     traces.unavailable = Some(
                         "the firmware has not said where its tasks' futures are: it needs an asyncmon-agent that sends them (SpawnedAt)"
                             .into(),
@@ -103,6 +103,10 @@ impl TraceReader {
                 };
                 for (&task, &future) in link.futures() {
                     let frames = tracer.trace(mem, &slots, future);
+                    traces.tasks.push(TaskTrace { task, frames, since_ms: at_ms });
+                }
+                for (&task, embassy) in link.embassy_tasks() {
+                    let frames = tracer.trace_embassy(mem, &slots, embassy.header, embassy.poll);
                     traces.tasks.push(TaskTrace { task, frames, since_ms: at_ms });
                 }
             }
