@@ -8,6 +8,10 @@ use asyncmon_agent::observer;
 use asyncmon_protocol::device::{DeviceMessage, HostCommand, TaskId, TaskOutcome};
 use embassy_time::Instant;
 
+/// How often the idle hook looks for due samples and the host's commands: a stop is taken within
+/// this (and one wake-up; without a doorbell the executor sleeps until its next timer).
+const IDLE_CHECK: embassy_time::Duration = embassy_time::Duration::from_millis(10);
+
 /// A task was spawned: a place in the table, and its announcement.
 #[no_mangle]
 fn _embassy_trace_task_new(_executor_id: u32, task_id: u32) {
@@ -67,7 +71,7 @@ fn _embassy_trace_executor_idle(_executor_id: u32) {
     if !observer::link_ready() {
         return;
     }
-    let now = Instant::now();
+    let Some(now) = table::with(|t, _| t.idle_check_due(IDLE_CHECK)) else { return };
     // Sent after the critical section: at most one per task.
     let mut due: heapless::Vec<asyncmon_protocol::device::TaskStats, MAX_TASKS> = heapless::Vec::new();
     table::with(|t, _| {

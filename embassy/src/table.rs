@@ -7,8 +7,43 @@ use core::cell::RefCell;
 use critical_section::{CriticalSection, Mutex};
 use embassy_time::Instant;
 
-/// How many tasks can be watched at once; a task past it is counted, not shown.
-pub const MAX_TASKS: usize = 64;
+/// How many tasks can be watched at once (80 bytes of RAM each); a task past it is counted, not
+/// shown.
+pub const MAX_TASKS: usize = 32;
+
+/// A place in the table. `Empty` is tag 0, so the table is all zeros at boot and sits in `.bss`
+/// (no flash, no copy).
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum Slot {
+    /// Never used: a probe for a task stops here.
+    Empty,
+    /// Freed: a probe goes on past it.
+    Freed,
+    Used(Entry),
+}
+
+impl Slot {
+    fn entry(&self) -> Option<&Entry> {
+        match self {
+            Slot::Used(entry) => Some(entry),
+            _ => None,
+        }
+    }
+
+    fn entry_mut(&mut self) -> Option<&mut Entry> {
+        match self {
+            Slot::Used(entry) => Some(entry),
+            _ => None,
+        }
+    }
+}
+
+/// Where the probe for `header` starts: headers are word-aligned and a pool's tasks sit one
+/// storage apart.
+fn home(header: u32) -> usize {
+    (header.wrapping_mul(0x9E37_79B9) >> 27) as usize % MAX_TASKS
+}
 
 /// One task's counters.
 #[derive(Clone, Copy)]
@@ -31,14 +66,20 @@ pub struct Entry {
     last_sample: Option<Instant>,
 }
 
-/// The table.
+/// The table: open addressing by the header's address, so a poll finds its task in a probe or
+/// two, whatever the number of tasks.
 pub struct Table {
-    entries: [Option<Entry>; MAX_TASKS],
+    entries: [Slot; MAX_TASKS],
     next_id: TaskId,
     /// Tasks not watched because the table was full.
     pub overflowed: u32,
     /// The entry being polled now.
     pub running: Option<usize>,
+    /// When the idle hook next looks for due samples and commands.
+    next_idle_check: Option<Instant>,
+    /// When the latest poll ended: the idle hook's clock (it runs right after the polls), so that
+    /// going idle reads no clock.
+    latest_poll_end: Option<Instant>,
 }
 
 /// The one table.
@@ -51,18 +92,43 @@ pub fn with<R>(f: impl FnOnce(&mut Table, CriticalSection<'_>) -> R) -> R {
 
 impl Table {
     const fn new() -> Table {
-        Table { entries: [None; MAX_TASKS], next_id: 0, overflowed: 0, running: None }
+        Table {
+            entries: [Slot::Empty; MAX_TASKS],
+            next_id: 0,
+            overflowed: 0,
+            running: None,
+            next_idle_check: None,
+            latest_poll_end: None,
+        }
     }
 
     /// A new task; its id, or `None` when the table is full.
     pub fn add(&mut self, header: u32) -> Option<TaskId> {
-        let Some(free) = self.entries.iter().position(Option::is_none) else {
+        let mut free = None;
+        for probe in 0..MAX_TASKS {
+            let index = (home(header) + probe) % MAX_TASKS;
+            match self.entries[index] {
+                Slot::Used(entry) if entry.header == header => {
+                    free = Some(index); // Spawned again before its end was seen: start over.
+                    break;
+                }
+                Slot::Used(_) => {}
+                Slot::Freed => {
+                    free.get_or_insert(index);
+                }
+                Slot::Empty => {
+                    free.get_or_insert(index);
+                    break;
+                }
+            }
+        }
+        let Some(free) = free else {
             self.overflowed += 1;
             return None;
         };
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
-        self.entries[free] = Some(Entry {
+        self.entries[free] = Slot::Used(Entry {
             header,
             id,
             polls: 0,
@@ -79,13 +145,23 @@ impl Table {
     }
 
     fn find(&self, header: u32) -> Option<usize> {
-        self.entries.iter().position(|e| e.is_some_and(|e| e.header == header))
+        for probe in 0..MAX_TASKS {
+            let index = (home(header) + probe) % MAX_TASKS;
+            match &self.entries[index] {
+                Slot::Used(entry) if entry.header == header => return Some(index),
+                Slot::Empty => return None,
+                _ => {}
+            }
+        }
+        None
     }
 
     /// Forgets a task that ended; its last sample (if its counters changed) and its id.
     pub fn remove(&mut self, header: u32, now: Instant) -> Option<(TaskId, Option<TaskStats>)> {
         let index = self.find(header)?;
-        let entry = self.entries[index].take()?;
+        let Slot::Used(entry) = core::mem::replace(&mut self.entries[index], Slot::Freed) else {
+            return None;
+        };
         if self.running == Some(index) {
             self.running = None;
         }
@@ -96,7 +172,7 @@ impl Table {
     /// A poll of `header` begins; its id.
     pub fn poll_begins(&mut self, header: u32, now: Instant) -> Option<TaskId> {
         let index = self.find(header)?;
-        let entry = self.entries[index].as_mut()?;
+        let entry = self.entries[index].entry_mut()?;
         entry.poll_start = Some(now);
         entry.woken_while_polled = false;
         self.running = Some(index);
@@ -111,9 +187,12 @@ impl Table {
         now: Instant,
         interval: embassy_time::Duration,
     ) -> Option<TaskStats> {
-        let index = self.find(header)?;
-        self.running = None;
-        let entry = self.entries[index].as_mut()?;
+        // The task being polled is the one that ends its poll: no search.
+        let index = match self.running.take() {
+            Some(index) if self.entries[index].entry().is_some_and(|e| e.header == header) => index,
+            _ => self.find(header)?,
+        };
+        let entry = self.entries[index].entry_mut()?;
         let took =
             entry.poll_start.take().map_or(0, |start| now.saturating_duration_since(start).as_micros());
         entry.polls = entry.polls.wrapping_add(1);
@@ -124,6 +203,7 @@ impl Table {
         }
         entry.last_poll_end = Some(now);
         entry.dirty = true;
+        self.latest_poll_end = Some(now);
         let due = entry.last_sample.is_none_or(|last| now.saturating_duration_since(last) >= interval);
         due.then(|| {
             entry.last_sample = Some(now);
@@ -139,12 +219,24 @@ impl Table {
     /// `header` was woken: a self-wake when it is the task being polled.
     pub fn woken(&mut self, header: u32) {
         if let Some(running) = self.running {
-            if let Some(entry) = self.entries[running].as_mut() {
+            if let Some(entry) = self.entries[running].entry_mut() {
                 if entry.header == header {
                     entry.woken_while_polled = true;
                 }
             }
         }
+    }
+
+    /// The time to look for due samples and the host's commands at, when it is time (at most
+    /// every `every`): the latest poll's end, so an executor that goes idle after each poll pays a
+    /// comparison and reads no clock.
+    pub fn idle_check_due(&mut self, every: embassy_time::Duration) -> Option<Instant> {
+        let now = self.latest_poll_end?;
+        if self.next_idle_check.is_some_and(|next| now < next) {
+            return None;
+        }
+        self.next_idle_check = Some(now + every);
+        Some(now)
     }
 
     /// Samples due now of tasks whose counters changed (sent while the executor is idle, so a task
@@ -155,7 +247,7 @@ impl Table {
         interval: embassy_time::Duration,
         mut send: impl FnMut(TaskStats),
     ) {
-        for entry in self.entries.iter_mut().flatten() {
+        for entry in self.entries.iter_mut().filter_map(Slot::entry_mut) {
             let due = entry.last_sample.is_none_or(|last| now.saturating_duration_since(last) >= interval);
             if entry.dirty && due {
                 entry.last_sample = Some(now);
@@ -167,7 +259,7 @@ impl Table {
 
     /// Every watched task: (id, header).
     pub fn tasks(&self) -> impl Iterator<Item = (TaskId, u32)> + '_ {
-        self.entries.iter().flatten().map(|e| (e.id, e.header))
+        self.entries.iter().filter_map(Slot::entry).map(|e| (e.id, e.header))
     }
 }
 
@@ -208,6 +300,23 @@ mod tests {
         table.due_samples(at(600), interval, |s| later = Some(s));
         let later = later.expect("the changed counters go out when due");
         assert_eq!((later.polls, later.busy_us, later.max_poll_us), (2, 31_000, 30_000));
+    }
+
+    #[test]
+    fn tasks_are_found_past_collisions_and_freed_places() {
+        let mut table = Table::new();
+        let headers: [u32; 30] = core::array::from_fn(|i| 0x2000_0000 + 0x40 * i as u32);
+        let ids: [TaskId; 30] = core::array::from_fn(|i| table.add(headers[i]).unwrap());
+        for (header, id) in headers.iter().zip(ids) {
+            assert_eq!(table.poll_begins(*header, at(0)), Some(id));
+        }
+        for header in headers.iter().step_by(2) {
+            table.remove(*header, at(0)).unwrap();
+        }
+        for (header, id) in headers.iter().zip(ids).skip(1).step_by(2) {
+            assert_eq!(table.poll_begins(*header, at(0)), Some(id), "found past freed places");
+        }
+        assert_eq!(table.poll_begins(headers[0], at(0)), None, "an ended task is gone");
     }
 
     #[test]

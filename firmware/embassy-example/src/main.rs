@@ -55,11 +55,23 @@ async fn faulty() {
     panic!("sensor fault: no answer from the gyro at tick {}", tick);
 }
 
+/// Without the observer (whose `panic-handler` feature sends the panic to the host): the panic ends
+/// QEMU, as the peer firmwares' does.
+#[cfg(not(feature = "observer"))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    asyncmon_qemu_boards::exit(101)
+}
+
 #[embassy_executor::main]
 async fn main(spawner: Spawner) {
     asyncmon_qemu_boards::init();
-    // One of the two lines: the RTT control block (asyncmon's channel and defmt's) and the hello.
+    // With asyncmon: the RTT control block (asyncmon's channel and defmt's) and the hello, in place
+    // of the firmware's own `rtt_init_defmt!`.
+    #[cfg(feature = "observer")]
     asyncmon_embassy::init("asyncmon-embassy-example", env!("CARGO_PKG_VERSION"));
+    #[cfg(not(feature = "observer"))]
+    rtt_target::rtt_init_defmt!();
     defmt::info!("embassy example: started");
     spawner.spawn(ticker().expect("one ticker"));
     spawner.spawn(waiter().expect("one waiter"));
