@@ -51,6 +51,8 @@ pub struct DeviceLink {
     elf: Option<(std::path::PathBuf, u64)>,
     /// The embassy task pools of that ELF, read at the first embassy task.
     pools: Option<EmbassyPools>,
+    /// The executor of this epoch was said (`ExecutorObserved`), at its first embassy task.
+    executor_said: bool,
 }
 
 impl DeviceLink {
@@ -71,6 +73,7 @@ impl DeviceLink {
             started,
             elf: None,
             pools: None,
+            executor_said: false,
         }
     }
 
@@ -188,6 +191,7 @@ impl DeviceLink {
                 self.tasks.clear();
                 self.futures.clear();
                 self.embassy.clear();
+                self.executor_said = false;
                 let firmware = FirmwareInfo {
                     name: self.resolve(hello.firmware, mem),
                     build_id: self.resolve(hello.build_id, mem),
@@ -208,6 +212,9 @@ impl DeviceLink {
                 self.spawned(&task, Some(reserved_bytes), Some(future_bytes), mem, out)
             }
             DeviceMessage::EmbassyTaskSpawned { id, header } => {
+                if !std::mem::replace(&mut self.executor_said, true) {
+                    out.push(SessionEvent::ExecutorObserved(Executor::Embassy));
+                }
                 let (name, poll) = self.embassy_task(header);
                 if let Some(poll) = poll {
                     self.embassy.insert(id, EmbassyTask { header, poll });
@@ -219,6 +226,9 @@ impl DeviceLink {
                     parent: None,
                 };
                 self.spawned(&info, None, None, mem, out)
+            }
+            DeviceMessage::StopHandled { request_id, hook_ran, hard } => {
+                out.push(SessionEvent::StopHandled { request_id, hook_ran, hard })
             }
             DeviceMessage::TaskFinished { id, outcome } => {
                 self.futures.remove(&id);

@@ -2,7 +2,8 @@
 //! untouched, the observer and embassy's `trace` feature added), on QEMU's Cortex-M4F and Cortex-M0:
 //! its tasks arrive named from the firmware's symbols, with poll figures and their await traces
 //! (each at its `.await`, waiting for a tick, a channel, a timer, a signal); the task that blocks
-//! the executor shows its long poll; the panic arrives as a failure naming the task that was running.
+//! the executor shows its long poll; the panic arrives as a failure naming the task that was running;
+//! a stop runs the firmware's stop hook and is answered as such, never as a KeyboardInterrupt.
 
 mod support;
 
@@ -88,4 +89,25 @@ async fn on_mps2_an386_tasks_polls_and_the_panic_arrive() {
 #[tokio::test(flavor = "multi_thread")]
 async fn on_microbit_tasks_polls_and_the_panic_arrive() {
     tasks_polls_and_the_panic("microbit", "microbit").await;
+}
+
+async fn a_stop_runs_the_firmwares_stop_hook(board: &str, machine: &str) {
+    let mut h = Harness::serve(TargetConfig::Qemu(embassy_example_on(board, machine)), None).await;
+    h.until("the ticker", Duration::from_secs(30), |s| named(s, "ticker").is_some()).await;
+    assert_eq!(h.session.executor, asyncmon_protocol::host::Executor::Embassy);
+    h.client.request(&asyncmon_protocol::host::ClientRequest::Stop).await.unwrap();
+    h.until("the stop hook's answer and the firmware's end", Duration::from_secs(10), |s| {
+        s.stop_handled.is_some()
+            && matches!(s.target_state, asyncmon_protocol::host::TargetState::Exited { .. })
+    })
+    .await;
+    let answer = h.session.stop_handled.clone().unwrap();
+    assert!(answer.contains("stop hook ran") && answer.contains("no KeyboardInterrupt"), "{answer}");
+    assert!(h.session.interrupt.is_none(), "no KeyboardInterrupt report for an embassy firmware");
+    assert!(h.session.failures.is_empty(), "it stopped before its panic: {:?}", h.session.failures);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_mps2_an386_a_stop_runs_the_stop_hook_never_a_keyboard_interrupt() {
+    a_stop_runs_the_firmwares_stop_hook("mps2-an386", "mps2-an386").await;
 }

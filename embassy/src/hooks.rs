@@ -93,8 +93,8 @@ fn _embassy_trace_executor_idle(_executor_id: u32) {
                 let announced = announce_all();
                 observer::end_roll_call(announced);
             }
-            HostCommand::Stop { .. } => stop(false),
-            HostCommand::HardStop { .. } => stop(true),
+            HostCommand::Stop { request_id } => stop(request_id, false),
+            HostCommand::HardStop { request_id } => stop(request_id, true),
         }
     }
 }
@@ -109,9 +109,12 @@ pub(crate) fn announce_all() -> u32 {
     tasks.len() as u32
 }
 
-/// The host asked to stop: the firmware's hook decides what that means.
-fn stop(hard: bool) {
-    if let Some(hook) = crate::stop_hook() {
+/// The host asked to stop: the firmware's hook decides what that means; the host is told whether
+/// one ran (before it runs: a hook may reset the core).
+fn stop(request_id: u32, hard: bool) {
+    let hook = crate::stop_hook();
+    observer::send(&DeviceMessage::StopHandled { request_id, hook_ran: hook.is_some(), hard });
+    if let Some(hook) = hook {
         hook(hard);
     }
 }

@@ -327,6 +327,17 @@ pub enum DeviceMessage<'a> {
         /// The address of its `TaskHeader`, at the start of its `TaskStorage`.
         header: u64,
     },
+    /// The answer of an embassy firmware (`asyncmon-embassy`) to a stop request: embassy tasks
+    /// cannot be cancelled from outside, so the firmware's stop hook ran (`hook_ran`: it decides
+    /// what stopping means), or there is none and nothing was stopped. Never a KeyboardInterrupt.
+    StopHandled {
+        /// The stop request answered.
+        request_id: u32,
+        /// Whether a stop hook was registered and ran.
+        hook_ran: bool,
+        /// It answered a hard stop.
+        hard: bool,
+    },
 }
 
 /// Where a task's future lives in target memory, and what names its type: the host reads the

@@ -200,3 +200,9 @@ fn embassy_task_spawned() {
     // Variant 16, the observer's id, then the task header's address, as varints.
     check(DeviceMessage::EmbassyTaskSpawned { id: 4, header: 0x2000_0240 }, "1004c084808002");
 }
+
+#[test]
+fn stop_handled() {
+    // Variant 17, the request id, then the two flags.
+    check(DeviceMessage::StopHandled { request_id: 7, hook_ran: true, hard: false }, "11070100");
+}

@@ -515,3 +515,22 @@ fn waiting_at_shows_each_running_tasks_innermost_await_and_the_detail_the_whole_
     assert!(screen_has(&lines, "    └ app::read<u16> at /work/app/src/main.rs:42"));
     assert!(screen_has(&lines, "      └ asyncmon_agent::time::Sleep: sleep: a timer"));
 }
+
+#[test]
+fn an_embassy_firmware_is_said_to_fail_only_by_panics_and_its_stop_is_its_hook() {
+    use asyncmon_protocol::host::{Executor, SessionEvent};
+    let mut state =
+        MonitorState::new(TargetDescription { backend: "qemu".into(), name: "app".into() }, "/tmp/s".into());
+    state.on_message(ServerMessage::Event(SessionEvent::ExecutorObserved(Executor::Embassy)), 0);
+    let (_, lines) = draw(&state, 80, 24);
+    assert!(screen_has(&lines, "embassy executor: failures are panics"), "{lines:#?}");
+    state.on_action(Action::Stop);
+    let (_, lines) = draw(&state, 80, 24);
+    assert!(screen_has(&lines, "stop hook runs (embassy)"), "{lines:#?}");
+    assert!(!screen_has(&lines, "KeyboardInterrupt"), "{lines:#?}");
+    state.on_action(Action::Cancel);
+    let answer = SessionEvent::StopHandled { request_id: 1, hook_ran: false, hard: false };
+    state.on_message(ServerMessage::Event(answer), 10);
+    let (_, lines) = draw(&state, 200, 24);
+    assert!(screen_has(&lines, "nothing was stopped"), "the answer is on the status line: {lines:#?}");
+}

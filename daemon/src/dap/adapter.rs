@@ -10,8 +10,8 @@ use crate::lsp::summary::log_text;
 use crate::owned_daemon::{daemon_words, OwnedDaemon};
 use asyncmon_protocol::host::wording::interrupt_summary;
 use asyncmon_protocol::host::{
-    ClientRequest, Failure, FailurePath, ServerMessage, SessionEvent, SessionState, TargetDescription,
-    TargetState,
+    ClientRequest, Executor, Failure, FailurePath, ServerMessage, SessionEvent, SessionState,
+    TargetDescription, TargetState,
 };
 use dap::events::{
     Event, ExitedEventBody, OutputEventBody, StoppedEventBody, TerminatedEventBody, ThreadEventBody,
@@ -388,7 +388,10 @@ impl Adapter {
             Ok(()) => {
                 self.interrupting = true;
                 self.out.respond(seq, ResponseBody::Terminate).await;
-                let text = "asyncmon: KeyboardInterrupt sent: the firmware's tasks clean up. Press Stop again to stop it at once (every task dropped).";
+                let text = match self.session.executor {
+                    Executor::Agent => "asyncmon: KeyboardInterrupt sent: the firmware's tasks clean up. Press Stop again to stop it at once (every task dropped).",
+                    Executor::Embassy => "asyncmon: stop sent to the firmware's stop hook (embassy executor: its tasks cannot be cancelled, so there is no KeyboardInterrupt)",
+                };
                 self.console(OutputEventCategory::Console, text.into()).await;
             }
             Err(why) => self.out.fail(seq, "terminate", &why).await,
@@ -490,6 +493,12 @@ impl Adapter {
             SessionEvent::Log(line) => self.console(OutputEventCategory::Stdout, log_text(&line)).await,
             SessionEvent::Interrupted(report) => {
                 self.console(OutputEventCategory::Console, interrupt_summary(&report)).await;
+            }
+            SessionEvent::StopHandled { hook_ran, hard, .. } => {
+                // An embassy firmware: the session goes on unless its hook ends it.
+                self.interrupting = false;
+                let text = asyncmon_protocol::host::wording::stop_handled_words(hook_ran, hard);
+                self.console(OutputEventCategory::Important, format!("asyncmon: {text}")).await;
             }
             SessionEvent::SessionStarted { epoch, .. } => {
                 self.restarting = false;

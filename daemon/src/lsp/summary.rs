@@ -109,7 +109,10 @@ impl SessionSummary {
                     failures: failures_of(t.id),
                 })
                 .collect(),
-            interrupt: session.interrupt.as_ref().map(interrupt_summary),
+            interrupt: session
+                .stop_handled
+                .clone()
+                .or_else(|| session.interrupt.as_ref().map(interrupt_summary)),
         }
     }
 }

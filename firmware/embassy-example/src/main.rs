@@ -1,7 +1,8 @@
 //! An embassy firmware as its developers write it, watched by `asyncmon-embassy`: its tasks are
 //! embassy tasks, untouched. `ticker` ticks every 100 ms and feeds `waiter` through a channel
 //! every fifth tick; `hog` blocks the executor for 30 ms every half second (the long-poll lint);
-//! `faulty` panics when the ticker tells it to, at tick 40 (4 s), so the panic arrives naming it.
+//! `faulty` panics when the ticker tells it to, at tick 40 (4 s), so the panic arrives naming it. A
+//! stop from the host runs its stop hook, which powers down.
 
 #![no_std]
 #![no_main]
@@ -69,7 +70,12 @@ async fn main(spawner: Spawner) {
     // With asyncmon: the RTT control block (asyncmon's channel and defmt's) and the hello, in place
     // of the firmware's own `rtt_init_defmt!`.
     #[cfg(feature = "observer")]
-    asyncmon_embassy::init("asyncmon-embassy-example", env!("CARGO_PKG_VERSION"));
+    {
+        asyncmon_embassy::init("asyncmon-embassy-example", env!("CARGO_PKG_VERSION"));
+        // What a stop from the host means here: embassy tasks cannot be cancelled, so the firmware
+        // decides — this one powers down (ends QEMU).
+        asyncmon_embassy::set_stop_hook(|_hard| asyncmon_qemu_boards::exit(0));
+    }
     #[cfg(not(feature = "observer"))]
     rtt_target::rtt_init_defmt!();
     defmt::info!("embassy example: started");

@@ -344,6 +344,30 @@ pub enum SessionEvent {
     /// Where every running task is waiting, read again from target memory (sent when it changed,
     /// or when a client asked).
     AwaitTraces(AwaitTraces),
+    /// The firmware runs another executor than the agent's (seen from its frames): what a stop and
+    /// a failure mean depend on it.
+    ExecutorObserved(Executor),
+    /// An embassy firmware answered a stop request: its stop hook ran, or it has none and nothing
+    /// was stopped (its tasks cannot be cancelled from outside). Never a KeyboardInterrupt.
+    StopHandled {
+        /// The stop request answered.
+        request_id: u32,
+        /// Whether the firmware's stop hook ran.
+        hook_ran: bool,
+        /// It answered a hard stop.
+        hard: bool,
+    },
+}
+
+/// Which executor a firmware runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Executor {
+    /// asyncmon-agent's: failures are routed as asyncio's are, a stop is a KeyboardInterrupt.
+    #[default]
+    Agent,
+    /// embassy-executor, watched by asyncmon-embassy: tasks return `()`, so failures are panics; a
+    /// stop calls the firmware's stop hook, if it has one.
+    Embassy,
 }
 
 /// Where every running task of an epoch is waiting: each task's await trace, read by the daemon

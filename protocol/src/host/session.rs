@@ -4,6 +4,7 @@
 use super::messages::*;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
+use std::string::String;
 use std::vec::Vec;
 
 /// How many failures a session keeps (oldest dropped first).
@@ -40,6 +41,12 @@ pub struct SessionState {
     /// none).
     #[serde(default)]
     pub traces: AwaitTraces,
+    /// The executor the firmware of the current epoch runs.
+    #[serde(default)]
+    pub executor: Executor,
+    /// An embassy firmware's answer to the last stop request, in words.
+    #[serde(default)]
+    pub stop_handled: Option<String>,
 }
 
 impl SessionState {
@@ -57,6 +64,8 @@ impl SessionState {
             logs: VecDeque::new(),
             problems: VecDeque::new(),
             traces: AwaitTraces::default(),
+            executor: Executor::Agent,
+            stop_handled: None,
         }
     }
 
@@ -118,6 +127,8 @@ impl SessionState {
                 }
                 self.epoch = *epoch;
                 self.traces = AwaitTraces { epoch: *epoch, ..AwaitTraces::default() };
+                self.executor = Executor::Agent;
+                self.stop_handled = None;
                 self.firmware = Some(firmware.clone());
                 self.interrupt = None;
                 self.trim_tasks();
@@ -169,6 +180,10 @@ impl SessionState {
                 if traces.epoch == self.epoch {
                     self.traces = traces.clone();
                 }
+            }
+            SessionEvent::ExecutorObserved(executor) => self.executor = *executor,
+            SessionEvent::StopHandled { hook_ran, hard, .. } => {
+                self.stop_handled = Some(crate::host::wording::stop_handled_words(*hook_ran, *hard));
             }
             SessionEvent::TaskStats { id, stats } => {
                 let epoch = self.epoch;

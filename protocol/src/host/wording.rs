@@ -112,6 +112,17 @@ fn short_type(name: &str) -> String {
     out
 }
 
+/// An embassy firmware's answer to a stop, in words: embassy tasks cannot be cancelled from
+/// outside, so this is never a KeyboardInterrupt.
+pub fn stop_handled_words(hook_ran: bool, hard: bool) -> String {
+    let what = if hard { "hard stop" } else { "stop" };
+    if hook_ran {
+        format!("{what}: the firmware's stop hook ran (embassy executor: its tasks cannot be cancelled, so there is no KeyboardInterrupt)")
+    } else {
+        format!("{what}: nothing was stopped — the firmware registered no stop hook (asyncmon_embassy::set_stop_hook) and embassy tasks cannot be cancelled from outside; reset the target instead (asyncmon reset)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,5 @@
 //! `asyncmon stop`: asks the firmware to stop (it sees KeyboardInterrupt) and prints what it
-//! cancelled.
+//! cancelled; an embassy firmware's stop hook runs instead, and the answer says so.
 
 use asyncmon_daemon::client::Client;
 use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent, TargetState};
@@ -32,6 +32,13 @@ pub async fn run(socket: &Path, timeout: Duration) -> anyhow::Result<String> {
                     if request.is_none_or(|id| id == report.request_id) =>
                 {
                     return Ok(asyncmon_protocol::host::wording::interrupt_summary(&report));
+                }
+                // An embassy firmware: its stop hook ran, or nothing could be stopped.
+                Some(ServerMessage::Event(SessionEvent::StopHandled { request_id, hook_ran, hard }))
+                    if request.is_none_or(|id| id == request_id) =>
+                {
+                    let words = asyncmon_protocol::host::wording::stop_handled_words(hook_ran, hard);
+                    return if hook_ran { Ok(words) } else { Err(anyhow::anyhow!(words)) };
                 }
                 // The firmware ended before it acknowledged: nothing more will come. (This may
                 // arrive before `StopSent` does: a firmware that exits at once on a stop.)

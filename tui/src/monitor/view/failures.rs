@@ -5,7 +5,7 @@ use super::palette;
 use super::pane_block;
 use crate::monitor::state::{MonitorState, Pane};
 use crate::monitor::tasks;
-use asyncmon_protocol::host::{Failure, FailurePath, TargetState};
+use asyncmon_protocol::host::{Executor, Failure, FailurePath, TargetState};
 use ratatui::layout::Rect;
 use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
@@ -103,6 +103,10 @@ pub(super) fn render_detail(frame: &mut Frame<'_>, area: Rect, state: &MonitorSt
         Some(failure) => detail_lines(state, failure, false),
         None => {
             let mut lines = vec![Line::from("No failures yet.").fg(palette::MUTED)];
+            if state.session.executor == Executor::Embassy {
+                // Said, not hidden: embassy tasks return `()`, so nothing else can fail.
+                lines.push(Line::from("embassy executor: failures are panics").fg(palette::MUTED));
+            }
             if let TargetState::Failed { reason } = &state.session.target_state {
                 lines.push(Line::from(reason.clone()).fg(palette::FAILURE));
             }

@@ -53,16 +53,17 @@ fn wrap_words(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-pub(super) fn render_confirm(frame: &mut Frame<'_>, area: Rect, hard: bool) {
+pub(super) fn render_confirm(frame: &mut Frame<'_>, area: Rect, hard: bool, embassy: bool) {
     let width = 46.min(area.width);
     let height = 4.min(area.height);
     let popup =
         Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
     frame.render_widget(Clear, popup);
-    let (question, title) = if hard {
-        ("Drop every task now, without cleanup.", " Hard stop ")
-    } else {
-        ("The firmware will see KeyboardInterrupt.", " Stop ")
+    let (question, title) = match (hard, embassy) {
+        // embassy tasks cannot be cancelled: the firmware's stop hook decides, if it has one.
+        (_, true) => ("The firmware's stop hook runs (embassy).", " Stop "),
+        (true, false) => ("Drop every task now, without cleanup.", " Hard stop "),
+        (false, false) => ("The firmware will see KeyboardInterrupt.", " Stop "),
     };
     let text = vec![
         Line::from(question),

@@ -18,7 +18,7 @@ mod task_pane;
 
 use crate::monitor::input::KEY_HINT;
 use crate::monitor::state::{Connection, MonitorState, Overlay};
-use asyncmon_protocol::host::{TargetState, TaskOutcome, TaskState};
+use asyncmon_protocol::host::{Executor, TargetState, TaskOutcome, TaskState};
 pub(crate) use failures::detail_lines;
 use failures::{render_detail, render_failures};
 pub(crate) use format::duration_us;
@@ -57,7 +57,9 @@ pub fn render(frame: &mut Frame<'_>, state: &MonitorState) {
     render_status(frame, status, state);
     match state.overlay {
         Overlay::Detail => detail::render_detail_overlay(frame, frame.area(), state),
-        Overlay::ConfirmStop { hard } => render_confirm(frame, frame.area(), hard),
+        Overlay::ConfirmStop { hard } => {
+            render_confirm(frame, frame.area(), hard, state.session.executor == Executor::Embassy)
+        }
         Overlay::Help => render_help(frame, frame.area()),
         Overlay::Filter | Overlay::None => {}
     }
@@ -131,6 +133,8 @@ fn render_status(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     ];
     if let Some(notice) = &state.notice {
         spans.push(Span::styled(format!("│ {notice} "), Style::new().fg(palette::NOTICE)));
+    } else if let Some(answer) = &s.stop_handled {
+        spans.push(Span::styled(format!("│ {answer} "), Style::new().fg(palette::NOTICE)));
     } else if let Some(id) = state.stop_sent.filter(|_| s.interrupt.is_none()) {
         spans.push(Span::styled(format!("│ stop #{id} sent… "), Style::new().fg(palette::NOTICE)));
     }
