@@ -18,12 +18,15 @@ const MAX_STATIC_STRING: u32 = 4096;
 const MAX_REMEMBERED_TASKS: usize = 4096;
 
 /// Where an embassy task lives, for its await trace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmbassyTask {
     /// The address of its header, where its `TaskStorage<F>` starts.
     pub header: u64,
-    /// The run-time address of `TaskStorage<F>::poll`, whose debug info names `F`.
-    pub poll: u64,
+    /// The run-time address of its `TaskStorage<F>::poll`, whose debug info names `F`: one when
+    /// the symbols said which, else every one (the debug info of each is asked for `wrapper`).
+    pub polls: std::sync::Arc<Vec<u64>>,
+    /// The function the `#[task]` macro wrapped its body in (`app::__ticker_task`).
+    pub wrapper: String,
 }
 
 /// Turns the bytes of the asyncmon up channel into session events.
@@ -215,9 +218,9 @@ impl DeviceLink {
                 if !std::mem::replace(&mut self.executor_said, true) {
                     out.push(SessionEvent::ExecutorObserved(Executor::Embassy));
                 }
-                let (name, poll) = self.embassy_task(header);
-                if let Some(poll) = poll {
-                    self.embassy.insert(id, EmbassyTask { header, poll });
+                let (name, located) = self.embassy_task(header);
+                if let Some(task) = located {
+                    self.embassy.insert(id, task);
                 }
                 let info = dev::TaskInfo {
                     id,
@@ -313,17 +316,33 @@ impl DeviceLink {
         }
     }
 
-    /// An embassy task's name (its pool's, from the ELF's symbols; else where its header is) and
-    /// the run-time address of its `TaskStorage<F>::poll`.
-    fn embassy_task(&mut self, header: u64) -> (String, Option<u64>) {
+    /// An embassy task's name (its pool's, from the ELF's symbols; else where its header is) and,
+    /// when its pool is known, where it lives.
+    fn embassy_task(&mut self, header: u64) -> (String, Option<EmbassyTask>) {
         if self.pools.is_none() {
             if let Some((path, _)) = &self.elf {
                 self.pools = Some(EmbassyPools::from_path(path));
             }
         }
         let bias = self.elf.as_ref().map_or(0, |(_, bias)| *bias);
-        match self.pools.as_ref().and_then(|p| p.pool_at(header.wrapping_sub(bias))) {
-            Some(pool) => (pool.name.clone(), pool.poll.map(|poll| poll.wrapping_add(bias))),
+        // embassy's task id is the header's address cut to 32 bits: on a 64-bit host (the
+        // simulated board) the link-time address, below 4 GiB, is what it holds minus the bias's
+        // low half.
+        let link = u64::from((header as u32).wrapping_sub(bias as u32));
+        let Some(pools) = self.pools.as_ref() else { return (format!("embassy task @{header:#x}"), None) };
+        match pools.pool_at(link) {
+            Some(pool) => {
+                let polls = match pool.poll {
+                    Some(poll) => vec![poll.wrapping_add(bias)],
+                    None => pools.polls.iter().map(|poll| poll.wrapping_add(bias)).collect(),
+                };
+                let task = EmbassyTask {
+                    header: link.wrapping_add(bias),
+                    polls: std::sync::Arc::new(polls),
+                    wrapper: pool.wrapper.clone(),
+                };
+                (pool.name.clone(), Some(task))
+            }
             None => (format!("embassy task @{header:#x}"), None),
         }
     }

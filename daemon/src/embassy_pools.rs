@@ -16,8 +16,12 @@ pub struct Pool {
     pub end: u64,
     /// The task's name (`ticker`; `main` for `#[embassy_executor::main]`).
     pub name: String,
-    /// The address of `TaskStorage<F>::poll` for its future type `F`: its debug info names `F`
-    /// (for await traces). Thumb addresses have the low bit set, as in the symbol table.
+    /// The path of the function the `#[task]` macro wraps its body in (`app::__ticker_task`): the
+    /// future type `F` of its `TaskStorage<F>` is named inside it.
+    pub wrapper: String,
+    /// The address of `TaskStorage<F>::poll` for its future type `F`, when the symbol names `F`
+    /// (v0 mangling); its debug info names `F` (for await traces). Thumb addresses have the low
+    /// bit set, as in the symbol table.
     pub poll: Option<u64>,
 }
 
@@ -26,6 +30,9 @@ pub struct Pool {
 pub struct EmbassyPools {
     /// Sorted by start.
     pools: Vec<Pool>,
+    /// Every `TaskStorage<F>::poll`: with legacy mangling (stable rustc's) the symbols do not
+    /// say which `F`, so the debug info of each is asked.
+    pub polls: Vec<u64>,
 }
 
 impl EmbassyPools {
@@ -47,6 +54,7 @@ impl EmbassyPools {
         // `<embassy_executor::raw::TaskStorage<app::__ticker_task::...>>::poll`, by the function's
         // module path and name (`app::__ticker_task`).
         let mut polls: HashMap<String, u64> = HashMap::new();
+        let mut every_poll = Vec::new();
         for symbol in file.symbols() {
             let Ok(raw) = symbol.name() else { continue };
             let name = format!("{:#}", rustc_demangle::demangle(raw));
@@ -54,13 +62,12 @@ impl EmbassyPools {
                 SymbolKind::Data if symbol.size() > 0 => {
                     if let Some((function, task)) = task_name(&name) {
                         let start = symbol.address();
-                        pools.push((
-                            Pool { start, end: start + symbol.size(), name: task, poll: None },
-                            function,
-                        ));
+                        let end = start + symbol.size();
+                        pools.push(Pool { start, end, name: task, wrapper: function, poll: None });
                     }
                 }
-                SymbolKind::Text => {
+                SymbolKind::Text if is_storage_poll(&name) => {
+                    every_poll.push(symbol.address());
                     if let Some(function) = poll_of(&name) {
                         polls.insert(function, symbol.address());
                     }
@@ -68,12 +75,11 @@ impl EmbassyPools {
                 _ => {}
             }
         }
-        let mut pools: Vec<Pool> = pools
-            .into_iter()
-            .map(|(pool, function)| Pool { poll: polls.get(&function).copied(), ..pool })
-            .collect();
+        let mut pools: Vec<Pool> =
+            pools.into_iter().map(|pool| Pool { poll: polls.get(&pool.wrapper).copied(), ..pool }).collect();
         pools.sort();
-        EmbassyPools { pools }
+        every_poll.sort_unstable();
+        EmbassyPools { pools, polls: every_poll }
     }
 
     /// The pool that holds `addr`.
@@ -106,6 +112,13 @@ fn task_name(symbol: &str) -> Option<(String, String)> {
     Some((wrapper, task))
 }
 
+/// `TaskStorage<F>::poll`, by either mangling: `<embassy_executor::raw::TaskStorage<…>>::poll` (v0)
+/// or `embassy_executor::raw::TaskStorage<F>::poll` (legacy).
+fn is_storage_poll(symbol: &str) -> bool {
+    symbol.starts_with("<embassy_executor::raw::TaskStorage<") && symbol.ends_with(">>::poll")
+        || symbol == "embassy_executor::raw::TaskStorage<F>::poll"
+}
+
 /// `<embassy_executor::raw::TaskStorage<app::__ticker_task::__ticker_task_inner_function::{closure#0}>>::poll`
 /// → `app::__ticker_task`.
 fn poll_of(symbol: &str) -> Option<String> {
@@ -129,13 +142,23 @@ mod tests {
         assert_eq!(poll_of(poll).as_deref(), Some(ticker.0.as_str()));
         let poll = "<embassy_executor::raw::TaskStorage<app::____embassy_main_task::____embassy_main_task_inner_function::{closure#0}>>::poll";
         assert_eq!(poll_of(poll).as_deref(), Some(main.0.as_str()));
+        assert!(is_storage_poll(poll));
+        assert!(is_storage_poll("embassy_executor::raw::TaskStorage<F>::poll"), "legacy mangling");
+        assert!(!is_storage_poll("embassy_executor::raw::TaskStorage<F>::spawn"));
     }
 
     #[test]
     fn an_address_inside_a_pool_is_its_task_and_one_outside_none() {
-        let pool = |start, end, name: &str| Pool { start, end, name: name.into(), poll: None };
+        let pool = |start, end, name: &str| Pool {
+            start,
+            end,
+            name: name.into(),
+            wrapper: String::new(),
+            poll: None,
+        };
         let pools = EmbassyPools {
             pools: vec![pool(0x2000_0100, 0x2000_0140, "ticker"), pool(0x2000_0140, 0x2000_0170, "waiter")],
+            polls: Vec::new(),
         };
         assert_eq!(pools.task_at(0x2000_0100), Some("ticker"));
         assert_eq!(pools.task_at(0x2000_0148), Some("waiter"));

@@ -1,5 +1,6 @@
 //! An embassy-executor firmware, watched by asyncmon-embassy (`firmware/embassy-example`: its tasks
-//! untouched, the observer and embassy's `trace` feature added), on QEMU's Cortex-M4F and Cortex-M0:
+//! untouched, the observer and embassy's `trace` feature added), on QEMU's Cortex-M4F and Cortex-M0
+//! and on the simulated board (embassy's std platform):
 //! its tasks arrive named from the firmware's symbols, with poll figures and their await traces
 //! (each at its `.await`, waiting for a tick, a channel, a timer, a signal); the task that blocks
 //! the executor shows its long poll; the panic arrives as a failure naming the task that was running;
@@ -7,6 +8,7 @@
 
 mod support;
 
+use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::daemon::TargetConfig;
 use asyncmon_protocol::host::{FailurePath, SessionState, TaskState};
 use std::time::Duration;
@@ -19,12 +21,43 @@ fn named<'a>(session: &'a SessionState, name: &str) -> Option<&'a asyncmon_proto
 
 /// The 1-based line of the example's source that holds `needle`.
 fn source_line(needle: &str) -> u32 {
-    let source = include_str!("../../firmware/embassy-example/src/main.rs");
+    let source = include_str!("../../firmware/embassy-example/src/tasks.rs");
     source.lines().position(|l| l.contains(needle)).expect("the line is in the example") as u32 + 1
 }
 
-async fn tasks_polls_and_the_panic(board: &str, machine: &str) {
-    let mut h = Harness::serve(TargetConfig::Qemu(embassy_example_on(board, machine)), None).await;
+/// The example built for the simulated board (`embassy/examples/sim_example.rs`: embassy's std
+/// platform), in a target directory of its own (its embassy-executor has another platform than the
+/// workspace's benchmarks).
+fn sim_example() -> TargetConfig {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let target_dir = format!("{root}/target/embassy-sim");
+    let out = std::process::Command::new(env!("CARGO"))
+        .current_dir(root)
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "asyncmon-embassy",
+            "--example",
+            "sim_example",
+            "--features",
+            "sim-example",
+        ])
+        .args(["--target-dir", &target_dir])
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "building the simulated board's example failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut sim = SimConfig::new(format!("{target_dir}/debug/examples/sim_example"), Vec::new());
+    sim.attach_timeout = Duration::from_secs(10);
+    TargetConfig::Sim(sim)
+}
+
+async fn tasks_polls_and_the_panic(target: TargetConfig) {
+    let mut h = Harness::serve(target, None).await;
     h.until("the example's four tasks, by name", Duration::from_secs(30), |s| {
         ["ticker", "waiter", "hog", "faulty"].iter().all(|name| named(s, name).is_some())
     })
@@ -49,17 +82,14 @@ async fn tasks_polls_and_the_panic(board: &str, machine: &str) {
             let Some(trace) = s.trace(task.id) else { return false };
             let at = trace.innermost_await().and_then(|f| f.location.as_ref());
             at.is_some_and(|at| {
-                at.file.ends_with("embassy-example/src/main.rs") && at.line == source_line(line)
+                at.file.ends_with("embassy-example/src/tasks.rs") && at.line == source_line(line)
             }) && asyncmon_protocol::host::wording::waiting_for_words(trace) == *what
         })
     })
     .await;
     let ticker = named(&h.session, "ticker").unwrap().id;
     let frames = &h.session.trace(ticker).unwrap().frames;
-    assert_eq!(
-        frames[0].function, "asyncmon_embassy_example::ticker",
-        "the task's body, as written: {frames:?}"
-    );
+    assert!(frames[0].function.ends_with("::tasks::ticker"), "the task's body, as written: {frames:?}");
     // Poll figures: the ticker is polled every 100 ms; hog blocks for 30 ms in one poll.
     h.until("the ticker's and hog's poll figures", Duration::from_secs(10), |s| {
         named(s, "ticker").and_then(|t| t.stats).is_some_and(|st| st.polls >= 5)
@@ -77,22 +107,27 @@ async fn tasks_polls_and_the_panic(board: &str, machine: &str) {
     let exception = panic.exception.as_ref().expect("the panic's message");
     assert!(exception.message.contains("sensor fault: no answer from the gyro at tick 40"), "{panic:?}");
     assert_eq!(panic.task.as_ref().map(|t| t.name.as_str()), Some("faulty"), "{panic:?}");
-    assert!(exception.raised_at.as_ref().is_some_and(|at| at.file.ends_with("embassy-example/src/main.rs")));
+    assert!(exception.raised_at.as_ref().is_some_and(|at| at.file.ends_with("embassy-example/src/tasks.rs")));
     assert!(named(&h.session, "waiter").is_some_and(|t| t.state == TaskState::Running));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn on_mps2_an386_tasks_polls_and_the_panic_arrive() {
-    tasks_polls_and_the_panic("mps2-an386", "mps2-an386").await;
+    tasks_polls_and_the_panic(TargetConfig::Qemu(embassy_example_on("mps2-an386", "mps2-an386"))).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_the_simulated_board_tasks_polls_and_the_panic_arrive() {
+    tasks_polls_and_the_panic(sim_example()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn on_microbit_tasks_polls_and_the_panic_arrive() {
-    tasks_polls_and_the_panic("microbit", "microbit").await;
+    tasks_polls_and_the_panic(TargetConfig::Qemu(embassy_example_on("microbit", "microbit"))).await;
 }
 
-async fn a_stop_runs_the_firmwares_stop_hook(board: &str, machine: &str) {
-    let mut h = Harness::serve(TargetConfig::Qemu(embassy_example_on(board, machine)), None).await;
+async fn a_stop_runs_the_firmwares_stop_hook(target: TargetConfig) {
+    let mut h = Harness::serve(target, None).await;
     h.until("the ticker", Duration::from_secs(30), |s| named(s, "ticker").is_some()).await;
     assert_eq!(h.session.executor, asyncmon_protocol::host::Executor::Embassy);
     h.client.request(&asyncmon_protocol::host::ClientRequest::Stop).await.unwrap();
@@ -109,5 +144,11 @@ async fn a_stop_runs_the_firmwares_stop_hook(board: &str, machine: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn on_mps2_an386_a_stop_runs_the_stop_hook_never_a_keyboard_interrupt() {
-    a_stop_runs_the_firmwares_stop_hook("mps2-an386", "mps2-an386").await;
+    a_stop_runs_the_firmwares_stop_hook(TargetConfig::Qemu(embassy_example_on("mps2-an386", "mps2-an386")))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_the_simulated_board_a_stop_runs_the_stop_hook() {
+    a_stop_runs_the_firmwares_stop_hook(sim_example()).await;
 }

@@ -12,6 +12,9 @@ use embassy_time::Instant;
 /// this (and one wake-up; without a doorbell the executor sleeps until its next timer).
 const IDLE_CHECK: embassy_time::Duration = embassy_time::Duration::from_millis(10);
 
+/// How long a stop waits for the host to read its answer before the firmware's hook runs.
+const STOP_ANSWER_DRAIN: embassy_time::Duration = embassy_time::Duration::from_millis(200);
+
 /// A task was spawned: a place in the table, and its announcement.
 #[no_mangle]
 fn _embassy_trace_task_new(_executor_id: u32, task_id: u32) {
@@ -115,6 +118,9 @@ fn stop(request_id: u32, hard: bool) {
     let hook = crate::stop_hook();
     observer::send(&DeviceMessage::StopHandled { request_id, hook_ran: hook.is_some(), hard });
     if let Some(hook) = hook {
+        // The answer reaches the host before a hook that powers down or resets (bounded: a
+        // firmware with no host attached is not held up).
+        asyncmon_agent::link::drain(STOP_ANSWER_DRAIN);
         hook(hard);
     }
 }

@@ -40,6 +40,8 @@ pub struct AwaitTracer {
     /// embassy tasks' future types and their offsets in `TaskStorage<F>`, by the link-time address
     /// of `TaskStorage<F>::poll`.
     embassy: HashMap<u64, Option<(DieRef, u64)>>,
+    /// The same, by the task's wrapper function, where the symbols did not say which poll is whose.
+    embassy_by_wrapper: HashMap<String, Option<(DieRef, u64)>>,
 }
 
 impl AwaitTracer {
@@ -50,6 +52,7 @@ impl AwaitTracer {
             bias,
             futures: HashMap::new(),
             embassy: HashMap::new(),
+            embassy_by_wrapper: HashMap::new(),
         })
     }
 
@@ -70,28 +73,47 @@ impl AwaitTracer {
         self.trace_at(mem, slots, ty, future.addr)
     }
 
-    /// The await trace of an embassy task: its `TaskStorage<F>` starts with the task header at
-    /// `header`, and `poll` (run-time address of `TaskStorage<F>::poll`) names `F` and where the
-    /// future sits after the header.
+    /// The await trace of an embassy task: its `TaskStorage<F>` starts with the task header, and
+    /// its `TaskStorage<F>::poll` names `F` and where the future sits after the header.
     pub fn trace_embassy(
         &mut self,
         mem: &mut dyn TargetMemory,
         slots: &TaskSlots,
-        header: u64,
-        poll: u64,
+        task: &crate::device_link::EmbassyTask,
     ) -> Vec<AwaitFrame> {
-        match self.embassy_future(poll) {
+        let found = match task.polls.as_slice() {
+            [poll] => self.embassy_future(*poll),
+            polls => self.embassy_future_of(polls, &task.wrapper),
+        };
+        match found {
             Some((ty, offset)) => {
-                let mut frames = self.trace_at(mem, slots, ty, header.wrapping_add(offset));
+                let mut frames = self.trace_at(mem, slots, ty, task.header.wrapping_add(offset));
                 for frame in &mut frames {
                     frame.function = task_function_name(&frame.function);
                 }
                 frames
             }
             None => vec![unknown(format!(
-                "no embassy TaskStorage<F>::poll at {poll:#x} in the debug info: is this the ELF the target runs?"
+                "no embassy TaskStorage<F>::poll for {} in the debug info: is this the ELF the target runs?",
+                task.wrapper
             ))],
         }
+    }
+
+    /// Of every `TaskStorage<F>::poll` (the symbols did not say which is whose: legacy mangling),
+    /// the one whose `F` is named inside `wrapper` (`app::__ticker_task`).
+    fn embassy_future_of(&mut self, polls: &[u64], wrapper: &str) -> Option<(DieRef, u64)> {
+        if let Some(found) = self.embassy_by_wrapper.get(wrapper) {
+            return *found;
+        }
+        let inside = format!("::{}::", wrapper.rsplit("::").next().unwrap_or(wrapper));
+        let found = polls.iter().find_map(|&poll| {
+            let (ty, offset) = self.embassy_future(poll)?;
+            let name = self.types.dwarf.qualified_name(ty)?;
+            name.contains(&inside).then_some((ty, offset))
+        });
+        self.embassy_by_wrapper.insert(wrapper.to_string(), found);
+        found
     }
 
     fn trace_at(

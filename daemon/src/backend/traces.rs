@@ -106,7 +106,7 @@ impl TraceReader {
                     traces.tasks.push(TaskTrace { task, frames, since_ms: at_ms });
                 }
                 for (&task, embassy) in link.embassy_tasks() {
-                    let frames = tracer.trace_embassy(mem, &slots, embassy.header, embassy.poll);
+                    let frames = tracer.trace_embassy(mem, &slots, embassy);
                     traces.tasks.push(TaskTrace { task, frames, since_ms: at_ms });
                 }
             }

@@ -1,0 +1,63 @@
+//! The embassy example's tasks, as their developers wrote them: shared by the firmware for QEMU's
+//! boards (`main.rs`) and the simulated board's build (`embassy/examples/sim_example.rs`).
+//! `ticker` ticks every 100 ms and feeds `waiter` through a channel every fifth tick; `hog` blocks
+//! the executor for 30 ms every half second (the long-poll lint); `faulty` panics when the ticker
+//! tells it to, at tick 40 (4 s), so the panic arrives naming it.
+
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::channel::Channel;
+use embassy_sync::signal::Signal;
+use embassy_time::{Duration, Ticker, Timer};
+
+static READINGS: Channel<CriticalSectionRawMutex, u32, 4> = Channel::new();
+static FAULT: Signal<CriticalSectionRawMutex, u32> = Signal::new();
+/// The latest reading `waiter` received.
+pub static LAST_READING: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// The tick at which `faulty` is told to panic.
+const FAULT_AT_TICK: u32 = 40;
+
+#[embassy_executor::task]
+pub async fn ticker() {
+    let mut ticker = Ticker::every(Duration::from_millis(100));
+    for tick in 1.. {
+        ticker.next().await;
+        if tick % 5 == 0 {
+            READINGS.send(tick).await;
+        }
+        if tick == FAULT_AT_TICK {
+            FAULT.signal(tick);
+        }
+    }
+}
+
+#[embassy_executor::task]
+pub async fn waiter() {
+    loop {
+        let reading = READINGS.receive().await;
+        LAST_READING.store(reading, core::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[embassy_executor::task]
+pub async fn hog() {
+    loop {
+        Timer::after_millis(500).await;
+        // A blocking write, as a flash driver without async support does.
+        embassy_time::block_for(Duration::from_millis(30));
+    }
+}
+
+#[embassy_executor::task]
+pub async fn faulty() {
+    let tick = FAULT.wait().await;
+    panic!("sensor fault: no answer from the gyro at tick {}", tick);
+}
+
+/// Spawns the four tasks.
+pub fn spawn_all(spawner: &embassy_executor::Spawner) {
+    spawner.spawn(ticker().expect("one ticker"));
+    spawner.spawn(waiter().expect("one waiter"));
+    spawner.spawn(hog().expect("one hog"));
+    spawner.spawn(faulty().expect("one faulty"));
+}
