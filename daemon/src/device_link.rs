@@ -230,6 +230,9 @@ impl DeviceLink {
                 };
                 self.spawned(&info, None, None, mem, out)
             }
+            DeviceMessage::ExecutorStats { idle_us, elapsed_us } => {
+                out.push(SessionEvent::ExecutorLoad(ExecutorLoad { idle_us, elapsed_us }))
+            }
             DeviceMessage::StopHandled { request_id, hook_ran, hard } => {
                 out.push(SessionEvent::StopHandled { request_id, hook_ran, hard })
             }

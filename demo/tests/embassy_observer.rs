@@ -96,6 +96,13 @@ async fn tasks_polls_and_the_panic(target: TargetConfig) {
             && named(s, "hog").and_then(|t| t.stats).is_some_and(|st| st.max_poll_us >= 25_000)
     })
     .await;
+    // The executor's idle time: it mostly sleeps; hog's 30 ms of every 500 ms are busy.
+    h.until("the executor's idle time", Duration::from_secs(10), |s| {
+        s.executor_load.is_some_and(|load| load.elapsed_us >= 1_000_000)
+    })
+    .await;
+    let idle = h.session.executor_load.unwrap().idle_percent();
+    assert!((50.0..99.5).contains(&idle), "idle {idle:.1}%: asleep most of the time, busy in hog's polls");
     let ticker = named(&h.session, "ticker").unwrap().stats.unwrap();
     assert!(ticker.max_poll_us < 10_000, "the ticker's polls are short: {ticker:?}");
     // At tick 40 (4 s) `faulty` panics: a failure naming it.

@@ -64,9 +64,12 @@ fn _embassy_trace_task_ready_begin(_executor_id: u32, task_id: u32) {
     table::with(|t, _| t.woken(task_id));
 }
 
-/// The executor starts a round of polls.
+/// The executor starts a round of polls: the time since its last work was idle.
 #[no_mangle]
-fn _embassy_trace_poll_start(_executor_id: u32) {}
+fn _embassy_trace_poll_start(_executor_id: u32) {
+    let now = Instant::now();
+    table::with(|t, _| t.round_starts(now));
+}
 
 /// The executor ran out of work: send the samples that are due, and take the host's commands.
 #[no_mangle]
@@ -84,6 +87,9 @@ fn _embassy_trace_executor_idle(_executor_id: u32) {
     });
     for stats in due {
         observer::send(&DeviceMessage::TaskStats(stats));
+    }
+    if let Some((idle_us, elapsed_us)) = table::with(|t, _| t.executor_sample(now, STATS_INTERVAL)) {
+        observer::send(&DeviceMessage::ExecutorStats { idle_us, elapsed_us });
     }
     for command in observer::commands() {
         match command {

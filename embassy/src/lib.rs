@@ -11,6 +11,7 @@
 //!   with the firmware's symbols: no string on the device) and ended;
 //! * poll statistics (polls, busy time, the longest poll, self-wakes), sampled at most every
 //!   [`STATS_INTERVAL`] per task, as the agent's `task-stats` feature does;
+//! * the executor's idle time (asleep between its last poll and its next round), sampled as often;
 //! * with `panic-handler`, a panic frame naming the task that was running.
 //!
 //! What does not map: embassy tasks return `()`, so there are no task failures to route (panics are

@@ -80,6 +80,12 @@ pub struct Table {
     /// When the latest poll ended: the idle hook's clock (it runs right after the polls), so that
     /// going idle reads no clock.
     latest_poll_end: Option<Instant>,
+    /// The executor's time asleep, summed: from the end of its last poll (or the start of its
+    /// last round, if that round polled nothing) to the start of its next round.
+    idle_us: u64,
+    first_round: Option<Instant>,
+    last_round: Option<Instant>,
+    last_executor_sample: Option<Instant>,
 }
 
 /// The one table.
@@ -99,6 +105,10 @@ impl Table {
             running: None,
             next_idle_check: None,
             latest_poll_end: None,
+            idle_us: 0,
+            first_round: None,
+            last_round: None,
+            last_executor_sample: None,
         }
     }
 
@@ -239,6 +249,32 @@ impl Table {
         Some(now)
     }
 
+    /// The executor starts a round of polls at `now`: the time since its last work was idle.
+    pub fn round_starts(&mut self, now: Instant) {
+        self.first_round.get_or_insert(now);
+        let idle_from = match (self.latest_poll_end, self.last_round) {
+            (Some(end), Some(round)) => Some(end.max(round)),
+            (end, round) => end.or(round),
+        };
+        if let Some(from) = idle_from {
+            self.idle_us = self.idle_us.saturating_add(now.saturating_duration_since(from).as_micros());
+        }
+        self.last_round = Some(now);
+    }
+
+    /// The executor's idle time and the time since its first round, when a sample is due (at most
+    /// one every `interval`).
+    pub fn executor_sample(&mut self, now: Instant, interval: embassy_time::Duration) -> Option<(u64, u64)> {
+        let first = self.first_round?;
+        let due =
+            self.last_executor_sample.is_none_or(|last| now.saturating_duration_since(last) >= interval);
+        if !due {
+            return None;
+        }
+        self.last_executor_sample = Some(now);
+        Some((self.idle_us, now.saturating_duration_since(first).as_micros()))
+    }
+
     /// Samples due now of tasks whose counters changed (sent while the executor is idle, so a task
     /// polled once and then quiet still reports).
     pub fn due_samples(
@@ -317,6 +353,23 @@ mod tests {
             assert_eq!(table.poll_begins(*header, at(0)), Some(id), "found past freed places");
         }
         assert_eq!(table.poll_begins(headers[0], at(0)), None, "an ended task is gone");
+    }
+
+    #[test]
+    fn the_executors_sleep_is_summed_between_its_last_poll_and_its_next_round() {
+        let mut table = Table::new();
+        let header = 0x2000_0100;
+        table.add(header).unwrap();
+        let interval = Duration::from_millis(500);
+        table.round_starts(at(0));
+        table.poll_begins(header, at(0));
+        table.poll_ends(header, at(10), interval);
+        table.round_starts(at(100)); // asleep 10..100
+        table.round_starts(at(150)); // a round that polled nothing: asleep 100..150
+        table.poll_begins(header, at(150));
+        table.poll_ends(header, at(160), interval);
+        assert_eq!(table.executor_sample(at(200), interval), Some((140_000, 200_000)));
+        assert_eq!(table.executor_sample(at(300), interval), None, "one sample an interval");
     }
 
     #[test]

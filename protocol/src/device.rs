@@ -338,6 +338,15 @@ pub enum DeviceMessage<'a> {
         /// It answered a hard stop.
         hard: bool,
     },
+    /// How much of the time the observed executor slept (`asyncmon-embassy`): the time between its
+    /// last poll and its next round of polls, summed, since `elapsed_us` ago (the first round).
+    /// Sampled at a bounded rate.
+    ExecutorStats {
+        /// Time spent idle, in total.
+        idle_us: u64,
+        /// Time since the first round of polls.
+        elapsed_us: u64,
+    },
 }
 
 /// Where a task's future lives in target memory, and what names its type: the host reads the

@@ -206,3 +206,9 @@ fn stop_handled() {
     // Variant 17, the request id, then the two flags.
     check(DeviceMessage::StopHandled { request_id: 7, hook_ran: true, hard: false }, "11070100");
 }
+
+#[test]
+fn executor_stats() {
+    // Variant 18, then the two durations as varints.
+    check(DeviceMessage::ExecutorStats { idle_us: 900_000, elapsed_us: 1_000_000 }, "12a0f736c0843d");
+}

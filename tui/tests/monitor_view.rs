@@ -518,12 +518,19 @@ fn waiting_at_shows_each_running_tasks_innermost_await_and_the_detail_the_whole_
 
 #[test]
 fn an_embassy_firmware_is_said_to_fail_only_by_panics_and_its_stop_is_its_hook() {
-    use asyncmon_protocol::host::{Executor, SessionEvent};
+    use asyncmon_protocol::host::{Executor, ExecutorLoad, SessionEvent};
     let mut state =
         MonitorState::new(TargetDescription { backend: "qemu".into(), name: "app".into() }, "/tmp/s".into());
     state.on_message(ServerMessage::Event(SessionEvent::ExecutorObserved(Executor::Embassy)), 0);
+    let load = ExecutorLoad { idle_us: 970_000, elapsed_us: 1_000_000 };
+    state.on_message(ServerMessage::Event(SessionEvent::ExecutorLoad(load)), 0);
     let (_, lines) = draw(&state, 80, 24);
     assert!(screen_has(&lines, "embassy executor: failures are panics"), "{lines:#?}");
+    assert!(
+        lines[0].contains("embassy, idle 97%"),
+        "the title says the executor and its idle time: {}",
+        lines[0]
+    );
     state.on_action(Action::Stop);
     let (_, lines) = draw(&state, 80, 24);
     assert!(screen_has(&lines, "stop hook runs (embassy)"), "{lines:#?}");

@@ -357,6 +357,27 @@ pub enum SessionEvent {
         /// It answered a hard stop.
         hard: bool,
     },
+    /// How much of the time the observed executor slept, as last sampled.
+    ExecutorLoad(ExecutorLoad),
+}
+
+/// How much of the time an executor slept (from `asyncmon-embassy`'s samples).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ExecutorLoad {
+    /// Time spent idle, in total.
+    pub idle_us: u64,
+    /// Time since the first round of polls.
+    pub elapsed_us: u64,
+}
+
+impl ExecutorLoad {
+    /// The share of the time spent idle, in percent.
+    pub fn idle_percent(&self) -> f64 {
+        if self.elapsed_us == 0 {
+            return 100.0;
+        }
+        (self.idle_us.min(self.elapsed_us) as f64) * 100.0 / self.elapsed_us as f64
+    }
 }
 
 /// Which executor a firmware runs.

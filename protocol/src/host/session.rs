@@ -47,6 +47,9 @@ pub struct SessionState {
     /// An embassy firmware's answer to the last stop request, in words.
     #[serde(default)]
     pub stop_handled: Option<String>,
+    /// How much of the time the observed executor slept, as last sampled.
+    #[serde(default)]
+    pub executor_load: Option<ExecutorLoad>,
 }
 
 impl SessionState {
@@ -66,6 +69,7 @@ impl SessionState {
             traces: AwaitTraces::default(),
             executor: Executor::Agent,
             stop_handled: None,
+            executor_load: None,
         }
     }
 
@@ -129,6 +133,7 @@ impl SessionState {
                 self.traces = AwaitTraces { epoch: *epoch, ..AwaitTraces::default() };
                 self.executor = Executor::Agent;
                 self.stop_handled = None;
+                self.executor_load = None;
                 self.firmware = Some(firmware.clone());
                 self.interrupt = None;
                 self.trim_tasks();
@@ -182,6 +187,7 @@ impl SessionState {
                 }
             }
             SessionEvent::ExecutorObserved(executor) => self.executor = *executor,
+            SessionEvent::ExecutorLoad(load) => self.executor_load = Some(*load),
             SessionEvent::StopHandled { hook_ran, hard, .. } => {
                 self.stop_handled = Some(crate::host::wording::stop_handled_words(*hook_ran, *hard));
             }

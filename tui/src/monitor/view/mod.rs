@@ -67,9 +67,15 @@ pub fn render(frame: &mut Frame<'_>, state: &MonitorState) {
 
 fn render_title(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     let s = &state.session;
+    let executor = match (s.executor, s.executor_load) {
+        (Executor::Agent, _) => String::new(),
+        (Executor::Embassy, None) => " embassy │".to_string(),
+        (Executor::Embassy, Some(load)) => format!(" embassy, idle {:.0}% │", load.idle_percent()),
+    };
     let firmware = match &s.firmware {
-        Some(fw) => format!("{} {} │ epoch {} │", fw.name, fw.build_id, s.epoch),
-        None => "no firmware hello yet".to_string(),
+        Some(fw) => format!("{} {} │ epoch {} │{executor}", fw.name, fw.build_id, s.epoch),
+        None if executor.is_empty() => "no firmware hello yet".to_string(),
+        None => format!("no firmware hello yet │{executor}"),
     };
     let line = Line::from(vec![
         Span::styled(" asyncmon ", Style::new().add_modifier(Modifier::BOLD).reversed()),
