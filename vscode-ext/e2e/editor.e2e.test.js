@@ -17,15 +17,13 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
 const { startCodeServer, filesBelow, extRoot } = require('./codeServer');
 
-const root = path.resolve(extRoot, '..');
-const asyncmond = process.env.ASYNCMOND || path.join(root, 'target', 'debug', 'asyncmond');
+const { root, asyncmond, demoLine, daemonsUnder, waitFor } = require('../test/support');
 const vsix = process.env.ASYNCMON_VSIX || path.join(extRoot, 'asyncmon-0.1.0.vsix');
 
 const settings = (daemonPath) => ({
@@ -43,34 +41,6 @@ const settings = (daemonPath) => ({
   'files.watcherExclude': { '**/target/**': true, '**/node_modules/**': true, '**/.e2e-tools/**': true },
   'search.exclude': { '**/target': true, '**/.e2e-tools': true },
 });
-
-/** The 1-based line of demo/src/demo.rs that holds `needle`. */
-function demoLine(needle) {
-  const lines = fs.readFileSync(path.join(root, 'demo', 'src', 'demo.rs'), 'utf8').split('\n');
-  const index = lines.findIndex((l) => l.includes(needle));
-  assert.ok(index >= 0, `${needle} is in demo.rs`);
-  return index + 1;
-}
-
-/** The asyncmond processes serving sockets below `dir`. */
-function daemonsUnder(dir) {
-  try {
-    return execFileSync('pgrep', ['-f', '--', `asyncmond --socket ${dir}`]).toString().trim().split('\n');
-  } catch {
-    return []; // pgrep exits 1 when nothing matches.
-  }
-}
-
-/** Polls `check` until it returns something truthy. */
-async function waitFor(what, ms, check) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const found = await check();
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('a user starts the demo, reads the failure, stops it and starts it again in a real VS Code', async (t) => {
   for (const f of [asyncmond, path.join(path.dirname(asyncmond), 'asyncmon'), vsix]) {

@@ -3,29 +3,15 @@
 // stacks; Stop is KeyboardInterrupt and its second press the hard stop; Restart resets the target.
 // Without a launch.json, F5 starts the demo.
 
-import * as fs from 'fs';
 import * as vscode from 'vscode';
 import { serverArgs } from './serverArgs';
-import { resolveServerPath } from './serverPath';
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
+import { locateAsyncmond } from './locate';
 
 /** Starts `asyncmond dap` for each debug session. */
 class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
   createDebugAdapterDescriptor(): vscode.ProviderResult<vscode.DebugAdapterDescriptor> {
     const config = vscode.workspace.getConfiguration('asyncmon');
-    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-    const found = resolveServerPath(config.get<string>('daemonPath'), folders, {
-      isExecutable,
-      pathVariable: process.env.PATH,
-    });
+    const found = locateAsyncmond();
     if (!found.path) {
       throw new Error('asyncmond was not found. Set asyncmon.daemonPath, or build it (cargo build -p asyncmon-daemon).');
     }

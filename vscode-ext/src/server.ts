@@ -2,23 +2,13 @@
 // vscode-languageclient, restart it when its path or socket setting changes, and say plainly why
 // there is no server when there is none (with "Open Settings" and "Show Output" at hand).
 
-import * as fs from 'fs';
 import * as vscode from 'vscode';
 import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from 'vscode-languageclient/node';
 import { serverArgs } from './serverArgs';
-import { resolveServerPath } from './serverPath';
+import { locateAsyncmond } from './locate';
 
 /** How long the server has to end the daemon it started when the editor closes. */
 const STOP_TIMEOUT_MS = 8000;
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** Handlers for the server's notifications. */
 export interface Listeners {
@@ -39,11 +29,7 @@ export class ServerHost {
   /** Finds `asyncmond` and starts `asyncmond lsp`; never throws. */
   async start(): Promise<void> {
     const config = vscode.workspace.getConfiguration('asyncmon');
-    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-    const found = resolveServerPath(config.get<string>('daemonPath'), folders, {
-      isExecutable,
-      pathVariable: process.env.PATH,
-    });
+    const found = locateAsyncmond();
     if (!found.path) {
       this.log.appendLine(`asyncmond was not found; tried:\n  ${found.tried.join('\n  ')}`);
       return this.fail('asyncmond was not found. Set asyncmon.daemonPath, or build it (cargo build -p asyncmon-daemon).');

@@ -11,41 +11,12 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { DebugClient } = require('@vscode/debugadapter-testsupport');
 
-const root = path.resolve(__dirname, '..', '..');
-const asyncmond = process.env.ASYNCMOND || path.join(root, 'target', 'debug', 'asyncmond');
-
-/** The 1-based line of demo/src/demo.rs that holds `needle`. */
-function demoLine(needle) {
-  const lines = fs.readFileSync(path.join(root, 'demo', 'src', 'demo.rs'), 'utf8').split('\n');
-  const index = lines.findIndex((l) => l.includes(needle));
-  assert.ok(index >= 0, `${needle} is in demo.rs`);
-  return index + 1;
-}
-
-/** The asyncmond processes serving sockets below `dir`. */
-function daemonsUnder(dir) {
-  try {
-    return execFileSync('pgrep', ['-f', '--', `asyncmond --socket ${dir}`]).toString().trim().split('\n');
-  } catch {
-    return [];
-  }
-}
-
-async function waitFor(what, ms, check) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const found = await check();
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const { root, asyncmond, demoLine, daemonsUnder, waitFor } = require('./support');
 
 /** A client for `asyncmond dap` with its own runtime directory (so its own daemon socket), and
  *  the Debug Console's text as it arrives. */

@@ -16,30 +16,7 @@ const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 const lsp = require('vscode-languageserver-protocol/node');
 
-const root = path.resolve(__dirname, '..', '..');
-const asyncmond = process.env.ASYNCMOND || path.join(root, 'target', 'debug', 'asyncmond');
-
-/** Resolves when `check()` returns something truthy; rejects with `what` after `ms`. */
-function waitFor(what, ms, check) {
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + ms;
-    const poll = () => {
-      const found = check();
-      if (found) return resolve(found);
-      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(poll, 20);
-    };
-    poll();
-  });
-}
-
-/** The 0-based line of the first line of demo/src/demo.rs containing `needle`. */
-function demoLine(needle) {
-  const lines = fs.readFileSync(path.join(root, 'demo', 'src', 'demo.rs'), 'utf8').split('\n');
-  const index = lines.findIndex((l) => l.includes(needle));
-  assert.ok(index >= 0, `${needle} is in demo.rs`);
-  return index;
-}
+const { root, asyncmond, demoLine, waitFor } = require('./support');
 
 test('the demo failure reaches the editor at its line and stop ends in KeyboardInterrupt', async (t) => {
   assert.ok(fs.existsSync(asyncmond), `${asyncmond} exists (run cargo build first)`);
@@ -99,7 +76,7 @@ test('the demo failure reaches the editor at its line and stop ends in KeyboardI
     }
     return undefined;
   });
-  assert.equal(diagnostic.range.start.line, demoLine('SensorError::timeout(poll)'));
+  assert.equal(diagnostic.range.start.line, demoLine('SensorError::timeout(poll)') - 1); // LSP lines count from 0
   assert.equal(diagnostic.severity, lsp.DiagnosticSeverity.Error);
   assert.match(diagnostic.message, /^SensorError: sensor poll #\d+ timed out after 50 ms — in task sensor_poll/);
   const chain = diagnostic.relatedInformation.map((r) => r.message);
