@@ -24,4 +24,5 @@ pub mod roll_call;
 pub mod rtt;
 pub mod server;
 pub mod socket_path;
+pub mod source_paths;
 pub mod text_channels;

@@ -306,45 +306,7 @@ impl Dwarf {
                     path = Path::new(comp_dir.to_string_lossy().ok()?.as_ref()).join(path);
                 }
             }
-            Some(without_dot_dots(&path).to_string_lossy().into_owned())
+            Some(crate::source_paths::without_dot_dots(&path).to_string_lossy().into_owned())
         })?
-    }
-}
-
-/// `a/examples/../../b/c.rs` → `b/c.rs`, as a module included with `#[path = "../.."]` is named:
-/// each `..` takes back the part before it (a leading one stays).
-fn without_dot_dots(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::ParentDir
-                if matches!(out.components().next_back(), Some(std::path::Component::Normal(_))) =>
-            {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod path_tests {
-    #[test]
-    fn dot_dots_take_back_the_part_before_them() {
-        let cases = [
-            ("/w/embassy/examples/../../firmware/x/src/tasks.rs", "/w/firmware/x/src/tasks.rs"),
-            ("embassy/examples/../../firmware/tasks.rs", "firmware/tasks.rs"),
-            ("../up/a.rs", "../up/a.rs"),
-            ("/w/./src/a.rs", "/w/src/a.rs"),
-        ];
-        for (path, expected) in cases {
-            assert_eq!(
-                super::without_dot_dots(std::path::Path::new(path)),
-                std::path::Path::new(expected),
-                "{path}"
-            );
-        }
     }
 }

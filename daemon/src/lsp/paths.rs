@@ -10,7 +10,9 @@ use std::path::{Component, Path, PathBuf};
 
 /// The file in one of `roots` that `firmware_path` names, if there is one.
 pub fn resolve(roots: &[PathBuf], firmware_path: &str) -> Option<PathBuf> {
-    let path = Path::new(firmware_path);
+    // `a/examples/../../b/c.rs` is `b/c.rs`; a `..` left at the start still leaves the folder.
+    let normal = crate::source_paths::without_dot_dots(Path::new(firmware_path));
+    let path = normal.as_path();
     let parts: Vec<&std::ffi::OsStr> = path
         .components()
         .filter_map(|c| match c {
@@ -61,6 +63,11 @@ mod tests {
         assert_eq!(resolve(&roots, "demo/src/demo.rs"), Some(real("demo/src/demo.rs")));
         assert_eq!(resolve(&roots, "/home/ci/build/demo/src/demo.rs"), Some(real("demo/src/demo.rs")));
         assert_eq!(resolve(&roots, "src/main.rs"), Some(real("src/main.rs")));
+        // A `#[path]` module's name, as the compiler wrote it.
+        assert_eq!(
+            resolve(&roots, "embassy/examples/../../demo/src/demo.rs"),
+            Some(real("demo/src/demo.rs"))
+        );
     }
 
     #[test]
@@ -72,6 +79,7 @@ mod tests {
         let roots = [dir.path().to_path_buf()];
         assert_eq!(resolve(&roots, "/rustc/abc/library/core/src/option.rs"), None);
         assert_eq!(resolve(&roots, "../secret.rs"), None);
+        assert_eq!(resolve(&roots, "src/../../secret.rs"), None, "taken back, it still leaves the folder");
         assert_eq!(
             resolve(&roots, "link/secret.rs"),
             None,

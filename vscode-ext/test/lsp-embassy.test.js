@@ -1,0 +1,91 @@
+// The editor on an embassy firmware: the real `asyncmond lsp` through a real LSP client, attached to
+// the embassy example on the simulated board (embassy/examples/sim_example.rs, watched by
+// asyncmon-embassy): the inlay hints name each embassy task at its `.await` in
+// firmware/embassy-example/src/tasks.rs, the panic becomes a diagnostic at its line naming the task
+// that was running, and the session summary says the firmware's tasks by name.
+//
+// Needs the workspace's debug build (`cargo build`) and the example's
+// (`cargo build -p asyncmon-embassy --example sim_example --features sim-example --target-dir
+// target/embassy-sim`; `cargo test` builds it for demo/tests/embassy_observer.rs).
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { pathToFileURL } = require('node:url');
+const lsp = require('vscode-languageserver-protocol/node');
+const { root, asyncmond, daemonsUnder, waitFor } = require('./support');
+
+const example = path.join(root, 'target', 'embassy-sim', 'debug', 'examples', 'sim_example');
+const tasksFile = path.join(root, 'firmware', 'embassy-example', 'src', 'tasks.rs');
+
+/** The 0-based line of tasks.rs that holds `needle` (LSP lines count from 0). */
+function tasksLine(needle) {
+  const index = fs.readFileSync(tasksFile, 'utf8').split('\n').findIndex((l) => l.includes(needle));
+  assert.ok(index >= 0, `${needle} is in tasks.rs`);
+  return index;
+}
+
+test('an embassy firmware in the editor: tasks at their awaits, the panic at its line', async (t) => {
+  for (const f of [asyncmond, example]) assert.ok(fs.existsSync(f), `${f} exists (cargo build; cargo test builds the example)`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asyncmon-lsp-embassy-'));
+  fs.chmodSync(dir, 0o700);
+  const server = spawn(asyncmond, ['--socket', path.join(dir, 'd.sock'), 'lsp', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(() => {
+    server.kill();
+    for (const pid of daemonsUnder(dir)) process.kill(Number(pid), 'SIGKILL');
+  });
+  const connection = lsp.createProtocolConnection(
+    new lsp.StreamMessageReader(server.stdout),
+    new lsp.StreamMessageWriter(server.stdin),
+  );
+  const published = [];
+  const sessions = [];
+  connection.onNotification(lsp.PublishDiagnosticsNotification.type, (p) => published.push(p));
+  connection.onNotification('asyncmon/session', (s) => sessions.push(s));
+  connection.onNotification('asyncmon/logs', () => {});
+  connection.onNotification(lsp.LogMessageNotification.type, () => {});
+  connection.listen();
+  const rootUri = pathToFileURL(root).href;
+  await connection.sendRequest(lsp.InitializeRequest.type, {
+    processId: process.pid,
+    rootUri,
+    capabilities: {},
+    workspaceFolders: [{ uri: rootUri, name: 'asyncmon' }],
+  });
+  await connection.sendNotification(lsp.InitializedNotification.type, {});
+  await connection.sendRequest(lsp.ExecuteCommandRequest.type, { command: 'asyncmon.attach', arguments: ['sim', example] });
+
+  // Each embassy task named at its await, as the hints of the file show them.
+  const uri = pathToFileURL(tasksFile).href;
+  const expected = [
+    ['ticker', tasksLine('ticker.next().await')],
+    ['waiter', tasksLine('READINGS.receive().await')],
+    ['faulty', tasksLine('FAULT.wait().await')],
+  ];
+  const hints = await waitFor('the inlay hints at the embassy tasks\' awaits', 30_000, async () => {
+    const hints = await connection.sendRequest(lsp.InlayHintRequest.type, {
+      textDocument: { uri },
+      range: { start: { line: 0, character: 0 }, end: { line: 200, character: 0 } },
+    });
+    const found = (hints ?? []).map((h) => [h.position.line, h.label]);
+    return expected.every(([name, line]) => found.some(([l, label]) => l === line && label.includes(`${name} waiting here`))) && found;
+  });
+  assert.ok(hints.length >= 3, JSON.stringify(hints));
+
+  // The panic at 4 s: a diagnostic at its line, naming the task that was running.
+  const panic = await waitFor('the panic in tasks.rs', 30_000, () => {
+    for (const p of published) {
+      if (p.uri !== uri) continue;
+      const d = p.diagnostics.find((x) => x.message.includes('sensor fault'));
+      if (d) return d;
+    }
+    return undefined;
+  });
+  assert.equal(panic.range.start.line, tasksLine('panic!('));
+  assert.match(panic.message, /in task faulty/);
+  const session = sessions[sessions.length - 1];
+  for (const name of ['ticker', 'waiter', 'hog']) assert.ok(session.tasks.some((task) => task.name === name), `${name} in ${JSON.stringify(session.tasks)}`);
+});
