@@ -10,13 +10,11 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 const lsp = require('vscode-languageserver-protocol/node');
-const { root, asyncmond, daemonsUnder, waitFor } = require('./support');
+const { root, asyncmond, waitFor, startLanguageServer } = require('./support');
 
 const example = path.join(root, 'target', 'embassy-sim', 'debug', 'examples', 'sim_example');
 const tasksFile = path.join(root, 'firmware', 'embassy-example', 'src', 'tasks.rs');
@@ -30,32 +28,7 @@ function tasksLine(needle) {
 
 test('an embassy firmware in the editor: tasks at their awaits, the panic at its line', async (t) => {
   for (const f of [asyncmond, example]) assert.ok(fs.existsSync(f), `${f} exists (cargo build; cargo test builds the example)`);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asyncmon-lsp-embassy-'));
-  fs.chmodSync(dir, 0o700);
-  const server = spawn(asyncmond, ['--socket', path.join(dir, 'd.sock'), 'lsp', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  t.after(() => {
-    server.kill();
-    for (const pid of daemonsUnder(dir)) process.kill(Number(pid), 'SIGKILL');
-  });
-  const connection = lsp.createProtocolConnection(
-    new lsp.StreamMessageReader(server.stdout),
-    new lsp.StreamMessageWriter(server.stdin),
-  );
-  const published = [];
-  const sessions = [];
-  connection.onNotification(lsp.PublishDiagnosticsNotification.type, (p) => published.push(p));
-  connection.onNotification('asyncmon/session', (s) => sessions.push(s));
-  connection.onNotification('asyncmon/logs', () => {});
-  connection.onNotification(lsp.LogMessageNotification.type, () => {});
-  connection.listen();
-  const rootUri = pathToFileURL(root).href;
-  await connection.sendRequest(lsp.InitializeRequest.type, {
-    processId: process.pid,
-    rootUri,
-    capabilities: {},
-    workspaceFolders: [{ uri: rootUri, name: 'asyncmon' }],
-  });
-  await connection.sendNotification(lsp.InitializedNotification.type, {});
+  const { connection, published, sessions } = await startLanguageServer(t);
   await connection.sendRequest(lsp.ExecuteCommandRequest.type, { command: 'asyncmon.attach', arguments: ['sim', example] });
 
   // Each embassy task named at its await, as the hints of the file show them.

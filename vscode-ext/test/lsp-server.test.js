@@ -9,57 +9,20 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 const lsp = require('vscode-languageserver-protocol/node');
 
-const { root, asyncmond, demoLine, waitFor } = require('./support');
+const { root, asyncmond, demoLine, waitFor, startLanguageServer } = require('./support');
 
 test('the demo failure reaches the editor at its line and stop ends in KeyboardInterrupt', async (t) => {
   assert.ok(fs.existsSync(asyncmond), `${asyncmond} exists (run cargo build first)`);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asyncmon-lsp-'));
-  const socket = path.join(dir, 'd.sock');
-  const server = spawn(asyncmond, ['--socket', socket, 'lsp', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const daemons = () => {
-    try {
-      return execFileSync('pgrep', ['-f', '--', `--socket ${socket} sim`]).toString().trim().split('\n');
-    } catch {
-      return []; // pgrep exits 1 when nothing matches.
-    }
-  };
-  t.after(() => {
-    server.kill();
-    for (const pid of daemons()) process.kill(Number(pid), 'SIGKILL');
-  });
-
-  const connection = lsp.createProtocolConnection(
-    new lsp.StreamMessageReader(server.stdout),
-    new lsp.StreamMessageWriter(server.stdin),
-  );
-  const published = [];
-  const sessions = [];
-  connection.onNotification(lsp.PublishDiagnosticsNotification.type, (p) => published.push(p));
-  connection.onNotification('asyncmon/session', (s) => sessions.push(s));
-  const logs = [];
-  connection.onNotification('asyncmon/logs', (l) => logs.push(...l.lines));
-  connection.onNotification(lsp.LogMessageNotification.type, () => {});
-  connection.listen();
-
-  const rootUri = pathToFileURL(root).href;
-  const init = await connection.sendRequest(lsp.InitializeRequest.type, {
-    processId: process.pid,
-    rootUri,
-    capabilities: {},
-    workspaceFolders: [{ uri: rootUri, name: 'asyncmon' }],
-  });
+  const { connection, published, sessions, logs, init, daemons } = await startLanguageServer(t);
   assert.deepEqual(
     [...init.capabilities.executeCommandProvider.commands].sort(),
     ['asyncmon.attach', 'asyncmon.clearFailures', 'asyncmon.hardStop', 'asyncmon.stop'],
   );
-  await connection.sendNotification(lsp.InitializedNotification.type, {});
 
   const attached = await connection.sendRequest(lsp.ExecuteCommandRequest.type, {
     command: 'asyncmon.attach',

@@ -3,9 +3,11 @@
 // (node --test runs this file too: it has no tests.)
 
 const assert = require('node:assert/strict');
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
+const { pathToFileURL } = require('node:url');
 
 /** The repository. */
 const root = path.resolve(__dirname, '..', '..');
@@ -20,10 +22,12 @@ function demoLine(needle) {
   return index + 1;
 }
 
-/** The asyncmond processes serving sockets below `dir`. */
-function daemonsUnder(dir) {
+/** The asyncmond processes serving sockets below `dir` (`target`: only those whose command line
+ *  goes on with it, `sim` for a simulated board's daemon). */
+function daemonsUnder(dir, target = '') {
   try {
-    return execFileSync('pgrep', ['-f', '--', `asyncmond --socket ${dir}`]).toString().trim().split('\n');
+    const pattern = `asyncmond --socket ${dir}` + (target ? `\\S* ${target}` : '');
+    return execFileSync('pgrep', ['-f', '--', pattern]).toString().trim().split('\n');
   } catch {
     return []; // pgrep exits 1 when nothing matches.
   }
@@ -40,4 +44,42 @@ async function waitFor(what, ms, check) {
   }
 }
 
-module.exports = { root, asyncmond, demoLine, daemonsUnder, waitFor };
+/** `asyncmond lsp --stdio` as an editor starts it (its daemon socket in a directory of its own),
+ *  through a real LSP client, initialized on the workspace: what it publishes, as it arrives. The
+ *  server and any daemon it started end with the test. */
+async function startLanguageServer(t) {
+  const lsp = require('vscode-languageserver-protocol/node');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asyncmon-lsp-'));
+  fs.chmodSync(dir, 0o700);
+  const server = spawn(asyncmond, ['--socket', path.join(dir, 'd.sock'), 'lsp', '--stdio'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  t.after(() => {
+    server.kill();
+    for (const pid of daemonsUnder(dir)) process.kill(Number(pid), 'SIGKILL');
+  });
+  const connection = lsp.createProtocolConnection(
+    new lsp.StreamMessageReader(server.stdout),
+    new lsp.StreamMessageWriter(server.stdin),
+  );
+  const published = [];
+  const sessions = [];
+  const logs = [];
+  connection.onNotification(lsp.PublishDiagnosticsNotification.type, (p) => published.push(p));
+  connection.onNotification('asyncmon/session', (s) => sessions.push(s));
+  connection.onNotification('asyncmon/logs', (l) => logs.push(...l.lines));
+  connection.onNotification(lsp.LogMessageNotification.type, () => {});
+  connection.listen();
+  const rootUri = pathToFileURL(root).href;
+  const init = await connection.sendRequest(lsp.InitializeRequest.type, {
+    processId: process.pid,
+    rootUri,
+    capabilities: {},
+    workspaceFolders: [{ uri: rootUri, name: 'asyncmon' }],
+  });
+  await connection.sendNotification(lsp.InitializedNotification.type, {});
+  // The daemons the server started for a simulated board (not the server itself).
+  return { connection, published, sessions, logs, init, daemons: () => daemonsUnder(dir, 'sim') };
+}
+
+module.exports = { root, asyncmond, demoLine, daemonsUnder, waitFor, startLanguageServer };
