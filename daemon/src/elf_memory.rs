@@ -53,9 +53,28 @@ pub struct ElfMemory {
 impl ElfMemory {
     /// Reads the ELF at `path`.
     pub fn open(path: &Path) -> Result<Self, ElfError> {
+        Self::open_segments(path, |_| true)
+    }
+
+    /// Reads only the segments the firmware cannot change (code and constants, no `.data`): what
+    /// is the same in the ELF as on the target while it runs.
+    pub fn open_read_only(path: &Path) -> Result<Self, ElfError> {
+        Self::open_segments(path, |flags| flags & object::elf::PF_W == 0)
+    }
+
+    /// Memory with nothing in it.
+    pub fn empty() -> Self {
+        ElfMemory { segments: Vec::new() }
+    }
+
+    fn open_segments(path: &Path, keep: impl Fn(u32) -> bool) -> Result<Self, ElfError> {
         let segments = with_elf(path, |file| {
             Ok(file
                 .segments()
+                .filter(|segment| match segment.flags() {
+                    object::SegmentFlags::Elf { p_flags } => keep(p_flags),
+                    _ => true,
+                })
                 .filter_map(|segment| Some((segment.address(), segment.data().ok()?.to_vec())))
                 .filter(|(_, bytes)| !bytes.is_empty())
                 .collect())

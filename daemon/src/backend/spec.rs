@@ -44,7 +44,7 @@ pub fn parse(spec: &str) -> Result<TargetConfig, String> {
             let elf = parts.next().ok_or_else(|| format!("{spec:?}: probe needs =APP.elf ({usage})"))?;
             let board = BoardArgs {
                 elf: elf.into(),
-                chip: chip.into(),
+                chip: Some(chip.into()),
                 probe: parts.next().map(Into::into),
                 no_flash: false,
                 connect_under_reset: false,

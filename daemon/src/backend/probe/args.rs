@@ -9,10 +9,13 @@ use std::time::Duration;
 pub struct BoardArgs {
     /// The firmware's ELF.
     pub elf: PathBuf,
-    /// The chip, as probe-rs names it (nRF52840_xxAA, STM32F411RETx, ...).
+    /// The chip, as probe-rs names it (nRF52840_xxAA, STM32F411RETx, ...); not needed with a
+    /// virtual probe, which knows its machine's.
     #[arg(long)]
-    pub chip: String,
+    pub chip: Option<String>,
     /// The probe, VID:PID[:SERIAL] (hex); needed when several are plugged in (`asyncmon probes`).
+    /// `qemu:mps2-an386` or `qemu:microbit` is a virtual probe plugged into a QEMU machine: the
+    /// whole board path without a board.
     #[arg(long)]
     pub probe: Option<String>,
     /// Attach to the running firmware without flashing.
@@ -27,7 +30,7 @@ impl BoardArgs {
     /// The target configuration these arguments describe.
     pub fn config(self) -> ProbeConfig {
         ProbeConfig {
-            chip: self.chip,
+            chip: self.chip.unwrap_or_default(),
             probe: self.probe,
             elf: self.elf,
             flash: !self.no_flash,

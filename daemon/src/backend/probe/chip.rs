@@ -25,13 +25,22 @@ impl std::fmt::Display for UnknownChip {
 
 impl std::error::Error for UnknownChip {}
 
+/// probe-rs's built-in targets, and the QEMU machines that virtual probes attach to.
+pub fn registry() -> Registry {
+    let mut registry = Registry::from_builtin_families();
+    registry
+        .add_target_family_from_yaml(super::qemu_probe::TARGETS_YAML)
+        .expect("the QEMU machines' target description is valid (tested)");
+    registry
+}
+
 /// How many suggestions a wrong name gets.
 const SUGGESTIONS: usize = 5;
 
 /// Checks `name` against the built-in targets (case-insensitive, as probe-rs matches); returns the
 /// target's canonical name.
 pub fn validate_chip(name: &str) -> Result<String, UnknownChip> {
-    let registry = Registry::from_builtin_families();
+    let registry = registry();
     if let Ok(target) = registry.get_target_by_name(name) {
         return Ok(target.name);
     }
@@ -55,6 +64,14 @@ pub fn validate_chip(name: &str) -> Result<String, UnknownChip> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_qemu_machines_of_virtual_probes_are_chips_probe_rs_attaches_to() {
+        assert_eq!(validate_chip("qemu-mps2-an386").unwrap(), "qemu-mps2-an386");
+        let target = registry().get_target_by_name("qemu-mps2-an386").unwrap();
+        // Code memory is RAM there: probe-rs's loader writes it without a flash algorithm.
+        assert!(target.memory_map.iter().all(|region| region.is_ram()));
+    }
 
     #[test]
     fn a_known_chip_is_accepted_in_any_case() {

@@ -8,9 +8,11 @@
 //! the chip name (with suggestions), the ELF and its `_SEGGER_RTT` symbol.
 
 pub mod args;
+mod board_memory;
 pub mod chip;
 mod core_memory;
 pub mod progress;
+pub mod qemu_probe;
 pub mod select;
 
 use super::elf::{find_rtt_symbol, symbol_address, RttSymbol};
@@ -18,15 +20,19 @@ use super::error::TargetError;
 use super::process::Exit;
 use super::rtt_channels::RttChannels;
 use super::sink::Sink;
+use super::traces::DebugElf;
 use super::transport::{AfterReset, Timing, Transport};
 use crate::defmt_logs::TableLoad;
 use crate::elf_memory::ElfMemory;
 use crate::memory::TargetMemory;
 use asyncmon_protocol::host::{LogLine, LogSource, SessionEvent, TargetDescription};
+use board_memory::BoardMemory;
 use core_memory::CoreMemory;
+use probe_rs::config::Registry;
 use probe_rs::flashing::{DownloadOptions, ElfOptions, FlashProgress, ProgressEvent};
 use probe_rs::probe::list::Lister;
 use probe_rs::{Permissions, Session};
+use qemu_probe::{VirtualHandle, VirtualMachine, VirtualOwner};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -52,22 +58,46 @@ pub struct ProbeConfig {
 /// What was checked before any probe was touched.
 pub struct Prepared {
     chip: String,
+    /// The QEMU machine behind a virtual probe (`--probe qemu:NAME`).
+    virtual_machine: Option<VirtualMachine>,
     rtt: RttSymbol,
     /// Where the firmware's doorbell static is, if it has one.
     doorbell: Option<u64>,
-    strings: ElfMemory,
+    constants: ElfMemory,
     defmt: TableLoad,
 }
 
 /// Checks the chip name and the ELF (its `_SEGGER_RTT` symbol), without touching a probe.
 pub fn prepare(config: &ProbeConfig) -> Result<Prepared, TargetError> {
-    let chip = chip::validate_chip(&config.chip).map_err(|e| TargetError::Firmware(e.to_string()))?;
+    let virtual_machine = match config.probe.as_deref().and_then(qemu_probe::parse) {
+        Some(parsed) => Some(parsed.map_err(TargetError::Unavailable)?),
+        None => None,
+    };
+    let wanted = match (virtual_machine, config.chip.as_str()) {
+        (Some(vm), "") => vm.chip,
+        (None, "") => {
+            return Err(TargetError::Firmware(
+                "which chip is on the board? Name it with --chip (e.g. --chip nRF52840_xxAA; `probe-rs chip list` lists them)".into(),
+            ))
+        }
+        (_, chip) => chip,
+    };
+    let chip = chip::validate_chip(wanted).map_err(|e| TargetError::Firmware(e.to_string()))?;
+    if let Some(vm) = virtual_machine.filter(|vm| !vm.chip.eq_ignore_ascii_case(&chip)) {
+        return Err(TargetError::Firmware(format!(
+            "the virtual probe {}{} is plugged into a {}, not a {chip}: leave --chip out",
+            qemu_probe::PREFIX,
+            vm.machine.name,
+            vm.chip
+        )));
+    }
     let rtt = find_rtt_symbol(&config.elf).map_err(|e| TargetError::Firmware(e.to_string()))?;
     let doorbell = symbol_address(&config.elf, asyncmon_protocol::doorbell::SYMBOL)
         .map_err(|e| TargetError::Firmware(e.to_string()))?;
-    let strings = ElfMemory::open(&config.elf).map_err(|e| TargetError::Firmware(e.to_string()))?;
+    let constants =
+        ElfMemory::open_read_only(&config.elf).map_err(|e| TargetError::Firmware(e.to_string()))?;
     let defmt = TableLoad::start(config.elf.clone());
-    Ok(Prepared { chip, rtt, doorbell, strings, defmt })
+    Ok(Prepared { chip, virtual_machine, rtt, doorbell, constants, defmt })
 }
 
 /// A board through a debug probe, as the pump drives it.
@@ -75,7 +105,8 @@ pub struct Board {
     config: ProbeConfig,
     prepared: Prepared,
     started: Instant,
-    session: Option<Session>,
+    /// The session while attached, and the ELF's constants.
+    memory: BoardMemory,
     channels: Option<RttChannels>,
     /// Flash before the next start (the first only).
     flash_pending: bool,
@@ -83,22 +114,44 @@ pub struct Board {
     /// itself); otherwise it ran before and is asked to resync.
     flashed_now: bool,
     sink: Option<Sink>,
+    /// Where probes come from: the USB drivers, or the virtual probe's lister (its machine started
+    /// at the first connect, and kept until the board ends).
+    virtual_owner: Option<VirtualOwner>,
+    virtual_handle: Option<VirtualHandle>,
+    registry: Registry,
 }
 
 impl Board {
     /// A transport for `config`, checked by [`prepare`].
-    pub fn new(config: ProbeConfig, prepared: Prepared) -> Self {
+    pub fn new(config: ProbeConfig, mut prepared: Prepared) -> Self {
         let flash_pending = config.flash;
+        let constants = std::mem::replace(&mut prepared.constants, ElfMemory::empty());
         Board {
             config,
             prepared,
             started: Instant::now(),
-            session: None,
+            memory: BoardMemory::new(constants),
             channels: None,
             flash_pending,
             flashed_now: false,
             sink: None,
+            virtual_owner: None,
+            virtual_handle: None,
+            registry: chip::registry(),
         }
+    }
+
+    /// Probe-rs's lister: every USB probe, or the one virtual probe (starting its machine).
+    fn lister(&mut self) -> Result<Lister, TargetError> {
+        let Some(vm) = self.prepared.virtual_machine else { return Ok(Lister::new()) };
+        if self.virtual_owner.is_none() {
+            let preloaded = (!self.config.flash).then_some(self.config.elf.as_path());
+            let owner = VirtualOwner::start(vm, preloaded).map_err(TargetError::Unavailable)?;
+            self.virtual_handle = Some(owner.machine());
+            self.virtual_owner = Some(owner);
+        }
+        let owner = self.virtual_owner.as_ref().expect("just started");
+        Ok(Lister::with_lister(Box::new(owner.lister())))
     }
 
     fn say(&self, text: String) {
@@ -110,20 +163,21 @@ impl Board {
     }
 
     /// Finds the probe and attaches to the chip.
-    fn attach(&self) -> Result<Session, TargetError> {
-        let lister = Lister::new();
-        let probes = lister.list_all();
+    fn attach(&mut self) -> Result<Session, TargetError> {
+        // A virtual probe's lister lists just that one.
+        let selector = if self.prepared.virtual_machine.is_some() { None } else { self.config.probe.clone() };
+        let probes = self.lister()?.list_all();
         let entries: Vec<select::ProbeEntry> = probes.iter().map(select::ProbeEntry::from).collect();
-        let chosen = select::choose(&entries, self.config.probe.as_deref())
+        let chosen = select::choose(&entries, selector.as_deref())
             .map_err(|e| TargetError::Unavailable(e.to_string()))?;
         let probe = probes[chosen].open().map_err(|e| {
             TargetError::Unavailable(format!("cannot open the probe {}: {e}", entries[chosen].selector()))
         })?;
         let chip = self.prepared.chip.clone();
         let session = if self.config.connect_under_reset {
-            probe.attach_under_reset(chip.as_str(), Permissions::default())
+            probe.attach_under_reset_with_registry(chip.as_str(), Permissions::default(), &self.registry)
         } else {
-            probe.attach(chip.as_str(), Permissions::default())
+            probe.attach_with_registry(chip.as_str(), Permissions::default(), &self.registry)
         };
         let session =
             session.map_err(|e| TargetError::Unavailable(format!("cannot attach to the {chip}: {e}")))?;
@@ -157,14 +211,7 @@ impl Board {
             TargetError::Unavailable(format!("flashing {} failed: {e}", self.config.elf.display()))
         })?;
         self.say(format!("flashed {}", self.config.elf.display()));
-        let lost = |what: &str, e: &dyn std::fmt::Display| TargetError::Gone(format!("cannot {what}: {e}"));
-        let mut core = session.core(0).map_err(|e| lost("reach the core", &e))?;
-        core.reset_and_halt(Duration::from_secs(1)).map_err(|e| lost("reset the core", &e))?;
-        CoreMemory::new(&mut core)
-            .write(self.prepared.rtt.address, &[0; 16])
-            .map_err(|e| lost("clear the RTT block", &e))?;
-        core.run().map_err(|e| lost("start the core", &e))?;
-        Ok(())
+        restart(session, self.prepared.rtt.address)
     }
 
     /// Runs `op` on the core's memory.
@@ -172,12 +219,26 @@ impl Board {
         &mut self,
         op: impl FnOnce(&mut dyn TargetMemory, &mut Option<RttChannels>) -> Result<R, TargetError>,
     ) -> Result<R, TargetError> {
-        let session =
-            self.session.as_mut().ok_or_else(|| TargetError::Gone("the board is not attached".into()))?;
+        let session = self
+            .memory
+            .session
+            .as_mut()
+            .ok_or_else(|| TargetError::Gone("the board is not attached".into()))?;
         let mut core =
             session.core(0).map_err(|e| TargetError::Gone(format!("the probe connection broke: {e}")))?;
         op(&mut CoreMemory::new(&mut core), &mut self.channels)
     }
+}
+
+/// Resets and halts the core, clears the RTT control block's id (so the link never opens on the
+/// block the firmware left before the reset) and lets the core run.
+fn restart(session: &mut Session, control_block: u64) -> Result<(), TargetError> {
+    let lost = |what: &str, e: &dyn std::fmt::Display| TargetError::Gone(format!("cannot {what}: {e}"));
+    let mut core = session.core(0).map_err(|e| lost("reach the core", &e))?;
+    core.reset_and_halt(Duration::from_secs(1)).map_err(|e| lost("reset the core", &e))?;
+    CoreMemory::new(&mut core).write(control_block, &[0; 16]).map_err(|e| lost("clear the RTT block", &e))?;
+    core.run().map_err(|e| lost("start the core", &e))?;
+    Ok(())
 }
 
 impl Transport for Board {
@@ -201,7 +262,7 @@ impl Transport for Board {
             self.flash(&mut session)?;
             self.flash_pending = false;
         }
-        self.session = Some(session);
+        self.memory.session = Some(session);
         Ok(())
     }
 
@@ -239,21 +300,26 @@ impl Transport for Board {
     }
 
     fn strings(&mut self) -> &mut dyn TargetMemory {
-        &mut self.prepared.strings
+        &mut self.memory
+    }
+
+    fn debug_elf(&self) -> Option<DebugElf> {
+        Some(DebugElf { path: self.config.elf.clone(), bias: 0 })
     }
 
     fn exited(&mut self) -> Option<Exit> {
-        None
+        // A virtual board's QEMU ends when the firmware exits (semihosting); a real board runs on.
+        self.virtual_handle.as_ref().and_then(VirtualHandle::exited)
     }
 
     fn reset(&mut self) -> Result<AfterReset, TargetError> {
         self.channels = None;
-        let session =
-            self.session.as_mut().ok_or_else(|| TargetError::Gone("the board is not attached".into()))?;
-        session
-            .core(0)
-            .and_then(|mut core| core.reset())
-            .map_err(|e| TargetError::Gone(format!("cannot reset the core: {e}")))?;
+        let session = self
+            .memory
+            .session
+            .as_mut()
+            .ok_or_else(|| TargetError::Gone("the board is not attached".into()))?;
+        restart(session, self.prepared.rtt.address)?;
         self.say("the board was reset".into());
         Ok(AfterReset::Relink)
     }
@@ -262,7 +328,7 @@ impl Transport for Board {
         if let Some(channels) = self.channels.take() {
             channels.into_text().finish_in_background(sink.clone());
         }
-        self.session = None;
+        self.memory.session = None;
     }
 
     fn ran_before_attach(&self) -> bool {

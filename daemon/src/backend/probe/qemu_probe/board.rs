@@ -1,0 +1,255 @@
+//! The QEMU machine behind a virtual probe: started halted (`-S`) and empty, as a board fresh from
+//! the factory, so that probe-rs's loader puts the firmware in — or, for `--no-flash`, already
+//! running a firmware (`-kernel`), as a board flashed earlier. It outlives the probe connections
+//! made to it (a probe unplugged and plugged in again finds the firmware still running) and ends
+//! with the last handle.
+//!
+//! Its core is reached through the gdbstub ([`super::gdb`]), its resets through QMP, its RAM
+//! through the shared memory-backend file while the guest runs (as an AHB-AP reads a chip's RAM
+//! without halting it), and any other address through the gdbstub, the guest paused meanwhile.
+
+use super::gdb::{Gdb, GdbError};
+use super::scs::CoreAccess;
+use crate::backend::process::{Exit, Process};
+use crate::backend::qemu::machine::{Machine, RamWindow};
+use crate::backend::qemu::qmp::Qmp;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// A running QEMU machine that a virtual probe attaches to.
+pub struct VirtualBoard {
+    machine: &'static Machine,
+    dir: tempfile::TempDir,
+    process: Process,
+    gdb: Option<Gdb>,
+    qmp: Option<Qmp>,
+    ram: Option<File>,
+    /// Probe transactions so far: one per block read or written, one per core operation.
+    pub transactions: u64,
+}
+
+impl VirtualBoard {
+    /// Starts `machine`, empty and halted, or running `preloaded`.
+    pub fn start(machine: &'static Machine, preloaded: Option<&Path>) -> Result<Self, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("asyncmon-probe-")
+            .tempdir()
+            .map_err(|e| format!("cannot make a directory for QEMU's files: {e}"))?;
+        let ram = if machine.shared_ram {
+            let file = File::options()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(dir.path().join("ram"))
+                .and_then(|file| file.set_len(machine.ram.size).map(|()| file))
+                .map_err(|e| format!("cannot make the guest's RAM file: {e}"))?;
+            Some(file)
+        } else {
+            None
+        };
+        let mut command = command(machine, dir.path(), preloaded);
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", machine.qemu))?;
+        tracing::info!(pid = child.id(), machine = machine.name, "QEMU started behind a virtual probe");
+        let mut board = VirtualBoard {
+            machine,
+            dir,
+            process: Process::Started(child),
+            gdb: None,
+            qmp: None,
+            ram,
+            transactions: 0,
+        };
+        board.plug_in(false)?;
+        if preloaded.is_some() {
+            // A board flashed earlier runs its firmware whether a probe is there or not.
+            board.gdb()?.resume().map_err(|e| e.to_string())?;
+        }
+        Ok(board)
+    }
+
+    /// The machine.
+    pub fn machine(&self) -> &'static Machine {
+        self.machine
+    }
+
+    /// Connects the gdbstub (the probe's cable) to a guest that `runs` or not; it is halted then.
+    fn plug_in(&mut self, runs: bool) -> Result<(), String> {
+        if self.gdb.is_none() {
+            let gdb = Gdb::connect(&self.dir.path().join("gdb.sock"), Duration::from_secs(5), runs)
+                .map_err(|e| format!("cannot reach QEMU's gdbstub: {e}"))?;
+            self.gdb = Some(gdb);
+        }
+        Ok(())
+    }
+
+    /// How QEMU ended, if it has (semihosting exit: the firmware's code).
+    pub fn exited(&mut self) -> Option<Exit> {
+        self.process.try_exit()
+    }
+
+    /// Connects the probe again after its connection broke: the guest goes on where it was
+    /// (running, unless a debugger had halted it), as a board does when a probe is plugged in.
+    pub fn reconnect(&mut self) -> Result<(), String> {
+        if self.gdb.is_some() {
+            return Ok(());
+        }
+        let status =
+            self.qmp()?.execute("query-status").map_err(|e| format!("cannot ask QEMU its state: {e}"))?;
+        let runs = status.get("running").and_then(|r| r.as_bool()).unwrap_or(false);
+        self.plug_in(runs)?;
+        if runs {
+            self.gdb()?.resume().map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn gdb(&mut self) -> Result<&mut Gdb, String> {
+        if let Some(exit) = self.process.try_exit() {
+            self.gdb = None;
+            return Err(format!("QEMU ({}) ended: {}", self.machine.name, exit.description));
+        }
+        self.gdb.as_mut().ok_or_else(|| "the virtual probe is not connected".to_string())
+    }
+
+    fn gdb_op<R>(&mut self, op: impl FnOnce(&mut Gdb) -> Result<R, GdbError>) -> Result<R, String> {
+        self.transactions += 1;
+        let result = op(self.gdb()?);
+        if let Err(GdbError::Io(_)) = &result {
+            // The connection broke (QEMU ended, or the cable was pulled): connect again next time.
+            self.gdb = None;
+        }
+        result.map_err(|e| e.to_string())
+    }
+
+    /// Where `address..address + len` is in the shared RAM file, if it is all there.
+    fn in_shared_ram(&self, address: u64, len: usize) -> Option<u64> {
+        let RamWindow { base, size } = self.machine.ram;
+        let offset = address.checked_sub(base)?;
+        (self.ram.is_some() && offset.checked_add(len as u64)? <= size).then_some(offset)
+    }
+
+    /// Reads guest memory: RAM without pausing the guest, anything else through the gdbstub.
+    pub fn read(&mut self, address: u64, buf: &mut [u8]) -> Result<(), String> {
+        if let Some(offset) = self.in_shared_ram(address, buf.len()) {
+            self.transactions += 1;
+            let ram = self.ram.as_ref().expect("checked by in_shared_ram");
+            return ram.read_exact_at(buf, offset).map_err(|e| format!("the guest's RAM file: {e}"));
+        }
+        self.gdb_op(|gdb| gdb.paused(|gdb| gdb.read_memory(address, buf)))
+    }
+
+    /// Writes guest memory, the same way.
+    pub fn write(&mut self, address: u64, data: &[u8]) -> Result<(), String> {
+        if let Some(offset) = self.in_shared_ram(address, data.len()) {
+            self.transactions += 1;
+            let ram = self.ram.as_ref().expect("checked by in_shared_ram");
+            return ram.write_all_at(data, offset).map_err(|e| format!("the guest's RAM file: {e}"));
+        }
+        self.gdb_op(|gdb| gdb.paused(|gdb| gdb.write_memory(address, data)))
+    }
+
+    fn qmp(&mut self) -> Result<&mut Qmp, String> {
+        if self.qmp.is_none() {
+            let qmp = Qmp::connect(&self.dir.path().join("qmp.sock"), Duration::from_secs(2))
+                .map_err(|e| format!("cannot reach QEMU to reset it: {e}"))?;
+            self.qmp = Some(qmp);
+        }
+        Ok(self.qmp.as_mut().expect("just connected"))
+    }
+}
+
+impl CoreAccess for VirtualBoard {
+    fn is_halted(&mut self) -> Result<bool, String> {
+        self.gdb_op(|gdb| gdb.is_halted())
+    }
+
+    fn halt(&mut self) -> Result<(), String> {
+        self.gdb_op(|gdb| gdb.halt())
+    }
+
+    fn resume(&mut self) -> Result<(), String> {
+        self.gdb_op(|gdb| gdb.resume())
+    }
+
+    fn step(&mut self) -> Result<(), String> {
+        self.gdb_op(|gdb| gdb.step())
+    }
+
+    fn reset(&mut self, halt: bool) -> Result<(), String> {
+        // Paused first, so the guest runs no instruction after the reset unless asked to.
+        self.gdb_op(|gdb| gdb.halt())?;
+        self.transactions += 1;
+        self.qmp()?.execute("system_reset").map_err(|e| {
+            self.qmp = None;
+            format!("cannot reset QEMU: {e}")
+        })?;
+        if !halt {
+            self.gdb_op(|gdb| gdb.resume())?;
+        }
+        Ok(())
+    }
+
+    fn read_register(&mut self, name: &str) -> Result<Option<u64>, String> {
+        let Some(register) = self.gdb()?.register(name) else { return Ok(None) };
+        self.gdb_op(|gdb| gdb.paused(|gdb| gdb.read_register(register))).map(Some)
+    }
+
+    fn write_register(&mut self, name: &str, value: u64) -> Result<bool, String> {
+        let Some(register) = self.gdb()?.register(name) else { return Ok(false) };
+        self.gdb_op(|gdb| gdb.paused(|gdb| gdb.write_register(register, value))).map(|()| true)
+    }
+
+    fn breakpoint(&mut self, address: u64, set: bool) -> Result<(), String> {
+        self.gdb_op(|gdb| gdb.paused(|gdb| gdb.breakpoint(address, set)))
+    }
+}
+
+impl Drop for VirtualBoard {
+    fn drop(&mut self) {
+        self.process.end();
+    }
+}
+
+/// QEMU's command line for a virtual board whose files are in `dir`.
+fn command(machine: &Machine, dir: &Path, preloaded: Option<&Path>) -> Command {
+    let mut command = Command::new(machine.qemu);
+    if machine.shared_ram {
+        command
+            .arg("-machine")
+            .arg(format!("{},memory-backend=ram", machine.name))
+            .arg("-m")
+            .arg(format!("{}M", machine.ram.size >> 20))
+            .arg("-object")
+            .arg(format!(
+                "memory-backend-file,id=ram,size={},mem-path={},share=on",
+                machine.ram.size,
+                dir.join("ram").display()
+            ));
+    } else {
+        command.args(["-machine", machine.name]);
+    }
+    if let Some(cpu) = machine.cpu {
+        command.args(["-cpu", cpu]);
+    }
+    command
+        .args(machine.args)
+        .args(["-display", "none", "-monitor", "none", "-serial", "null"])
+        .args(["-semihosting-config", "enable=on,target=native"])
+        .arg("-qmp")
+        .arg(format!("unix:{},server=on,wait=off", dir.join("qmp.sock").display()))
+        .arg("-gdb")
+        .arg(format!("unix:{},server=on,wait=off", dir.join("gdb.sock").display()))
+        .arg("-S");
+    if let Some(elf) = preloaded {
+        command.arg("-kernel").arg(PathBuf::from(elf));
+    }
+    command
+}
