@@ -96,3 +96,4 @@ macro_rules! through_probe {
 }
 
 through_probe!(cortex_m4f, "mps2-an386", "mps2-an386");
+through_probe!(cortex_m0, "microbit", "microbit");

@@ -276,10 +276,18 @@ impl Transport for Board {
     }
 
     fn read(&mut self, bytes: &mut Vec<u8>, events: &mut Vec<SessionEvent>) -> Result<(), TargetError> {
-        self.with_memory(|memory, channels| match channels {
+        let read = self.with_memory(|memory, channels| match channels {
             Some(channels) => channels.read(memory, bytes, events),
             None => Ok(()),
-        })
+        });
+        match read {
+            // A virtual board whose firmware exited took its RAM along: that is its exit, which
+            // `exited` tells, not a probe that broke.
+            Err(TargetError::Gone(_)) if self.virtual_handle.as_ref().is_some_and(VirtualHandle::ending) => {
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     fn write(&mut self, data: &[u8]) -> Result<usize, TargetError> {

@@ -31,6 +31,26 @@ pub fn find(pid: u32, window: RamWindow, control_block: u64) -> io::Result<Optio
     Ok(None)
 }
 
+/// Where, in process `pid`, the guest address `window.base` is: the host address of the RAM that
+/// starts with `marker` (written there by a debugger, through QEMU's gdbstub, a moment before).
+pub fn find_marked(pid: u32, window: RamWindow, marker: &[u8]) -> io::Result<Option<u64>> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))?;
+    let mem = File::open(format!("/proc/{pid}/mem"))?;
+    for (start, end) in candidates(&maps, window.size) {
+        let mut bytes = vec![0; (end - start) as usize];
+        if mem.read_exact_at(&mut bytes, start).is_err() {
+            continue;
+        }
+        let size = window.size as usize;
+        let found =
+            (0..=bytes.len().saturating_sub(size)).step_by(4).find(|&at| bytes[at..].starts_with(marker));
+        if let Some(at) = found {
+            return Ok(Some(start + at as u64));
+        }
+    }
+    Ok(None)
+}
+
 /// The anonymous, private, read-write mappings in `maps` (a `/proc/PID/maps`) that can hold
 /// `size` bytes of RAM.
 fn candidates(maps: &str, size: u64) -> Vec<(u64, u64)> {

@@ -26,7 +26,8 @@ pub struct VirtualBoard {
     process: Process,
     gdb: Option<Gdb>,
     qmp: Option<Qmp>,
-    ram: Option<File>,
+    /// The RAM: the shared file, or QEMU's process memory (offset: the RAM's host address).
+    ram: Option<(File, u64)>,
     /// Probe transactions so far: one per block read or written, one per core operation.
     pub transactions: u64,
 }
@@ -46,17 +47,26 @@ impl VirtualBoard {
                 .open(dir.path().join("ram"))
                 .and_then(|file| file.set_len(machine.ram.size).map(|()| file))
                 .map_err(|e| format!("cannot make the guest's RAM file: {e}"))?;
-            Some(file)
+            Some((file, 0))
         } else {
             None
         };
         let mut command = command(machine, dir.path(), preloaded);
-        let child = command
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", machine.qemu))?;
+        if let Some(stderr) = child.stderr.take() {
+            // What QEMU says of itself (a guest that locked up, say) goes to the daemon's log.
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                    tracing::warn!(target: "qemu", "{line}");
+                }
+            });
+        }
         tracing::info!(pid = child.id(), machine = machine.name, "QEMU started behind a virtual probe");
         let mut board = VirtualBoard {
             machine,
@@ -68,6 +78,9 @@ impl VirtualBoard {
             transactions: 0,
         };
         board.plug_in(false)?;
+        if board.ram.is_none() {
+            board.find_private_ram()?;
+        }
         if preloaded.is_some() {
             // A board flashed earlier runs its firmware whether a probe is there or not.
             board.gdb()?.resume().map_err(|e| e.to_string())?;
@@ -93,6 +106,40 @@ impl VirtualBoard {
     /// How QEMU ended, if it has (semihosting exit: the firmware's code).
     pub fn exited(&mut self) -> Option<Exit> {
         self.process.try_exit()
+    }
+
+    /// Whether QEMU has ended or ends within a moment: a failed read then is the firmware's exit
+    /// (its RAM went with QEMU), not a probe that broke.
+    pub fn ending(&mut self) -> bool {
+        self.process.gone_soon()
+    }
+
+    /// Finds a machine's private RAM in QEMU's memory: a marker written through the gdbstub before
+    /// the guest ran, looked for among QEMU's mappings, then the RAM's bytes put back.
+    fn find_private_ram(&mut self) -> Result<(), String> {
+        let window = self.machine.ram;
+        let marker: Vec<u8> = format!(
+            "asyncmon:{:016x}",
+            std::process::id() as u64 ^ self.dir.path().as_os_str().len() as u64 ^ 0x5eed_cafe
+        )
+        .into_bytes();
+        let mut saved = vec![0; marker.len()];
+        self.gdb_op(|gdb| gdb.read_memory(window.base, &mut saved))?;
+        self.gdb_op(|gdb| gdb.write_memory(window.base, &marker))?;
+        let pid = self.process.id();
+        let found = crate::backend::qemu::process_ram::find_marked(pid, window, &marker);
+        self.gdb_op(|gdb| gdb.write_memory(window.base, &saved))?;
+        let host_base = found
+            .map_err(|e| format!("cannot read QEMU's memory (/proc/{pid}/mem: {e}): {} keeps its RAM to itself, and reading it needs the permission ptrace needs", self.machine.name))?
+            .ok_or_else(|| format!("the guest RAM of {} is not among QEMU's mappings", self.machine.name))?;
+        let mem = File::options()
+            .read(true)
+            .write(true)
+            .open(format!("/proc/{pid}/mem"))
+            .map_err(|e| format!("cannot open QEMU's memory: {e}"))?;
+        tracing::info!(pid, host_base = format_args!("{host_base:#x}"), "guest RAM found in QEMU's memory");
+        self.ram = Some((mem, host_base));
+        Ok(())
     }
 
     /// Connects the probe again after its connection broke: the guest goes on where it was
@@ -129,18 +176,19 @@ impl VirtualBoard {
         result.map_err(|e| e.to_string())
     }
 
-    /// Where `address..address + len` is in the shared RAM file, if it is all there.
-    fn in_shared_ram(&self, address: u64, len: usize) -> Option<u64> {
+    /// Where `address..address + len` is in the RAM's file, if it is all there.
+    fn in_ram(&self, address: u64, len: usize) -> Option<u64> {
         let RamWindow { base, size } = self.machine.ram;
         let offset = address.checked_sub(base)?;
-        (self.ram.is_some() && offset.checked_add(len as u64)? <= size).then_some(offset)
+        let (_, host_base) = self.ram.as_ref()?;
+        (offset.checked_add(len as u64)? <= size).then_some(host_base + offset)
     }
 
     /// Reads guest memory: RAM without pausing the guest, anything else through the gdbstub.
     pub fn read(&mut self, address: u64, buf: &mut [u8]) -> Result<(), String> {
-        if let Some(offset) = self.in_shared_ram(address, buf.len()) {
+        if let Some(offset) = self.in_ram(address, buf.len()) {
             self.transactions += 1;
-            let ram = self.ram.as_ref().expect("checked by in_shared_ram");
+            let (ram, _) = self.ram.as_ref().expect("checked by in_ram");
             return ram.read_exact_at(buf, offset).map_err(|e| format!("the guest's RAM file: {e}"));
         }
         self.gdb_op(|gdb| gdb.paused(|gdb| gdb.read_memory(address, buf)))
@@ -148,9 +196,9 @@ impl VirtualBoard {
 
     /// Writes guest memory, the same way.
     pub fn write(&mut self, address: u64, data: &[u8]) -> Result<(), String> {
-        if let Some(offset) = self.in_shared_ram(address, data.len()) {
+        if let Some(offset) = self.in_ram(address, data.len()) {
             self.transactions += 1;
-            let ram = self.ram.as_ref().expect("checked by in_shared_ram");
+            let (ram, _) = self.ram.as_ref().expect("checked by in_ram");
             return ram.write_all_at(data, offset).map_err(|e| format!("the guest's RAM file: {e}"));
         }
         self.gdb_op(|gdb| gdb.paused(|gdb| gdb.write_memory(address, data)))
@@ -209,6 +257,12 @@ impl CoreAccess for VirtualBoard {
 
     fn breakpoint(&mut self, address: u64, set: bool) -> Result<(), String> {
         self.gdb_op(|gdb| gdb.paused(|gdb| gdb.breakpoint(address, set)))
+    }
+
+    fn read_u16(&mut self, address: u64) -> Result<u16, String> {
+        let mut bytes = [0; 2];
+        self.read(address, &mut bytes)?;
+        Ok(u16::from_le_bytes(bytes))
     }
 }
 

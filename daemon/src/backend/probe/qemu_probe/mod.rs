@@ -176,6 +176,11 @@ impl VirtualHandle {
         self.0.lock().ok()?.board.exited()
     }
 
+    /// Whether QEMU has ended or is ending (see `VirtualBoard::ending`).
+    pub fn ending(&self) -> bool {
+        self.0.lock().map(|mut t| t.board.ending()).unwrap_or(true)
+    }
+
     /// Probe transactions so far.
     pub fn transactions(&self) -> u64 {
         self.0.lock().map(|t| t.board.transactions).unwrap_or(0)

@@ -24,6 +24,8 @@ pub trait CoreAccess {
     fn write_register(&mut self, name: &str, value: u64) -> Result<bool, String>;
     /// Sets or clears a hardware breakpoint.
     fn breakpoint(&mut self, address: u64, set: bool) -> Result<(), String>;
+    /// Reads the half-word at `address` (an instruction).
+    fn read_u16(&mut self, address: u64) -> Result<u16, String>;
 }
 
 /// DHCSR, DCRSR, DCRDR, DEMCR.
@@ -72,6 +74,8 @@ pub struct DebugRegisters {
     fp_comp: [u32; BREAKPOINTS],
     /// Whether the core was halted when last asked: a halt found on a later read was a breakpoint.
     halted_before: bool,
+    /// A breakpoint set at the `BKPT` a routine returns to (see [`DebugRegisters::resume`]).
+    return_trap: Option<u64>,
 }
 
 impl DebugRegisters {
@@ -99,6 +103,7 @@ impl DebugRegisters {
                 let halted = core.is_halted()?;
                 if halted && !self.halted_before {
                     self.dfsr |= DFSR_BKPT;
+                    self.clear_return_trap(core)?;
                 }
                 self.halted_before = halted;
                 let mut value = self.control | S_REGRDY | S_RETIRE_ST;
@@ -168,10 +173,12 @@ impl DebugRegisters {
         if value & C_DEBUGEN == 0 {
             // Debug off: the core runs, its breakpoints no longer halt it.
             self.clear_breakpoints(core)?;
+            self.clear_return_trap(core)?;
             core.resume()?;
             self.halted_before = false;
         } else if value & C_HALT != 0 {
             core.halt()?;
+            self.clear_return_trap(core)?;
             self.dfsr |= DFSR_HALTED;
             self.halted_before = true;
         } else if value & C_STEP != 0 {
@@ -179,8 +186,35 @@ impl DebugRegisters {
             self.dfsr |= DFSR_HALTED;
             self.halted_before = true;
         } else {
-            core.resume()?;
-            self.halted_before = false;
+            self.resume(core)?;
+        }
+        Ok(())
+    }
+
+    /// Lets a debugged core run. A `BKPT` halts such a core; QEMU takes it as a fault instead. The
+    /// one place a probe relies on it — a routine it calls returning to a `BKPT` at its link
+    /// register, as probe-rs's flash algorithms do — is watched with a hardware breakpoint.
+    fn resume(&mut self, core: &mut dyn CoreAccess) -> Result<(), String> {
+        if self.halted_before {
+            if let Some(lr) = core.read_register("lr")? {
+                let at = lr & !1;
+                if self.return_trap.is_none() && core.read_u16(at).is_ok_and(|insn| insn >> 8 == 0xBE) {
+                    core.breakpoint(at, true)?;
+                    self.return_trap = Some(at);
+                }
+            }
+        }
+        core.resume()?;
+        self.halted_before = false;
+        Ok(())
+    }
+
+    fn clear_return_trap(&mut self, core: &mut dyn CoreAccess) -> Result<(), String> {
+        if let Some(at) = self.return_trap.take() {
+            let kept = self.fp_enabled && self.fp_comp.iter().any(|c| breakpoint_address(*c) == Some(at));
+            if !kept {
+                core.breakpoint(at, false)?;
+            }
         }
         Ok(())
     }
@@ -303,6 +337,7 @@ mod tests {
         breakpoints: BTreeSet<u64>,
         resets: Vec<bool>,
         steps: usize,
+        memory: HashMap<u64, u16>,
     }
 
     impl CoreAccess for FakeCore {
@@ -341,6 +376,9 @@ mod tests {
                 self.breakpoints.remove(&address);
             }
             Ok(())
+        }
+        fn read_u16(&mut self, address: u64) -> Result<u16, String> {
+            self.memory.get(&address).copied().ok_or_else(|| format!("{address:#x} unmapped"))
         }
     }
 
@@ -407,6 +445,23 @@ mod tests {
         assert_ne!(regs.read(&mut core, DHCSR).unwrap() & S_HALT, 0);
         assert_ne!(regs.read(&mut core, DFSR).unwrap() & DFSR_BKPT, 0);
         regs.write(&mut core, FP_COMP0 + 4, 0).unwrap();
+        assert!(core.breakpoints.is_empty());
+    }
+
+    #[test]
+    fn a_routine_returning_to_a_bkpt_halts_there_as_on_silicon() {
+        let (mut core, mut regs) = (FakeCore::default(), DebugRegisters::halted());
+        core.memory.insert(0x2000_0000, 0xBE00);
+        core.registers.insert("lr".into(), 0x2000_0001);
+        regs.write(&mut core, DHCSR, DBGKEY | C_DEBUGEN).unwrap();
+        assert_eq!(core.breakpoints, BTreeSet::from([0x2000_0000]));
+        core.halted = true; // the routine returned
+        assert_ne!(regs.read(&mut core, DHCSR).unwrap() & S_HALT, 0);
+        assert!(core.breakpoints.is_empty(), "the trap is gone once it caught the return");
+        // A return address that is no BKPT sets nothing.
+        core.registers.insert("lr".into(), 0x0000_0101);
+        core.memory.insert(0x100, 0x4770);
+        regs.write(&mut core, DHCSR, DBGKEY | C_DEBUGEN).unwrap();
         assert!(core.breakpoints.is_empty());
     }
 }
