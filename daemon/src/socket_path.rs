@@ -89,6 +89,49 @@ fn default_dir() -> PathBuf {
     }
 }
 
+/// Why no one session could be picked for a client that named no socket.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionSocketError {
+    /// No daemon serves in the socket directory.
+    #[error("no asyncmon session is running (none serves in {dir}): start one with `asyncmon run`, `asyncmon qemu`, `asyncmon demo` or `asyncmond`, or name its socket with --socket", dir = dir.display())]
+    None {
+        /// The directory looked in.
+        dir: PathBuf,
+    },
+    /// Several do.
+    #[error("{} asyncmon sessions are running; pick one with --socket:\n{}", sockets.len(), sockets.iter().map(|s| format!("  --socket {}", s.display())).collect::<Vec<_>>().join("\n"))]
+    Several {
+        /// Their sockets.
+        sockets: Vec<PathBuf>,
+    },
+}
+
+/// The socket of the one session that runs, for a client given no `--socket`: the default
+/// socket's, or that of the one runner (`asyncmon run`, `qemu`, `demo`: `COMMAND-PID.sock`) serving
+/// beside it. Only sockets that pass [`check_for_client`] and answer a connection count.
+pub fn find_session_socket() -> Result<PathBuf, SessionSocketError> {
+    find_session_socket_in(&default_dir())
+}
+
+/// [`find_session_socket`] in `dir`.
+pub fn find_session_socket_in(dir: &Path) -> Result<PathBuf, SessionSocketError> {
+    let mut sockets: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "sock"))
+                .filter(|p| check_for_client(p).is_ok() && std::os::unix::net::UnixStream::connect(p).is_ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    sockets.sort();
+    match sockets.len() {
+        0 => Err(SessionSocketError::None { dir: dir.to_path_buf() }),
+        1 => Ok(sockets.remove(0)),
+        _ => Err(SessionSocketError::Several { sockets }),
+    }
+}
+
 /// This process's user.
 pub fn current_uid() -> u32 {
     // /proc/self is owned by our (effective) uid.
@@ -211,6 +254,31 @@ pub fn restrict(path: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_without_a_socket_finds_the_one_live_session_and_lists_several() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let serve = |name: &str| {
+            let path = dir.path().join(name);
+            let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+            restrict(&path).unwrap();
+            listener
+        };
+        assert!(matches!(find_session_socket_in(dir.path()), Err(SessionSocketError::None { .. })));
+        // A socket whose daemon is gone does not count.
+        drop(serve("demo-1.sock"));
+        assert!(matches!(find_session_socket_in(dir.path()), Err(SessionSocketError::None { .. })));
+        let _run = serve("run-2.sock");
+        assert_eq!(find_session_socket_in(dir.path()).unwrap(), dir.path().join("run-2.sock"));
+        let _daemon = serve("asyncmond.sock");
+        let err = find_session_socket_in(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("2 asyncmon sessions are running"), "{err}");
+        assert!(
+            err.contains("--socket ") && err.contains("run-2.sock") && err.contains("asyncmond.sock"),
+            "{err}"
+        );
+    }
 
     fn as_root() -> bool {
         if current_uid() != 0 {

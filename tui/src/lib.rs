@@ -9,3 +9,4 @@
 
 pub mod cmd;
 pub mod monitor;
+pub mod runner;

@@ -22,10 +22,22 @@ enum Command {
     /// Flash a firmware to a board through a debug probe, reset and run it, and open the monitor.
     ///
     /// Like `probe-rs run`, with the task view: the ELF is flashed (with progress), the core is reset
-    /// and run, RTT is attached. The chip name is checked first; a wrong one gets suggestions.
+    /// and run, RTT is attached. The chip name is checked first; a wrong one gets suggestions. As
+    /// cargo's runner (`runner = "asyncmon run --chip nRF52840_xxAA"`): plain lines without a
+    /// terminal, and an exit code a script can use — the firmware's own when it exits, 130 after
+    /// KeyboardInterrupt, 101 after a panic, 1 after an unretrieved failure with
+    /// --fail-on-unretrieved or when no probe is found. No board? `--probe qemu:mps2-an386` (or
+    /// `qemu:microbit`) is a virtual probe plugged into a QEMU machine.
     Run {
         #[command(flatten)]
         board: asyncmon_daemon::backend::probe::args::BoardArgs,
+        /// Wait for the probe to be plugged in (and for it to come back after a failed attach)
+        /// instead of ending with the probes there are.
+        #[arg(long)]
+        wait_for_probe: bool,
+        #[command(flatten)]
+        watch: asyncmon_tui::runner::WatchArgs,
+
         /// The socket other clients can use.
         #[arg(long)]
         socket: Option<PathBuf>,
@@ -41,6 +53,9 @@ enum Command {
     Qemu {
         #[command(flatten)]
         qemu: asyncmon_daemon::backend::qemu::args::QemuArgs,
+        #[command(flatten)]
+        watch: asyncmon_tui::runner::WatchArgs,
+
         /// The socket other clients can use.
         #[arg(long)]
         socket: Option<PathBuf>,
@@ -63,6 +78,8 @@ enum Command {
         /// Record the session to this file (play it back with `asyncmon replay FILE`).
         #[arg(long)]
         record: Option<PathBuf>,
+        #[command(flatten)]
+        watch: asyncmon_tui::runner::WatchArgs,
     },
     /// Play back a recording (made with --record) in the monitor, as if it were live.
     Replay {
@@ -74,6 +91,8 @@ enum Command {
         socket: Option<PathBuf>,
         /// The recording.
         file: PathBuf,
+        #[command(flatten)]
+        watch: asyncmon_tui::runner::WatchArgs,
     },
     /// Open the monitor on a target behind an RTT TCP server: OpenOCD (`rtt server start PORT 0`),
     /// J-Link's RTT port, or probe-rs. Strings are resolved from the firmware's ELF.
@@ -90,10 +109,12 @@ enum Command {
         /// Record the session to this file.
         #[arg(long)]
         record: Option<PathBuf>,
+        #[command(flatten)]
+        watch: asyncmon_tui::runner::WatchArgs,
     },
     /// Open the monitor on a running asyncmond.
     Monitor {
-        /// The daemon's socket [default: $XDG_RUNTIME_DIR/asyncmon/asyncmond.sock].
+        /// The daemon's socket [default: the one session running: asyncmond's, or asyncmon run's, qemu's or demo's].
         #[arg(long)]
         socket: Option<PathBuf>,
         /// Which of the daemon's targets to watch (0 is the first; `asyncmond multi` serves several).
@@ -102,7 +123,7 @@ enum Command {
     },
     /// Stop the firmware: it sees KeyboardInterrupt, cancels every task, and acknowledges.
     Stop {
-        /// The daemon's socket [default: $XDG_RUNTIME_DIR/asyncmon/asyncmond.sock].
+        /// The daemon's socket [default: the one session running: asyncmond's, or asyncmon run's, qemu's or demo's].
         #[arg(long)]
         socket: Option<PathBuf>,
         /// Seconds to wait for the firmware's acknowledgement.
@@ -124,7 +145,7 @@ enum Command {
     },
     /// Reset the target (the simulator restarts its firmware): a new session epoch begins.
     Reset {
-        /// The daemon's socket [default: $XDG_RUNTIME_DIR/asyncmon/asyncmond.sock].
+        /// The daemon's socket [default: the one session running: asyncmond's, or asyncmon run's, qemu's or demo's].
         #[arg(long)]
         socket: Option<PathBuf>,
         /// Seconds to wait for the firmware to come back.
@@ -154,58 +175,80 @@ fn init_logging(log: Option<&PathBuf>) -> anyhow::Result<()> {
 }
 
 fn main() {
-    if let Err(error) = run() {
-        // The error says what happened and what to do; no backtrace for a user's mistake.
-        eprintln!("asyncmon: {error:#}");
-        std::process::exit(1);
+    match run() {
+        Ok(code) => std::process::exit(code),
+        Err(error) => {
+            // The error says what happened and what to do; no backtrace for a user's mistake.
+            eprintln!("asyncmon: {error:#}");
+            std::process::exit(1);
+        }
     }
 }
 
-fn run() -> anyhow::Result<()> {
+/// Runs the command; returns the process's exit code.
+fn run() -> anyhow::Result<i32> {
     let cli = Cli::parse();
     if let Command::Device { name } = &cli.command {
         std::process::exit(asyncmon_tui::cmd::device::run(name));
     }
     init_logging(cli.log.as_ref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let default_socket = asyncmon_daemon::socket_path::default_socket_path;
+    // A client given no --socket finds the one session that runs (or lists several).
+    let default_socket =
+        || -> anyhow::Result<PathBuf> { Ok(asyncmon_daemon::socket_path::find_session_socket()?) };
     let tree = matches!(cli.command, Command::Pstree { .. });
+    let done = |result: anyhow::Result<()>| result.map(|()| 0);
     runtime.block_on(async {
         match cli.command {
-            Command::Demo { socket, record } => asyncmon_tui::cmd::demo::run(socket, record).await,
-            Command::Replay { fast, socket, file } => {
-                asyncmon_tui::cmd::replay::run(file, fast, socket).await
+            Command::Demo { socket, record, watch } => {
+                asyncmon_tui::cmd::demo::run(socket, record, watch).await
             }
-            Command::Run { board, socket, record } => {
-                asyncmon_tui::cmd::run::run(board, socket, record).await
+            Command::Replay { fast, socket, file, watch } => {
+                asyncmon_tui::cmd::replay::run(file, fast, socket, watch).await
             }
-            Command::Qemu { qemu, socket, record } => {
-                asyncmon_tui::cmd::qemu::run(qemu, socket, record).await
+            Command::Run { board, wait_for_probe, socket, record, watch } => {
+                asyncmon_tui::cmd::run::run(board, wait_for_probe, socket, record, watch).await
+            }
+            Command::Qemu { qemu, socket, record, watch } => {
+                asyncmon_tui::cmd::qemu::run(qemu, socket, record, watch).await
             }
             Command::Probes => {
                 println!("{}", asyncmon_tui::cmd::probes::run());
-                Ok(())
+                Ok(0)
             }
-            Command::Attach { rtt_tcp, elf, socket, record } => {
-                asyncmon_tui::cmd::attach::run(rtt_tcp, elf, socket, record).await
+            Command::Attach { rtt_tcp, elf, socket, record, watch } => {
+                asyncmon_tui::cmd::attach::run(rtt_tcp, elf, socket, record, watch).await
             }
             Command::Monitor { socket, target } => {
-                asyncmon_tui::cmd::monitor::run(&socket.unwrap_or_else(default_socket), target).await
+                let socket = match socket {
+                    Some(socket) => socket,
+                    None => default_socket()?,
+                };
+                done(asyncmon_tui::cmd::monitor::run(&socket, target).await)
             }
             Command::Stop { socket, timeout } => {
-                let socket = socket.unwrap_or_else(default_socket);
+                let socket = match socket {
+                    Some(socket) => socket,
+                    None => default_socket()?,
+                };
                 let report = asyncmon_tui::cmd::stop::run(&socket, Duration::from_secs_f64(timeout)).await?;
                 println!("{report}");
-                Ok(())
+                Ok(0)
             }
             Command::Reset { socket, timeout } => {
-                let socket = socket.unwrap_or_else(default_socket);
+                let socket = match socket {
+                    Some(socket) => socket,
+                    None => default_socket()?,
+                };
                 let epoch = asyncmon_tui::cmd::reset::run(&socket, Duration::from_secs_f64(timeout)).await?;
                 println!("the target was reset: session epoch {epoch}");
-                Ok(())
+                Ok(0)
             }
             Command::Ps { traces } | Command::Pstree { traces } => {
-                let socket = traces.socket.unwrap_or_else(default_socket);
+                let socket = match traces.socket {
+                    Some(socket) => socket,
+                    None => default_socket()?,
+                };
                 let timeout = Duration::from_secs_f64(traces.timeout);
                 let session = asyncmon_tui::cmd::ps::fetch(&socket, traces.target, timeout).await?;
                 let text = if tree {
@@ -214,7 +257,7 @@ fn run() -> anyhow::Result<()> {
                     asyncmon_tui::cmd::ps::ps(&session)
                 };
                 print!("{text}");
-                Ok(())
+                Ok(0)
             }
             Command::Device { .. } => unreachable!("handled before the runtime starts"),
         }

@@ -60,8 +60,10 @@ fn a_malformed_probe_selector_is_explained() {
     let config = ProbeConfig {
         chip: "nRF52840_xxAA".into(),
         probe: Some("jlink".into()),
+        // This host binary stands in for a firmware: attached to, never flashed (it would be refused
+        // for loading outside the chip's memory).
         elf: ASYNCMON.into(),
-        flash: true,
+        flash: false,
         connect_under_reset: false,
         poll_interval: Duration::from_millis(10),
         attach_timeout: Duration::from_secs(1),
@@ -92,8 +94,10 @@ async fn no_probe_is_said_in_words_retried_and_clients_are_still_served() {
     let config = ProbeConfig {
         chip: "nRF52840_xxAA".into(),
         probe: None,
+        // This host binary stands in for a firmware: attached to, never flashed (it would be refused
+        // for loading outside the chip's memory).
         elf: ASYNCMON.into(),
-        flash: true,
+        flash: false,
         connect_under_reset: false,
         poll_interval: Duration::from_millis(10),
         attach_timeout: Duration::from_secs(1),

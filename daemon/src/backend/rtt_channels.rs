@@ -16,8 +16,9 @@ pub const DOWN_CHANNEL: &str = "asyncmon-control";
 
 /// An open link: the channels found in a sane control block.
 pub struct RttChannels {
-    up: UpChannel,
-    down: DownChannel,
+    /// asyncmon's channels; `None` on a firmware that only logs (defmt-only).
+    up: Option<UpChannel>,
+    down: Option<DownChannel>,
     text: TextChannels,
 }
 
@@ -30,12 +31,38 @@ impl RttChannels {
         defmt: &TableLoad,
         started: Instant,
     ) -> Result<Option<Self>, TargetError> {
+        Self::open_channels(mem, addr, width, defmt, started, true)
+    }
+
+    /// Opens the log channels only, for a firmware without asyncmon's (defmt-only).
+    pub fn open_logs(
+        mem: &mut dyn TargetMemory,
+        addr: u64,
+        width: PointerWidth,
+        defmt: &TableLoad,
+        started: Instant,
+    ) -> Result<Option<Self>, TargetError> {
+        Self::open_channels(mem, addr, width, defmt, started, false)
+    }
+
+    fn open_channels(
+        mem: &mut dyn TargetMemory,
+        addr: u64,
+        width: PointerWidth,
+        defmt: &TableLoad,
+        started: Instant,
+        asyncmon: bool,
+    ) -> Result<Option<Self>, TargetError> {
         if !ControlBlock::is_initialised(mem, addr)? {
             return Ok(None);
         }
         let block = ControlBlock::read(mem, addr, width)?;
-        let up = UpChannel::attach(mem, block.up_channel(UP_CHANNEL)?)?;
-        let down = DownChannel::attach(block.down_channel(DOWN_CHANNEL)?);
+        let (up, down) = if asyncmon {
+            let up = UpChannel::attach(mem, block.up_channel(UP_CHANNEL)?)?;
+            (Some(up), Some(DownChannel::attach(block.down_channel(DOWN_CHANNEL)?)))
+        } else {
+            (None, None)
+        };
         let text = TextChannels::attach(mem, &block, UP_CHANNEL, started, defmt);
         Ok(Some(RttChannels { up, down, text }))
     }
@@ -47,14 +74,19 @@ impl RttChannels {
         bytes: &mut Vec<u8>,
         events: &mut Vec<SessionEvent>,
     ) -> Result<(), TargetError> {
-        self.up.read(mem, bytes)?;
+        if let Some(up) = &mut self.up {
+            up.read(mem, bytes)?;
+        }
         self.text.read(mem, events);
         Ok(())
     }
 
     /// Writes what fits of `data` into the control channel.
     pub fn write(&mut self, mem: &mut dyn TargetMemory, data: &[u8]) -> Result<usize, TargetError> {
-        Ok(self.down.write(mem, data)?)
+        match &mut self.down {
+            Some(down) => Ok(down.write(mem, data)?),
+            None => Ok(0),
+        }
     }
 
     /// The log channels, for what is left to decode when the target is gone.

@@ -2,8 +2,8 @@
 //! stack (innermost `.await` on top), a failure is an exception. Pure functions of the session; the
 //! adapter ([`super::adapter`]) answers requests with them.
 
-use crate::lsp::diagnostics::path_words;
 use crate::lsp::paths::resolve;
+use asyncmon_protocol::host::wording::failure_path_words;
 use asyncmon_protocol::host::wording::{frame_words, wait_words, waiting_for_words};
 use asyncmon_protocol::host::{
     AwaitFrame, Failure, FailurePath, FrameState, Location, SessionState, Task, TaskId, TaskState,
@@ -204,7 +204,7 @@ pub fn exception_info(session: &SessionState, failure: &Failure) -> ExceptionInf
         trace.push(format!("in task #{} {}, spawned at {}", task.id, task.name, task.spawned_at));
         trace.push(format!("spawn chain: {}", names.join(" ← ")));
     }
-    trace.push(format!("{}: {}", failure.message, path_words(failure.path)));
+    trace.push(format!("{}: {}", failure.message, failure_path_words(failure.path)));
     ExceptionInfoResponse {
         exception_id: type_name.clone(),
         description: Some(message.clone()),

@@ -11,6 +11,7 @@
 //! session) clears everything; a stop keeps them, as a compiler's errors stay until the next build.
 
 use super::paths::resolve;
+use asyncmon_protocol::host::wording::failure_path_words;
 use asyncmon_protocol::host::{Failure, FailurePath, Location, SessionEvent, SessionState};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -207,7 +208,7 @@ impl Diagnostics {
             let names: Vec<&str> = chain.iter().map(|t| t.name.as_str()).collect();
             hover += &format!("- spawn chain: {}\n", names.join(" ← "));
         }
-        hover += &format!("- path: {}\n- handler: {}\n", path_words(failure.path), failure.message);
+        hover += &format!("- path: {}\n- handler: {}\n", failure_path_words(failure.path), failure.message);
         FailureDiagnostic {
             line,
             column,
@@ -253,19 +254,6 @@ fn path_code(path: FailurePath) -> &'static str {
         FailurePath::Gathered => "gathered",
         FailurePath::DuringShutdown => "during-shutdown",
         FailurePath::Panic => "panic",
-    }
-}
-
-/// The path a failure took, in words (the editor's hover, the debug view's exception details).
-pub(crate) fn path_words(path: FailurePath) -> &'static str {
-    match path {
-        FailurePath::Unretrieved => {
-            "never retrieved: nobody awaited the task, so the exception handler got it"
-        }
-        FailurePath::Awaited => "retrieved by the task that awaited it",
-        FailurePath::Gathered => "came out of a gather, which cancelled the other tasks",
-        FailurePath::DuringShutdown => "raised while a stop request was carried out",
-        FailurePath::Panic => "a panic: the firmware halted",
     }
 }
 

@@ -2,7 +2,10 @@
 //! stop`, the language server and through it the editor): one home for the words, so the terminal
 //! and the editor never say the same thing two ways.
 
-use super::{AwaitFrame, FrameState, InterruptReport, Location, TaskOutcome, TaskTrace};
+use super::{
+    AwaitFrame, Failure, FailurePath, FrameState, InterruptReport, Location, SessionState, TaskOutcome,
+    TaskTrace,
+};
 use std::format;
 use std::string::String;
 use std::vec::Vec;
@@ -121,6 +124,50 @@ pub fn stop_handled_words(hook_ran: bool, hard: bool) -> String {
     } else {
         format!("{what}: nothing was stopped — the firmware registered no stop hook (asyncmon_embassy::set_stop_hook) and embassy tasks cannot be cancelled from outside; reset the target instead (asyncmon reset)")
     }
+}
+
+/// The path a failure took, in words (the editor's hover, the debug view's exception details, a
+/// runner's plain output).
+pub fn failure_path_words(path: FailurePath) -> &'static str {
+    match path {
+        FailurePath::Unretrieved => {
+            "never retrieved: nobody awaited the task, so the exception handler got it"
+        }
+        FailurePath::Awaited => "retrieved by the task that awaited it",
+        FailurePath::Gathered => "came out of a gather, which cancelled the other tasks",
+        FailurePath::DuringShutdown => "raised while a stop request was carried out",
+        FailurePath::Panic => "a panic: the firmware halted",
+    }
+}
+
+/// A failure in plain lines: what was raised, then where, in which task, its spawn chain, the
+/// path it took and the handler's message.
+pub fn failure_context(session: &SessionState, failure: &Failure) -> Vec<String> {
+    let mut lines = Vec::new();
+    match &failure.exception {
+        Some(e) => lines.push(format!("{}: {}", e.type_name, e.message)),
+        None => lines.push(failure.message.clone()),
+    }
+    if let Some(at) = failure.exception.as_ref().and_then(|e| e.raised_at.as_ref()) {
+        lines.push(format!("raised at {at}"));
+    }
+    if let Some(task) = &failure.task {
+        // An embassy task has no spawn location (line 0).
+        match task.spawned_at.line {
+            0 => lines.push(format!("in task {} (#{})", task.name, task.id)),
+            _ => lines.push(format!("in task {} (#{}), spawned at {}", task.name, task.id, task.spawned_at)),
+        }
+        let chain: Vec<&str> =
+            session.spawn_chain(failure.epoch, task.id).iter().map(|t| t.name.as_str()).collect();
+        if chain.len() > 1 {
+            lines.push(format!("spawn chain: {}", chain.join(" ← ")));
+        }
+    }
+    lines.push(format!("path: {}", failure_path_words(failure.path)));
+    if failure.exception.is_some() {
+        lines.push(format!("handler: {}", failure.message));
+    }
+    lines
 }
 
 #[cfg(test)]

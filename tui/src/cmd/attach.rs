@@ -12,13 +12,10 @@ pub async fn run(
     elf: PathBuf,
     socket: Option<PathBuf>,
     record: Option<PathBuf>,
-) -> anyhow::Result<()> {
-    let socket = socket.unwrap_or_else(crate::cmd::demo::demo_socket_path);
+    watch: crate::runner::WatchArgs,
+) -> anyhow::Result<i32> {
+    let socket = socket.unwrap_or_else(|| crate::runner::session_socket_path("attach"));
     let tcp = TcpConfig { addr, elf, initial_backoff: Duration::from_millis(200) };
-    crate::cmd::demo::serve_and_monitor(DaemonConfig {
-        socket,
-        targets: vec![TargetConfig::Tcp(tcp)],
-        record,
-    })
-    .await
+    let config = DaemonConfig { socket, targets: vec![TargetConfig::Tcp(tcp)], record };
+    crate::runner::serve_and_watch(config, watch.display(), watch.options(true)).await
 }

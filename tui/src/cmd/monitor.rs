@@ -7,5 +7,5 @@ use std::path::Path;
 /// user quits.
 pub async fn run(socket: &Path, target: u32) -> anyhow::Result<()> {
     let client = Client::connect(socket, "asyncmon monitor").await?;
-    crate::monitor::run::run_monitor(client, socket.display().to_string(), target).await
+    crate::monitor::run::run_monitor(client, socket.display().to_string(), target).await.map(|_| ())
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 /// The options `ps` and `pstree` share.
 #[derive(Debug, clap::Args)]
 pub struct TraceArgs {
-    /// The daemon's socket [default: $XDG_RUNTIME_DIR/asyncmon/asyncmond.sock].
+    /// The daemon's socket [default: the one session running: asyncmond's, or asyncmon run's, qemu's or demo's].
     #[arg(long)]
     pub socket: Option<PathBuf>,
     /// Which of the daemon's targets (0 is the first).

@@ -5,12 +5,17 @@ use asyncmon_daemon::daemon::{DaemonConfig, TargetConfig};
 use std::path::PathBuf;
 
 /// Replays `file` (at the recorded pace unless `fast`) and runs the monitor until the user quits.
-pub async fn run(file: PathBuf, fast: bool, socket: Option<PathBuf>) -> anyhow::Result<()> {
-    let socket = socket.unwrap_or_else(crate::cmd::demo::demo_socket_path);
+pub async fn run(
+    file: PathBuf,
+    fast: bool,
+    socket: Option<PathBuf>,
+    watch: crate::runner::WatchArgs,
+) -> anyhow::Result<i32> {
+    let socket = socket.unwrap_or_else(|| crate::runner::session_socket_path("replay"));
     let config = DaemonConfig {
         socket,
         targets: vec![TargetConfig::Replay(ReplayConfig { file, fast })],
         record: None,
     };
-    crate::cmd::demo::serve_and_monitor(config).await
+    crate::runner::serve_and_watch(config, watch.display(), watch.options(true)).await
 }

@@ -6,7 +6,7 @@ use super::input::{self, Action};
 use super::state::{MonitorState, StopRequest};
 use super::view;
 use asyncmon_daemon::client::Client;
-use asyncmon_protocol::host::ClientRequest;
+use asyncmon_protocol::host::{ClientRequest, SessionState};
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::{FutureExt, StreamExt};
 use ratatui::DefaultTerminal;
@@ -14,7 +14,7 @@ use std::time::Instant;
 
 /// Subscribes with `client` to target number `target` and runs the monitor in the terminal until
 /// the user quits.
-pub async fn run_monitor(mut client: Client, socket: String, target: u32) -> anyhow::Result<()> {
+pub async fn run_monitor(mut client: Client, socket: String, target: u32) -> anyhow::Result<SessionState> {
     let Some(description) = client.targets.get(target as usize).cloned() else {
         anyhow::bail!("asyncmond has {} target(s); there is no target {target}", client.targets.len());
     };
@@ -31,7 +31,7 @@ async fn event_loop(
     mut client: Client,
     socket: String,
     target: u32,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<SessionState> {
     let mut state = MonitorState::new(client.target.clone(), socket);
     let mut keys = EventStream::new();
     let started = Instant::now();
@@ -72,7 +72,7 @@ async fn event_loop(
                 Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => {
                     let Some(action) = input::action(key, state.filtering()) else { continue };
                     if action == Action::Quit {
-                        return Ok(());
+                        return Ok(state.session);
                     }
                     if let (Some(stop), true) = (state.on_action(action), connected) {
                         let hard = stop == StopRequest::Hard;
@@ -82,7 +82,7 @@ async fn event_loop(
                 Some(Ok(Event::Resize(..))) => {}
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(e.into()),
-                None => return Ok(()),
+                None => return Ok(state.session),
             },
         }
         terminal.draw(|f| view::render(f, &state))?;

@@ -11,6 +11,7 @@ pub mod args;
 mod board_memory;
 pub mod chip;
 mod core_memory;
+pub mod firmware_check;
 pub mod progress;
 pub mod qemu_probe;
 pub mod select;
@@ -61,6 +62,8 @@ pub struct Prepared {
     /// The QEMU machine behind a virtual probe (`--probe qemu:NAME`).
     virtual_machine: Option<VirtualMachine>,
     rtt: RttSymbol,
+    /// Whether the firmware has asyncmon's channel or only defmt's.
+    speaks: firmware_check::Speaks,
     /// Where the firmware's doorbell static is, if it has one.
     doorbell: Option<u64>,
     constants: ElfMemory,
@@ -92,12 +95,19 @@ pub fn prepare(config: &ProbeConfig) -> Result<Prepared, TargetError> {
         )));
     }
     let rtt = find_rtt_symbol(&config.elf).map_err(|e| TargetError::Firmware(e.to_string()))?;
+    let speaks = firmware_check::channels(&config.elf).map_err(|e| TargetError::Firmware(e.to_string()))?;
+    if config.flash {
+        let target =
+            chip::registry().get_target_by_name(&chip).map_err(|e| TargetError::Firmware(e.to_string()))?;
+        firmware_check::loads_within(&config.elf, &target)
+            .map_err(|e| TargetError::Firmware(e.to_string()))?;
+    }
     let doorbell = symbol_address(&config.elf, asyncmon_protocol::doorbell::SYMBOL)
         .map_err(|e| TargetError::Firmware(e.to_string()))?;
     let constants =
         ElfMemory::open_read_only(&config.elf).map_err(|e| TargetError::Firmware(e.to_string()))?;
     let defmt = TableLoad::start(config.elf.clone());
-    Ok(Prepared { chip, virtual_machine, rtt, doorbell, constants, defmt })
+    Ok(Prepared { chip, virtual_machine, rtt, speaks, doorbell, constants, defmt })
 }
 
 /// A board through a debug probe, as the pump drives it.
@@ -188,9 +198,10 @@ impl Board {
     /// Flashes, then resets and runs the core with a cleared RTT control block, so a stale block
     /// from the previous run is never found.
     fn flash(&self, session: &mut Session) -> Result<(), TargetError> {
-        let mut view = progress::FlashProgressView::default();
+        let view = std::cell::RefCell::new(progress::FlashProgressView::default());
         let mut last = Instant::now();
         let progress = FlashProgress::new(|event: ProgressEvent| {
+            let mut view = view.borrow_mut();
             if view.on_event(&event) && last.elapsed() > Duration::from_millis(100) {
                 last = Instant::now();
                 for line in view.lines() {
@@ -210,6 +221,10 @@ impl Board {
         .map_err(|e| {
             TargetError::Unavailable(format!("flashing {} failed: {e}", self.config.elf.display()))
         })?;
+        // The bars as they ended, however fast that was.
+        for line in view.borrow().lines() {
+            self.say(line);
+        }
         self.say(format!("flashed {}", self.config.elf.display()));
         restart(session, self.prepared.rtt.address)
     }
@@ -256,6 +271,12 @@ impl Transport for Board {
 
     fn connect(&mut self, sink: &Sink) -> Result<(), TargetError> {
         self.sink = Some(sink.clone());
+        if self.prepared.speaks == firmware_check::Speaks::DefmtOnly {
+            self.say(format!(
+                "{} logs with defmt but has no asyncmon channel: its defmt logs are shown, but tasks, failures and stops need asyncmon-agent (or asyncmon-embassy for an embassy firmware), set up where the firmware sets up RTT",
+                self.config.elf.display()
+            ));
+        }
         let mut session = self.attach()?;
         self.flashed_now = self.flash_pending;
         if self.flash_pending {
@@ -269,8 +290,13 @@ impl Transport for Board {
     fn open_link(&mut self) -> Result<bool, TargetError> {
         let (addr, width, started) = (self.prepared.rtt.address, self.prepared.rtt.width, self.started);
         let defmt = self.prepared.defmt.clone();
+        let logs_only = self.prepared.speaks == firmware_check::Speaks::DefmtOnly;
         self.with_memory(|memory, channels| {
-            *channels = RttChannels::open(memory, addr, width, &defmt, started)?;
+            *channels = if logs_only {
+                RttChannels::open_logs(memory, addr, width, &defmt, started)?
+            } else {
+                RttChannels::open(memory, addr, width, &defmt, started)?
+            };
             Ok(channels.is_some())
         })
     }
