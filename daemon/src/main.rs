@@ -127,9 +127,14 @@ async fn run() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let given = cli.socket.clone();
     let socket = cli.socket.unwrap_or_else(asyncmon_daemon::socket_path::default_socket_path);
     let targets = match cli.target {
         Target::Lsp { stdio: _ } => {
+            // An editor given no socket watches the one session that runs (`asyncmon run` in a
+            // terminal, say); with none or several, the default one, where it can start a daemon.
+            let socket =
+                given.or_else(|| asyncmon_daemon::socket_path::find_session_socket().ok()).unwrap_or(socket);
             asyncmon_daemon::lsp::run_stdio(socket, std::env::current_exe()?).await;
             return Ok(());
         }
