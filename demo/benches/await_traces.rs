@@ -7,7 +7,10 @@
 //!   reads and decodes every future);
 //! * refresh: a client asks (`RefreshTraces`) and the traces come back — read afresh from target
 //!   memory, one read per task, and decoded;
-//! * bytes read per refresh: each task's future, once (the sizes the spawn frames report).
+//! * bytes read per refresh: each task's future, once (the sizes the spawn frames report);
+//! * through a probe (probe-rs's `Session` on asyncmon's virtual probe, `qemu:NAME`): the probe
+//!   transactions a refresh and an RTT poll take (medians), which a real probe's round-trip time
+//!   (0.1-1 ms a transfer) turns into time.
 //!
 //! The device runs no code for any of it: the only device cost is two words in each spawn frame.
 //!
@@ -29,9 +32,22 @@ use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent, Sessio
 use percentiles::percentiles;
 use std::time::Instant;
 
-/// One session on `target`, whose firmware runs `tasks` tasks once settled: (first traces in ms,
-/// refresh round trips in ms, bytes read per refresh).
-async fn session(target: TargetConfig, tasks: usize, refreshes: usize) -> (f64, Vec<f64>, u64) {
+/// What one session measured.
+struct Measured {
+    /// From the daemon's start to every task's trace at the client, ms.
+    first: f64,
+    /// Refresh round trips, ms.
+    refreshes: Vec<f64>,
+    /// Bytes of the futures a refresh reads.
+    bytes: u64,
+    /// Probe transactions per refresh (through a probe only).
+    refresh_transactions: Vec<u64>,
+    /// Probe transactions per RTT poll, over the session (through a probe only).
+    poll_transactions: f64,
+}
+
+/// One session on `target`, whose firmware runs `tasks` tasks once settled.
+async fn session(target: TargetConfig, tasks: usize, refreshes: usize) -> Measured {
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let running = daemon::start(DaemonConfig {
@@ -67,17 +83,24 @@ async fn session(target: TargetConfig, tasks: usize, refreshes: usize) -> (f64, 
         .map(u64::from)
         .sum();
     let mut samples = Vec::new();
+    let mut refresh_transactions = Vec::new();
+    let counters = &asyncmon_daemon::backend::probe::counters::COUNTERS;
+    let [polls_before, link_before, ..] = counters.snapshot();
     for _ in 0..refreshes {
         let asked = Instant::now();
+        let [.., memory_before, _] = counters.snapshot();
         client.request(&ClientRequest::RefreshTraces { target: 0 }).await.unwrap();
         while !matches!(
             client.recv().await.unwrap(),
             Some(ServerMessage::Event(SessionEvent::AwaitTraces(_)))
         ) {}
         samples.push(asked.elapsed().as_secs_f64() * 1e3);
+        refresh_transactions.push(counters.snapshot()[2] - memory_before);
     }
+    let [polls_after, link_after, ..] = counters.snapshot();
+    let poll_transactions = (link_after - link_before) as f64 / (polls_after - polls_before).max(1) as f64;
     tokio::task::block_in_place(|| running.shutdown());
-    (first, samples, bytes)
+    Measured { first, refreshes: samples, bytes, refresh_transactions, poll_transactions }
 }
 
 /// Makes a fresh target of one kind, for each session.
@@ -111,16 +134,46 @@ async fn main() {
             13,
         ));
     }
+    for machine in ["microbit", "mps2-an386"] {
+        let elf = boards::demo_firmware(machine).with_file_name("shapes");
+        targets.push((
+            format!("probe qemu:{machine}: shapes"),
+            Box::new(move || {
+                TargetConfig::Probe(asyncmon_daemon::backend::probe::ProbeConfig {
+                    chip: String::new(),
+                    probe: Some(format!("qemu:{machine}")),
+                    elf: elf.clone(),
+                    flash: true,
+                    connect_under_reset: false,
+                    poll_interval: std::time::Duration::from_millis(10),
+                    attach_timeout: std::time::Duration::from_secs(10),
+                })
+            }),
+            13,
+        ));
+    }
     for (name, target, tasks) in targets {
-        let (mut first, mut refresh, mut bytes) = (Vec::new(), Vec::new(), 0);
+        let (mut first, mut refresh, mut bytes, mut transactions, mut polls) =
+            (Vec::new(), Vec::new(), 0, Vec::new(), Vec::new());
         for _ in 0..sessions {
-            let (f, r, b) = session(target(), tasks, refreshes).await;
-            first.push(f);
-            refresh.extend(r);
-            bytes = b;
+            let m = session(target(), tasks, refreshes).await;
+            first.push(m.first);
+            refresh.extend(m.refreshes);
+            bytes = m.bytes;
+            transactions.extend(m.refresh_transactions);
+            polls.push(m.poll_transactions);
         }
         println!("{name}: first traces after the daemon's start: {}", percentiles(first));
         println!("{name}: refresh (ask -> traces at the client): {}", percentiles(refresh));
         println!("{name}: bytes read per refresh: {bytes} ({tasks} tasks)");
+        if name.starts_with("probe") {
+            transactions.sort_unstable();
+            let median = transactions[transactions.len() / 2];
+            let poll = polls.iter().sum::<f64>() / polls.len() as f64;
+            println!(
+                "{name}: probe transactions per refresh: median {median} (max {}); per RTT poll: {poll:.1}",
+                transactions.last().unwrap()
+            );
+        }
     }
 }

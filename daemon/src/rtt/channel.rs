@@ -34,8 +34,8 @@ impl UpChannel {
     /// Appends everything the target has written to `out`; returns the number of bytes read.
     pub fn read(&mut self, mem: &mut dyn TargetMemory, out: &mut Vec<u8>) -> Result<usize, RttError> {
         let d = &self.desc;
-        let write = d.width.read(mem, d.write_offset_addr())?;
-        let read = d.width.read(mem, d.read_offset_addr())?;
+        // The read offset follows the write offset: both in one access.
+        let (write, read) = d.width.read_pair(mem, d.write_offset_addr())?;
         check_offset(d, "write", write)?;
         check_offset(d, "read", read)?;
         if read != self.last_read {

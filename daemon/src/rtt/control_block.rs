@@ -41,6 +41,16 @@ impl PointerWidth {
         Ok(u64::from_le_bytes(buf))
     }
 
+    /// Reads two adjacent pointer-sized little-endian values in one access (a channel's write and
+    /// read offsets: one probe transaction, not two).
+    pub(crate) fn read_pair(self, mem: &mut dyn TargetMemory, addr: u64) -> Result<(u64, u64), RttError> {
+        let mut buf = [0u8; 16];
+        let n = self.bytes() as usize;
+        mem.read(addr, &mut buf[..2 * n]).map_err(|source| RttError::Memory { addr, source })?;
+        let value = |bytes: &[u8]| bytes.iter().rev().fold(0u64, |v, b| (v << 8) | u64::from(*b));
+        Ok((value(&buf[..n]), value(&buf[n..2 * n])))
+    }
+
     /// Writes one pointer-sized little-endian value.
     pub(crate) fn write(self, mem: &mut dyn TargetMemory, addr: u64, value: u64) -> Result<(), RttError> {
         let n = self.bytes() as usize;

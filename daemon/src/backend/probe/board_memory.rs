@@ -2,6 +2,7 @@
 //! the ELF, which costs no probe transfer, and everything else (a task's future, for its await
 //! trace) live through the probe, one block read each.
 
+use super::counters::{ProbeCounters, COUNTERS};
 use crate::elf_memory::ElfMemory;
 use crate::memory::TargetMemory;
 use probe_rs::{MemoryInterface, Session};
@@ -30,6 +31,8 @@ impl TargetMemory for BoardMemory {
             .session
             .as_mut()
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "the board is not attached"))?;
+        ProbeCounters::add(&COUNTERS.memory_transactions, 1);
+        ProbeCounters::add(&COUNTERS.memory_bytes, buf.len() as u64);
         session.core(0).and_then(|mut core| core.read_8(addr, buf)).map_err(io::Error::other)
     }
 

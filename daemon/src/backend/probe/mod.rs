@@ -11,6 +11,7 @@ pub mod args;
 mod board_memory;
 pub mod chip;
 mod core_memory;
+pub mod counters;
 pub mod firmware_check;
 pub mod progress;
 pub mod qemu_probe;
@@ -302,6 +303,7 @@ impl Transport for Board {
     }
 
     fn read(&mut self, bytes: &mut Vec<u8>, events: &mut Vec<SessionEvent>) -> Result<(), TargetError> {
+        counters::ProbeCounters::add(&counters::COUNTERS.polls, 1);
         let read = self.with_memory(|memory, channels| match channels {
             Some(channels) => channels.read(memory, bytes, events),
             None => Ok(()),
