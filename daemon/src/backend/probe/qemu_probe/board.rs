@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// What every access says while the probe's cable is pulled.
+const UNPLUGGED: &str = "the virtual probe is unplugged";
+
 /// A running QEMU machine that a virtual probe attaches to.
 pub struct VirtualBoard {
     machine: &'static Machine,
@@ -30,6 +33,8 @@ pub struct VirtualBoard {
     ram: Option<(File, u64)>,
     /// Probe transactions so far: one per block read or written, one per core operation.
     pub transactions: u64,
+    /// The probe's cable is pulled: nothing reaches the machine, which runs on.
+    unplugged: bool,
 }
 
 impl VirtualBoard {
@@ -76,6 +81,7 @@ impl VirtualBoard {
             qmp: None,
             ram,
             transactions: 0,
+            unplugged: false,
         };
         board.plug_in(false)?;
         if board.ram.is_none() {
@@ -142,9 +148,30 @@ impl VirtualBoard {
         Ok(())
     }
 
+    /// Pulls the probe's cable (`false`) or plugs it back in (`true`). Unplugged, every access
+    /// fails and the probe is not listed; the machine runs on, as a board does — QEMU keeps a guest
+    /// paused when its debugger goes, so it is let run first.
+    pub fn set_cable(&mut self, plugged: bool) {
+        if !plugged && !self.unplugged {
+            if let Some(gdb) = self.gdb.as_mut() {
+                let _ = gdb.resume();
+            }
+            self.gdb = None;
+        }
+        self.unplugged = !plugged;
+    }
+
+    /// Whether the probe's cable is in.
+    pub fn plugged(&self) -> bool {
+        !self.unplugged
+    }
+
     /// Connects the probe again after its connection broke: the guest goes on where it was
     /// (running, unless a debugger had halted it), as a board does when a probe is plugged in.
     pub fn reconnect(&mut self) -> Result<(), String> {
+        if self.unplugged {
+            return Err(UNPLUGGED.into());
+        }
         if self.gdb.is_some() {
             return Ok(());
         }
@@ -159,6 +186,9 @@ impl VirtualBoard {
     }
 
     fn gdb(&mut self) -> Result<&mut Gdb, String> {
+        if self.unplugged {
+            return Err(UNPLUGGED.into());
+        }
         if let Some(exit) = self.process.try_exit() {
             self.gdb = None;
             return Err(format!("QEMU ({}) ended: {}", self.machine.name, exit.description));
@@ -186,6 +216,9 @@ impl VirtualBoard {
 
     /// Reads guest memory: RAM without pausing the guest, anything else through the gdbstub.
     pub fn read(&mut self, address: u64, buf: &mut [u8]) -> Result<(), String> {
+        if self.unplugged {
+            return Err(UNPLUGGED.into());
+        }
         if let Some(offset) = self.in_ram(address, buf.len()) {
             self.transactions += 1;
             let (ram, _) = self.ram.as_ref().expect("checked by in_ram");
@@ -196,6 +229,9 @@ impl VirtualBoard {
 
     /// Writes guest memory, the same way.
     pub fn write(&mut self, address: u64, data: &[u8]) -> Result<(), String> {
+        if self.unplugged {
+            return Err(UNPLUGGED.into());
+        }
         if let Some(offset) = self.in_ram(address, data.len()) {
             self.transactions += 1;
             let (ram, _) = self.ram.as_ref().expect("checked by in_ram");

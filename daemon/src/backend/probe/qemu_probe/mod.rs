@@ -158,11 +158,27 @@ impl ProbeLister for QemuLister {
     }
 
     fn list_with_access(&self, selector: Option<&DebugProbeSelector>) -> Vec<ProbeListItem> {
+        let plugged = self.target.0.lock().map(|t| t.board.plugged()).unwrap_or(false);
+        if !plugged {
+            return Vec::new();
+        }
         let info = self.info();
         if selector.is_some_and(|s| !s.matches_probe(&info)) {
             return Vec::new();
         }
         vec![ProbeListItem::accessible(info)]
+    }
+}
+
+/// Pulls the cable of every virtual probe in this process (`false`), or plugs them back in: a
+/// probe that goes away mid-session and comes back, rehearsed (the machines run on meanwhile).
+pub fn set_cables(plugged: bool) {
+    let targets: Vec<SharedTarget> =
+        TARGETS.lock().unwrap_or_else(|p| p.into_inner()).values().filter_map(Weak::upgrade).collect();
+    for target in targets {
+        if let Ok(mut target) = target.lock() {
+            target.board.set_cable(plugged);
+        }
     }
 }
 
