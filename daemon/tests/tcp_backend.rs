@@ -8,7 +8,7 @@ use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
 use asyncmon_protocol::decoder::{Decoded, FrameDecoder};
 use asyncmon_protocol::device::*;
 use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
-use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionState};
+use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent, SessionState};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
@@ -139,6 +139,18 @@ async fn strings_from_the_elf_a_dropped_connection_and_a_stop() {
         went_away.text
     );
     assert_eq!(session.stats.frames_rejected, 0, "the half frame was dropped at the reconnect, not misread");
+
+    // What `asyncmon ps` asks: no traces here, and the answer says why and where to get them.
+    client.request(&ClientRequest::RefreshTraces { target: 0 }).await.unwrap();
+    let unavailable = loop {
+        let msg =
+            tokio::time::timeout_at(deadline, client.recv()).await.expect("an answer").unwrap().unwrap();
+        if let ServerMessage::Event(SessionEvent::AwaitTraces(traces)) = msg {
+            break traces.unavailable.expect("no traces through a TCP server");
+        }
+    };
+    assert!(unavailable.contains("RTT TCP server passes the RTT bytes only"), "{unavailable}");
+    assert!(unavailable.contains("asyncmon run"), "{unavailable}");
 
     client.request(&ClientRequest::Stop).await.unwrap();
     let command =

@@ -138,7 +138,7 @@ impl TraceReader {
     /// The tracer for `elf`: `Ok(None)` while its debug info loads.
     fn tracer(&mut self, elf: Option<DebugElf>) -> Result<Option<&mut AwaitTracer>, String> {
         let Some(elf) = elf else {
-            return Err("await traces are not read on this kind of target yet: they need the target's live memory and the firmware's ELF, which the simulated board and QEMU give".into());
+            return Err("an RTT TCP server passes the RTT bytes only and cannot read the target's memory, which await traces need: attach through a probe (asyncmon run) or run the firmware on QEMU (asyncmon qemu) to see them".into());
         };
         if self.tracer.as_ref().is_none_or(|(loaded, _)| *loaded != elf) {
             let (send, receive) = std::sync::mpsc::channel();
