@@ -1,7 +1,7 @@
 //! The real `asyncmon demo` in a real terminal (tmux): the monitor shows a failure from the
 //! simulated board, `s` then `y` stops the firmware, and the screen shows KeyboardInterrupt, the
 //! cancelled tasks and the firmware's exit; `q` quits. The same with `asyncmon qemu` and the demo
-//! built for a Cortex-M4F. Needs tmux (`.ci/run` installs it) and, for QEMU, the firmware
+//! built for a Cortex-M4F, and with `asyncmon run` through the virtual probe. Needs tmux (`.ci/run` installs it) and, for QEMU, the firmware
 //! toolchain (`.ci/build-firmware` installs it).
 
 use std::process::Command;
@@ -77,6 +77,20 @@ fn the_demo_on_qemu_shows_a_failure_and_stops_with_keyboard_interrupt() {
     assert!(build.status.success(), "building the demo firmware: {}", String::from_utf8_lossy(&build.stderr));
     let elf = String::from_utf8(build.stdout).unwrap();
     a_failure_then_a_stop(&format!("qemu --machine mps2-an386 {}", elf.trim()));
+}
+
+#[test]
+fn the_demo_through_a_probe_shows_a_failure_and_stops_with_keyboard_interrupt() {
+    // probe-rs's own Session, on asyncmon's virtual probe plugged into QEMU's mps2-an386: flashed,
+    // reset and run as a board is, with a terminal, so the monitor opens.
+    let build = Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/build-firmware"))
+        .arg("mps2-an386")
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "building the demo firmware: {}", String::from_utf8_lossy(&build.stderr));
+    let elf = String::from_utf8(build.stdout).unwrap();
+    a_failure_then_a_stop(&format!("run {} --probe qemu:mps2-an386", elf.trim()));
 }
 
 /// Runs `asyncmon SUBCOMMAND` (the demo, wherever it runs) in a terminal and goes through a failure,
