@@ -49,7 +49,7 @@ pub enum ConfigError {
     #[error("unknown target \"{0}\": use \"demo\", \"sim\", \"probe\" (with \"chip\") or \"qemu\" (with \"machine\")")]
     UnknownTarget(String),
     /// A probe target without a chip.
-    #[error("target \"probe\" needs \"chip\" (the chip's name as probe-rs knows it: `probe-rs chip list`)")]
+    #[error("target \"probe\" needs \"chip\" (the chip's name as probe-rs knows it: `probe-rs chip list`), or \"probe\": \"qemu:mps2-an386\" for a virtual probe")]
     NoChip,
 }
 
@@ -69,6 +69,8 @@ impl DebugConfig {
         let target = match (&self.target, &self.chip, &self.machine, &self.program) {
             (Some(target), ..) => target.as_str(),
             (None, Some(_), _, _) => "probe",
+            // A virtual probe (`qemu:mps2-an386`) knows its chip.
+            (None, None, _, _) if self.probe.as_deref().is_some_and(|p| p.starts_with("qemu:")) => "probe",
             (None, None, Some(_), _) => "qemu",
             (None, None, None, Some(_)) => "sim",
             (None, None, None, None) => "demo",
@@ -82,8 +84,13 @@ impl DebugConfig {
                 return Ok(words);
             }
             "probe" => {
-                let chip = self.chip.clone().ok_or(ConfigError::NoChip)?;
-                let mut words = vec!["probe".into(), "--chip".into(), chip];
+                let virtual_probe = self.probe.as_deref().is_some_and(|p| p.starts_with("qemu:"));
+                let mut words = vec!["probe".to_string()];
+                match (&self.chip, virtual_probe) {
+                    (Some(chip), _) => words.extend(["--chip".into(), chip.clone()]),
+                    (None, true) => {}
+                    (None, false) => return Err(ConfigError::NoChip),
+                }
                 if let Some(probe) = &self.probe {
                     words.extend(["--probe".into(), probe.clone()]);
                 }
@@ -110,6 +117,17 @@ mod tests {
 
     fn words(config: serde_json::Value) -> Result<Vec<String>, ConfigError> {
         DebugConfig::from_arguments(Some(&config))?.target_words()
+    }
+
+    #[test]
+    fn a_virtual_probe_needs_no_chip() {
+        let config =
+            DebugConfig::from_arguments(Some(&json!({ "probe": "qemu:mps2-an386", "program": "app.elf" })))
+                .unwrap();
+        assert_eq!(config.target_words().unwrap(), ["probe", "--probe", "qemu:mps2-an386", "app.elf"]);
+        let config =
+            DebugConfig::from_arguments(Some(&json!({ "target": "probe", "program": "app.elf" }))).unwrap();
+        assert_eq!(config.target_words(), Err(ConfigError::NoChip));
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! The firmware knows its files as its compiler saw them: relative to the crate or workspace it was
 //! built in (`demo/src/demo.rs`), or absolute on the build machine (`/home/ci/app/src/main.rs`,
 //! `~/.cargo/registry/...`). A path is matched to the longest suffix of it that names a file inside
-//! a workspace folder. Nothing outside the workspace folders is ever looked at: a candidate that
-//! leaves its folder (`..`, a symbolic link pointing out) is refused.
+//! a workspace folder, or inside a Cargo workspace nested in one (a `firmware/` workspace of its
+//! own, built for the target, whose paths are relative to it: `embassy-example/src/tasks.rs`).
+//! Nothing outside the workspace folders is ever looked at: a candidate that leaves its folder
+//! (`..`, a symbolic link pointing out) is refused.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -23,16 +25,49 @@ pub fn resolve(roots: &[PathBuf], firmware_path: &str) -> Option<PathBuf> {
     if path.components().any(|c| c == Component::ParentDir) {
         return None;
     }
+    let bases: Vec<(&PathBuf, PathBuf)> = roots
+        .iter()
+        .flat_map(|root| nested_workspaces(root).into_iter().map(move |base| (root, base)))
+        .collect();
     // Longest suffix first: `home/ci/app/src/main.rs`, `ci/app/src/main.rs`, ..., `main.rs`.
     for start in 0..parts.len() {
         let suffix: PathBuf = parts[start..].iter().collect();
-        for root in roots {
-            if let Some(found) = inside(root, &root.join(&suffix)) {
+        for (root, base) in &bases {
+            if let Some(found) = inside(root, &base.join(&suffix)) {
                 return Some(found);
             }
         }
     }
     None
+}
+
+/// `root`, then the Cargo workspaces and crates nested in it, two levels deep at most (hidden
+/// folders, `target` and `node_modules` skipped).
+fn nested_workspaces(root: &Path) -> Vec<PathBuf> {
+    let mut found = vec![root.to_path_buf()];
+    let mut level = vec![root.to_path_buf()];
+    for _ in 0..2 {
+        let mut next = Vec::new();
+        for dir in &level {
+            let Ok(entries) = std::fs::read_dir(dir) else { continue };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with('.') || name == "target" || name == "node_modules" {
+                    continue;
+                }
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    let path = entry.path();
+                    if path.join("Cargo.toml").is_file() {
+                        found.push(path.clone());
+                    }
+                    next.push(path);
+                }
+            }
+        }
+        level = next;
+    }
+    found
 }
 
 /// `candidate` if it is a file and, once symbolic links are resolved, still inside `root`.
@@ -63,6 +98,11 @@ mod tests {
         assert_eq!(resolve(&roots, "demo/src/demo.rs"), Some(real("demo/src/demo.rs")));
         assert_eq!(resolve(&roots, "/home/ci/build/demo/src/demo.rs"), Some(real("demo/src/demo.rs")));
         assert_eq!(resolve(&roots, "src/main.rs"), Some(real("src/main.rs")));
+        // A firmware built in a Cargo workspace of its own, nested in the folder.
+        std::fs::create_dir_all(dir.path().join("firmware/app/src")).unwrap();
+        std::fs::write(dir.path().join("firmware/Cargo.toml"), "[workspace]\n").unwrap();
+        std::fs::write(dir.path().join("firmware/app/src/tasks.rs"), "").unwrap();
+        assert_eq!(resolve(&roots, "app/src/tasks.rs"), Some(real("firmware/app/src/tasks.rs")));
         // A `#[path]` module's name, as the compiler wrote it.
         assert_eq!(
             resolve(&roots, "embassy/examples/../../demo/src/demo.rs"),

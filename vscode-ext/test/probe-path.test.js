@@ -1,0 +1,101 @@
+// The editor on a board through a debug probe: the real `asyncmond lsp` and `asyncmond dap` on
+// probe-rs's own Session, through asyncmon's virtual probe plugged into QEMU's mps2-an386 (the
+// board path rehearsed without a board). The language server: the embassy example's tasks named at
+// their awaits (await traces read through the probe) and its panic at its line. The debug view: the
+// demo stops at its unretrieved failure, telemetry's stack is its await trace, Stop is
+// KeyboardInterrupt with exit code 130.
+//
+// Needs the workspace's debug build (`cargo build`) and the firmware for mps2-an386
+// (`bash .ci/build-firmware mps2-an386`; `cargo test` builds it).
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { pathToFileURL } = require('node:url');
+const lsp = require('vscode-languageserver-protocol/node');
+const { DebugClient } = require('@vscode/debugadapter-testsupport');
+const { root, asyncmond, demoLine, daemonsUnder, waitFor, startLanguageServer } = require('./support');
+
+const firmware = path.join(root, 'target', 'firmware', 'thumbv7em-none-eabihf', 'release');
+const tasksFile = path.join(root, 'firmware', 'embassy-example', 'src', 'tasks.rs');
+
+function tasksLine(needle) {
+  const index = fs.readFileSync(tasksFile, 'utf8').split('\n').findIndex((l) => l.includes(needle));
+  assert.ok(index >= 0, `${needle} is in tasks.rs`);
+  return index;
+}
+
+test('the language server through a probe: embassy tasks at their awaits, the panic at its line', async (t) => {
+  const elf = path.join(firmware, 'asyncmon-embassy-example');
+  for (const f of [asyncmond, elf]) assert.ok(fs.existsSync(f), `${f} exists (cargo build; bash .ci/build-firmware mps2-an386)`);
+  const { connection, published } = await startLanguageServer(t);
+  await connection.sendRequest(lsp.ExecuteCommandRequest.type, {
+    command: 'asyncmon.attach',
+    arguments: ['probe', '--probe', 'qemu:mps2-an386', elf],
+  });
+  const uri = pathToFileURL(tasksFile).href;
+  const expected = [['ticker', tasksLine('ticker.next().await')], ['waiter', tasksLine('READINGS.receive().await')]];
+  await waitFor('the inlay hints at the awaits, read through the probe', 30_000, async () => {
+    const hints = await connection.sendRequest(lsp.InlayHintRequest.type, {
+      textDocument: { uri },
+      range: { start: { line: 0, character: 0 }, end: { line: 200, character: 0 } },
+    });
+    const found = (hints ?? []).map((h) => [h.position.line, h.label]);
+    return expected.every(([name, line]) => found.some(([l, label]) => l === line && label.includes(`${name} waiting here`)));
+  });
+  const panic = await waitFor('the panic in tasks.rs', 30_000, () => {
+    for (const p of published) {
+      if (p.uri !== uri) continue;
+      const d = p.diagnostics.find((x) => x.message.includes('sensor fault'));
+      if (d) return d;
+    }
+    return undefined;
+  });
+  assert.equal(panic.range.start.line, tasksLine('panic!('));
+  assert.match(panic.message, /in task faulty/);
+});
+
+test('the debug view through a probe: the failure stops it, await traces are stacks, Stop is KeyboardInterrupt', async (t) => {
+  const elf = path.join(firmware, 'asyncmon-demo-board');
+  assert.ok(fs.existsSync(elf), `${elf} exists (bash .ci/build-firmware mps2-an386)`);
+  const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'asyncmon-dap-probe-'));
+  fs.chmodSync(runtime, 0o700);
+  const dc = new DebugClient(asyncmond, 'dap', 'asyncmon', { env: { ...process.env, XDG_RUNTIME_DIR: runtime } });
+  const output = [];
+  dc.on('output', (e) => output.push(e.body.output));
+  t.after(async () => {
+    dc.stopAdapter();
+    for (const pid of daemonsUnder(runtime)) process.kill(Number(pid), 'SIGKILL');
+  });
+  await dc.start();
+  const stopped = dc.waitForEvent('stopped', 30_000);
+  const initialized = dc.waitForEvent('initialized', 10_000);
+  await dc.initializeRequest({ adapterID: 'asyncmon', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+  await initialized;
+  // No chip: the virtual probe knows its machine's.
+  await dc.launchRequest({ type: 'asyncmon', request: 'launch', name: 'board', probe: 'qemu:mps2-an386', program: elf, workspaceFolder: root });
+  await dc.setExceptionBreakpointsRequest({ filters: ['unretrieved'] });
+  await dc.configurationDoneRequest();
+
+  const stop = await stopped;
+  assert.equal(stop.body.reason, 'exception');
+  const failedStack = (await dc.stackTraceRequest({ threadId: stop.body.threadId })).body.stackFrames;
+  assert.equal(failedStack[0].source.path, path.join(root, 'demo', 'src', 'demo.rs'));
+  assert.equal(failedStack[0].line, demoLine('SensorError::timeout(poll)'));
+
+  const threads = (await dc.threadsRequest()).body.threads;
+  const telemetry = threads.find((th) => th.name === '#2 telemetry');
+  assert.ok(telemetry, JSON.stringify(threads));
+  const frames = (await dc.stackTraceRequest({ threadId: telemetry.id })).body.stackFrames;
+  const own = frames.find((f) => f.name === 'asyncmon_demo::demo::telemetry');
+  assert.ok(own, `telemetry's own frame in ${JSON.stringify(frames.map((f) => f.name))}`);
+  assert.equal(own.line, demoLine('sleep(Duration::from_millis(POLL_PERIOD_MS)).await'));
+
+  await dc.continueRequest({ threadId: stop.body.threadId });
+  const exited = dc.waitForEvent('exited', 30_000);
+  await dc.terminateRequest({});
+  assert.equal((await exited).body.exitCode, 130);
+  assert.match(output.join(''), /KeyboardInterrupt: cancelled main/);
+});
