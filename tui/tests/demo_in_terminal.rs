@@ -69,28 +69,25 @@ fn demo_shows_a_failure_and_stops_with_keyboard_interrupt() {
 
 #[test]
 fn the_demo_on_qemu_shows_a_failure_and_stops_with_keyboard_interrupt() {
-    let build = Command::new("bash")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/build-firmware"))
-        .arg("mps2-an386")
-        .output()
-        .unwrap();
-    assert!(build.status.success(), "building the demo firmware: {}", String::from_utf8_lossy(&build.stderr));
-    let elf = String::from_utf8(build.stdout).unwrap();
-    a_failure_then_a_stop(&format!("qemu --machine mps2-an386 {}", elf.trim()));
+    a_failure_then_a_stop(&format!("qemu --machine mps2-an386 {}", demo_for_mps2()));
 }
 
 #[test]
 fn the_demo_through_a_probe_shows_a_failure_and_stops_with_keyboard_interrupt() {
     // probe-rs's own Session, on asyncmon's virtual probe plugged into QEMU's mps2-an386: flashed,
     // reset and run as a board is, with a terminal, so the monitor opens.
+    a_failure_then_a_stop(&format!("run {} --probe qemu:mps2-an386", demo_for_mps2()));
+}
+
+/// The demo built for mps2-an386 (`.ci/build-firmware`): its ELF's path.
+fn demo_for_mps2() -> String {
     let build = Command::new("bash")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/build-firmware"))
         .arg("mps2-an386")
         .output()
         .unwrap();
     assert!(build.status.success(), "building the demo firmware: {}", String::from_utf8_lossy(&build.stderr));
-    let elf = String::from_utf8(build.stdout).unwrap();
-    a_failure_then_a_stop(&format!("run {} --probe qemu:mps2-an386", elf.trim()));
+    String::from_utf8(build.stdout).unwrap().trim().to_string()
 }
 
 /// Runs `asyncmon SUBCOMMAND` (the demo, wherever it runs) in a terminal and goes through a failure,

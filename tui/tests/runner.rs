@@ -54,6 +54,26 @@ fn wait_output(mut child: Child, timeout: Duration) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `asyncmon run` of the demo on the mps2-an386 through the virtual probe, once `asyncmon ps` (no
+/// --socket) shows its tasks waiting: the runner's session found, RTT up, traces read.
+fn demo_running(runtime: &Path) -> Child {
+    let elf = firmware("mps2-an386", "asyncmon-demo-board");
+    let runner = asyncmon(runtime, &["run", elf.to_str().unwrap(), "--probe", "qemu:mps2-an386"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ps = asyncmon(runtime, &["ps"]).output().unwrap();
+        if ps.status.success() && text(&ps.stdout).contains("telemetry at") {
+            return runner;
+        }
+        assert!(Instant::now() < deadline, "ps never found the session: {}", text(&ps.stderr));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -72,23 +92,12 @@ fn a_firmware_that_finishes_gives_cargo_run_its_exit_code_0() {
 #[test]
 fn a_stop_from_another_terminal_ends_the_run_in_keyboard_interrupt_with_130() {
     let runtime = runtime_dir();
-    let elf = firmware("mps2-an386", "asyncmon-demo-board");
-    let runner = asyncmon(runtime.path(), &["run", elf.to_str().unwrap(), "--probe", "qemu:mps2-an386"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // `asyncmon ps` with no --socket finds the run's session.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let ps = asyncmon(runtime.path(), &["ps"]).output().unwrap();
-        if ps.status.success() && text(&ps.stdout).contains("telemetry") {
-            assert!(text(&ps.stdout).contains("asyncmon_demo::demo::telemetry at"), "{}", text(&ps.stdout));
-            break;
-        }
-        assert!(Instant::now() < deadline, "ps never found the session: {}", text(&ps.stderr));
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let runner = demo_running(runtime.path());
+    // `asyncmon ps` and `pstree` with no --socket find the run's session: each task where it waits.
+    let ps = asyncmon(runtime.path(), &["ps"]).output().unwrap();
+    assert!(text(&ps.stdout).contains("asyncmon_demo::demo::telemetry at"), "{}", text(&ps.stdout));
+    let pstree = asyncmon(runtime.path(), &["pstree"]).output().unwrap();
+    assert!(text(&pstree.stdout).contains("├─ telemetry #2"), "{}", text(&pstree.stdout));
     let stop = asyncmon(runtime.path(), &["stop"]).output().unwrap();
     assert!(stop.status.success(), "{}", text(&stop.stderr));
     assert!(text(&stop.stdout).starts_with("KeyboardInterrupt: cancelled main"), "{}", text(&stop.stdout));
@@ -102,18 +111,7 @@ fn a_stop_from_another_terminal_ends_the_run_in_keyboard_interrupt_with_130() {
 #[test]
 fn ctrl_c_stops_the_firmware_and_the_run_ends_with_130() {
     let runtime = runtime_dir();
-    let elf = firmware("mps2-an386", "asyncmon-demo-board");
-    let runner = asyncmon(runtime.path(), &["run", elf.to_str().unwrap(), "--probe", "qemu:mps2-an386"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Once the firmware said hello (a session file to find is not enough: RTT must be up).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !text(&asyncmon(runtime.path(), &["ps"]).output().unwrap().stdout).contains("blinky") {
-        assert!(Instant::now() < deadline, "the firmware never came up");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let runner = demo_running(runtime.path());
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(runner.id() as i32), nix::sys::signal::Signal::SIGINT)
         .unwrap();
     let out = wait_output(runner, Duration::from_secs(20));

@@ -12,27 +12,9 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const { DebugClient } = require('@vscode/debugadapter-testsupport');
 
-const { root, asyncmond, demoLine, daemonsUnder, waitFor } = require('./support');
-
-/** A client for `asyncmond dap` with its own runtime directory (so its own daemon socket), and
- *  the Debug Console's text as it arrives. */
-function client(t) {
-  const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'asyncmon-dap-'));
-  fs.chmodSync(runtime, 0o700);
-  // DebugClient runs `runtime executable`: here `asyncmond dap`.
-  const dc = new DebugClient(asyncmond, 'dap', 'asyncmon', { env: { ...process.env, XDG_RUNTIME_DIR: runtime } });
-  const console = [];
-  dc.on('output', (e) => console.push(e.body.output));
-  t.after(async () => {
-    dc.stopAdapter(); // Not stop(): it sends a disconnect the adapter, already gone, never answers.
-    for (const pid of daemonsUnder(runtime)) process.kill(Number(pid), 'SIGKILL');
-  });
-  return { dc, runtime, console: () => console.join('') };
-}
+const { root, asyncmond, demoLine, daemonsUnder, waitFor, dapClient: client } = require('./support');
 
 async function launchDemo(dc, filters) {
   const initialized = dc.waitForEvent('initialized', 10_000);

@@ -14,18 +14,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 const lsp = require('vscode-languageserver-protocol/node');
-const { root, asyncmond, waitFor, startLanguageServer } = require('./support');
+const { root, asyncmond, tasksFile, tasksLine, waitForHints, waitForDiagnostic, startLanguageServer } = require('./support');
 
 const example = path.join(root, 'target', 'embassy-sim', 'debug', 'examples', 'sim_example');
-const tasksFile = path.join(root, 'firmware', 'embassy-example', 'src', 'tasks.rs');
-
-/** The 0-based line of tasks.rs that holds `needle` (LSP lines count from 0). */
-function tasksLine(needle) {
-  const index = fs.readFileSync(tasksFile, 'utf8').split('\n').findIndex((l) => l.includes(needle));
-  assert.ok(index >= 0, `${needle} is in tasks.rs`);
-  return index;
-}
-
 test('an embassy firmware in the editor: tasks at their awaits, the panic at its line', async (t) => {
   for (const f of [asyncmond, example]) assert.ok(fs.existsSync(f), `${f} exists (cargo build; cargo test builds the example)`);
   const { connection, published, sessions } = await startLanguageServer(t);
@@ -38,25 +29,11 @@ test('an embassy firmware in the editor: tasks at their awaits, the panic at its
     ['waiter', tasksLine('READINGS.receive().await')],
     ['faulty', tasksLine('FAULT.wait().await')],
   ];
-  const hints = await waitFor('the inlay hints at the embassy tasks\' awaits', 30_000, async () => {
-    const hints = await connection.sendRequest(lsp.InlayHintRequest.type, {
-      textDocument: { uri },
-      range: { start: { line: 0, character: 0 }, end: { line: 200, character: 0 } },
-    });
-    const found = (hints ?? []).map((h) => [h.position.line, h.label]);
-    return expected.every(([name, line]) => found.some(([l, label]) => l === line && label.includes(`${name} waiting here`))) && found;
-  });
+  const hints = await waitForHints(connection, uri, expected);
   assert.ok(hints.length >= 3, JSON.stringify(hints));
 
   // The panic at 4 s: a diagnostic at its line, naming the task that was running.
-  const panic = await waitFor('the panic in tasks.rs', 30_000, () => {
-    for (const p of published) {
-      if (p.uri !== uri) continue;
-      const d = p.diagnostics.find((x) => x.message.includes('sensor fault'));
-      if (d) return d;
-    }
-    return undefined;
-  });
+  const panic = await waitForDiagnostic(published, uri, 'sensor fault');
   assert.equal(panic.range.start.line, tasksLine('panic!('));
   assert.match(panic.message, /in task faulty/);
   const session = sessions[sessions.length - 1];

@@ -11,22 +11,12 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 const lsp = require('vscode-languageserver-protocol/node');
-const { DebugClient } = require('@vscode/debugadapter-testsupport');
-const { root, asyncmond, demoLine, daemonsUnder, waitFor, startLanguageServer } = require('./support');
+const { root, asyncmond, demoLine, tasksFile, tasksLine, waitForHints, waitForDiagnostic, startLanguageServer, dapClient } = require('./support');
 
 const firmware = path.join(root, 'target', 'firmware', 'thumbv7em-none-eabihf', 'release');
-const tasksFile = path.join(root, 'firmware', 'embassy-example', 'src', 'tasks.rs');
-
-function tasksLine(needle) {
-  const index = fs.readFileSync(tasksFile, 'utf8').split('\n').findIndex((l) => l.includes(needle));
-  assert.ok(index >= 0, `${needle} is in tasks.rs`);
-  return index;
-}
-
 test('the language server through a probe: embassy tasks at their awaits, the panic at its line', async (t) => {
   const elf = path.join(firmware, 'asyncmon-embassy-example');
   for (const f of [asyncmond, elf]) assert.ok(fs.existsSync(f), `${f} exists (cargo build; bash .ci/build-firmware mps2-an386)`);
@@ -37,22 +27,8 @@ test('the language server through a probe: embassy tasks at their awaits, the pa
   });
   const uri = pathToFileURL(tasksFile).href;
   const expected = [['ticker', tasksLine('ticker.next().await')], ['waiter', tasksLine('READINGS.receive().await')]];
-  await waitFor('the inlay hints at the awaits, read through the probe', 30_000, async () => {
-    const hints = await connection.sendRequest(lsp.InlayHintRequest.type, {
-      textDocument: { uri },
-      range: { start: { line: 0, character: 0 }, end: { line: 200, character: 0 } },
-    });
-    const found = (hints ?? []).map((h) => [h.position.line, h.label]);
-    return expected.every(([name, line]) => found.some(([l, label]) => l === line && label.includes(`${name} waiting here`)));
-  });
-  const panic = await waitFor('the panic in tasks.rs', 30_000, () => {
-    for (const p of published) {
-      if (p.uri !== uri) continue;
-      const d = p.diagnostics.find((x) => x.message.includes('sensor fault'));
-      if (d) return d;
-    }
-    return undefined;
-  });
+  await waitForHints(connection, uri, expected);
+  const panic = await waitForDiagnostic(published, uri, 'sensor fault');
   assert.equal(panic.range.start.line, tasksLine('panic!('));
   assert.match(panic.message, /in task faulty/);
 });
@@ -60,15 +36,7 @@ test('the language server through a probe: embassy tasks at their awaits, the pa
 test('the debug view through a probe: the failure stops it, await traces are stacks, Stop is KeyboardInterrupt', async (t) => {
   const elf = path.join(firmware, 'asyncmon-demo-board');
   assert.ok(fs.existsSync(elf), `${elf} exists (bash .ci/build-firmware mps2-an386)`);
-  const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'asyncmon-dap-probe-'));
-  fs.chmodSync(runtime, 0o700);
-  const dc = new DebugClient(asyncmond, 'dap', 'asyncmon', { env: { ...process.env, XDG_RUNTIME_DIR: runtime } });
-  const output = [];
-  dc.on('output', (e) => output.push(e.body.output));
-  t.after(async () => {
-    dc.stopAdapter();
-    for (const pid of daemonsUnder(runtime)) process.kill(Number(pid), 'SIGKILL');
-  });
+  const { dc, console } = dapClient(t);
   await dc.start();
   const stopped = dc.waitForEvent('stopped', 30_000);
   const initialized = dc.waitForEvent('initialized', 10_000);
@@ -97,5 +65,5 @@ test('the debug view through a probe: the failure stops it, await traces are sta
   const exited = dc.waitForEvent('exited', 30_000);
   await dc.terminateRequest({});
   assert.equal((await exited).body.exitCode, 130);
-  assert.match(output.join(''), /KeyboardInterrupt: cancelled main/);
+  assert.match(console(), /KeyboardInterrupt: cancelled main/);
 });

@@ -82,4 +82,67 @@ async function startLanguageServer(t) {
   return { connection, published, sessions, logs, init, daemons: () => daemonsUnder(dir, 'sim') };
 }
 
-module.exports = { root, asyncmond, demoLine, daemonsUnder, waitFor, startLanguageServer };
+/** The 0-based line (as LSP counts) of firmware/embassy-example/src/tasks.rs that holds `needle`. */
+const tasksFile = path.join(root, 'firmware', 'embassy-example', 'src', 'tasks.rs');
+function tasksLine(needle) {
+  const index = fs.readFileSync(tasksFile, 'utf8').split('\n').findIndex((l) => l.includes(needle));
+  assert.ok(index >= 0, `${needle} is in tasks.rs`);
+  return index;
+}
+
+/** Waits until the inlay hints of `uri` name each `[task, line]` of `expected` waiting at its line;
+ *  returns the hints as `[line, label]`. */
+async function waitForHints(connection, uri, expected, ms = 30_000) {
+  const lsp = require('vscode-languageserver-protocol/node');
+  return waitFor('the inlay hints at the tasks\' awaits', ms, async () => {
+    const hints = await connection.sendRequest(lsp.InlayHintRequest.type, {
+      textDocument: { uri },
+      range: { start: { line: 0, character: 0 }, end: { line: 200, character: 0 } },
+    });
+    const found = (hints ?? []).map((h) => [h.position.line, h.label]);
+    return expected.every(([name, line]) => found.some(([l, label]) => l === line && label.includes(`${name} waiting here`))) && found;
+  });
+}
+
+/** Waits for a diagnostic published for `uri` whose message holds `text`. */
+function waitForDiagnostic(published, uri, text, ms = 30_000) {
+  return waitFor(`a diagnostic with ${text}`, ms, () => {
+    for (const p of published) {
+      if (p.uri !== uri) continue;
+      const d = p.diagnostics.find((x) => x.message.includes(text));
+      if (d) return d;
+    }
+    return undefined;
+  });
+}
+
+/** A client for `asyncmond dap` with a runtime directory of its own (so its own daemon socket),
+ *  and the Debug Console's text as it arrives; the adapter and its daemons end with the test. */
+function dapClient(t) {
+  const { DebugClient } = require('@vscode/debugadapter-testsupport');
+  const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'asyncmon-dap-'));
+  fs.chmodSync(runtime, 0o700);
+  // DebugClient runs `runtime executable`: here `asyncmond dap`.
+  const dc = new DebugClient(asyncmond, 'dap', 'asyncmon', { env: { ...process.env, XDG_RUNTIME_DIR: runtime } });
+  const console = [];
+  dc.on('output', (e) => console.push(e.body.output));
+  t.after(async () => {
+    dc.stopAdapter(); // Not stop(): it sends a disconnect the adapter, already gone, never answers.
+    for (const pid of daemonsUnder(runtime)) process.kill(Number(pid), 'SIGKILL');
+  });
+  return { dc, runtime, console: () => console.join('') };
+}
+
+module.exports = {
+  root,
+  asyncmond,
+  demoLine,
+  tasksFile,
+  tasksLine,
+  daemonsUnder,
+  waitFor,
+  waitForHints,
+  waitForDiagnostic,
+  startLanguageServer,
+  dapClient,
+};

@@ -23,6 +23,48 @@ pub struct Machine {
     pub args: &'static [&'static str],
 }
 
+impl Machine {
+    /// QEMU's command line for this machine, its files in `dir` (the RAM file `ram`, where the
+    /// machine shares its RAM, and the QMP socket `qmp.sock`), the serial port on `serial`
+    /// (`stdio`, `null`). The caller adds the firmware and what else it needs.
+    pub fn command(&self, dir: &std::path::Path, serial: &str) -> std::process::Command {
+        let mut command = std::process::Command::new(self.qemu);
+        if self.shared_ram {
+            command
+                .arg("-machine")
+                .arg(format!("{},memory-backend=ram", self.name))
+                .arg("-m")
+                .arg(format!("{}M", self.ram.size >> 20))
+                .arg("-object")
+                .arg(format!(
+                    "memory-backend-file,id=ram,size={},mem-path={},share=on",
+                    self.ram.size,
+                    dir.join("ram").display()
+                ));
+        } else {
+            command.args(["-machine", self.name]);
+        }
+        if let Some(cpu) = self.cpu {
+            command.args(["-cpu", cpu]);
+        }
+        command
+            .args(self.args)
+            .args(["-display", "none", "-monitor", "none", "-serial", serial])
+            .args(["-semihosting-config", "enable=on,target=native"])
+            .arg("-qmp")
+            .arg(format!("unix:{},server=on,wait=off", dir.join("qmp.sock").display()));
+        command
+    }
+
+    /// Makes the RAM file QEMU maps in `dir`, at the machine's size, before QEMU starts: whoever
+    /// holds it open reads the RAM, even after QEMU ends.
+    pub fn ram_file(&self, dir: &std::path::Path) -> std::io::Result<std::fs::File> {
+        let file = std::fs::File::options().read(true).write(true).create_new(true).open(dir.join("ram"))?;
+        file.set_len(self.ram.size)?;
+        Ok(file)
+    }
+}
+
 /// Where the machine RAM sits in the guest's address space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RamWindow {

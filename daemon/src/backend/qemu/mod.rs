@@ -127,34 +127,8 @@ impl Qemu {
 
     /// QEMU's command line for a run whose files are in `dir`.
     fn command(&self, dir: &Path) -> Command {
-        let machine = self.config.machine;
-        let mut command = Command::new(machine.qemu);
-        if machine.shared_ram {
-            command
-                .arg("-machine")
-                .arg(format!("{},memory-backend=ram", machine.name))
-                .arg("-m")
-                .arg(format!("{}M", machine.ram.size >> 20))
-                .arg("-object")
-                .arg(format!(
-                    "memory-backend-file,id=ram,size={},mem-path={},share=on",
-                    machine.ram.size,
-                    dir.join("ram").display()
-                ));
-        } else {
-            command.args(["-machine", machine.name]);
-        }
-        if let Some(cpu) = machine.cpu {
-            command.args(["-cpu", cpu]);
-        }
-        command
-            .args(machine.args)
-            .args(["-display", "none", "-monitor", "none", "-serial", "stdio"])
-            .args(["-semihosting-config", "enable=on,target=native"])
-            .arg("-qmp")
-            .arg(format!("unix:{},server=on,wait=off", dir.join("qmp.sock").display()))
-            .arg("-kernel")
-            .arg(&self.config.elf);
+        let mut command = self.config.machine.command(dir, "stdio");
+        command.arg("-kernel").arg(&self.config.elf);
         if let Some(icount) = &self.config.icount {
             command.args(["-icount", icount]);
         }
@@ -191,12 +165,8 @@ impl Transport for Qemu {
         let memory = if machine.shared_ram {
             // The RAM file exists, at the machine's size, before QEMU maps it: the daemon holds it
             // open from the start, and the last frames stay readable after QEMU ends.
-            let ram = std::fs::File::options()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(dir.path().join("ram"))
-                .and_then(|file| file.set_len(machine.ram.size).map(|()| file))
+            let ram = machine
+                .ram_file(dir.path())
                 .map_err(|e| unavailable(format!("cannot make the guest's RAM file: {e}")))?;
             GuestMemory::shared(ram, machine.ram, flash)
         } else {

@@ -26,6 +26,19 @@ pub enum QmpError {
     },
 }
 
+/// Connects to the Unix socket at `path`, waiting up to `wait` for QEMU to create it (QMP's and
+/// the gdbstub's both).
+pub fn connect_waiting(path: &Path, wait: Duration) -> io::Result<UnixStream> {
+    let deadline = Instant::now() + wait;
+    loop {
+        match UnixStream::connect(path) {
+            Ok(stream) => return Ok(stream),
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// A connected QMP session, in command mode.
 pub struct Qmp {
     reader: BufReader<UnixStream>,
@@ -36,14 +49,7 @@ impl Qmp {
     /// Connects to the socket at `path` (waiting up to `wait` for QEMU to create it) and enters
     /// command mode.
     pub fn connect(path: &Path, wait: Duration) -> Result<Self, QmpError> {
-        let deadline = Instant::now() + wait;
-        let stream = loop {
-            match UnixStream::connect(path) {
-                Ok(stream) => break stream,
-                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) => return Err(e.into()),
-            }
-        };
+        let stream = connect_waiting(path, wait)?;
         stream.set_read_timeout(Some(Duration::from_secs(5)))?;
         let writer = stream.try_clone()?;
         let mut qmp = Qmp { reader: BufReader::new(stream), writer };

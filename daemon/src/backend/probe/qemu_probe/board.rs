@@ -45,13 +45,8 @@ impl VirtualBoard {
             .tempdir()
             .map_err(|e| format!("cannot make a directory for QEMU's files: {e}"))?;
         let ram = if machine.shared_ram {
-            let file = File::options()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(dir.path().join("ram"))
-                .and_then(|file| file.set_len(machine.ram.size).map(|()| file))
-                .map_err(|e| format!("cannot make the guest's RAM file: {e}"))?;
+            let file =
+                machine.ram_file(dir.path()).map_err(|e| format!("cannot make the guest's RAM file: {e}"))?;
             Some((file, 0))
         } else {
             None
@@ -308,36 +303,11 @@ impl Drop for VirtualBoard {
     }
 }
 
-/// QEMU's command line for a virtual board whose files are in `dir`.
+/// QEMU's command line for a virtual board whose files are in `dir`: halted at the start, the
+/// gdbstub on `gdb.sock`.
 fn command(machine: &Machine, dir: &Path, preloaded: Option<&Path>) -> Command {
-    let mut command = Command::new(machine.qemu);
-    if machine.shared_ram {
-        command
-            .arg("-machine")
-            .arg(format!("{},memory-backend=ram", machine.name))
-            .arg("-m")
-            .arg(format!("{}M", machine.ram.size >> 20))
-            .arg("-object")
-            .arg(format!(
-                "memory-backend-file,id=ram,size={},mem-path={},share=on",
-                machine.ram.size,
-                dir.join("ram").display()
-            ));
-    } else {
-        command.args(["-machine", machine.name]);
-    }
-    if let Some(cpu) = machine.cpu {
-        command.args(["-cpu", cpu]);
-    }
-    command
-        .args(machine.args)
-        .args(["-display", "none", "-monitor", "none", "-serial", "null"])
-        .args(["-semihosting-config", "enable=on,target=native"])
-        .arg("-qmp")
-        .arg(format!("unix:{},server=on,wait=off", dir.join("qmp.sock").display()))
-        .arg("-gdb")
-        .arg(format!("unix:{},server=on,wait=off", dir.join("gdb.sock").display()))
-        .arg("-S");
+    let mut command = machine.command(dir, "null");
+    command.arg("-gdb").arg(format!("unix:{},server=on,wait=off", dir.join("gdb.sock").display())).arg("-S");
     if let Some(elf) = preloaded {
         command.arg("-kernel").arg(PathBuf::from(elf));
     }

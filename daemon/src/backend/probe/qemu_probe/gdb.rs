@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Why a gdbstub request failed.
 #[derive(Debug, thiserror::Error)]
@@ -57,14 +57,7 @@ impl Gdb {
     /// Connects to the gdbstub at `path`, waiting up to `wait` for QEMU to create it, and reads
     /// the register description. A guest that `runs` is paused for that and left paused.
     pub fn connect(path: &Path, wait: Duration, runs: bool) -> Result<Self, GdbError> {
-        let deadline = Instant::now() + wait;
-        let stream = loop {
-            match UnixStream::connect(path) {
-                Ok(stream) => break stream,
-                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) => return Err(e.into()),
-            }
-        };
+        let stream = crate::backend::qemu::qmp::connect_waiting(path, wait)?;
         stream.set_read_timeout(Some(TIMEOUT))?;
         let mut gdb = Gdb {
             stream,
