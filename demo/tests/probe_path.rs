@@ -43,6 +43,9 @@ async fn loaded_by_probe_rs_then_every_failure_path_and_a_stop(board: &str, mach
         "{said:#?}"
     );
     assert!(said.iter().any(|l| l.starts_with("flashed ")), "{said:#?}");
+    // The stop request was rung through the doorbell: the NVIC's set-pending register, through
+    // the probe, so the executor, asleep until its next timer, read it at once.
+    assert!(said.iter().any(|l| l.starts_with("the firmware's doorbell rang")), "{said:#?}");
 }
 
 async fn every_shape_is_traced_through_the_probe(board: &str, machine: &str) {

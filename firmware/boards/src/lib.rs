@@ -45,6 +45,22 @@ pub fn init() {
     board::init();
 }
 
+/// Gives the board's spare interrupt line to `handler` (an agent's doorbell:
+/// `asyncmon_agent::link::doorbell::ring`) and unmasks it; returns the line's number for
+/// `doorbell::set_interrupt`. `None` on a board without one (RISC-V `virt`: its PLIC has no line
+/// a host can pend).
+#[cfg(feature = "_cortex-m")]
+pub fn doorbell_interrupt(handler: fn()) -> Option<u16> {
+    nvic::claim_spare(board::SPARE_IRQ, handler);
+    Some(board::SPARE_IRQ.0)
+}
+
+/// See the Cortex-M boards' `doorbell_interrupt`: this board has no line a host can pend.
+#[cfg(not(feature = "_cortex-m"))]
+pub fn doorbell_interrupt(_handler: fn()) -> Option<u16> {
+    None
+}
+
 /// Ends the emulation with `code` as QEMU's exit status (semihosting `SYS_EXIT_EXTENDED`).
 pub fn exit(code: i32) -> ! {
     semihosting::process::exit(code)

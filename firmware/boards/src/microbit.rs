@@ -31,6 +31,8 @@ const BITMODE_32: u32 = 3;
 const PRESCALER_1MHZ: u32 = 4;
 const INTEN_COMPARE_ALARM: u32 = 1 << 16;
 const TIMER0_IRQ: Irq = Irq(8);
+/// SWI0, the nRF51's software interrupt: the host pends it (NVIC ISPR) to ring a doorbell.
+pub(crate) const SPARE_IRQ: Irq = Irq(20);
 
 /// The longest the alarm waits: half the counter's range (36 minutes), so that a compare already
 /// passed is told apart from one far ahead.
@@ -86,4 +88,5 @@ unsafe fn DefaultHandler(irqn: i16) {
         EVENTS_COMPARE_ALARM.write(0);
         DRIVER.on_alarm();
     }
+    crate::nvic::on_spare(SPARE_IRQ, irqn);
 }

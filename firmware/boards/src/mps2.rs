@@ -29,6 +29,8 @@ const TIMER0_INTCLEAR: Reg = Reg(TIMER0 + 0xc);
 const CTRL_ENABLE: u32 = 1;
 const CTRL_IRQ_ENABLE: u32 = 1 << 3;
 const TIMER0_IRQ: Irq = Irq(8);
+/// A line no device of the board drives: the host pends it (NVIC ISPR) to ring a doorbell.
+pub(crate) const SPARE_IRQ: Irq = Irq(31);
 
 /// PCLK cycles per embassy-time tick.
 const CYCLES_PER_TICK: u64 = CLOCK_HZ / embassy_time_driver::TICK_HZ;
@@ -75,4 +77,5 @@ unsafe fn DefaultHandler(irqn: i16) {
         TIMER0_INTCLEAR.write(1);
         DRIVER.on_alarm();
     }
+    crate::nvic::on_spare(SPARE_IRQ, irqn);
 }

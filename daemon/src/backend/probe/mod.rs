@@ -129,6 +129,8 @@ pub struct Board {
     /// at the first connect, and kept until the board ends).
     virtual_owner: Option<VirtualOwner>,
     virtual_handle: Option<VirtualHandle>,
+    /// The doorbell's first ring was said.
+    doorbell_said: bool,
     registry: Registry,
 }
 
@@ -147,6 +149,7 @@ impl Board {
             flashed_now: false,
             sink: None,
             virtual_owner: None,
+            doorbell_said: false,
             virtual_handle: None,
             registry: chip::registry(),
         }
@@ -320,19 +323,31 @@ impl Transport for Board {
 
     fn write(&mut self, data: &[u8]) -> Result<usize, TargetError> {
         let doorbell = self.prepared.doorbell;
-        self.with_memory(|memory, channels| {
+        let (written, rang) = self.with_memory(|memory, channels| {
             let written = match channels {
                 Some(channels) => channels.write(memory, data)?,
                 None => 0,
             };
             // The command is in: pend the firmware's doorbell interrupt, if it named one.
+            let mut rang = false;
             if let (1.., Some(at)) = (written, doorbell) {
-                if let Err(e) = super::doorbell::ring_in_memory(memory, at) {
-                    tracing::debug!(error = %e, "the firmware's doorbell did not ring; it finds the command on its own poll");
+                match super::doorbell::ring_in_memory(memory, at) {
+                    Ok(done) => rang = done,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "the firmware's doorbell did not ring; it finds the command on its own poll")
+                    }
                 }
             }
-            Ok(written)
-        })
+            Ok((written, rang))
+        })?;
+        if rang && !self.doorbell_said {
+            self.doorbell_said = true;
+            self.say(
+                "the firmware's doorbell rang: its interrupt is pended through the probe after each command"
+                    .into(),
+            );
+        }
+        Ok(written)
     }
 
     fn strings(&mut self) -> &mut dyn TargetMemory {

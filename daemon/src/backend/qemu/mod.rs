@@ -3,11 +3,14 @@
 //! to itself, found in QEMU's process memory ([`process_ram`]) — and reads the RTT control block
 //! there while the guest runs: what a probe does with a board's RAM, at no cost to the guest
 //! ([`guest_memory`]).
-//! It never polls through the gdbstub, which halts the guest for every read. Resets go through
-//! QMP ([`qmp`]); ending the target ends QEMU. What QEMU prints (the firmware's UART and
+//! It never polls through the gdbstub, which halts the guest for every read; it uses it only to
+//! ring the firmware's doorbell after a command (the NVIC's set-pending register is no RAM), a
+//! pause of a few microseconds ([`gdb`]). Resets go through QMP ([`qmp`]); ending the target ends
+//! QEMU. What QEMU prints (the firmware's UART and
 //! semihosting output) becomes log lines; QEMU's exit code is the firmware's (semihosting exit).
 
 pub mod args;
+pub mod gdb;
 pub mod guest_memory;
 pub mod machine;
 pub mod process_ram;
@@ -97,12 +100,47 @@ struct Run {
     process: Process,
     memory: GuestMemory,
     qmp: Option<Qmp>,
+    /// The gdbstub, connected at the first doorbell ring.
+    gdb: Option<gdb::Gdb>,
+}
+
+/// The guest's bus for a doorbell ring: its RAM as the daemon reads it, anything else (the NVIC)
+/// written through the gdbstub, the guest paused for that write only.
+struct Bus<'r> {
+    run: &'r mut Run,
+}
+
+impl TargetMemory for Bus<'_> {
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.run.memory.read(addr, buf)
+    }
+
+    fn write(&mut self, addr: u64, data: &[u8]) -> std::io::Result<()> {
+        let gdb = match &mut self.run.gdb {
+            Some(gdb) => gdb,
+            None => {
+                let path = self.run.dir.path().join("gdb.sock");
+                let mut gdb =
+                    gdb::Gdb::connect(&path, Duration::from_secs(2), true).map_err(std::io::Error::other)?;
+                // Connecting paused the guest: it runs on.
+                gdb.resume().map_err(std::io::Error::other)?;
+                self.run.gdb.insert(gdb)
+            }
+        };
+        let written = gdb.paused(|gdb| gdb.write_memory(addr, data));
+        if written.is_err() {
+            self.run.gdb = None;
+        }
+        written.map_err(std::io::Error::other)
+    }
 }
 
 /// The QEMU transport.
 pub struct Qemu {
     config: QemuConfig,
     symbol: RttSymbol,
+    /// Where the firmware's doorbell static is, if it has one.
+    doorbell: Option<u64>,
     started: Instant,
     run: Option<Run>,
     channels: Option<RttChannels>,
@@ -114,9 +152,12 @@ impl Qemu {
     /// A transport for `config`, whose control block [`check`] found at `symbol`.
     pub fn new(config: QemuConfig, symbol: RttSymbol) -> Self {
         let defmt = TableLoad::start(config.elf.clone());
+        let doorbell =
+            super::elf::symbol_address(&config.elf, asyncmon_protocol::doorbell::SYMBOL).ok().flatten();
         Qemu {
             config,
             symbol,
+            doorbell,
             started: Instant::now(),
             run: None,
             channels: None,
@@ -129,6 +170,7 @@ impl Qemu {
     fn command(&self, dir: &Path) -> Command {
         let mut command = self.config.machine.command(dir, "stdio");
         command.arg("-kernel").arg(&self.config.elf);
+        command.arg("-gdb").arg(format!("unix:{},server=on,wait=off", dir.join("gdb.sock").display()));
         if let Some(icount) = &self.config.icount {
             command.args(["-icount", icount]);
         }
@@ -186,7 +228,7 @@ impl Transport for Qemu {
         if let Some(err) = child.stderr.take() {
             forward_lines(err, LogSource::FirmwareStderr, sink.clone(), self.started);
         }
-        self.run = Some(Run { dir, process: Process::Started(child), memory, qmp: None });
+        self.run = Some(Run { dir, process: Process::Started(child), memory, qmp: None, gdb: None });
         Ok(())
     }
 
@@ -237,10 +279,17 @@ impl Transport for Qemu {
 
     fn write(&mut self, data: &[u8]) -> Result<usize, TargetError> {
         let (Some(channels), Some(run)) = (self.channels.as_mut(), self.run.as_mut()) else { return Ok(0) };
-        match channels.write(&mut run.memory, data) {
-            Err(TargetError::Gone(_)) if run.process.gone_soon() => Ok(0),
-            other => other,
+        let written = match channels.write(&mut run.memory, data) {
+            Err(TargetError::Gone(_)) if run.process.gone_soon() => return Ok(0),
+            other => other?,
+        };
+        // The command is in: pend the firmware's doorbell interrupt, if it named one.
+        if let (1.., Some(at)) = (written, self.doorbell) {
+            if let Err(e) = super::doorbell::ring_in_memory(&mut Bus { run }, at) {
+                tracing::debug!(error = %e, "the firmware's doorbell did not ring; it finds the command when it next wakes");
+            }
         }
+        Ok(written)
     }
 
     fn strings(&mut self) -> &mut dyn TargetMemory {

@@ -8,9 +8,9 @@
 //! through the shared memory-backend file while the guest runs (as an AHB-AP reads a chip's RAM
 //! without halting it), and any other address through the gdbstub, the guest paused meanwhile.
 
-use super::gdb::{Gdb, GdbError};
 use super::scs::CoreAccess;
 use crate::backend::process::{Exit, Process};
+use crate::backend::qemu::gdb::{Gdb, GdbError};
 use crate::backend::qemu::machine::{Machine, RamWindow};
 use crate::backend::qemu::qmp::Qmp;
 use std::fs::File;

@@ -4,11 +4,11 @@
 //!
 //! The probe comes from a [`QemuLister`], given to probe-rs's `Lister` as a real probe's driver
 //! would be, so the board backend's code is the same for both. Behind it: the machine
-//! ([`board`]), its core's debug registers emulated ([`scs`]) over QEMU's gdbstub ([`gdb`]), and
+//! ([`board`]), its core's debug registers emulated ([`scs`]) over QEMU's gdbstub
+//! ([`crate::backend::qemu::gdb`]), and
 //! probe-rs's traits ([`interface`]). What it cannot prove: USB transfers and a real chip's timing.
 
 mod board;
-mod gdb;
 mod interface;
 mod scs;
 
