@@ -63,13 +63,18 @@ fn demo_running(runtime: &Path) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut runner = runner;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let ps = asyncmon(runtime, &["ps"]).output().unwrap();
         if ps.status.success() && text(&ps.stdout).contains("telemetry at") {
             return runner;
         }
-        assert!(Instant::now() < deadline, "ps never found the session: {}", text(&ps.stderr));
+        if Instant::now() > deadline {
+            let _ = runner.kill();
+            let out = runner.wait_with_output().unwrap();
+            panic!("ps never found the session: {}\nthe run: {}", text(&ps.stderr), text(&out.stderr));
+        }
         std::thread::sleep(Duration::from_millis(200));
     }
 }
