@@ -79,8 +79,7 @@ impl DownChannel {
     /// Writes as much of `data` as fits; returns how many bytes were written (0 when full).
     pub fn write(&mut self, mem: &mut dyn TargetMemory, data: &[u8]) -> Result<usize, RttError> {
         let d = &self.desc;
-        let write = d.width.read(mem, d.write_offset_addr())?;
-        let read = d.width.read(mem, d.read_offset_addr())?;
+        let (write, read) = d.width.read_pair(mem, d.write_offset_addr())?;
         check_offset(d, "write", write)?;
         check_offset(d, "read", read)?;
         let free = (read + d.size - write - 1) % d.size;
