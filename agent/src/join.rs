@@ -74,6 +74,12 @@ impl<T, E> JoinHandle<T, E> {
 }
 
 impl<T, E: Exception + From<Cancelled>> JoinHandle<T, E> {
+    /// Whether the task awaiting this handle was cancelled while it awaited (and so cancelled the
+    /// task it awaits, as asyncio does).
+    pub(crate) fn awaiter_cancelled(&self) -> bool {
+        self.cancelling
+    }
+
     /// Polls for the result; a retrieved failure is reported to the host with `path`.
     pub(crate) fn poll_result(&mut self, cx: &mut Context<'_>, path: FailurePath) -> Poll<Result<T, E>> {
         assert!(!self.done, "JoinHandle polled after it returned");

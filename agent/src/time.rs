@@ -113,6 +113,10 @@ impl<T, E: Exception + From<Cancelled>> Future for TaskWaitFor<T, E> {
         }
         match this.handle.poll_result(cx, FailurePath::Awaited) {
             Poll::Pending => Poll::Pending,
+            // The awaiting task's own cancellation wins over a timeout that came in the same pass:
+            // it gets its `Cancelled` (as asyncio's wait_for re-raises CancelledError), never a
+            // Timeout that would swallow it.
+            Poll::Ready(result) if this.handle.awaiter_cancelled() => Poll::Ready(Ok(result)),
             Poll::Ready(_) if this.timed_out => Poll::Ready(Err(Timeout { after: this.after })),
             Poll::Ready(result) => Poll::Ready(Ok(result)),
         }

@@ -64,7 +64,7 @@ fn demo_running(runtime: &Path) -> Child {
         .spawn()
         .unwrap();
     let mut runner = runner;
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(40);
     loop {
         let ps = asyncmon(runtime, &["ps"]).output().unwrap();
         if ps.status.success() && text(&ps.stdout).contains("telemetry at") {
