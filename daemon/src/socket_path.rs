@@ -108,13 +108,26 @@ pub enum SessionSocketError {
 
 /// The socket of the one session that runs, for a client given no `--socket`: the default
 /// socket's, or that of the one runner (`asyncmon run`, `qemu`, `demo`: `COMMAND-PID.sock`) serving
-/// beside it. Only sockets that pass [`check_for_client`] and answer a connection count.
+/// beside it. Only sockets that pass [`check_for_client`] and answer a connection count. With none,
+/// a default socket that is there (or a directory that is not safe) is still the answer: the client
+/// then says what is wrong with it (someone else's, not answering), never that nothing runs.
 pub fn find_session_socket() -> Result<PathBuf, SessionSocketError> {
     find_session_socket_in(&default_dir())
 }
 
 /// [`find_session_socket`] in `dir`.
 pub fn find_session_socket_in(dir: &Path) -> Result<PathBuf, SessionSocketError> {
+    let default = dir.join("asyncmond.sock");
+    if check_dir(dir, true).is_err() {
+        return Ok(default);
+    }
+    match live_sessions_in(dir) {
+        Err(SessionSocketError::None { .. }) if default.symlink_metadata().is_ok() => Ok(default),
+        other => other,
+    }
+}
+
+fn live_sessions_in(dir: &Path) -> Result<PathBuf, SessionSocketError> {
     let mut sockets: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
@@ -269,6 +282,10 @@ mod tests {
         // A socket whose daemon is gone does not count.
         drop(serve("demo-1.sock"));
         assert!(matches!(find_session_socket_in(dir.path()), Err(SessionSocketError::None { .. })));
+        // A default socket that is there but does not answer is still named: the client says why.
+        drop(serve("asyncmond.sock"));
+        assert_eq!(find_session_socket_in(dir.path()).unwrap(), dir.path().join("asyncmond.sock"));
+        std::fs::remove_file(dir.path().join("asyncmond.sock")).unwrap();
         let _run = serve("run-2.sock");
         assert_eq!(find_session_socket_in(dir.path()).unwrap(), dir.path().join("run-2.sock"));
         let _daemon = serve("asyncmond.sock");
