@@ -34,7 +34,7 @@ use probe_rs::config::Registry;
 use probe_rs::flashing::{DownloadOptions, ElfOptions, FlashProgress, ProgressEvent};
 use probe_rs::probe::list::Lister;
 use probe_rs::{Permissions, Session};
-use qemu_probe::{VirtualHandle, VirtualMachine, VirtualOwner};
+use qemu_probe::{VirtualMachine, VirtualOwner};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -128,7 +128,6 @@ pub struct Board {
     /// Where probes come from: the USB drivers, or the virtual probe's lister (its machine started
     /// at the first connect, and kept until the board ends).
     virtual_owner: Option<VirtualOwner>,
-    virtual_handle: Option<VirtualHandle>,
     /// The doorbell's first ring was said.
     doorbell_said: bool,
     registry: Registry,
@@ -150,7 +149,6 @@ impl Board {
             sink: None,
             virtual_owner: None,
             doorbell_said: false,
-            virtual_handle: None,
             registry: chip::registry(),
         }
     }
@@ -160,9 +158,7 @@ impl Board {
         let Some(vm) = self.prepared.virtual_machine else { return Ok(Lister::new()) };
         if self.virtual_owner.is_none() {
             let preloaded = (!self.config.flash).then_some(self.config.elf.as_path());
-            let owner = VirtualOwner::start(vm, preloaded).map_err(TargetError::Unavailable)?;
-            self.virtual_handle = Some(owner.machine());
-            self.virtual_owner = Some(owner);
+            self.virtual_owner = Some(VirtualOwner::start(vm, preloaded).map_err(TargetError::Unavailable)?);
         }
         let owner = self.virtual_owner.as_ref().expect("just started");
         Ok(Lister::with_lister(Box::new(owner.lister())))
@@ -314,7 +310,7 @@ impl Transport for Board {
         match read {
             // A virtual board whose firmware exited took its RAM along: that is its exit, which
             // `exited` tells, not a probe that broke.
-            Err(TargetError::Gone(_)) if self.virtual_handle.as_ref().is_some_and(VirtualHandle::ending) => {
+            Err(TargetError::Gone(_)) if self.virtual_owner.as_ref().is_some_and(VirtualOwner::ending) => {
                 Ok(())
             }
             other => other,
@@ -360,7 +356,7 @@ impl Transport for Board {
 
     fn exited(&mut self) -> Option<Exit> {
         // A virtual board's QEMU ends when the firmware exits (semihosting); a real board runs on.
-        self.virtual_handle.as_ref().and_then(VirtualHandle::exited)
+        self.virtual_owner.as_ref().and_then(VirtualOwner::exited)
     }
 
     fn reset(&mut self) -> Result<AfterReset, TargetError> {

@@ -31,8 +31,6 @@ pub struct VirtualBoard {
     qmp: Option<Qmp>,
     /// The RAM: the shared file, or QEMU's process memory (offset: the RAM's host address).
     ram: Option<(File, u64)>,
-    /// Probe transactions so far: one per block read or written, one per core operation.
-    pub transactions: u64,
     /// The probe's cable is pulled: nothing reaches the machine, which runs on.
     unplugged: bool,
 }
@@ -75,7 +73,6 @@ impl VirtualBoard {
             gdb: None,
             qmp: None,
             ram,
-            transactions: 0,
             unplugged: false,
         };
         board.plug_in(false)?;
@@ -192,7 +189,6 @@ impl VirtualBoard {
     }
 
     fn gdb_op<R>(&mut self, op: impl FnOnce(&mut Gdb) -> Result<R, GdbError>) -> Result<R, String> {
-        self.transactions += 1;
         let result = op(self.gdb()?);
         if let Err(GdbError::Io(_)) = &result {
             // The connection broke (QEMU ended, or the cable was pulled): connect again next time.
@@ -215,7 +211,6 @@ impl VirtualBoard {
             return Err(UNPLUGGED.into());
         }
         if let Some(offset) = self.in_ram(address, buf.len()) {
-            self.transactions += 1;
             let (ram, _) = self.ram.as_ref().expect("checked by in_ram");
             return ram.read_exact_at(buf, offset).map_err(|e| format!("the guest's RAM file: {e}"));
         }
@@ -228,7 +223,6 @@ impl VirtualBoard {
             return Err(UNPLUGGED.into());
         }
         if let Some(offset) = self.in_ram(address, data.len()) {
-            self.transactions += 1;
             let (ram, _) = self.ram.as_ref().expect("checked by in_ram");
             return ram.write_all_at(data, offset).map_err(|e| format!("the guest's RAM file: {e}"));
         }
@@ -265,7 +259,6 @@ impl CoreAccess for VirtualBoard {
     fn reset(&mut self, halt: bool) -> Result<(), String> {
         // Paused first, so the guest runs no instruction after the reset unless asked to.
         self.gdb_op(|gdb| gdb.halt())?;
-        self.transactions += 1;
         self.qmp()?.execute("system_reset").map_err(|e| {
             self.qmp = None;
             format!("cannot reset QEMU: {e}")

@@ -125,9 +125,14 @@ impl VirtualOwner {
         QemuLister { serial: self.serial.clone(), target: Holder(self.target.clone()) }
     }
 
-    /// A handle on the machine, for what the probe does not do (its exit, the transaction count).
-    pub fn machine(&self) -> VirtualHandle {
-        VirtualHandle(self.target.clone())
+    /// How QEMU ended, once it has (the firmware's semihosting exit code).
+    pub fn exited(&self) -> Option<crate::backend::process::Exit> {
+        self.target.lock().ok()?.board.exited()
+    }
+
+    /// Whether QEMU has ended or is ending (see `VirtualBoard::ending`).
+    pub fn ending(&self) -> bool {
+        self.target.lock().map(|mut t| t.board.ending()).unwrap_or(true)
     }
 }
 
@@ -179,26 +184,5 @@ pub fn set_cables(plugged: bool) {
         if let Ok(mut target) = target.lock() {
             target.board.set_cable(plugged);
         }
-    }
-}
-
-/// What the board backend may ask of a virtual machine directly.
-#[derive(Clone)]
-pub struct VirtualHandle(SharedTarget);
-
-impl VirtualHandle {
-    /// How QEMU ended, once it has (the firmware's semihosting exit code).
-    pub fn exited(&self) -> Option<crate::backend::process::Exit> {
-        self.0.lock().ok()?.board.exited()
-    }
-
-    /// Whether QEMU has ended or is ending (see `VirtualBoard::ending`).
-    pub fn ending(&self) -> bool {
-        self.0.lock().map(|mut t| t.board.ending()).unwrap_or(true)
-    }
-
-    /// Probe transactions so far.
-    pub fn transactions(&self) -> u64 {
-        self.0.lock().map(|t| t.board.transactions).unwrap_or(0)
     }
 }
