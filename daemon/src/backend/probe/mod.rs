@@ -258,7 +258,7 @@ fn restart(session: &mut Session, control_block: u64) -> Result<(), TargetError>
 
 impl Transport for Board {
     fn describe(&self) -> TargetDescription {
-        TargetDescription { backend: "probe-rs".into(), name: self.config.chip.clone() }
+        TargetDescription { backend: "probe-rs".into(), name: self.prepared.chip.clone() }
     }
 
     fn clock(&self) -> Instant {
