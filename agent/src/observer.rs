@@ -7,9 +7,12 @@ use asyncmon_protocol::device::{DeviceMessage, HostCommand, TaskId};
 use portable_atomic::{AtomicU32, Ordering};
 
 /// No task running (the observed executor is between polls).
-const NONE: u32 = u32::MAX;
+const NONE: u32 = asyncmon_protocol::device::NO_RUNNING_TASK;
 
-/// The observed task being polled now, for the panic frame.
+/// The observed task being polled now, for the panic frame; exported by name
+/// ([`asyncmon_protocol::device::RUNNING_TASK_SYMBOL`]) so that the host can read it after a panic
+/// another handler (panic-probe) took.
+#[export_name = "ASYNCMON_RUNNING_TASK"]
 static RUNNING: AtomicU32 = AtomicU32::new(NONE);
 
 /// Whether the link exists ([`crate::link::init`] was called).

@@ -288,17 +288,7 @@ impl DeviceLink {
                 }));
             }
             DeviceMessage::Panic { message, location, task } => {
-                let task = task.map(|id| self.known_task(id));
-                let exception =
-                    dev::ExceptionInfo { type_name: Text::Inline("panic"), message, raised_at: location };
-                let failure = self.failure(
-                    Text::Inline("the firmware panicked"),
-                    Some(exception),
-                    task,
-                    dev::FailurePath::Panic,
-                    mem,
-                );
-                out.push(SessionEvent::Failure(failure));
+                out.push(SessionEvent::Failure(self.panic_failure(message, location, task, mem)));
             }
             DeviceMessage::RollCallStarted => self.roll_call.started(),
             DeviceMessage::RollCallDone { announced } => match self.roll_call.done(announced) {
@@ -393,6 +383,41 @@ impl DeviceLink {
             task,
             path,
         }
+    }
+
+    /// A panic the firmware did not send as a frame (its panic handler is not asyncmon's: the pump
+    /// saw panic-probe's line, [`crate::panic_line`]), in the task that was running: the same
+    /// failure as the agent's panic frame.
+    pub fn panic_seen(
+        &mut self,
+        panic: &crate::panic_line::SeenPanic,
+        task: Option<dev::TaskId>,
+        mem: &mut dyn TargetMemory,
+    ) -> SessionEvent {
+        let location = panic.raised_at.as_ref().map(|at| dev::SourceLocation {
+            file: Text::Inline(&at.file),
+            line: at.line,
+            column: at.column,
+        });
+        SessionEvent::Failure(self.panic_failure(Text::Inline(&panic.message), location, task, mem))
+    }
+
+    fn panic_failure(
+        &mut self,
+        message: Text<'_>,
+        location: Option<dev::SourceLocation<'_>>,
+        task: Option<dev::TaskId>,
+        mem: &mut dyn TargetMemory,
+    ) -> Failure {
+        let task = task.map(|id| self.known_task(id));
+        let exception = dev::ExceptionInfo { type_name: Text::Inline("panic"), message, raised_at: location };
+        self.failure(
+            Text::Inline("the firmware panicked"),
+            Some(exception),
+            task,
+            dev::FailurePath::Panic,
+            mem,
+        )
     }
 
     /// The task `id` as its spawn frame described it, marked failed; a placeholder when its spawn

@@ -26,8 +26,8 @@ pub enum ElfError {
         /// The parser's error.
         source: object::Error,
     },
-    /// The ELF has no `_SEGGER_RTT`.
-    #[error("{path} has no _SEGGER_RTT symbol: the firmware does not link asyncmon-agent, or its symbols were stripped", path = path.display())]
+    /// The ELF has no RTT control block (neither asyncmon's `_ASYNCMON_RTT` nor `_SEGGER_RTT`).
+    #[error("{path} has no _ASYNCMON_RTT symbol (nor _SEGGER_RTT): the firmware does not link asyncmon-agent, or its symbols were stripped", path = path.display())]
     NoRttSymbol {
         /// The file.
         path: PathBuf,

@@ -140,6 +140,11 @@ impl Hub {
                 return Err(format!("the firmware is not running: it {description}"));
             }
             TargetState::Failed { reason } => return Err(format!("the target is not attached: {reason}")),
+            TargetState::Halted { reason } => {
+                return Err(format!(
+                    "the firmware halted ({reason}): nothing runs to stop; `asyncmon reset` starts it again"
+                ));
+            }
             TargetState::Starting | TargetState::WaitingForControlBlock => {
                 return Err("the RTT link is not attached yet: nothing can be sent to the firmware".into());
             }

@@ -20,6 +20,7 @@ pub mod hub;
 pub mod lsp;
 pub mod memory;
 pub mod owned_daemon;
+pub mod panic_line;
 pub mod roll_call;
 pub mod rtt;
 pub mod server;

@@ -39,18 +39,19 @@ pub struct TextChannels {
 }
 
 impl TextChannels {
-    /// Attaches to every up channel with a buffer except `skip` (the asyncmon channel). The
-    /// "defmt" channel is decoded with the table `defmt` is reading from the firmware's ELF.
+    /// Attaches to every up channel with a buffer of `blocks` (asyncmon's control block and the
+    /// firmware's own) except `skip` (the asyncmon channel). The "defmt" channel is decoded with the
+    /// table `defmt` is reading from the firmware's ELF.
     pub fn attach(
         mem: &mut dyn TargetMemory,
-        block: &ControlBlock,
+        blocks: &[&ControlBlock],
         skip: &str,
         started: Instant,
         defmt: &TableLoad,
     ) -> Self {
-        let channels = block
-            .up
+        let channels = blocks
             .iter()
+            .flat_map(|block| block.up.iter())
             .filter(|c| c.name != skip && c.buffer != 0)
             .map(|desc| {
                 let decoding = if desc.name == DEFMT_CHANNEL {
@@ -184,8 +185,8 @@ mod tests {
         let block = ControlBlock::read(&mut mem, 0x1000, PointerWidth::Eight).unwrap();
         let desc = block.up_channel("up").unwrap().clone();
         let no_defmt = TableLoad::ready(Ok(None));
-        let mut text = TextChannels::attach(&mut mem, &block, "asyncmon", Instant::now(), &no_defmt);
-        let mut skipped = TextChannels::attach(&mut mem, &block, "up", Instant::now(), &no_defmt);
+        let mut text = TextChannels::attach(&mut mem, &[&block], "asyncmon", Instant::now(), &no_defmt);
+        let mut skipped = TextChannels::attach(&mut mem, &[&block], "up", Instant::now(), &no_defmt);
         assert!(skipped.channels.is_empty());
         let mut events = Vec::new();
         crate::rtt::channel_tests_support::target_writes(&mut mem, &desc, b"blinky: on\nblin");
@@ -209,7 +210,7 @@ mod tests {
         let block = ControlBlock::read(&mut mem, 0x1000, PointerWidth::Four).unwrap();
         let desc = block.up_channel("up").unwrap().clone();
         let no_defmt = TableLoad::ready(Ok(None));
-        let mut text = TextChannels::attach(&mut mem, &block, "asyncmon", Instant::now(), &no_defmt);
+        let mut text = TextChannels::attach(&mut mem, &[&block], "asyncmon", Instant::now(), &no_defmt);
         let texts = |events: &[SessionEvent]| -> Vec<String> {
             events
                 .iter()

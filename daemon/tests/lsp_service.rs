@@ -201,7 +201,7 @@ async fn the_session_notification_follows_the_target_and_stop_reaches_the_daemon
         summary = f.next("asyncmon/session").await;
     }
     let refused = f.request("workspace/executeCommand", json!({ "command": "asyncmon.stop" })).await;
-    assert!(refused["error"].as_str().unwrap().contains("has no _SEGGER_RTT symbol"), "{refused}");
+    assert!(refused["error"].as_str().unwrap().contains("has no _ASYNCMON_RTT symbol"), "{refused}");
 
     // Once the session reads as attached, a stop goes to the daemon.
     f.daemon.hub.publish(SessionEvent::TargetState(TargetState::Attached));

@@ -1,16 +1,19 @@
 //! An embassy-executor firmware, watched by asyncmon-embassy (`firmware/embassy-example`: its tasks
-//! untouched, the observer and embassy's `trace` feature added), on QEMU's Cortex-M4F and Cortex-M0
-//! and on the simulated board (embassy's std platform):
+//! untouched, defmt-rtt and panic-probe kept, built with fat LTO; the observer and embassy's `trace`
+//! feature added), on QEMU's Cortex-M4F and Cortex-M0 and on the simulated board (embassy's std
+//! platform):
 //! its tasks arrive named from the firmware's symbols, with poll figures and their await traces
 //! (each at its `.await`, waiting for a tick, a channel, a timer, a signal); the task that blocks
-//! the executor shows its long poll; the panic arrives as a failure naming the task that was running;
+//! the executor shows its long poll; the firmware's defmt logs arrive from its own `_SEGGER_RTT`; the
+//! panic (panic-probe's on a board) arrives as a failure naming the task that was running, at the
+//! app's line, and on a board halts the session: every task ended with it, a stop refused at once;
 //! a stop runs the firmware's stop hook and is answered as such, never as a KeyboardInterrupt.
 
 mod support;
 
 use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::daemon::TargetConfig;
-use asyncmon_protocol::host::{FailurePath, SessionState, TaskState};
+use asyncmon_protocol::host::{FailurePath, LogSource, SessionState, TargetState, TaskState};
 use std::time::Duration;
 use support::boards::embassy_example_on;
 use support::Harness;
@@ -56,10 +59,18 @@ fn sim_example() -> TargetConfig {
     TargetConfig::Sim(sim)
 }
 
-async fn tasks_polls_and_the_panic(target: TargetConfig) {
+/// How the example's firmware panics: panic-probe on a board (the core halts), asyncmon's panic
+/// hook on the simulated board (the process ends).
+#[derive(PartialEq)]
+enum PanicsWith {
+    PanicProbe,
+    Hook,
+}
+
+async fn tasks_polls_and_the_panic(target: TargetConfig, panics: PanicsWith) {
     let mut h = Harness::serve(target, None).await;
     h.until("the example's four tasks, by name", Duration::from_secs(30), |s| {
-        ["ticker", "waiter", "hog", "faulty"].iter().all(|name| named(s, name).is_some())
+        ["ticker", "waiter", "auditor", "hog", "faulty"].iter().all(|name| named(s, name).is_some())
     })
     .await;
     assert!(
@@ -68,13 +79,14 @@ async fn tasks_polls_and_the_panic(target: TargetConfig) {
         h.session.tasks.iter().map(|t| &t.name).collect::<Vec<_>>()
     );
     // Await traces, read from guest RAM with the ELF's DWARF (embassy's TaskStorage<F>): each task
-    // at its `.await`, waiting for what it waits for.
+    // at its `.await`, waiting for what it waits for, in words, with the static it waits on.
     h.client.request(&asyncmon_protocol::host::ClientRequest::RefreshTraces { target: 0 }).await.unwrap();
     let expected = [
         ("ticker", "ticker.next().await", "the next tick"),
-        ("waiter", "READINGS.receive().await", "a message on a channel"),
+        ("waiter", "READINGS.receive().await", "a message on Channel READINGS"),
+        ("auditor", "*LEDGER.lock().await", "the lock of Mutex LEDGER"),
         ("hog", "Timer::after_millis(500).await", "a timer"),
-        ("faulty", "FAULT.wait().await", "a signal"),
+        ("faulty", "FAULT.wait().await", "Signal FAULT"),
     ];
     h.until("every task's await trace", Duration::from_secs(10), |s| {
         expected.iter().all(|(name, line, what)| {
@@ -114,23 +126,48 @@ async fn tasks_polls_and_the_panic(target: TargetConfig) {
     let exception = panic.exception.as_ref().expect("the panic's message");
     assert!(exception.message.contains("sensor fault: no answer from the gyro at tick 40"), "{panic:?}");
     assert_eq!(panic.task.as_ref().map(|t| t.name.as_str()), Some("faulty"), "{panic:?}");
-    assert!(exception.raised_at.as_ref().is_some_and(|at| at.file.ends_with("embassy-example/src/tasks.rs")));
-    assert!(named(&h.session, "waiter").is_some_and(|t| t.state == TaskState::Running));
+    let raised_at = exception.raised_at.as_ref().expect("where it was raised");
+    assert!(raised_at.file.ends_with("embassy-example/src/tasks.rs"), "{raised_at:?}");
+    assert_eq!(raised_at.line, source_line("panic!("), "the app's line: {raised_at:?}");
+    if panics == PanicsWith::Hook {
+        return;
+    }
+    // The firmware's defmt line, decoded from defmt-rtt's own control block.
+    assert!(
+        h.session.logs.iter().any(|l| l.source == LogSource::Defmt && l.text == "embassy example: started"),
+        "{:?}",
+        h.session.logs
+    );
+    // panic-probe halted the core: the session says so, no task is left waiting, a stop is refused.
+    h.until("the halt", Duration::from_secs(5), |s| matches!(s.target_state, TargetState::Halted { .. }))
+        .await;
+    let TargetState::Halted { reason } = &h.session.target_state else { unreachable!() };
+    assert!(reason.starts_with("panic in faulty at ") && reason.contains("tasks.rs:"), "{reason}");
+    let epoch = h.session.epoch;
+    let tasks: Vec<_> = h.session.tasks.iter().filter(|t| t.epoch == epoch).collect();
+    assert!(tasks.iter().all(|t| t.state != TaskState::Running), "{tasks:?}");
+    assert!(named(&h.session, "waiter").is_some_and(|t| t.state == TaskState::Halted));
+    assert!(h.session.traces.tasks.is_empty(), "no stale waits: {:?}", h.session.traces);
+    h.client.request(&asyncmon_protocol::host::ClientRequest::Stop).await.unwrap();
+    let refused = h.refusal(Duration::from_secs(2)).await;
+    assert!(refused.contains("halted (panic in faulty") && refused.contains("asyncmon reset"), "{refused}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn on_mps2_an386_tasks_polls_and_the_panic_arrive() {
-    tasks_polls_and_the_panic(TargetConfig::Qemu(embassy_example_on("mps2-an386", "mps2-an386"))).await;
+    let target = TargetConfig::Qemu(embassy_example_on("mps2-an386", "mps2-an386"));
+    tasks_polls_and_the_panic(target, PanicsWith::PanicProbe).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn on_the_simulated_board_tasks_polls_and_the_panic_arrive() {
-    tasks_polls_and_the_panic(sim_example()).await;
+    tasks_polls_and_the_panic(sim_example(), PanicsWith::Hook).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn on_microbit_tasks_polls_and_the_panic_arrive() {
-    tasks_polls_and_the_panic(TargetConfig::Qemu(embassy_example_on("microbit", "microbit"))).await;
+    let target = TargetConfig::Qemu(embassy_example_on("microbit", "microbit"));
+    tasks_polls_and_the_panic(target, PanicsWith::PanicProbe).await;
 }
 
 async fn a_stop_runs_the_firmwares_stop_hook(target: TargetConfig) {

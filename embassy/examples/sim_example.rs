@@ -13,8 +13,6 @@ mod tasks;
 #[embassy_executor::main]
 async fn main(spawner: embassy_executor::Spawner) {
     asyncmon_embassy::init("asyncmon-embassy-example (simulated board)", env!("CARGO_PKG_VERSION"));
-    // The panic frame, naming the running task, before the process ends.
-    asyncmon_agent::install_panic_hook();
     asyncmon_embassy::set_stop_hook(|_hard| std::process::exit(0));
     tasks::spawn_all(&spawner);
 }

@@ -36,11 +36,15 @@ pub const STATS_INTERVAL: Duration = asyncmon_agent::STATS_INTERVAL;
 
 static STARTED: AtomicBool = AtomicBool::new(false);
 
-/// Creates the RTT control block and says hello (`firmware`, `build_id` name the build in the
-/// monitor). Call it once, before the executor runs; hooks that run before it send nothing.
+/// Creates asyncmon's RTT control block (its own: the firmware's `_SEGGER_RTT`, defmt-rtt's, stays
+/// the firmware's) and says hello (`firmware`, `build_id` name the build in the monitor). Call it
+/// once, before the executor runs; hooks that run before it send nothing. On the simulated board
+/// (`std`) it also installs the panic hook that sends a panic, naming the running task.
 pub fn init(firmware: &'static str, build_id: &'static str) {
     if !STARTED.swap(true, Ordering::AcqRel) {
         asyncmon_agent::link::init(firmware, build_id);
+        #[cfg(feature = "std")]
+        asyncmon_agent::install_panic_hook();
         // The tasks spawned before (`main`, at least) were not announced: no link yet.
         hooks::announce_all();
     }

@@ -6,6 +6,14 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The symbol of the static where an observer of another executor (`asyncmon-embassy`) keeps the
+/// id of the task being polled (`u32`, little-endian; `u32::MAX` between polls). When the firmware
+/// panics through a handler that is not asyncmon's (panic-probe), the host reads it to name the task
+/// that panicked.
+pub const RUNNING_TASK_SYMBOL: &str = "ASYNCMON_RUNNING_TASK";
+/// [`RUNNING_TASK_SYMBOL`]'s value between polls.
+pub const NO_RUNNING_TASK: u32 = u32::MAX;
+
 /// The device-link protocol version this crate speaks. Bumped when a message changes incompatibly.
 pub const PROTOCOL_VERSION: u16 = 1;
 

@@ -33,5 +33,6 @@ pub mod doorbell;
 pub mod frame;
 #[cfg(feature = "host")]
 pub mod host;
+pub mod rtt;
 
 pub use device::{DeviceMessage, HostCommand, PROTOCOL_VERSION};

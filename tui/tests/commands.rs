@@ -89,7 +89,7 @@ async fn ps_and_pstree_print_where_every_task_waits() {
     let running = firmware_daemon(&socket, "shapes");
     let deadline = Instant::now() + Duration::from_secs(30);
     // Every task spawned and polled once: the last of them waits on the channel.
-    let settled = |out: &str| out.contains("cleaning_up") && out.contains("a message on a channel");
+    let settled = |out: &str| out.contains("cleaning_up") && out.contains("a message on Channel CHANNEL");
     let ps = command_until(&["ps"], &socket, deadline, settled).await;
     let mut lines = ps.lines();
     let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
@@ -103,10 +103,11 @@ async fn ps_and_pstree_print_where_every_task_waits() {
     assert!(row("three_deep").contains("demo/src/shapes.rs:"), "{ps}");
     assert!(row("joiner").contains("join task #"), "{ps}");
     assert!(row("gatherer").contains("gather of 2 tasks, waiting for #"), "{ps}");
-    assert!(row("receiver").contains("a message on a channel"), "{ps}");
+    assert!(row("receiver").contains("a message on Channel CHANNEL"), "{ps}");
 
     let tree =
-        command_until(&["pstree"], &socket, deadline, |out| out.contains("a message on a channel")).await;
+        command_until(&["pstree"], &socket, deadline, |out| out.contains("a message on Channel CHANNEL"))
+            .await;
     let three_deep: Vec<&str> = tree.lines().skip_while(|l| !l.contains("three_deep #")).take(5).collect();
     assert!(three_deep[0].starts_with("├─ three_deep #"), "{tree}");
     for (line, frame) in

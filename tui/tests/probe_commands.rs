@@ -36,7 +36,9 @@ fn an_elf_without_the_agent_is_refused_with_the_reason() {
     let (ok, _, stderr) = asyncmon(&["run", me.to_str().unwrap(), "--chip", "nRF52840_xxAA"]);
     assert!(!ok);
     assert!(
-        stderr.contains("has no _SEGGER_RTT symbol: the firmware does not link asyncmon-agent"),
+        stderr.contains(
+            "has no _ASYNCMON_RTT symbol (nor _SEGGER_RTT): the firmware does not link asyncmon-agent"
+        ),
         "{stderr}"
     );
     let (ok, _, stderr) = asyncmon(&["run", "/etc/hostname", "--chip", "nRF52840_xxAA"]);

@@ -53,6 +53,9 @@ export function sessionEnded(
   const firmware = now.firmware ?? before?.firmware ?? 'the firmware';
   if (!now.connected) return { text: 'asyncmon: the daemon has ended; the session is over.', warning: true };
   if (now.state === 'failed') return { text: `asyncmon: ${now.target} failed: ${now.stateText}`, warning: true };
+  if (now.state === 'halted') {
+    return { text: `asyncmon: ${firmware} ${now.stateText} — asyncmon reset starts it again`, warning: true };
+  }
   if (now.interrupt) return { text: `asyncmon: ${firmware} stopped — ${now.interrupt}`, warning: false };
   return { text: `asyncmon: ${firmware} ended: ${now.stateText}`, warning: false };
 }
@@ -72,6 +75,7 @@ const ICONS: Record<string, string> = {
   failedDuringCleanup: 'error',
   dropped: 'trash',
   gone: 'history',
+  halted: 'debug-pause',
 };
 
 /** The task view's rows: running tasks first, each with its state and failures. */

@@ -74,6 +74,12 @@ test('a session that ends is announced once, with the KeyboardInterrupt summary'
     warning: false,
   });
   assert.equal(sessionEnded(session({}), session({ state: 'failed', stateText: 'probe gone' })).warning, true);
+  // A panic halts the firmware: said as a warning, with what starts it again.
+  const halted = sessionEnded(session({}), session({ state: 'halted', stateText: 'halted: panic in faulty' }));
+  assert.deepEqual(halted, {
+    text: 'asyncmon: asyncmon-demo halted: panic in faulty — asyncmon reset starts it again',
+    warning: true,
+  });
   assert.match(sessionEnded(session({}), session({ connected: false })).text, /daemon has ended/);
 });
 

@@ -14,13 +14,13 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 const lsp = require('vscode-languageserver-protocol/node');
-const { root, asyncmond, demoLine, tasksFile, tasksLine, waitForHints, waitForDiagnostic, startLanguageServer, dapClient } = require('./support');
+const { root, asyncmond, demoLine, tasksFile, tasksLine, waitFor, waitForHints, waitForDiagnostic, startLanguageServer, dapClient } = require('./support');
 
 const firmware = path.join(root, 'target', 'firmware', 'thumbv7em-none-eabihf', 'release');
 test('the language server through a probe: embassy tasks at their awaits, the panic at its line', async (t) => {
   const elf = path.join(firmware, 'asyncmon-embassy-example');
   for (const f of [asyncmond, elf]) assert.ok(fs.existsSync(f), `${f} exists (cargo build; bash .ci/build-firmware mps2-an386)`);
-  const { connection, published } = await startLanguageServer(t);
+  const { connection, published, sessions } = await startLanguageServer(t);
   await connection.sendRequest(lsp.ExecuteCommandRequest.type, {
     command: 'asyncmon.attach',
     arguments: ['probe', '--probe', 'qemu:mps2-an386', elf],
@@ -31,6 +31,17 @@ test('the language server through a probe: embassy tasks at their awaits, the pa
   const panic = await waitForDiagnostic(published, uri, 'sensor fault');
   assert.equal(panic.range.start.line, tasksLine('panic!('));
   assert.match(panic.message, /in task faulty/);
+  // panic-probe halted the core: the session says so, and no task waits anywhere any more.
+  const halted = await waitFor('the session halted', 10_000, () => sessions.find((s) => s.state === 'halted'));
+  assert.match(halted.stateText, /halted: panic in faulty/);
+  assert.ok(halted.tasks.every((task) => task.state !== 'running'), JSON.stringify(halted.tasks));
+  await waitFor('the hints to go', 10_000, async () => {
+    const hints = await connection.sendRequest(lsp.InlayHintRequest.type, {
+      textDocument: { uri },
+      range: { start: { line: 0, character: 0 }, end: { line: 200, character: 0 } },
+    });
+    return !(hints ?? []).some((h) => h.label.includes('waiting here'));
+  });
 });
 
 test('the debug view through a probe: the failure stops it, await traces are stacks, Stop is KeyboardInterrupt', async (t) => {

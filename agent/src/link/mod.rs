@@ -1,6 +1,7 @@
 //! The RTT link to the host: asyncmon frames up, control frames down.
 //!
-//! [`init`] creates the SEGGER RTT control block (`_SEGGER_RTT`, through `rtt-target`) with one up
+//! [`init`] creates asyncmon's RTT control block ([`CONTROL_BLOCK_SYMBOL`], its own: the firmware's
+//! `_SEGGER_RTT`, defmt-rtt's say, stays the firmware's; `control_block`) with one up
 //! channel named [`UP_CHANNEL_NAME`] in non-blocking skip mode and one down channel named
 //! [`DOWN_CHANNEL_NAME`], then sends the `Hello`. Nothing here ever waits for a host: a frame that
 //! does not fit the up buffer is dropped whole and counted, and the count is sent (as
@@ -13,6 +14,7 @@
 //! `DefineText` frame gives it a short id, and later frames carry only the id.
 
 mod channel;
+mod control_block;
 pub mod doorbell;
 mod reports;
 
@@ -26,16 +28,9 @@ use critical_section::Mutex;
 
 pub(crate) use reports::*;
 
-/// The name of the up channel the host looks for.
-pub const UP_CHANNEL_NAME: &str = "asyncmon";
-/// The name of the up channel for the firmware's text logs (`rtt_target::rprintln!`).
-pub const LOG_CHANNEL_NAME: &str = "log";
-/// The name of the down channel the host writes control frames to.
-pub const DOWN_CHANNEL_NAME: &str = "asyncmon-control";
-/// The up buffer size: a failure frame (at most ~330 bytes) always fits an empty buffer.
-pub const UP_BUFFER_BYTES: usize = 1024;
-/// The down buffer size: several stop frames (about 12 bytes each).
-pub const DOWN_BUFFER_BYTES: usize = 64;
+pub use asyncmon_protocol::rtt::{DOWN_CHANNEL as DOWN_CHANNEL_NAME, LOG_CHANNEL as LOG_CHANNEL_NAME};
+pub use asyncmon_protocol::rtt::{SYMBOL as CONTROL_BLOCK_SYMBOL, UP_CHANNEL as UP_CHANNEL_NAME};
+pub use control_block::{DOWN_BUFFER_BYTES, UP_BUFFER_BYTES};
 
 static LINK: Mutex<RefCell<Option<Link>>> = Mutex::new(RefCell::new(None));
 
@@ -93,34 +88,18 @@ pub(crate) fn end_roll_call(announced: u32) {
 pub fn init_without_hello() {
     #[cfg(feature = "std")]
     doorbell::start_pipe();
-    #[cfg(not(feature = "defmt"))]
-    let channels = rtt_target::rtt_init! {
-        up: {
-            0: { size: 1024, mode: rtt_target::ChannelMode::NoBlockSkip, name: "asyncmon" }
-            1: { size: 1024, mode: rtt_target::ChannelMode::NoBlockSkip, name: "log" }
-        }
-        down: {
-            0: { size: 64, name: "asyncmon-control" }
-        }
-    };
+    // portable-atomic: thumbv6m has no atomic swap of its own.
+    static MADE: portable_atomic::AtomicBool = portable_atomic::AtomicBool::new(false);
+    assert!(!MADE.swap(true, Ordering::AcqRel), "asyncmon_agent::link::init called twice");
+    // SAFETY: once only (the swap above).
+    let channels = unsafe { control_block::init() };
+    // The firmware's defmt logs go to the "defmt" channel of asyncmon's control block.
     #[cfg(feature = "defmt")]
-    let channels = rtt_target::rtt_init! {
-        up: {
-            0: { size: 1024, mode: rtt_target::ChannelMode::NoBlockSkip, name: "asyncmon" }
-            1: { size: 1024, mode: rtt_target::ChannelMode::NoBlockSkip, name: "log" }
-            2: { size: 1024, mode: rtt_target::ChannelMode::NoBlockSkip, name: "defmt" }
-        }
-        down: {
-            0: { size: 64, name: "asyncmon-control" }
-        }
-    };
-    // The firmware's defmt logs go to the "defmt" channel of the same control block.
-    #[cfg(feature = "defmt")]
-    rtt_target::set_defmt_channel(channels.up.2);
-    // The firmware's own text logs (`rtt_target::rprintln!`) go to the "log" channel, which the
-    // daemon shows beside the tasks; like the asyncmon channel, it never blocks.
-    rtt_target::set_print_channel(channels.up.1);
-    let link = Link::new(channels.up.0, channels.down.0);
+    rtt_target::set_defmt_channel(channels.defmt);
+    // The firmware's own text logs (`println!`) go to the "log" channel, which the daemon shows
+    // beside the tasks; like the asyncmon channel, it never blocks.
+    rtt_target::set_print_channel(channels.log);
+    let link = Link::new(channels.up, channels.down);
     critical_section::with(|cs| *LINK.borrow_ref_mut(cs) = Some(link));
     LINK_READY.store(true, Ordering::Release);
 }

@@ -1,6 +1,7 @@
 //! What a future that is not an async fn waits for, in words, where the daemon knows the type: the
 //! agent's own awaitables (a join handle names the task it joins, a gather the tasks it gathers,
-//! a sleep its timer) and common embassy ones. A handle's task is found from the handle's own
+//! a sleep its timer) and embassy-sync's and embassy-time's, with the static they wait on where
+//! the future points at one ("a message on Channel READINGS", "the lock of Mutex SHARED"). A handle's task is found from the handle's own
 //! fields (the executor's storage, the slot's stride and index give the slot's address, which is
 //! where that task's future lives), so describing it reads nothing outside the task's storage.
 
@@ -43,18 +44,41 @@ pub(crate) fn describe(
         "asyncmon_agent::cancel::Cancellable" => Some("the future below, cancelled with its task".into()),
         "embassy_time::timer::Timer" => Some("a timer".into()),
         "embassy_sync::channel::ReceiveFuture" | "embassy_sync::channel::DynamicReceiveFuture" => {
-            Some("a message on a channel".into())
+            Some(reader.named(ty, offset, "a message on Channel", "a message on a channel"))
         }
         "embassy_sync::channel::SendFuture" | "embassy_sync::channel::DynamicSendFuture" => {
-            Some("room in a full channel".into())
+            Some(reader.named(ty, offset, "room in Channel", "room in a full channel"))
         }
-        "embassy_sync::signal::WaitFuture" => Some("a signal".into()),
-        // `poll_fn` futures are named by the function that made them.
-        "core::future::poll_fn::PollFn" if layout.name.contains("embassy_sync::signal::") => {
-            Some("a signal".into())
+        "embassy_sync::signal::WaitFuture" => Some(reader.named(ty, offset, "Signal", "a signal")),
+        "embassy_sync::pubsub::subscriber::SubscriberWaitFuture" => {
+            Some(reader.named(ty, offset, "a message on PubSubChannel", "a message on a PubSubChannel"))
         }
-        "core::future::poll_fn::PollFn" if layout.name.contains("embassy_time::timer::") => {
-            Some("the next tick".into())
+        "embassy_sync::pubsub::publisher::PublisherWaitFuture" => {
+            Some(reader.named(ty, offset, "room in PubSubChannel", "room in a full PubSubChannel"))
+        }
+        "embassy_sync::pipe::ReadFuture" => {
+            Some(reader.named(ty, offset, "bytes in Pipe", "bytes in a pipe"))
+        }
+        "embassy_sync::pipe::WriteFuture" => {
+            Some(reader.named(ty, offset, "room in Pipe", "room in a full pipe"))
+        }
+        // `poll_fn` futures are named by the function that made them; what they capture is the
+        // primitive waited on.
+        "core::future::poll_fn::PollFn" => {
+            let made_in = |module: &str| layout.name.contains(module);
+            if made_in("embassy_sync::signal::") {
+                Some(reader.named(ty, offset, "Signal", "a signal"))
+            } else if made_in("embassy_sync::mutex::") {
+                Some(reader.named(ty, offset, "the lock of Mutex", "the lock of a Mutex"))
+            } else if made_in("embassy_sync::watch::") {
+                Some(reader.named(ty, offset, "a change of Watch", "a change of a Watch"))
+            } else if made_in("embassy_sync::channel::") {
+                Some(reader.named(ty, offset, "a message on Channel", "a message on a channel"))
+            } else if made_in("embassy_time::timer::") {
+                Some("the next tick".into())
+            } else {
+                None
+            }
         }
         _ => None,
     }
@@ -73,6 +97,32 @@ impl Fields<'_> {
         let Kind::Struct { members, .. } = &layout.kind else { return None };
         let member = members.iter().find(|m| m.name == name)?;
         Some((member.ty?, offset + member.offset))
+    }
+
+    /// `what` and the name of the static the future at `offset` points at (a channel, a mutex), or
+    /// `unnamed` when it points at none the symbols name.
+    fn named(&mut self, ty: DieRef, offset: u64, what: &str, unnamed: &str) -> String {
+        match self.pointed_static(ty, offset, 3) {
+            Some(name) => format!("{what} {name}"),
+            None => unnamed.into(),
+        }
+    }
+
+    /// The first static a pointer among the members of `ty` (at `offset`, `depth` structures deep)
+    /// points at.
+    fn pointed_static(&mut self, ty: DieRef, offset: u64, depth: u32) -> Option<String> {
+        let layout = self.types.layout(ty)?;
+        match &layout.kind {
+            Kind::Pointer => {
+                let address = read_uint(self.bytes, offset, layout.size, self.types.dwarf.little_endian)?;
+                self.types.statics.name_at(address).map(str::to_string)
+            }
+            Kind::Struct { members, .. } if depth > 0 => members
+                .iter()
+                .filter_map(|m| Some((m.ty?, offset + m.offset)))
+                .find_map(|(member, at)| self.pointed_static(member, at, depth - 1)),
+            _ => None,
+        }
     }
 
     /// An unsigned integer (or pointer) field along `path` from `ty` at `offset`.

@@ -87,6 +87,8 @@ impl VariantPart {
 /// The layouts read so far, over one firmware's DWARF.
 pub(crate) struct Types {
     pub dwarf: Dwarf,
+    /// The firmware's statics, to name what a future points at.
+    pub statics: super::statics::Statics,
     cache: HashMap<DieRef, Arc<Layout>>,
 }
 
@@ -94,8 +96,8 @@ pub(crate) struct Types {
 const MAX_ALIASES: usize = 16;
 
 impl Types {
-    pub fn new(dwarf: Dwarf) -> Self {
-        Types { dwarf, cache: HashMap::new() }
+    pub fn new(dwarf: Dwarf, statics: super::statics::Statics) -> Self {
+        Types { dwarf, statics, cache: HashMap::new() }
     }
 
     /// The layout of the type `die` (typedefs and qualifiers looked through).

@@ -9,10 +9,12 @@
 //! * [`layout`]: types reduced to members and variant parts.
 //! * [`walk`]: one future's bytes to frames.
 //! * [`describe`]: what a future that is not an async fn waits for, in words.
+//! * [`statics`]: the firmware's statics by address, to name what a future points at.
 
 mod describe;
 mod dwarf;
 mod layout;
+mod statics;
 mod walk;
 
 pub use describe::TaskSlots;
@@ -48,7 +50,7 @@ impl AwaitTracer {
     /// The tracer for the firmware ELF at `path`, loaded `bias` bytes above its link addresses.
     pub fn load(path: &Path, bias: u64) -> Result<Self, DebugInfoError> {
         Ok(AwaitTracer {
-            types: Types::new(Dwarf::load(path)?),
+            types: Types::new(Dwarf::load(path)?, statics::Statics::read(path, bias)),
             bias,
             futures: HashMap::new(),
             embassy: HashMap::new(),

@@ -1,18 +1,29 @@
-//! Finding `_SEGGER_RTT` in a firmware ELF, and where it sits in a running process.
+//! Finding the RTT control blocks in a firmware ELF, and where they sit in a running process:
+//! asyncmon's (`_ASYNCMON_RTT`), and the firmware's own (`_SEGGER_RTT`: defmt-rtt's, say), whose
+//! log channels are shown beside asyncmon's. A firmware with only the latter (defmt-only) is read
+//! for its logs.
 
 use crate::elf_memory::{with_elf, ElfError};
 use crate::rtt::PointerWidth;
 use object::{Object, ObjectSegment, ObjectSymbol};
 use std::path::Path;
 
-/// The name of the RTT control block symbol.
-pub const RTT_SYMBOL: &str = "_SEGGER_RTT";
+/// The symbol of asyncmon's control block.
+pub const RTT_SYMBOL: &str = asyncmon_protocol::rtt::SYMBOL;
+/// The symbol of the firmware's own control block.
+pub const SEGGER_SYMBOL: &str = asyncmon_protocol::rtt::SEGGER_SYMBOL;
 
 /// Where the control block is in the ELF.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RttSymbol {
-    /// The symbol's value (a link-time address).
+    /// The control block the link opens (a link-time address): asyncmon's, or the firmware's own
+    /// when it has no asyncmon's.
     pub address: u64,
+    /// The id the block at `address` starts with once it is made (asyncmon's, or SEGGER's).
+    pub id: &'static [u8; 16],
+    /// The firmware's own control block beside asyncmon's, when it has one: its log channels are
+    /// read too.
+    pub app_block: Option<u64>,
     /// The target's pointer width, from the ELF class.
     pub width: PointerWidth,
     /// Whether the ELF is position independent (its addresses move by the load base).
@@ -21,17 +32,21 @@ pub struct RttSymbol {
     pub first_segment: u64,
 }
 
-/// Reads `elf_path` and finds `_SEGGER_RTT`.
+/// Reads `elf_path` and finds its control blocks.
 pub fn find_rtt_symbol(elf_path: &Path) -> Result<RttSymbol, ElfError> {
     with_elf(elf_path, |file| {
-        let symbol = file
-            .symbols()
-            .find(|s| s.name() == Ok(RTT_SYMBOL))
-            .ok_or_else(|| ElfError::NoRttSymbol { path: elf_path.into() })?;
+        let find = |name: &str| file.symbols().find(|s| s.name() == Ok(name)).map(|s| s.address());
+        let (address, id, app_block) = match (find(RTT_SYMBOL), find(SEGGER_SYMBOL)) {
+            (Some(ours), app) => (ours, asyncmon_protocol::rtt::ID, app),
+            (None, Some(app)) => (app, asyncmon_protocol::rtt::SEGGER_ID, None),
+            (None, None) => return Err(ElfError::NoRttSymbol { path: elf_path.into() }),
+        };
         let width = if file.is_64() { PointerWidth::Eight } else { PointerWidth::Four };
         let first_segment = file.segments().map(|s| s.address()).min().unwrap_or(0) & !0xfff;
         Ok(RttSymbol {
-            address: symbol.address(),
+            address,
+            id,
+            app_block,
             width,
             relocatable: file.kind() == object::ObjectKind::Dynamic,
             first_segment,
@@ -44,7 +59,7 @@ pub fn symbol_address(elf_path: &Path, name: &str) -> Result<Option<u64>, ElfErr
     with_elf(elf_path, |file| Ok(file.symbols().find(|s| s.name() == Ok(name)).map(|s| s.address())))
 }
 
-/// Why `_SEGGER_RTT` could not be placed in a running process.
+/// Why the control block could not be placed in a running process.
 #[derive(Debug, thiserror::Error)]
 pub enum LocateError {
     /// The executable is not in the process's memory map: right after `spawn` it may not be yet
@@ -72,7 +87,7 @@ pub fn runtime_address(symbol: &RttSymbol, pid: u32, exe_inode: u64) -> Result<u
         .ok_or(LocateError::NotMapped(pid))
 }
 
-/// Where `_SEGGER_RTT` is in the running process `pid`, and the target's pointer width: from the
+/// Where asyncmon's control block is in the running process `pid`, and the target's pointer width: from the
 /// executable's ELF symbol and its load address.
 pub fn locate_in_process(pid: u32) -> Result<(u64, PointerWidth), LocateError> {
     locate_executable(pid).map(|found| (found.address, found.width))
@@ -81,8 +96,10 @@ pub fn locate_in_process(pid: u32) -> Result<(u64, PointerWidth), LocateError> {
 /// A firmware process's control block, and where its executable is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Located {
-    /// The run-time address of `_SEGGER_RTT`.
+    /// The run-time address of the control block the link opens (see [`RttSymbol::address`]).
     pub address: u64,
+    /// The run-time address of the firmware's own control block beside it, if any.
+    pub app_block: Option<u64>,
     /// The target's pointer width.
     pub width: PointerWidth,
     /// The executable's path (resolved while the process runs).
@@ -107,6 +124,7 @@ pub fn locate_executable(pid: u32) -> Result<Located, LocateError> {
     let doorbell = symbol_address(&exe, asyncmon_protocol::doorbell::SYMBOL)?.map(|at| at.wrapping_add(bias));
     Ok(Located {
         address,
+        app_block: symbol.app_block.map(|at| at.wrapping_add(bias)),
         width: symbol.width,
         executable: std::fs::read_link(&exe).unwrap_or(exe),
         bias,
@@ -146,6 +164,6 @@ mod tests {
     fn our_own_test_binary_has_no_rtt_symbol_and_says_why() {
         let exe = std::env::current_exe().unwrap();
         let err = find_rtt_symbol(&exe).unwrap_err().to_string();
-        assert!(err.contains("has no _SEGGER_RTT symbol"), "{err}");
+        assert!(err.contains("has no _ASYNCMON_RTT symbol"), "{err}");
     }
 }

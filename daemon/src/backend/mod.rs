@@ -14,6 +14,7 @@ pub mod doorbell;
 mod elf;
 pub mod error;
 pub mod exe_strings;
+mod panic_watch;
 pub mod probe;
 pub mod process;
 pub mod pump;

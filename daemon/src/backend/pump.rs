@@ -19,6 +19,7 @@
 use super::backoff::Backoff;
 use super::command::TargetCommand;
 use super::error::TargetError;
+use super::panic_watch::PanicWatch;
 use super::process::Exit;
 use super::sink::Sink;
 use super::traces::TraceReader;
@@ -78,6 +79,8 @@ pub struct Pump<T: Transport> {
     last_write: Instant,
     /// Await traces, read while the link is up.
     traces: TraceReader,
+    /// Whether the firmware halted (a panic).
+    panics: PanicWatch,
 }
 
 /// How serving a connected target ended.
@@ -115,6 +118,7 @@ impl<T: Transport> Pump<T> {
             stops: Vec::new(),
             last_write: Instant::now() - ANSWER_WINDOW,
             traces: TraceReader::default(),
+            panics: PanicWatch::default(),
         }
     }
 
@@ -242,6 +246,7 @@ impl<T: Transport> Pump<T> {
     fn serve(&mut self) -> End {
         let timing = self.transport.timing();
         self.traces.forget();
+        self.panics.forget();
         self.state(TargetState::WaitingForControlBlock);
         let mut link = LinkState::Opening { since: Instant::now(), reported: false };
         let mut relink = Backoff::new(timing.relink_backoff, MAX_RELINK_WAIT);
@@ -260,6 +265,11 @@ impl<T: Transport> Pump<T> {
             };
             match command {
                 Ok(TargetCommand::Shutdown) | Err(TryRecvError::Disconnected) => return End::Shutdown,
+                Ok(TargetCommand::Stop { request_id, .. }) if self.panics.halted() => {
+                    self.problem(format!(
+                        "stop request #{request_id} was not sent: the firmware halted (a panic); `asyncmon reset` starts it again"
+                    ));
+                }
                 Ok(TargetCommand::Stop { request_id, hard }) => {
                     if matches!(link, LinkState::Up) {
                         stopped = true;
@@ -283,6 +293,7 @@ impl<T: Transport> Pump<T> {
                         self.state(TargetState::WaitingForControlBlock);
                         self.problem("the target was reset: re-attaching RTT".into());
                         self.link.discard_partial_frame();
+                        self.panics.forget();
                         self.forget_requests("the target was reset first");
                         link = LinkState::Opening { since: Instant::now(), reported: false };
                     }
@@ -361,18 +372,19 @@ impl<T: Transport> Pump<T> {
                     Err(e) => return End::Lost(e),
                 }
             }
-            for event in events.drain(..) {
-                self.publish(event);
+            if !events.is_empty() {
+                // A panic handler that is not asyncmon's says its panic in the logs.
+                let elf = self.transport.debug_elf();
+                self.panics.logs(&mut events, &mut self.link, self.transport.strings(), elf.as_ref());
+                self.publish_all(&mut events);
             }
             if !bytes.is_empty() {
                 // Cheap: the ELF's symbols are read only when an embassy task needs a name.
                 self.link.set_elf(self.transport.debug_elf().map(|elf| (elf.path, elf.bias)));
                 self.link.ingest(&bytes, self.transport.strings(), &mut events);
-                for event in events.drain(..) {
-                    self.sink.publish(event);
-                }
+                self.publish_all(&mut events);
             }
-            if matches!(link, LinkState::Up) && self.traces.due() {
+            if matches!(link, LinkState::Up) && !self.panics.halted() && self.traces.due() {
                 let elf = self.transport.debug_elf();
                 let at_ms = self.started.elapsed().as_millis() as u64;
                 if let Some(event) = self.traces.poll(elf, self.transport.strings(), &self.link, at_ms) {
@@ -419,6 +431,19 @@ impl<T: Transport> Pump<T> {
                     Err(RecvTimeoutError::Disconnected) => return End::Shutdown,
                 }
             }
+        }
+    }
+
+    /// Publishes `events` (emptying it), then the halt a panic among them means.
+    fn publish_all(&mut self, events: &mut Vec<SessionEvent>) {
+        let halt = self.panics.after(events);
+        for event in events.drain(..) {
+            self.publish(event);
+        }
+        if let Some(state) = halt {
+            // What was published about the tasks' waits is over.
+            self.traces.forget();
+            self.state(state);
         }
     }
 

@@ -8,7 +8,7 @@ use super::elf::{locate_executable, LocateError, Located};
 use super::error::TargetError;
 use super::exe_strings::ExeStrings;
 use super::process::{alive, forward_lines, Exit, Process};
-use super::rtt_channels::RttChannels;
+use super::rtt_channels::{Blocks, RttChannels};
 use super::sink::Sink;
 use super::traces::DebugElf;
 use super::transport::{AfterReset, Timing, Transport};
@@ -183,7 +183,8 @@ impl Transport for Sim {
                 Err(e) => return Err(TargetError::Firmware(e.to_string())),
             },
         };
-        let (addr, width) = (located.address, located.width);
+        let blocks = Blocks { main: located.address, app: located.app_block, width: located.width };
+        let addr = located.address;
         if self.mem.is_none() {
             let open = || {
                 ProcessMemory::open(pid).map_err(|e| {
@@ -197,7 +198,7 @@ impl Transport for Sim {
         }
         let defmt = self.defmt_table(pid);
         let mem = self.mem.as_mut().expect("opened above");
-        match RttChannels::open(mem, addr, width, &defmt, self.started) {
+        match RttChannels::open(mem, blocks, &defmt, self.started) {
             Ok(Some(channels)) => {
                 self.channels = Some(channels);
                 self.doorbell = located.doorbell.map(|at| ProcessDoorbell::new(pid, at));

@@ -81,6 +81,7 @@ impl SessionSummary {
             (TargetState::Attached, _) => ("attached", "attached".to_string()),
             (TargetState::Exited { description, .. }, _) => ("exited", description.clone()),
             (TargetState::Failed { reason }, _) => ("failed", reason.clone()),
+            (TargetState::Halted { reason }, _) => ("halted", format!("halted: {reason}")),
         };
         let epoch = session.epoch;
         let failures_of = |id: u32| {
@@ -126,5 +127,6 @@ fn state_word(state: TaskState) -> &'static str {
         TaskState::Finished(TaskOutcome::FailedDuringCleanup) => "failedDuringCleanup",
         TaskState::Finished(TaskOutcome::DroppedAtDeadline) => "dropped",
         TaskState::Gone => "gone",
+        TaskState::Halted => "halted",
     }
 }

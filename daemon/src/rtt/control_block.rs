@@ -1,12 +1,19 @@
-//! Finding and parsing the RTT control block (`_SEGGER_RTT`) as `rtt-target` lays it out: a 16-byte
-//! id, the up and down channel counts, then one descriptor per channel (name, buffer, size, write
+//! Finding and parsing an RTT control block (asyncmon's `_ASYNCMON_RTT`, or a firmware's own
+//! `_SEGGER_RTT`) as SEGGER lays it out: a 16-byte id, the up and down channel counts, then one descriptor per channel (name, buffer, size, write
 //! offset, read offset, flags), every field pointer-sized for the target.
 
 use super::RttError;
 use crate::memory::TargetMemory;
 
-/// The id a live control block starts with.
-pub const RTT_ID: &[u8; 16] = b"SEGGER RTT\0\0\0\0\0\0";
+/// The id a live SEGGER control block starts with (a firmware's own, defmt-rtt's).
+pub const RTT_ID: &[u8; 16] = asyncmon_protocol::rtt::SEGGER_ID;
+/// The id asyncmon's control block starts with: SEGGER's layout under an id of its own.
+pub const ASYNCMON_RTT_ID: &[u8; 16] = asyncmon_protocol::rtt::ID;
+
+/// Whether `id` is a live control block's: SEGGER's or asyncmon's.
+pub fn is_rtt_id(id: &[u8]) -> bool {
+    id == RTT_ID || id == ASYNCMON_RTT_ID
+}
 
 /// The most channels in each direction the host accepts (SEGGER's own limit is far below).
 const MAX_CHANNELS: u64 = 16;
@@ -101,7 +108,7 @@ impl ControlBlock {
     pub fn is_initialised(mem: &mut dyn TargetMemory, addr: u64) -> Result<bool, RttError> {
         let mut id = [0u8; 16];
         mem.read(addr, &mut id).map_err(|source| RttError::Memory { addr, source })?;
-        Ok(&id == RTT_ID)
+        Ok(is_rtt_id(&id))
     }
 
     /// Reads and checks the control block at `addr`.

@@ -12,7 +12,7 @@ pub use channel::{DownChannel, UpChannel};
 
 #[cfg(test)]
 pub(crate) use channel::tests as channel_tests_support;
-pub use control_block::{ChannelDescriptor, ControlBlock, PointerWidth, RTT_ID};
+pub use control_block::{is_rtt_id, ChannelDescriptor, ControlBlock, PointerWidth, ASYNCMON_RTT_ID, RTT_ID};
 
 /// What went wrong reading RTT.
 #[derive(Debug, thiserror::Error)]

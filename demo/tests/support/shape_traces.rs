@@ -20,7 +20,7 @@ const SHAPES: &[(&str, &[&str], &str)] = &[
     ("gathered_a", &["level3"], "sleep: a timer"),
     ("gathered_b", &["level3"], "sleep: a timer"),
     ("gatherer", &["gatherer"], "gather of 2 tasks, waiting for #{gathered_a} #{gathered_b}"),
-    ("receiver", &["receiver"], "a message on a channel"),
+    ("receiver", &["receiver"], "a message on Channel CHANNEL"),
     ("cleaning_up", &["cleanup"], "sleep: a timer"),
 ];
 

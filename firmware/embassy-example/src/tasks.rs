@@ -1,16 +1,22 @@
 //! The embassy example's tasks, as their developers wrote them: shared by the firmware for QEMU's
 //! boards (`main.rs`) and the simulated board's build (`embassy/examples/sim_example.rs`).
-//! `ticker` ticks every 100 ms and feeds `waiter` through a channel every fifth tick; `hog` blocks
-//! the executor for 30 ms every half second (the long-poll lint); `faulty` panics when the ticker
-//! tells it to, at tick 40 (4 s), so the panic arrives naming it.
+//! `ticker` ticks every 100 ms and feeds `waiter` through a channel every fifth tick; `waiter` holds
+//! the `LEDGER` lock while it waits, so `auditor` waits for the lock; `hog` blocks the executor for
+//! 30 ms every half second (the long-poll lint); `faulty` panics when the ticker tells it to, at
+//! tick 40 (4 s), so the panic arrives naming it.
 
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::channel::Channel;
+use embassy_sync::mutex::Mutex;
 use embassy_sync::signal::Signal;
 use embassy_time::{Duration, Ticker, Timer};
 
 static READINGS: Channel<CriticalSectionRawMutex, u32, 4> = Channel::new();
 static FAULT: Signal<CriticalSectionRawMutex, u32> = Signal::new();
+/// The readings received so far, kept by `waiter` and audited by `auditor`.
+static LEDGER: Mutex<CriticalSectionRawMutex, u32> = Mutex::new(0);
+/// How many readings `auditor` last saw in the ledger.
+pub static AUDITED: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 /// The latest reading `waiter` received.
 pub static LAST_READING: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 
@@ -34,8 +40,19 @@ pub async fn ticker() {
 #[embassy_executor::task]
 pub async fn waiter() {
     loop {
+        let mut ledger = LEDGER.lock().await;
         let reading = READINGS.receive().await;
+        *ledger += 1;
         LAST_READING.store(reading, core::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[embassy_executor::task]
+pub async fn auditor() {
+    loop {
+        let entries = *LEDGER.lock().await;
+        AUDITED.store(entries, core::sync::atomic::Ordering::Relaxed);
+        Timer::after_millis(250).await;
     }
 }
 
@@ -54,10 +71,11 @@ pub async fn faulty() {
     panic!("sensor fault: no answer from the gyro at tick {}", tick);
 }
 
-/// Spawns the four tasks.
+/// Spawns the five tasks.
 pub fn spawn_all(spawner: &embassy_executor::Spawner) {
     spawner.spawn(ticker().expect("one ticker"));
     spawner.spawn(waiter().expect("one waiter"));
+    spawner.spawn(auditor().expect("one auditor"));
     spawner.spawn(hog().expect("one hog"));
     spawner.spawn(faulty().expect("one faulty"));
 }

@@ -38,6 +38,8 @@ pub enum TaskState {
     /// restarted, or a host attached again), the firmware ended with it running, or its end frame
     /// was lost and the firmware's roll call no longer named it.
     Gone,
+    /// It was running when the firmware halted (a panic): it will not run again until a reset.
+    Halted,
 }
 
 /// A task as the host knows it.
@@ -192,6 +194,11 @@ pub enum TargetState {
     /// The target cannot be used; the reason says why and what to do.
     Failed {
         /// Why, in words.
+        reason: String,
+    },
+    /// The firmware halted (a panic): nothing runs, nothing can be stopped, until a reset.
+    Halted {
+        /// Why, in words ("panic in faulty").
         reason: String,
     },
 }

@@ -17,7 +17,7 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 
 /// The host-link protocol version; a client and daemon exchange it in `Hello` / `Welcome`.
-pub const HOST_PROTOCOL_VERSION: u16 = 1;
+pub const HOST_PROTOCOL_VERSION: u16 = 2;
 
 /// The largest host-link frame either side accepts, in bytes.
 pub const MAX_HOST_FRAME: usize = 16 * 1024 * 1024;

@@ -117,9 +117,15 @@ impl SessionState {
         match event {
             SessionEvent::TargetState(state) => {
                 // A firmware that ended ended its tasks too, however their end frames were lost.
-                if let TargetState::Exited { .. } = state {
+                // A firmware that halted (a panic) ended its tasks with it: none waits any more.
+                let ended = match state {
+                    TargetState::Exited { .. } => Some(TaskState::Gone),
+                    TargetState::Halted { .. } => Some(TaskState::Halted),
+                    _ => None,
+                };
+                if let Some(ended) = ended {
                     for task in self.tasks.iter_mut().filter(|t| t.state == TaskState::Running) {
-                        task.state = TaskState::Gone;
+                        task.state = ended;
                     }
                     self.traces.tasks.clear();
                 }

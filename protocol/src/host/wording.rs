@@ -170,6 +170,19 @@ pub fn failure_context(session: &SessionState, failure: &Failure) -> Vec<String>
     lines
 }
 
+/// Why a firmware halted, from its panic: the reason of [`super::TargetState::Halted`]
+/// ("panic in faulty at src/tasks.rs:54").
+pub fn halted_words(failure: &Failure) -> String {
+    let mut words = String::from("panic");
+    if let Some(task) = &failure.task {
+        words.push_str(&format!(" in {}", task.name));
+    }
+    if let Some(at) = failure.exception.as_ref().and_then(|e| e.raised_at.as_ref()) {
+        words.push_str(&format!(" at {at}"));
+    }
+    words
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,5 +247,25 @@ mod tests {
         };
         let trace = TaskTrace { task: 1, frames: vec![receiver], since_ms: 0 };
         assert_eq!(waiting_for_words(&trace), "Receive<Option<u32>>");
+    }
+
+    #[test]
+    fn a_halt_names_the_task_and_the_line() {
+        let mut failure = Failure {
+            seq: 1,
+            epoch: 1,
+            at_ms: 0,
+            message: "the firmware panicked".into(),
+            exception: Some(super::super::Exception {
+                type_name: "panic".into(),
+                message: "boom".into(),
+                raised_at: Some(Location { file: "src/tasks.rs".into(), line: 71, column: 5 }),
+            }),
+            task: None,
+            path: FailurePath::Panic,
+        };
+        assert_eq!(halted_words(&failure), "panic at src/tasks.rs:71:5");
+        failure.exception = None;
+        assert_eq!(halted_words(&failure), "panic");
     }
 }

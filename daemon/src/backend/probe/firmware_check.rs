@@ -4,7 +4,7 @@
 
 use crate::elf_memory::{with_elf, ElfError};
 use object::read::elf::ProgramHeader;
-use object::{Object, ObjectSection};
+use object::{Object, ObjectSection, ObjectSymbol};
 use probe_rs::config::{MemoryRegion, Target};
 use std::path::Path;
 
@@ -45,18 +45,16 @@ pub enum FirmwareCheckError {
     },
 }
 
-/// The name the agent gives its up channel, as rtt-target stores it (a C string).
-const ASYNCMON_CHANNEL: &[u8] = b"asyncmon\0";
 /// The name defmt-rtt and `rtt_init_defmt!` give theirs.
 const DEFMT_CHANNEL: &[u8] = b"defmt\0";
 
 /// What the firmware at `path` speaks; refuses one that says nothing asyncmon can show.
 pub fn channels(path: &Path) -> Result<Speaks, FirmwareCheckError> {
     let (asyncmon, defmt) = with_elf(path, |file| {
-        let mut found = (false, false);
+        // asyncmon's channels are in asyncmon's own control block.
+        let mut found = (file.symbols().any(|s| s.name() == Ok(asyncmon_protocol::rtt::SYMBOL)), false);
         for section in file.sections() {
             if let Ok(data) = section.data() {
-                found.0 |= data.windows(ASYNCMON_CHANNEL.len()).any(|w| w == ASYNCMON_CHANNEL);
                 found.1 |= data.windows(DEFMT_CHANNEL.len()).any(|w| w == DEFMT_CHANNEL);
             }
         }

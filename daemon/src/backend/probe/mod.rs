@@ -20,7 +20,7 @@ pub mod select;
 use super::elf::{find_rtt_symbol, symbol_address, RttSymbol};
 use super::error::TargetError;
 use super::process::Exit;
-use super::rtt_channels::RttChannels;
+use super::rtt_channels::{Blocks, RttChannels};
 use super::sink::Sink;
 use super::traces::DebugElf;
 use super::transport::{AfterReset, Timing, Transport};
@@ -288,14 +288,14 @@ impl Transport for Board {
     }
 
     fn open_link(&mut self) -> Result<bool, TargetError> {
-        let (addr, width, started) = (self.prepared.rtt.address, self.prepared.rtt.width, self.started);
+        let (blocks, started) = (Blocks::of(&self.prepared.rtt, 0), self.started);
         let defmt = self.prepared.defmt.clone();
         let logs_only = self.prepared.speaks == firmware_check::Speaks::DefmtOnly;
         self.with_memory(|memory, channels| {
             *channels = if logs_only {
-                RttChannels::open_logs(memory, addr, width, &defmt, started)?
+                RttChannels::open_logs(memory, blocks, &defmt, started)?
             } else {
-                RttChannels::open(memory, addr, width, &defmt, started)?
+                RttChannels::open(memory, blocks, &defmt, started)?
             };
             Ok(channels.is_some())
         })

@@ -19,7 +19,7 @@ pub mod qmp;
 use super::elf::{find_rtt_symbol, RttSymbol};
 use super::error::TargetError;
 use super::process::{forward_lines, Exit, Process};
-use super::rtt_channels::RttChannels;
+use super::rtt_channels::{Blocks, RttChannels};
 use super::sink::Sink;
 use super::traces::DebugElf;
 use super::transport::{AfterReset, Timing, Transport};
@@ -236,7 +236,7 @@ impl Transport for Qemu {
         let Some(run) = self.run.as_mut() else { return Ok(false) };
         if !run.memory.has_ram() {
             let pid = run.process.id();
-            let found = process_ram::find(pid, self.config.machine.ram, self.symbol.address)
+            let found = process_ram::find(pid, self.config.machine.ram, self.symbol.address, self.symbol.id)
                 .map_err(|e| {
                     TargetError::Unavailable(format!(
                         "cannot read QEMU's memory (/proc/{pid}/mem: {e}): {} keeps its RAM to itself, and reading it needs the permission ptrace needs (a parent may read its child unless kernel.yama.ptrace_scope is 2 or more)",
@@ -253,13 +253,7 @@ impl Transport for Qemu {
                 "guest RAM found in QEMU's memory"
             );
         }
-        match RttChannels::open(
-            &mut run.memory,
-            self.symbol.address,
-            self.symbol.width,
-            &self.defmt,
-            self.started,
-        )? {
+        match RttChannels::open(&mut run.memory, Blocks::of(&self.symbol, 0), &self.defmt, self.started)? {
             Some(channels) => {
                 self.channels = Some(channels);
                 Ok(true)
@@ -371,7 +365,7 @@ mod tests {
         let config = QemuConfig::new(exe, machine::find("mps2-an386").unwrap());
         if let Err(err) = check(&config) {
             let err = err.to_string();
-            assert!(err.contains("no _SEGGER_RTT symbol") || err.contains("is not installed"), "{err}");
+            assert!(err.contains("no _ASYNCMON_RTT symbol") || err.contains("is not installed"), "{err}");
         } else {
             panic!("a firmware without a control block was accepted");
         }

@@ -4,7 +4,6 @@
 //! `ptrace` needs: the daemon is QEMU's parent). Unlike a shared RAM file, it is gone with QEMU.
 
 use super::machine::RamWindow;
-use crate::rtt::RTT_ID;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -14,7 +13,7 @@ const LARGEST_MAPPING: u64 = 64 << 20;
 
 /// Where, in process `pid`, the guest address `window.base` is: the host address of the RAM whose
 /// control block (at guest address `control_block`) has been written. `None` until it has.
-pub fn find(pid: u32, window: RamWindow, control_block: u64) -> io::Result<Option<u64>> {
+pub fn find(pid: u32, window: RamWindow, control_block: u64, id: &[u8; 16]) -> io::Result<Option<u64>> {
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))?;
     let mem = File::open(format!("/proc/{pid}/mem"))?;
     let offset = control_block - window.base;
@@ -24,7 +23,7 @@ pub fn find(pid: u32, window: RamWindow, control_block: u64) -> io::Result<Optio
         if mem.read_exact_at(&mut bytes, start).is_err() {
             continue;
         }
-        if let Some(base) = find_in(&bytes, start, window, offset) {
+        if let Some(base) = find_in(&bytes, start, window, offset, id) {
             return Ok(Some(base));
         }
     }
@@ -72,13 +71,13 @@ fn candidates(maps: &str, size: u64) -> Vec<(u64, u64)> {
 /// In `bytes` (a mapping at host address `start`), a RAM of `window`'s size holding a 32-bit
 /// control block at `offset`: its id, and its first up channel's buffer inside the window. Returns
 /// the host address of the RAM's first byte.
-fn find_in(bytes: &[u8], start: u64, window: RamWindow, offset: u64) -> Option<u64> {
+fn find_in(bytes: &[u8], start: u64, window: RamWindow, offset: u64, id: &[u8; 16]) -> Option<u64> {
     let offset = usize::try_from(offset).ok()?;
     let size = usize::try_from(window.size).ok()?;
     let u32_at = |at: usize| bytes.get(at..at + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()));
     (0..=bytes.len().checked_sub(size)?).step_by(4).find_map(|ram| {
         let block = ram + offset;
-        if bytes.get(block..block + RTT_ID.len()) != Some(RTT_ID) {
+        if bytes.get(block..block + id.len()) != Some(id) {
             return None;
         }
         let buffer = u64::from(u32_at(block + 28)?);
@@ -89,6 +88,7 @@ fn find_in(bytes: &[u8], start: u64, window: RamWindow, offset: u64) -> Option<u
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rtt::RTT_ID;
 
     const WINDOW: RamWindow = RamWindow { base: 0x2000_0000, size: 0x100 };
 
@@ -119,24 +119,32 @@ mod tests {
         let mut mapping = vec![0xaa; 0x40];
         mapping.extend(ram_with_block(0x80, 0x2000_0010));
         mapping.extend([0xbb; 0x20]);
-        assert_eq!(find_in(&mapping, 0x7000, WINDOW, 0x80), Some(0x7040));
+        assert_eq!(find_in(&mapping, 0x7000, WINDOW, 0x80, RTT_ID), Some(0x7040));
     }
 
     #[test]
     fn an_id_without_a_buffer_in_ram_or_outside_the_room_for_the_ram_is_not_the_ram() {
         // The id alone (a copy in flash, say): its buffer pointer is not in the RAM window.
-        assert_eq!(find_in(&ram_with_block(0x80, 0x0000_1000), 0x7000, WINDOW, 0x80), None);
+        assert_eq!(find_in(&ram_with_block(0x80, 0x0000_1000), 0x7000, WINDOW, 0x80, RTT_ID), None);
         // The control block too close to the mapping's start for the RAM to begin before it.
         let mapping = ram_with_block(0x10, 0x2000_0010);
-        assert_eq!(find_in(&mapping, 0x7000, WINDOW, 0x80), None);
+        assert_eq!(find_in(&mapping, 0x7000, WINDOW, 0x80, RTT_ID), None);
         // Nothing written yet.
-        assert_eq!(find_in(&vec![0; 0x200], 0x7000, WINDOW, 0x80), None);
+        assert_eq!(find_in(&vec![0; 0x200], 0x7000, WINDOW, 0x80, RTT_ID), None);
+    }
+
+    #[test]
+    fn another_kind_of_block_at_the_offset_is_not_the_one_looked_for() {
+        // defmt-rtt's block (its id in the flash image's copy of .data, say) where asyncmon's is
+        // looked for: that place is not the RAM.
+        let mapping = ram_with_block(0x80, 0x2000_0010);
+        assert_eq!(find_in(&mapping, 0x7000, WINDOW, 0x80, crate::rtt::ASYNCMON_RTT_ID), None);
     }
 
     #[test]
     fn a_process_without_the_block_has_no_ram_yet() {
         // A window of its own: the other tests' blocks sit in this process's heap.
         let window = RamWindow { base: 0x3000_0000, size: 0x100 };
-        assert_eq!(find(std::process::id(), window, 0x3000_0080).unwrap(), None);
+        assert_eq!(find(std::process::id(), window, 0x3000_0080, RTT_ID).unwrap(), None);
     }
 }

@@ -111,6 +111,7 @@ pub(crate) fn state_label(state: TaskState) -> (&'static str, Style) {
         }
         TaskState::Finished(TaskOutcome::DroppedAtDeadline) => ("dropped", Style::new().fg(palette::FAILURE)),
         TaskState::Gone => ("gone", Style::new().fg(palette::MUTED)),
+        TaskState::Halted => ("halted", Style::new().fg(palette::FAILURE)),
     }
 }
 
@@ -123,6 +124,7 @@ fn render_status(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
         (_, TargetState::Attached) => ("ATTACHED".to_string(), palette::GOOD),
         (_, TargetState::Exited { description, .. }) => (format!("EXITED: {description}"), palette::NOTICE),
         (_, TargetState::Failed { .. }) => ("FAILED (see detail)".to_string(), palette::FAILURE),
+        (_, TargetState::Halted { reason }) => (format!("HALTED: {reason}"), palette::FAILURE),
     };
     let st = s.stats;
     let mut spans = vec![
