@@ -172,6 +172,36 @@ fn the_task_table_lists_each_task_with_its_state_and_parent() {
 }
 
 #[test]
+fn a_long_task_name_is_shown_whole_where_the_terminal_has_room() {
+    let mut state = session();
+    state.on_message(
+        ServerMessage::Event(SessionEvent::TaskSpawned(task(
+            7,
+            "slow_logger_publisher",
+            Some(0),
+            TaskState::Running,
+        ))),
+        0,
+    );
+    let (_, lines) = draw(&state, 120, 40);
+    assert!(screen_has(&lines, "slow_logger_publisher "), "{lines:#?}");
+    // On 80 columns WAITING AT keeps its room: the name is cut there.
+    let (_, narrow) = draw(&state, 80, 24);
+    assert!(screen_has(&narrow, "slow_logger_pu"), "{narrow:#?}");
+}
+
+#[test]
+fn a_halted_firmware_says_so_with_every_task_halted() {
+    let mut state = session();
+    let halted = TargetState::Halted { reason: "panic in telemetry at src/main.rs:40:9".into() };
+    state.on_message(ServerMessage::Event(SessionEvent::TargetState(halted)), 0);
+    let (_, lines) = draw(&state, 120, 40);
+    assert!(lines.last().unwrap().contains("HALTED: panic in telemetry at src/main.rs:40:9"), "{lines:#?}");
+    let row = lines.iter().find(|l| l.contains("blinky ")).expect("blinky's row");
+    assert!(row.contains("halted"), "{row}");
+}
+
+#[test]
 fn the_failure_detail_shows_type_message_raise_site_spawn_chain_and_path() {
     let (_, lines) = draw(&session(), 80, 24);
     assert!(screen_has(&lines, "SensorError: sensor poll #3 timed out after"));

@@ -12,6 +12,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
+/// The NAME column's usual width, and the widest it grows to for a long name.
+const NAME_WIDTH: u16 = 14;
+const MAX_NAME_WIDTH: u16 = 40;
+/// The other columns but WAITING AT (with the table's one-cell gaps), and the least WAITING AT keeps.
+const FIXED_COLUMNS: u16 = 4 + 10 + 9 + 6 + 6 + 6 + 9 + 8;
+const MIN_WAITING_AT: u16 = 24;
+
 pub(super) fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorState) {
     let s = &state.session;
     let running = s.tasks.iter().filter(|t| t.state == TaskState::Running).count();
@@ -48,7 +55,14 @@ pub(super) fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorSta
     let table_area = block.inner(area);
     frame.render_widget(block, area);
     let warned = |t: &Task| warnings.iter().any(|w| w.task == Some((t.epoch, t.id)));
-    let rows = state.task_rows().into_iter().map(|t| {
+    let shown = state.task_rows();
+    // Names are shown whole where the terminal has room: the column grows past its usual 14 for a
+    // long name, as long as WAITING AT keeps room of its own.
+    let longest = shown.iter().map(|t| t.name.chars().count() + if warned(t) { 2 } else { 0 }).max();
+    let room = table_area.width.saturating_sub(FIXED_COLUMNS + MIN_WAITING_AT);
+    let name_width =
+        (longest.unwrap_or(0) as u16).clamp(NAME_WIDTH, MAX_NAME_WIDTH).min(room).max(NAME_WIDTH);
+    let rows = shown.into_iter().map(|t| {
         let (label, style) = match (t.state, t.stats.map(|s| s.state)) {
             (TaskState::Running, Some(TaskRunState::Waiting)) => ("waiting", Style::new().fg(palette::GOOD)),
             (TaskState::Running, Some(TaskRunState::Ready)) => ("ready", Style::new().fg(palette::FOCUS)),
@@ -78,7 +92,7 @@ pub(super) fn render_tasks(frame: &mut Frame<'_>, area: Rect, state: &MonitorSta
     });
     let widths = [
         Constraint::Length(4),
-        Constraint::Length(14),
+        Constraint::Length(name_width),
         Constraint::Length(10),
         Constraint::Length(9),
         Constraint::Length(6),
