@@ -99,6 +99,17 @@ async fn tasks_polls_and_the_panic(target: TargetConfig, panics: PanicsWith) {
         })
     })
     .await;
+    // Where each task comes from: the device sends no place for an embassy task; its function's
+    // declaration, from the debug info.
+    h.until("the tasks' declarations", Duration::from_secs(10), |s| {
+        ["ticker", "waiter", "auditor"].iter().all(|name| named(s, name).is_some_and(|t| t.spawned_at.line > 0))
+    })
+    .await;
+    for name in ["ticker", "waiter", "auditor"] {
+        let at = &named(&h.session, name).unwrap().spawned_at;
+        assert!(at.file.ends_with("embassy-example/src/tasks.rs"), "{name}: {at:?}");
+        assert_eq!(at.line, source_line(&format!("pub async fn {name}()")), "{name}: {at:?}");
+    }
     let ticker = named(&h.session, "ticker").unwrap().id;
     let frames = &h.session.trace(ticker).unwrap().frames;
     assert!(frames[0].function.ends_with("::tasks::ticker"), "the task's body, as written: {frames:?}");

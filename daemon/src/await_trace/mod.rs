@@ -22,7 +22,7 @@ pub use dwarf::DebugInfoError;
 
 use crate::memory::TargetMemory;
 use asyncmon_protocol::device::FutureLocation;
-use asyncmon_protocol::host::{AwaitFrame, FrameState};
+use asyncmon_protocol::host::{AwaitFrame, FrameState, Location};
 use dwarf::{DieRef, Dwarf};
 use layout::Types;
 use std::collections::HashMap;
@@ -100,6 +100,19 @@ impl AwaitTracer {
                 task.wrapper
             ))],
         }
+    }
+
+    /// Where an embassy task's function was declared: the line its future's state machine gives
+    /// its unresumed state (the `async fn` itself), for a task the device sends no place for.
+    pub fn embassy_declared_at(&mut self, task: &crate::device_link::EmbassyTask) -> Option<Location> {
+        let (ty, _) = match task.polls.as_slice() {
+            [poll] => self.embassy_future(*poll),
+            polls => self.embassy_future_of(polls, &task.wrapper),
+        }?;
+        let layout = self.types.layout(ty)?;
+        let layout::Kind::Struct { variants: Some(part), .. } = &layout.kind else { return None };
+        let (file, line) = part.select(0)?.member.as_ref()?.decl.clone()?;
+        Some(Location { file, line, column: 0 })
     }
 
     /// Of every `TaskStorage<F>::poll` (the symbols did not say which is whose: legacy mangling),

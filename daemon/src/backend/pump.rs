@@ -387,7 +387,8 @@ impl<T: Transport> Pump<T> {
             if matches!(link, LinkState::Up) && !self.panics.halted() && self.traces.due() {
                 let elf = self.transport.debug_elf();
                 let at_ms = self.started.elapsed().as_millis() as u64;
-                if let Some(event) = self.traces.poll(elf, self.transport.strings(), &self.link, at_ms) {
+                self.traces.poll(elf, self.transport.strings(), &self.link, at_ms, &mut events);
+                for event in events.drain(..) {
                     self.publish(event);
                 }
             }

@@ -41,11 +41,19 @@ pub struct TraceReader {
     next: Instant,
     /// A client asked: publish the next traces even if nothing changed.
     asked: bool,
+    /// The embassy tasks whose declaration was looked up (epoch, task).
+    declared: std::collections::HashSet<(u32, TaskId)>,
 }
 
 impl Default for TraceReader {
     fn default() -> Self {
-        TraceReader { tracer: None, last: None, next: Instant::now(), asked: false }
+        TraceReader {
+            tracer: None,
+            last: None,
+            next: Instant::now(),
+            asked: false,
+            declared: Default::default(),
+        }
     }
 }
 
@@ -66,7 +74,8 @@ impl TraceReader {
         self.last = None;
     }
 
-    /// Reads the traces when due; returns the event to publish, if any. `elf` is the firmware the
+    /// Reads the traces when due; appends the events to publish to `out` (where embassy tasks were
+    /// declared, then the traces when they changed or were asked for). `elf` is the firmware the
     /// target runs (none: this target has no debug info to offer), `at_ms` the daemon's clock.
     pub fn poll(
         &mut self,
@@ -74,22 +83,27 @@ impl TraceReader {
         mem: &mut dyn TargetMemory,
         link: &DeviceLink,
         at_ms: u64,
-    ) -> Option<SessionEvent> {
+        out: &mut Vec<SessionEvent>,
+    ) {
         if !self.due() {
-            return None;
+            return;
         }
         if link.futures().is_empty() && link.embassy_tasks().is_empty() && !self.asked {
             // Nothing to read yet: the first spawn frames are read at once, not an interval later.
-            return None;
+            return;
         }
         self.next = Instant::now() + TRACE_INTERVAL;
         let mut traces = AwaitTraces { epoch: link.epoch(), at_ms, ..AwaitTraces::default() };
+        let mut declared = Vec::new();
+        let epoch = link.epoch();
+        let undeclared: Vec<TaskId> =
+            link.embassy_tasks().keys().copied().filter(|task| !self.declared.contains(&(epoch, *task))).collect();
         match self.tracer(elf) {
             Err(reason) => traces.unavailable = Some(reason),
             Ok(None) => {
                 // Still loading: the first traces (and a client's answer) come when it is done.
                 self.next = Instant::now() + LOADING_POLL;
-                return None;
+                return;
             }
             Ok(Some(tracer)) => {
                 if link.futures().is_empty() && link.embassy_tasks().is_empty() {
@@ -106,19 +120,27 @@ impl TraceReader {
                     traces.tasks.push(TaskTrace { task, frames, since_ms: at_ms });
                 }
                 for (&task, embassy) in link.embassy_tasks() {
+                    // The device says no place for an embassy task: its function's, once.
+                    if undeclared.contains(&task) {
+                        if let Some(at) = tracer.embassy_declared_at(embassy) {
+                            declared.push(SessionEvent::TaskDeclared { id: task, at });
+                        }
+                    }
                     let frames = tracer.trace_embassy(mem, &slots, embassy);
                     traces.tasks.push(TaskTrace { task, frames, since_ms: at_ms });
                 }
             }
         }
         self.keep_since(&mut traces);
+        self.declared.extend(undeclared.into_iter().map(|task| (epoch, task)));
+        out.append(&mut declared);
         let changed = self.last.as_ref().is_none_or(|last| !same_traces(last, &traces));
         if !changed && !std::mem::take(&mut self.asked) {
-            return None;
+            return;
         }
         self.asked = false;
         self.last = Some(traces.clone());
-        Some(SessionEvent::AwaitTraces(traces))
+        out.push(SessionEvent::AwaitTraces(traces));
     }
 
     /// A task still waiting where it waited at the last read has waited since then.

@@ -20,9 +20,11 @@ pub struct Location {
 
 impl core::fmt::Display for Location {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self.column {
-            0 => write!(f, "{}:{}", self.file, self.line),
-            column => write!(f, "{}:{}:{column}", self.file, self.line),
+        match (self.file.is_empty(), self.line, self.column) {
+            // No place was said (an embassy task whose function the debug info did not give).
+            (true, 0, _) => f.write_str("unknown"),
+            (_, _, 0) => write!(f, "{}:{}", self.file, self.line),
+            (_, _, column) => write!(f, "{}:{}:{column}", self.file, self.line),
         }
     }
 }
@@ -366,6 +368,15 @@ pub enum SessionEvent {
     },
     /// How much of the time the observed executor slept, as last sampled.
     ExecutorLoad(ExecutorLoad),
+    /// Where a task of the current epoch was declared, for a task whose spawn frame said no place
+    /// (an embassy task: the device sends only its header's address): its task function, from the
+    /// firmware's debug info. It becomes the task's `spawned_at`.
+    TaskDeclared {
+        /// The task.
+        id: TaskId,
+        /// Its task function's declaration.
+        at: Location,
+    },
 }
 
 /// How much of the time an executor slept (from `asyncmon-embassy`'s samples).

@@ -197,6 +197,13 @@ impl SessionState {
             SessionEvent::StopHandled { hook_ran, hard, .. } => {
                 self.stop_handled = Some(crate::host::wording::stop_handled_words(*hook_ran, *hard));
             }
+            SessionEvent::TaskDeclared { id, at } => {
+                let epoch = self.epoch;
+                let task = self.tasks.iter_mut().rev().find(|t| t.epoch == epoch && t.id == *id);
+                if let Some(task) = task.filter(|t| t.spawned_at.line == 0) {
+                    task.spawned_at = at.clone();
+                }
+            }
             SessionEvent::TaskStats { id, stats } => {
                 let epoch = self.epoch;
                 if let Some(task) = self.tasks.iter_mut().rev().find(|t| t.epoch == epoch && t.id == *id) {
