@@ -102,7 +102,9 @@ async fn tasks_polls_and_the_panic(target: TargetConfig, panics: PanicsWith) {
     // Where each task comes from: the device sends no place for an embassy task; its function's
     // declaration, from the debug info.
     h.until("the tasks' declarations", Duration::from_secs(10), |s| {
-        ["ticker", "waiter", "auditor"].iter().all(|name| named(s, name).is_some_and(|t| t.spawned_at.line > 0))
+        ["ticker", "waiter", "auditor"]
+            .iter()
+            .all(|name| named(s, name).is_some_and(|t| t.spawned_at.line > 0))
     })
     .await;
     for name in ["ticker", "waiter", "auditor"] {

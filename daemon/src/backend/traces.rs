@@ -96,8 +96,12 @@ impl TraceReader {
         let mut traces = AwaitTraces { epoch: link.epoch(), at_ms, ..AwaitTraces::default() };
         let mut declared = Vec::new();
         let epoch = link.epoch();
-        let undeclared: Vec<TaskId> =
-            link.embassy_tasks().keys().copied().filter(|task| !self.declared.contains(&(epoch, *task))).collect();
+        let undeclared: Vec<TaskId> = link
+            .embassy_tasks()
+            .keys()
+            .copied()
+            .filter(|task| !self.declared.contains(&(epoch, *task)))
+            .collect();
         match self.tracer(elf) {
             Err(reason) => traces.unavailable = Some(reason),
             Ok(None) => {
