@@ -132,7 +132,7 @@ fn a_panic_ends_the_run_with_101_naming_the_task() {
     let out = run(runtime.path(), &firmware("mps2-an386", "asyncmon-embassy-example"), "mps2-an386", &[]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(101), "{stdout}\n{}", text(&out.stderr));
-    assert!(stdout.contains("failure: panic: sensor fault: no answer from the gyro"), "{stdout}");
+    assert!(stdout.contains("failure: panic: unwrap failed: gyro_reading(tick)"), "{stdout}");
     assert!(stdout.contains("in task faulty"), "{stdout}");
 }
 

@@ -33,8 +33,8 @@ test('an embassy firmware in the editor: tasks at their awaits, the panic at its
   assert.ok(hints.length >= 3, JSON.stringify(hints));
 
   // The panic at 4 s: a diagnostic at its line, naming the task that was running.
-  const panic = await waitForDiagnostic(published, uri, 'sensor fault');
-  assert.equal(panic.range.start.line, tasksLine('panic!('));
+  const panic = await waitForDiagnostic(published, uri, 'NoAnswer');
+  assert.equal(panic.range.start.line, tasksLine('unwrap!(gyro_reading(tick))'));
   assert.match(panic.message, /in task faulty/);
   const session = sessions[sessions.length - 1];
   for (const name of ['ticker', 'waiter', 'hog']) assert.ok(session.tasks.some((task) => task.name === name), `${name} in ${JSON.stringify(session.tasks)}`);

@@ -28,8 +28,8 @@ test('the language server through a probe: embassy tasks at their awaits, the pa
   const uri = pathToFileURL(tasksFile).href;
   const expected = [['ticker', tasksLine('ticker.next().await')], ['waiter', tasksLine('READINGS.receive().await')]];
   await waitForHints(connection, uri, expected);
-  const panic = await waitForDiagnostic(published, uri, 'sensor fault');
-  assert.equal(panic.range.start.line, tasksLine('panic!('));
+  const panic = await waitForDiagnostic(published, uri, 'NoAnswer');
+  assert.equal(panic.range.start.line, tasksLine('unwrap!(gyro_reading(tick))'));
   assert.match(panic.message, /in task faulty/);
   // panic-probe halted the core: the session says so, and no task waits anywhere any more.
   const halted = await waitFor('the session halted', 10_000, () => sessions.find((s) => s.state === 'halted'));

@@ -129,7 +129,10 @@ fn print_log(line: &LogLine) {
 
 fn print_failure(session: &SessionState, failure: &asyncmon_protocol::host::Failure) {
     let seconds = failure.at_ms as f64 / 1000.0;
-    let mut lines = wording::failure_context(session, failure).into_iter();
+    // A message of several lines (defmt::unwrap!'s error) stays under its failure.
+    let mut lines = wording::failure_context(session, failure)
+        .into_iter()
+        .flat_map(|l| l.lines().map(str::to_string).collect::<Vec<_>>());
     if let Some(first) = lines.next() {
         println!("[{seconds:>8.3}] failure: {first}");
     }
