@@ -4,7 +4,9 @@
 
 use asyncmon_daemon::client::Client;
 use asyncmon_protocol::host::wording::{frame_words, wait_words, waiting_for_words};
-use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent, SessionState, Task, TaskState};
+use asyncmon_protocol::host::{
+    ClientRequest, FailurePath, ServerMessage, SessionEvent, SessionState, TargetState, Task, TaskState,
+};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,13 +34,20 @@ pub async fn fetch(socket: &Path, target: u32, timeout: Duration) -> anyhow::Res
         loop {
             match client.recv().await? {
                 Some(ServerMessage::Snapshot(snapshot)) => {
+                    // A halted firmware (a panic) has no waits to read: its tasks are said as such.
+                    if matches!(snapshot.target_state, TargetState::Halted { .. }) {
+                        return Ok(*snapshot);
+                    }
                     session = Some(*snapshot);
                     // Asked once the snapshot is here, so the answer is an event after it.
                     client.request(&ClientRequest::RefreshTraces { target }).await?;
                 }
                 Some(ServerMessage::Event(event)) => {
                     let Some(session) = session.as_mut() else { continue };
-                    let answered = matches!(event, SessionEvent::AwaitTraces(_));
+                    let answered = matches!(
+                        event,
+                        SessionEvent::AwaitTraces(_) | SessionEvent::TargetState(TargetState::Halted { .. })
+                    );
                     session.apply(&event);
                     if answered {
                         return Ok(session.clone());
@@ -60,12 +69,35 @@ fn base() -> Option<String> {
     std::env::current_dir().ok().map(|dir| dir.to_string_lossy().into_owned())
 }
 
-/// The running tasks of the current epoch, in id order.
+/// The running tasks of the current epoch, in id order; after a halt, the tasks it ended.
 fn running(session: &SessionState) -> Vec<&Task> {
-    let mut tasks: Vec<&Task> =
-        session.tasks.iter().filter(|t| t.epoch == session.epoch && t.state == TaskState::Running).collect();
+    let mut tasks: Vec<&Task> = session
+        .tasks
+        .iter()
+        .filter(|t| t.epoch == session.epoch && matches!(t.state, TaskState::Running | TaskState::Halted))
+        .collect();
     tasks.sort_by_key(|t| t.id);
     tasks
+}
+
+/// The first line after a halt: why, and what starts the firmware again.
+fn halted(session: &SessionState) -> Option<String> {
+    match &session.target_state {
+        TargetState::Halted { reason } => {
+            Some(format!("the firmware halted ({reason}): no task runs; `asyncmon reset` starts it again\n"))
+        }
+        _ => None,
+    }
+}
+
+/// What a task that the halt ended was doing: the one that panicked, or waiting no more.
+fn halted_words(session: &SessionState, task: &Task) -> String {
+    let panicked = session.failures.iter().any(|f| {
+        f.epoch == session.epoch
+            && f.path == FailurePath::Panic
+            && f.task.as_ref().is_some_and(|t| t.id == task.id)
+    });
+    if panicked { "nothing: it panicked" } else { "nothing: the firmware halted" }.into()
 }
 
 /// How long ago `since_ms` was, at `now_ms`, in words.
@@ -84,6 +116,16 @@ pub fn ps(session: &SessionState) -> String {
     let base = base();
     let mut rows = vec![["ID".to_string(), "NAME".into(), "WAITING AT".into(), "FOR".into(), "SINCE".into()]];
     for task in running(session) {
+        if task.state == TaskState::Halted {
+            rows.push([
+                task.id.to_string(),
+                task.name.clone(),
+                "-".into(),
+                halted_words(session, task),
+                "-".into(),
+            ]);
+            continue;
+        }
         let (at, what, since) = match session.trace(task.id) {
             Some(trace) => (
                 trace
@@ -97,7 +139,7 @@ pub fn ps(session: &SessionState) -> String {
         };
         rows.push([task.id.to_string(), task.name.clone(), at, what, since]);
     }
-    let mut out = unavailable(session).unwrap_or_default();
+    let mut out = halted(session).or_else(|| unavailable(session)).unwrap_or_default();
     let widths: Vec<usize> =
         (0..5).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     for row in rows {
@@ -119,7 +161,7 @@ pub fn ps(session: &SessionState) -> String {
 pub fn pstree(session: &SessionState) -> String {
     let base = base();
     let tasks = running(session);
-    let mut out = unavailable(session).unwrap_or_default();
+    let mut out = halted(session).or_else(|| unavailable(session)).unwrap_or_default();
     let roots: Vec<&Task> =
         tasks.iter().copied().filter(|t| t.parent.is_none_or(|p| !tasks.iter().any(|o| o.id == p))).collect();
     for root in roots {
@@ -142,6 +184,9 @@ fn tree(
         tasks.iter().copied().filter(|t| t.parent == Some(task.id) && t.id != task.id).collect();
     let bar = if children.is_empty() { "   " } else { "│  " };
     match session.trace(task.id) {
+        _ if task.state == TaskState::Halted => {
+            let _ = writeln!(out, "{rest}{bar}└ {}", halted_words(session, task));
+        }
         Some(trace) => {
             for frame in &trace.frames {
                 let indent = "  ".repeat(usize::from(frame.depth));
@@ -156,5 +201,54 @@ fn tree(
         let last = i + 1 == children.len();
         let (lead, next) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
         tree(session, tasks, child, &format!("{rest}{lead}"), &format!("{rest}{next}"), base, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use asyncmon_protocol::host::{Failure, FirmwareInfo, Location, TargetDescription};
+
+    fn task(id: u32, name: &str) -> Task {
+        Task {
+            epoch: 1,
+            id,
+            name: name.into(),
+            spawned_at: Location { file: "src/tasks.rs".into(), line: 10, column: 0 },
+            parent: None,
+            state: TaskState::Running,
+            storage_bytes: None,
+            future_bytes: None,
+            stats: None,
+        }
+    }
+
+    #[test]
+    fn after_a_panic_every_task_is_said_halted_and_the_panicking_one_so() {
+        let mut session = SessionState::new(TargetDescription { backend: "qemu".into(), name: "fw".into() });
+        let firmware = FirmwareInfo { name: "fw".into(), build_id: "1".into(), protocol_version: 1 };
+        session.apply(&SessionEvent::SessionStarted { epoch: 1, firmware });
+        session.apply(&SessionEvent::TaskSpawned(task(1, "ticker")));
+        session.apply(&SessionEvent::TaskSpawned(task(2, "faulty")));
+        session.apply(&SessionEvent::Failure(Failure {
+            seq: 1,
+            epoch: 1,
+            at_ms: 4000,
+            message: "the firmware panicked".into(),
+            exception: None,
+            task: Some(task(2, "faulty")),
+            path: FailurePath::Panic,
+        }));
+        let reason = "panic in faulty at src/tasks.rs:98".to_string();
+        session.apply(&SessionEvent::TargetState(TargetState::Halted { reason }));
+        let out = ps(&session);
+        assert!(out.starts_with("the firmware halted (panic in faulty at src/tasks.rs:98)"), "{out}");
+        assert!(out.contains("asyncmon reset"), "{out}");
+        let row =
+            |name: &str| out.lines().find(|l| l.split_whitespace().nth(1) == Some(name)).unwrap().to_string();
+        assert!(row("ticker").contains("nothing: the firmware halted"), "{out}");
+        assert!(row("faulty").contains("nothing: it panicked"), "{out}");
+        let tree = pstree(&session);
+        assert!(tree.contains("faulty #2\n   └ nothing: it panicked"), "{tree}");
     }
 }
