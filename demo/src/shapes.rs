@@ -1,7 +1,8 @@
 //! A firmware whose tasks wait in every shape an await trace must read right: async fns nested
 //! three deep, an `async` block, a generic async fn, a future awaited in a loop, a combinator
-//! holding a future (`wait_for`), a task awaiting another task's handle, a gather, a channel
-//! (embassy-sync), and a task in its async cleanup after it was cancelled. Each `.await` a trace
+//! holding a future (`wait_for`), a task awaiting another task's handle, a gather, embassy-sync's
+//! primitives (a channel, a PubSub subscriber, a watch, a pipe, a signal, a mutex's lock), a
+//! `select` (embassy-futures), and a task in its async cleanup after it was cancelled. Each `.await` a trace
 //! should name carries a `// await: TAG` comment; the end-to-end tests check every task's trace
 //! against those lines, on the simulated board and on QEMU's boards. It runs until stopped.
 
@@ -9,8 +10,14 @@ use asyncmon_agent::{
     cancellable, gather, link, sleep, wait_for, Cancelled, Config, Executor, JoinHandle, Spawner,
     KEYBOARD_INTERRUPT_EXIT_CODE,
 };
+use embassy_futures::select::select;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::channel::Channel;
+use embassy_sync::mutex::Mutex;
+use embassy_sync::pipe::Pipe;
+use embassy_sync::pubsub::PubSubChannel;
+use embassy_sync::signal::Signal;
+use embassy_sync::watch::Watch;
 use embassy_time::Duration;
 
 /// Long enough to be forever for a test, short enough to wake now and then.
@@ -20,10 +27,22 @@ const FOREVER: Duration = Duration::from_secs(3600);
 /// pointers); 64 words leaves room on every target and fits a micro:bit's 16 KiB.
 const SLOT_BYTES: usize = 64 * core::mem::size_of::<usize>();
 
-static EXECUTOR: Executor<14, SLOT_BYTES> = Executor::new();
+static EXECUTOR: Executor<18, SLOT_BYTES> = Executor::new();
 
 /// Nobody ever sends on it: its receiver waits.
 static CHANNEL: Channel<CriticalSectionRawMutex, u32, 2> = Channel::new();
+/// Nobody publishes: its subscriber waits.
+static NEWS: PubSubChannel<CriticalSectionRawMutex, u32, 2, 2, 1> = PubSubChannel::new();
+/// Never set: its receiver waits for a change.
+static SETTING: Watch<CriticalSectionRawMutex, u32, 2> = Watch::new();
+/// Nobody writes: its reader waits.
+static BYTES: Pipe<CriticalSectionRawMutex, 8> = Pipe::new();
+/// Never signalled, never sent on: `selector`'s two branches (a waker each: one primitive per
+/// waiting task, or two tasks would wake each other for ever).
+static DOORBELL: Signal<CriticalSectionRawMutex, u32> = Signal::new();
+static LETTERS: Channel<CriticalSectionRawMutex, u32, 2> = Channel::new();
+/// Held by `main` for ever: `locker` waits for it.
+static LOCK: Mutex<CriticalSectionRawMutex, u32> = Mutex::new(0);
 
 async fn level3() -> Result<(), Cancelled> {
     sleep(FOREVER).await // await: level3
@@ -74,6 +93,34 @@ async fn receiver() -> Result<(), Cancelled> {
     Ok(())
 }
 
+async fn subscriber() -> Result<(), Cancelled> {
+    let Ok(mut news) = NEWS.subscriber() else { return Ok(()) };
+    cancellable(news.next_message()).await?; // await: subscriber
+    Ok(())
+}
+
+async fn watcher() -> Result<(), Cancelled> {
+    let Some(mut setting) = SETTING.receiver() else { return Ok(()) };
+    cancellable(setting.changed()).await?; // await: watcher
+    Ok(())
+}
+
+async fn pipe_reader() -> Result<(), Cancelled> {
+    let mut buffer = [0u8; 4];
+    cancellable(BYTES.read(&mut buffer)).await?; // await: pipe_reader
+    Ok(())
+}
+
+async fn locker() -> Result<(), Cancelled> {
+    let _held = cancellable(LOCK.lock()).await?; // await: locker
+    Ok(())
+}
+
+async fn selector() -> Result<(), Cancelled> {
+    cancellable(select(DOORBELL.wait(), LETTERS.receive())).await?; // await: selector
+    Ok(())
+}
+
 async fn cleaning_up() -> Result<(), Cancelled> {
     if let Err(cancelled) = sleep(FOREVER).await {
         // Async cleanup, after its cancellation, until the next one (the stop).
@@ -101,6 +148,13 @@ async fn main_task(spawner: Spawner) -> Result<(), Cancelled> {
     ];
     let _gatherer = spawner.spawn("gatherer", gatherer(gathered));
     let _receiver = spawn("receiver", spawner.spawn("receiver", receiver()));
+    let _subscriber = spawn("subscriber", spawner.spawn("subscriber", subscriber()));
+    let _watcher = spawn("watcher", spawner.spawn("watcher", watcher()));
+    let _pipe_reader = spawn("pipe_reader", spawner.spawn("pipe_reader", pipe_reader()));
+    // main holds the lock while it waits: `locker` waits for it.
+    let _held = LOCK.lock().await;
+    let _locker = spawn("locker", spawner.spawn("locker", locker()));
+    let _selector = spawn("selector", spawner.spawn("selector", selector()));
     let cleaning = spawn("cleaning_up", spawner.spawn("cleaning_up", cleaning_up()));
     cleaning.cancel();
     sleep(FOREVER).await // await: main

@@ -19,18 +19,25 @@ pub struct TaskSlots {
     pub by_address: HashMap<u64, TaskId>,
 }
 
-/// What the future of `layout` (type `ty`, at `offset` in `bytes`) waits for, if the daemon knows.
+/// A task's future as read: its bytes, and the run-time address they were read from.
+#[derive(Clone, Copy)]
+pub(crate) struct Future<'a> {
+    pub bytes: &'a [u8],
+    pub base: u64,
+}
+
+/// What the future of `layout` (type `ty`, at `offset` in `future`) waits for, if the daemon knows.
 pub(crate) fn describe(
     types: &mut Types,
     slots: &TaskSlots,
     layout: &Layout,
     ty: DieRef,
-    bytes: &[u8],
+    future: Future<'_>,
     offset: u64,
 ) -> Option<String> {
-    let base = layout.name.split('<').next().unwrap_or_default();
-    let mut reader = Fields { types, slots, bytes };
-    match base {
+    let path = layout.name.split('<').next().unwrap_or_default();
+    let mut reader = Fields { types, slots, bytes: future.bytes, base: future.base };
+    match path {
         "asyncmon_agent::join::JoinHandle" => Some(reader.join_words(ty, offset)),
         "asyncmon_agent::time::TaskWaitFor" => {
             let (handle, at) = reader.field(ty, offset, "handle")?;
@@ -51,11 +58,24 @@ pub(crate) fn describe(
         }
         "embassy_sync::signal::WaitFuture" => Some(reader.named(ty, offset, "Signal", "a signal")),
         "embassy_sync::pubsub::subscriber::SubscriberWaitFuture" => {
-            Some(reader.named(ty, offset, "a message on PubSubChannel", "a message on a PubSubChannel"))
+            let unnamed = format!("a message on a PubSubChannel<{}>", message_type(&layout.name));
+            Some(reader.named(ty, offset, "a message on PubSubChannel", &unnamed))
         }
         "embassy_sync::pubsub::publisher::PublisherWaitFuture" => {
-            Some(reader.named(ty, offset, "room in PubSubChannel", "room in a full PubSubChannel"))
+            let unnamed = format!("room in a full PubSubChannel<{}>", message_type(&layout.name));
+            Some(reader.named(ty, offset, "room in PubSubChannel", &unnamed))
         }
+        // embassy-futures' combinators: their branches follow as frames of their own.
+        "embassy_futures::select::Select" => Some("the first of 2 futures".into()),
+        "embassy_futures::select::Select3" => Some("the first of 3 futures".into()),
+        "embassy_futures::select::Select4" => Some("the first of 4 futures".into()),
+        "embassy_futures::select::SelectArray" | "embassy_futures::select::SelectSlice" => {
+            Some("the first of several futures".into())
+        }
+        "embassy_futures::join::Join" => Some("all of 2 futures".into()),
+        "embassy_futures::join::Join3" => Some("all of 3 futures".into()),
+        "embassy_futures::join::Join4" => Some("all of 4 futures".into()),
+        "embassy_futures::join::JoinArray" => Some("all of several futures".into()),
         "embassy_sync::pipe::ReadFuture" => {
             Some(reader.named(ty, offset, "bytes in Pipe", "bytes in a pipe"))
         }
@@ -84,10 +104,34 @@ pub(crate) fn describe(
     }
 }
 
+/// The message type of a PubSub future, its last type argument, without its path
+/// (`SubscriberWaitFuture<PubSubChannel<M, app::Message, 4, 3, 1>, app::Message>` → `Message`).
+fn message_type(name: &str) -> String {
+    let Some(arguments) = name.strip_suffix('>').and_then(|n| n.split_once('<')).map(|(_, a)| a) else {
+        return "?".into();
+    };
+    // The last argument at the outermost level.
+    let mut depth = 0i32;
+    let mut last = 0;
+    for (i, c) in arguments.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth -= 1,
+            ',' if depth == 0 => last = i + 1,
+            _ => {}
+        }
+    }
+    let argument = arguments[last..].trim();
+    let (path, generics) = argument.split_at(argument.find('<').unwrap_or(argument.len()));
+    format!("{}{generics}", path.rsplit("::").next().unwrap_or(path))
+}
+
 struct Fields<'a> {
     types: &'a mut Types,
     slots: &'a TaskSlots,
     bytes: &'a [u8],
+    /// Where `bytes` were read from.
+    base: u64,
 }
 
 impl Fields<'_> {
@@ -102,7 +146,7 @@ impl Fields<'_> {
     /// `what` and the name of the static the future at `offset` points at (a channel, a mutex), or
     /// `unnamed` when it points at none the symbols name.
     fn named(&mut self, ty: DieRef, offset: u64, what: &str, unnamed: &str) -> String {
-        match self.pointed_static(ty, offset, 3) {
+        match self.pointed_static(ty, offset, 5) {
             Some(name) => format!("{what} {name}"),
             None => unnamed.into(),
         }
@@ -113,8 +157,16 @@ impl Fields<'_> {
     fn pointed_static(&mut self, ty: DieRef, offset: u64, depth: u32) -> Option<String> {
         let layout = self.types.layout(ty)?;
         match &layout.kind {
-            Kind::Pointer => {
+            Kind::Pointer { target } => {
                 let address = read_uint(self.bytes, offset, layout.size, self.types.dwarf.little_endian)?;
+                // A local of the same future, borrowed across the `.await` (a subscriber, a
+                // watch's receiver): followed in the bytes already read. (Before the statics: the
+                // future itself may sit in one, an executor's.)
+                if let Some(inside) =
+                    address.checked_sub(self.base).filter(|&at| at < self.bytes.len() as u64)
+                {
+                    return self.pointed_static((*target)?, inside, depth.checked_sub(1)?);
+                }
                 self.types.statics.name_at(address).map(str::to_string)
             }
             Kind::Struct { members, .. } if depth > 0 => members
@@ -188,5 +240,18 @@ impl Fields<'_> {
             [] => format!("gather of {count} tasks, all ended"),
             _ => format!("gather of {count} tasks, waiting for {}", waiting.join(" ")),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::message_type;
+
+    #[test]
+    fn a_pubsub_futures_message_type_is_its_last_argument() {
+        let name = "embassy_sync::pubsub::subscriber::SubscriberWaitFuture<embassy_sync::pubsub::PubSubChannel<embassy_sync::blocking_mutex::raw::ThreadModeRawMutex, app::Message, 4, 3, 1>, app::Message>";
+        assert_eq!(message_type(name), "Message");
+        assert_eq!(message_type("X<a::B<u8>, c::D<e::F, 2>>"), "D<e::F, 2>");
+        assert_eq!(message_type("NoArguments"), "?");
     }
 }

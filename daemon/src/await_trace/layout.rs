@@ -35,8 +35,13 @@ pub(crate) enum Kind {
         /// How many.
         count: u64,
     },
-    /// A pointer or reference: never followed (what it points at lies outside the future).
-    Pointer,
+    /// A pointer or reference, and the type it points at. Never read through: only where it
+    /// points inside the same future (a local borrowed across an `.await`) is it followed, in
+    /// the bytes already read; where it points at a static, the static is named.
+    Pointer {
+        /// The type pointed at.
+        target: Option<DieRef>,
+    },
     /// Anything else (integers, C-like enums, functions).
     Other,
 }
@@ -160,7 +165,8 @@ impl Types {
             | gimli::DW_TAG_rvalue_reference_type => {
                 // rustc gives a thin pointer no size: it is an address.
                 let size = size.unwrap_or_else(|| self.dwarf.address_size(die));
-                return Some(Layout { name, size, kind: Kind::Pointer });
+                let target = self.dwarf.reference(die, gimli::DW_AT_type);
+                return Some(Layout { name, size, kind: Kind::Pointer { target } });
             }
             _ => Kind::Other,
         };

@@ -145,7 +145,7 @@ impl AwaitTracer {
         if let Err(e) = mem.read(addr, &mut bytes) {
             return vec![unknown(format!("its future at {addr:#x} cannot be read: {e}"))];
         }
-        walk::frames(&mut self.types, slots, ty, &bytes)
+        walk::frames(&mut self.types, slots, ty, &bytes, addr)
     }
 
     /// `F` and the offset of the `future` member in `TaskStorage<F>`, from `TaskStorage<F>::poll`

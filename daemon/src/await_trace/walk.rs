@@ -19,9 +19,15 @@ const WRAPPED_FUTURE_FIELDS: &[&str] = &["future", "fut", "inner"];
 /// How deep inside a combinator's fields futures are looked for.
 const MAX_FIELD_DEPTH: u8 = 3;
 
-/// Reads the frames of a future of type `ty` held in `bytes`.
-pub(crate) fn frames(types: &mut Types, slots: &TaskSlots, ty: DieRef, bytes: &[u8]) -> Vec<AwaitFrame> {
-    let mut walk = Walk { types, slots, bytes, frames: Vec::new() };
+/// Reads the frames of a future of type `ty` held in `bytes`, read from run-time address `base`.
+pub(crate) fn frames(
+    types: &mut Types,
+    slots: &TaskSlots,
+    ty: DieRef,
+    bytes: &[u8],
+    base: u64,
+) -> Vec<AwaitFrame> {
+    let mut walk = Walk { types, slots, bytes, base, frames: Vec::new() };
     walk.future(ty, 0, 0);
     walk.frames
 }
@@ -61,6 +67,8 @@ struct Walk<'a> {
     types: &'a mut Types,
     slots: &'a TaskSlots,
     bytes: &'a [u8],
+    /// Where `bytes` were read from.
+    base: u64,
     frames: Vec<AwaitFrame>,
 }
 
@@ -95,9 +103,14 @@ impl Walk<'_> {
         if is_state_machine(&layout.name) {
             self.state_machine(&layout, offset, depth);
         } else {
-            let description = describe(self.types, self.slots, &layout, ty, self.bytes, offset);
+            let future = super::describe::Future { bytes: self.bytes, base: self.base };
+            let description = describe(self.types, self.slots, &layout, ty, future, offset);
             self.push(depth, layout.name.clone(), None, FrameState::Waiting { description });
-            for (inner, at) in self.inner_futures(&layout, offset, 0) {
+            let inner = match self.branches(&layout, offset) {
+                Some(branches) => branches,
+                None => self.inner_futures(&layout, offset, 0),
+            };
+            for (inner, at) in inner {
                 self.future(inner, at, depth + 1);
             }
         }
@@ -148,6 +161,53 @@ impl Walk<'_> {
         }
     }
 
+    /// The branches of embassy-futures' `select` and `join` (`Select { a, b }`, `Join { a: MaybeDone<A>,
+    /// b: MaybeDone<B> }`), whatever their futures' types: each a frame. `None` for other types.
+    fn branches(&mut self, layout: &Layout, offset: u64) -> Option<Vec<(DieRef, u64)>> {
+        let path = layout.name.split('<').next().unwrap_or_default();
+        let join = match path {
+            "embassy_futures::select::Select"
+            | "embassy_futures::select::Select3"
+            | "embassy_futures::select::Select4" => false,
+            "embassy_futures::join::Join"
+            | "embassy_futures::join::Join3"
+            | "embassy_futures::join::Join4" => true,
+            _ => return None,
+        };
+        let Kind::Struct { members, .. } = &layout.kind else { return None };
+        let mut found = Vec::new();
+        for member in members.clone() {
+            let (Some(ty), at) = (member.ty, offset + member.offset) else { continue };
+            if !join {
+                found.push((ty, at));
+                continue;
+            }
+            // A branch still running is `MaybeDone::Future(F)`; a finished one waits no more.
+            let Some(maybe) = self.types.layout(ty) else { continue };
+            let Kind::Struct { variants: Some(part), .. } = &maybe.kind else { continue };
+            let state = match part.discr {
+                Some((d, size)) => read_uint(self.bytes, at + d, size, self.types.dwarf.little_endian),
+                None => Some(0),
+            };
+            let Some(Member { ty: Some(variant), offset: variant_at, .. }) =
+                state.and_then(|s| part.select(s)).and_then(|v| v.member.clone())
+            else {
+                continue;
+            };
+            let Some(payload) = self.types.layout(variant) else { continue };
+            if !payload.name.ends_with("::Future") {
+                continue;
+            }
+            let Kind::Struct { members: fields, .. } = &payload.kind else { continue };
+            if let Some(Member { ty: Some(future), offset: field_at, .. }) =
+                fields.iter().find(|f| f.name == "__0")
+            {
+                found.push((*future, at + variant_at + field_at));
+            }
+        }
+        Some(found)
+    }
+
     /// The futures a combinator holds in its fields (through structures and the active variant of
     /// enums such as `Option` or `MaybeDone`, never through a pointer), with their offsets.
     fn inner_futures(&mut self, layout: &Layout, offset: u64, level: u8) -> Vec<(DieRef, u64)> {
@@ -173,7 +233,7 @@ impl Walk<'_> {
             // A wrapper's inner future (`future`, as the agent's and most combinators name it) is
             // a frame of its own, whatever its type; so is any async state machine.
             let wrapped = level == 0 && WRAPPED_FUTURE_FIELDS.contains(&field.name.as_str());
-            if is_state_machine(&inner.name) || (wrapped && !matches!(inner.kind, Kind::Pointer)) {
+            if is_state_machine(&inner.name) || (wrapped && !matches!(inner.kind, Kind::Pointer { .. })) {
                 found.push((ty, at));
             } else {
                 found.extend(self.inner_futures(&Arc::clone(&inner), at, level + 1));

@@ -459,20 +459,25 @@ impl TaskTrace {
         innermost
     }
 
-    /// The innermost frame that is an `.await` in the firmware's source, along the first branch.
+    /// The innermost frame that is an `.await` in the firmware's source, along the first branch:
+    /// the app's own, rather than one inside a dependency's async fn (embassy-sync's
+    /// `Receiver::changed`, from cargo's registry), unless there is no other.
     pub fn innermost_await(&self) -> Option<&AwaitFrame> {
-        let mut found = None;
+        let (mut ours, mut any) = (None, None);
         let mut depth = None;
         for frame in &self.frames {
             if depth.is_some_and(|d| frame.depth <= d) {
                 break;
             }
             depth = Some(frame.depth);
-            if frame.location.is_some() {
-                found = Some(frame);
+            if let Some(location) = &frame.location {
+                any = Some(frame);
+                if !is_dependency_source(&location.file) {
+                    ours = Some(frame);
+                }
             }
         }
-        found
+        ours.or(any)
     }
 }
 
@@ -607,4 +612,42 @@ pub enum ServerMessage {
         /// The change.
         event: SessionEvent,
     },
+}
+
+/// Whether `file` is a dependency's source, not the firmware's own: cargo's registry or git
+/// checkouts, or Rust's standard library.
+pub fn is_dependency_source(file: &str) -> bool {
+    file.contains("/.cargo/registry/")
+        || file.contains("/.cargo/git/checkouts/")
+        || file.starts_with("/rustc/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec;
+
+    fn frame(depth: u16, file: Option<&str>) -> AwaitFrame {
+        AwaitFrame {
+            depth,
+            function: "f".into(),
+            location: file.map(|file| Location { file: file.into(), line: 3, column: 0 }),
+            state: FrameState::Awaiting,
+        }
+    }
+
+    #[test]
+    fn the_innermost_await_is_the_apps_own_not_a_dependencys() {
+        let registry = "/root/.cargo/registry/src/index.crates.io-1/embassy-sync-0.8.0/src/watch.rs";
+        let trace = TaskTrace {
+            task: 1,
+            frames: vec![frame(0, Some("src/app.rs")), frame(1, Some(registry)), frame(2, None)],
+            since_ms: 0,
+        };
+        assert_eq!(trace.innermost_await().unwrap().location.as_ref().unwrap().file, "src/app.rs");
+        // Only a dependency's: that one, rather than none.
+        let trace =
+            TaskTrace { task: 1, frames: vec![frame(0, Some(registry)), frame(1, None)], since_ms: 0 };
+        assert_eq!(trace.innermost_await().unwrap().location.as_ref().unwrap().file, registry);
+    }
 }
