@@ -1,5 +1,6 @@
 //! `asyncmon`: watch and stop async firmware. See `asyncmon --help`.
 
+use asyncmon_protocol::host::wording::printable_lines;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -179,7 +180,7 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(error) => {
             // The error says what happened and what to do; no backtrace for a user's mistake.
-            eprintln!("asyncmon: {error:#}");
+            eprintln!("asyncmon: {}", printable_lines(&format!("{error:#}")));
             std::process::exit(1);
         }
     }
@@ -232,7 +233,7 @@ fn run() -> anyhow::Result<i32> {
                     None => default_socket()?,
                 };
                 let report = asyncmon_tui::cmd::stop::run(&socket, Duration::from_secs_f64(timeout)).await?;
-                println!("{report}");
+                println!("{}", printable_lines(&report));
                 Ok(0)
             }
             Command::Reset { socket, timeout } => {

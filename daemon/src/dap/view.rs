@@ -4,7 +4,9 @@
 
 use crate::lsp::paths::resolve;
 use asyncmon_protocol::host::wording::failure_path_words;
-use asyncmon_protocol::host::wording::{frame_words, wait_words, waiting_for_words};
+use asyncmon_protocol::host::wording::{
+    frame_words, printable, printable_lines, wait_words, waiting_for_words,
+};
 use asyncmon_protocol::host::{
     AwaitFrame, Failure, FailurePath, FrameState, Location, SessionState, Task, TaskId, TaskState,
 };
@@ -37,13 +39,13 @@ pub fn thread_of_frame(frame: i64) -> i64 {
 /// of `failed` (the view stopped on their failures; they have ended: `#13 sensor_poll (failed)`).
 pub fn threads(session: &SessionState, failed: &[Failure]) -> Vec<Thread> {
     let mut threads: Vec<Thread> = running(session)
-        .map(|t| Thread { id: thread_id(t.id), name: format!("#{} {}", t.id, t.name) })
+        .map(|t| Thread { id: thread_id(t.id), name: format!("#{} {}", t.id, printable(&t.name)) })
         .collect();
     for task in failed.iter().filter_map(|f| f.task.as_ref()) {
         if !threads.iter().any(|t| t.id == thread_id(task.id)) {
             threads.push(Thread {
                 id: thread_id(task.id),
-                name: format!("#{} {} (failed)", task.id, task.name),
+                name: format!("#{} {} (failed)", task.id, printable(&task.name)),
             });
         }
     }
@@ -87,7 +89,7 @@ pub fn stack_frames(session: &SessionState, task: TaskId, roots: &[PathBuf]) -> 
                 Some(at) => located(frame_id(index), name, at, roots),
                 None => StackFrame {
                     id: frame_id(index),
-                    name,
+                    name: printable(&name).into_owned(),
                     source: None,
                     line: 0,
                     column: 0,
@@ -142,7 +144,8 @@ fn located(id: i64, name: String, at: &Location, roots: &[PathBuf]) -> StackFram
     let name_only = std::path::Path::new(&at.file).file_name().map(|n| n.to_string_lossy().into_owned());
     StackFrame {
         id,
-        name,
+        // What the firmware named is shown, never obeyed (a control character in it).
+        name: printable(&name).into_owned(),
         source: Some(Source { name: name_only, path: Some(path), ..Default::default() }),
         line: i64::from(at.line),
         column: i64::from(at.column.max(1)),
@@ -185,14 +188,19 @@ pub fn task_variables(session: &SessionState, task: TaskId) -> Vec<Variable> {
 }
 
 fn variable(name: &str, value: String) -> Variable {
-    Variable { name: name.into(), value, variables_reference: 0, ..Default::default() }
+    Variable {
+        name: name.into(),
+        value: printable(&value).into_owned(),
+        variables_reference: 0,
+        ..Default::default()
+    }
 }
 
 /// The exception a failure is, for `exceptionInfo`: its type, message, and where it went.
 pub fn exception_info(session: &SessionState, failure: &Failure) -> ExceptionInfoResponse {
     let (type_name, message) = match &failure.exception {
-        Some(e) => (e.type_name.clone(), e.message.clone()),
-        None => (failure.message.clone(), failure.message.clone()),
+        Some(e) => (printable(&e.type_name).into_owned(), printable_lines(&e.message)),
+        None => (printable(&failure.message).into_owned(), printable_lines(&failure.message)),
     };
     let mut trace = Vec::new();
     if let Some(at) = failure.exception.as_ref().and_then(|e| e.raised_at.as_ref()) {
@@ -215,7 +223,7 @@ pub fn exception_info(session: &SessionState, failure: &Failure) -> ExceptionInf
         details: Some(ExceptionDetails {
             message: Some(message),
             type_name: Some(type_name),
-            stack_trace: Some(trace.join("\n")),
+            stack_trace: Some(printable_lines(&trace.join("\n"))),
             ..Default::default()
         }),
     }
@@ -328,5 +336,18 @@ mod tests {
         assert_eq!(info.exception_id, "app::Timeout");
         assert!(matches!(info.break_mode, ExceptionBreakMode::Unhandled));
         assert!(info.details.unwrap().stack_trace.unwrap().contains("spawn chain: poller ← main"));
+    }
+
+    #[test]
+    fn what_the_firmware_named_reaches_the_editor_escaped() {
+        let mut session = SessionState::new(TargetDescription { backend: "sim".into(), name: "app".into() });
+        session.epoch = 1;
+        session.apply(&SessionEvent::TaskSpawned(task(1, "evil\u{1b}[2J", None, 10)));
+        let threads = threads(&session, &[]);
+        assert_eq!(threads[0].name, "#1 evil\\x1b[2J");
+        let stack = stack_frames(&session, 1, &[]);
+        assert!(stack[0].name.starts_with("evil\\x1b[2J (spawned here"), "{}", stack[0].name);
+        let variables = task_variables(&session, 1);
+        assert!(variables.iter().all(|v| !v.value.contains('\u{1b}')), "{variables:?}");
     }
 }

@@ -4,7 +4,7 @@
 //! mapped to the workspace as diagnostics are ([`super::paths`]).
 
 use super::paths::resolve;
-use asyncmon_protocol::host::wording::{frame_words, wait_words};
+use asyncmon_protocol::host::wording::{frame_words, printable, printable_lines, wait_words};
 use asyncmon_protocol::host::{FrameState, SessionState, TaskState};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,12 +26,14 @@ impl WaitingHere {
     /// The inlay hint's text.
     pub fn label(&self) -> String {
         let names: Vec<&str> = self.tasks.iter().map(|(name, _)| name.as_str()).collect();
-        format!("← {} waiting here · {}", names.join(", "), wait_words(self.longest_ms))
+        printable(&format!("← {} waiting here · {}", names.join(", "), wait_words(self.longest_ms)))
+            .into_owned()
     }
 
     /// The hover's text: each task and its trace.
     pub fn hover_text(&self) -> String {
-        format!("**Waiting here** (await traces, outermost future first)\n\n{}", self.traces.join("\n\n"))
+        let traces = printable_lines(&self.traces.join("\n\n"));
+        format!("**Waiting here** (await traces, outermost future first)\n\n{traces}")
     }
 }
 

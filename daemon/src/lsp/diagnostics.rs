@@ -11,7 +11,7 @@
 //! session) clears everything; a stop keeps them, as a compiler's errors stay until the next build.
 
 use super::paths::resolve;
-use asyncmon_protocol::host::wording::failure_path_words;
+use asyncmon_protocol::host::wording::{failure_path_words, printable, printable_lines};
 use asyncmon_protocol::host::{Failure, FailurePath, Location, SessionEvent, SessionState};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -196,7 +196,8 @@ impl Diagnostics {
             .map(|pair| Related {
                 file: resolve(&self.roots, &pair[0].spawned_at.file),
                 location: pair[0].spawned_at.clone(),
-                message: format!("{} spawned by {} here", pair[0].name, pair[1].name),
+                message: printable(&format!("{} spawned by {} here", pair[0].name, pair[1].name))
+                    .into_owned(),
             })
             .collect();
         let mut hover = format!("**{what}**\n\n");
@@ -216,11 +217,12 @@ impl Diagnostics {
                 FailurePath::Awaited | FailurePath::Gathered => Severity::Warning,
                 _ => Severity::Error,
             },
-            message: format!("{what}{task}{elsewhere}"),
+            // What the firmware said is shown, never obeyed (a control character in a name).
+            message: printable(&format!("{what}{task}{elsewhere}")).into_owned(),
             code: path_code(failure.path),
             kind: failure.exception.as_ref().map_or_else(|| failure.message.clone(), |e| e.type_name.clone()),
             related,
-            hover,
+            hover: printable_lines(&hover),
             count: 1,
         }
     }
@@ -352,6 +354,20 @@ mod tests {
         assert_eq!(d.related[0].file, Some(f.file("app/src/main.rs")));
         assert!(d.hover.contains("spawn chain: sensor_poll ← telemetry ← main"), "{}", d.hover);
         assert!(f.diagnostics.take_changed().is_empty(), "nothing changed since");
+    }
+
+    #[test]
+    fn a_terminal_escape_in_a_failure_reaches_the_editor_written_out() {
+        let mut f = Fixture::new();
+        let mut evil = failure(1, "app/src/sensor.rs", 42, FailurePath::Unretrieved);
+        evil.exception.as_mut().unwrap().message = "boom\u{1b}]0;pwned\u{7}\u{202e}".into();
+        f.send(SessionEvent::Failure(evil));
+        let changed = f.diagnostics.take_changed();
+        let d = &changed[0].1[0];
+        for text in [&d.message, &d.hover] {
+            assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'), "{text:?}");
+            assert!(text.contains("boom\\x1b]0;pwned\\x07\\u{202e}"), "{text}");
+        }
     }
 
     #[test]

@@ -6,9 +6,39 @@ use super::{
     AwaitFrame, Failure, FailurePath, FrameState, InterruptReport, Location, SessionState, TaskOutcome,
     TaskTrace,
 };
+use std::borrow::Cow;
 use std::format;
 use std::string::String;
 use std::vec::Vec;
+
+/// `text` as a terminal or an editor may show it: control characters (an ESC that would start a
+/// terminal escape, a newline that would break a row, C1 controls, DEL) and the bidirectional
+/// overrides that reorder what is read ("trojan source") are written out as `\x1b`, `\n`,
+/// `\u{202e}`. Every string that comes from a firmware (names, paths, messages, DWARF) goes
+/// through this before a client prints it.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    let escaped = |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(escaped) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if escaped(c) && (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if escaped(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// [`printable`] for text of several lines: each line on its own, the line breaks kept.
+pub fn printable_lines(text: &str) -> String {
+    text.lines().map(printable).collect::<Vec<_>>().join("\n")
+}
 
 /// How a task ended during a shutdown, in a word or two.
 pub fn ending_words(outcome: TaskOutcome) -> &'static str {
@@ -267,5 +297,16 @@ mod tests {
         assert_eq!(halted_words(&failure), "panic at src/tasks.rs:71:5");
         failure.exception = None;
         assert_eq!(halted_words(&failure), "panic");
+    }
+
+    #[test]
+    fn what_a_firmware_says_is_printed_without_its_escapes() {
+        assert!(matches!(printable("ticker"), Cow::Borrowed("ticker")));
+        assert_eq!(printable("\u{1b}]0;pwned\u{7}name"), "\\x1b]0;pwned\\x07name");
+        assert_eq!(printable("a\nb\tc"), "a\\nb\\tc");
+        assert_eq!(printable("\u{9b}2J"), "\\x9b2J", "a C1 CSI");
+        assert_eq!(printable("admin\u{202e}gpj.exe"), "admin\\u{202e}gpj.exe");
+        assert_eq!(printable("größe ✓"), "größe ✓", "printable Unicode stays");
+        assert_eq!(printable_lines("one\u{1b}[2J\ntwo"), "one\\x1b[2J\ntwo");
     }
 }

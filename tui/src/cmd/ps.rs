@@ -3,7 +3,7 @@
 //! the traces afresh from target memory when asked; the device runs no code for it.
 
 use asyncmon_daemon::client::Client;
-use asyncmon_protocol::host::wording::{frame_words, wait_words, waiting_for_words};
+use asyncmon_protocol::host::wording::{frame_words, printable, wait_words, waiting_for_words};
 use asyncmon_protocol::host::{
     ClientRequest, FailurePath, ServerMessage, SessionEvent, SessionState, TargetState, Task, TaskState,
 };
@@ -84,6 +84,7 @@ fn running(session: &SessionState) -> Vec<&Task> {
 fn halted(session: &SessionState) -> Option<String> {
     match &session.target_state {
         TargetState::Halted { reason } => {
+            let reason = printable(reason);
             Some(format!("the firmware halted ({reason}): no task runs; `asyncmon reset` starts it again\n"))
         }
         _ => None,
@@ -107,7 +108,7 @@ fn waited(now_ms: u64, since_ms: u64) -> String {
 
 /// The line that says why there are no traces, if there are none to be had.
 fn unavailable(session: &SessionState) -> Option<String> {
-    session.traces.unavailable.as_ref().map(|why| format!("no await traces: {why}\n"))
+    session.traces.unavailable.as_ref().map(|why| format!("no await traces: {}\n", printable(why)))
 }
 
 /// `asyncmon ps`: one line per running task: id, name, the innermost await, what it waits for and
@@ -137,7 +138,14 @@ pub fn ps(session: &SessionState) -> String {
             ),
             None => ("-".into(), "-".into(), "-".into()),
         };
-        rows.push([task.id.to_string(), task.name.clone(), at, what, since]);
+        // What the firmware named and said is shown, never obeyed (a terminal escape in a name).
+        rows.push([
+            task.id.to_string(),
+            printable(&task.name).into_owned(),
+            printable(&at).into_owned(),
+            printable(&what).into_owned(),
+            since,
+        ]);
     }
     let mut out = halted(session).or_else(|| unavailable(session)).unwrap_or_default();
     let widths: Vec<usize> =
@@ -179,7 +187,7 @@ fn tree(
     base: Option<&str>,
     out: &mut String,
 ) {
-    let _ = writeln!(out, "{lead}{} #{}", task.name, task.id);
+    let _ = writeln!(out, "{lead}{} #{}", printable(&task.name), task.id);
     let children: Vec<&Task> =
         tasks.iter().copied().filter(|t| t.parent == Some(task.id) && t.id != task.id).collect();
     let bar = if children.is_empty() { "   " } else { "│  " };
@@ -190,7 +198,7 @@ fn tree(
         Some(trace) => {
             for frame in &trace.frames {
                 let indent = "  ".repeat(usize::from(frame.depth));
-                let _ = writeln!(out, "{rest}{bar}{indent}└ {}", frame_words(frame, base));
+                let _ = writeln!(out, "{rest}{bar}{indent}└ {}", printable(&frame_words(frame, base)));
             }
         }
         None => {
@@ -250,5 +258,17 @@ mod tests {
         assert!(row("faulty").contains("nothing: it panicked"), "{out}");
         let tree = pstree(&session);
         assert!(tree.contains("faulty #2\n   └ nothing: it panicked"), "{tree}");
+    }
+
+    #[test]
+    fn a_terminal_escape_in_a_name_or_a_wait_is_shown_not_obeyed() {
+        let mut session = SessionState::new(TargetDescription { backend: "sim".into(), name: "fw".into() });
+        let firmware = FirmwareInfo { name: "fw".into(), build_id: "1".into(), protocol_version: 1 };
+        session.apply(&SessionEvent::SessionStarted { epoch: 1, firmware });
+        session.apply(&SessionEvent::TaskSpawned(task(1, "\u{1b}]0;pwned\u{7}\u{1b}[2J")));
+        for out in [ps(&session), pstree(&session)] {
+            assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+            assert!(out.contains("\\x1b]0;pwned\\x07\\x1b[2J"), "{out}");
+        }
     }
 }

@@ -7,6 +7,7 @@
 
 use super::outcome::{run_end, RunEnd};
 use asyncmon_daemon::client::Client;
+use asyncmon_protocol::host::wording::{printable, printable_lines};
 use asyncmon_protocol::host::{
     wording, ClientRequest, LogLine, LogSource, ServerMessage, SessionEvent, SessionState, TargetState,
 };
@@ -94,17 +95,21 @@ fn print_event(session: &SessionState, event: &SessionEvent) {
     match event {
         SessionEvent::Log(line) => print_log(line),
         SessionEvent::Failure(failure) => print_failure(session, failure),
-        SessionEvent::Interrupted(report) => println!("{}", wording::interrupt_summary(report)),
+        SessionEvent::Interrupted(report) => println!("{}", printable(&wording::interrupt_summary(report))),
         SessionEvent::StopHandled { hook_ran, hard, .. } => {
             println!("{}", wording::stop_handled_words(*hook_ran, *hard))
         }
-        SessionEvent::Problem(problem) => eprintln!("asyncmon: {}", problem.text),
-        SessionEvent::TargetState(TargetState::Failed { reason }) => eprintln!("asyncmon: {reason}"),
+        SessionEvent::Problem(problem) => eprintln!("asyncmon: {}", printable(&problem.text)),
+        SessionEvent::TargetState(TargetState::Failed { reason }) => {
+            eprintln!("asyncmon: {}", printable(reason))
+        }
         SessionEvent::SessionStarted { .. } => {
             if let Some(firmware) = &session.firmware {
                 eprintln!(
                     "asyncmon: {} {} says hello (session {})",
-                    firmware.name, firmware.build_id, session.epoch
+                    printable(&firmware.name),
+                    printable(&firmware.build_id),
+                    session.epoch
                 );
             }
         }
@@ -117,12 +122,17 @@ fn print_event(session: &SessionState, event: &SessionEvent) {
 fn print_log(line: &LogLine) {
     let seconds = line.at_ms as f64 / 1000.0;
     match line.source {
-        LogSource::Daemon => eprintln!("asyncmon: {}", line.text),
+        LogSource::Daemon => eprintln!("asyncmon: {}", printable_lines(&line.text)),
         _ => {
             let level =
                 line.level.map(|l| format!("{:<5} ", format!("{l:?}").to_uppercase())).unwrap_or_default();
-            let at = line.location.as_ref().map(|l| format!(" ({l})")).unwrap_or_default();
-            println!("[{seconds:>8.3}] {level}{}{at}", line.text);
+            let at = line
+                .location
+                .as_ref()
+                .map(|l| format!(" ({})", printable(&l.to_string())))
+                .unwrap_or_default();
+            // The firmware's text is shown, never obeyed: a terminal escape in it is written out.
+            println!("[{seconds:>8.3}] {level}{}{at}", printable_lines(&line.text));
         }
     }
 }
@@ -132,7 +142,7 @@ fn print_failure(session: &SessionState, failure: &asyncmon_protocol::host::Fail
     // A message of several lines (defmt::unwrap!'s error) stays under its failure.
     let mut lines = wording::failure_context(session, failure)
         .into_iter()
-        .flat_map(|l| l.lines().map(str::to_string).collect::<Vec<_>>());
+        .flat_map(|l| l.lines().map(|line| printable(line).into_owned()).collect::<Vec<_>>());
     if let Some(first) = lines.next() {
         println!("[{seconds:>8.3}] failure: {first}");
     }
