@@ -12,8 +12,8 @@ use asyncmon_protocol::host::{
 };
 use dap::responses::ExceptionInfoResponse;
 use dap::types::{
-    ExceptionBreakMode, ExceptionDetails, Scope, Source, StackFrame, StackFramePresentationhint, Thread,
-    Variable,
+    ExceptionBreakMode, ExceptionDetails, PresentationHint, Scope, Source, StackFrame,
+    StackFramePresentationhint, Thread, Variable,
 };
 use std::path::PathBuf;
 
@@ -139,14 +139,19 @@ fn main_chain(frames: &[AwaitFrame]) -> Vec<&AwaitFrame> {
 }
 
 fn located(id: i64, name: String, at: &Location, roots: &[PathBuf]) -> StackFrame {
-    let file = resolve(roots, &at.file);
-    let path = file.map_or_else(|| at.file.clone(), |f| f.display().to_string());
-    let name_only = std::path::Path::new(&at.file).file_name().map(|n| n.to_string_lossy().into_owned());
+    // Only a file inside the workspace folders is handed to the editor, which opens it on a stop:
+    // a firmware's "/etc/passwd" (or a dependency's path on the machine that built it) is named,
+    // not opened.
+    let path = resolve(roots, &at.file).map(|f| f.display().to_string());
+    let name_only =
+        std::path::Path::new(&at.file).file_name().map(|n| printable(&n.to_string_lossy()).into_owned());
+    let hint = path.is_none().then_some(PresentationHint::DeEmphasize);
+    let origin = path.is_none().then(|| "outside the workspace folders".to_string());
     StackFrame {
         id,
         // What the firmware named is shown, never obeyed (a control character in it).
         name: printable(&name).into_owned(),
-        source: Some(Source { name: name_only, path: Some(path), ..Default::default() }),
+        source: Some(Source { name: name_only, path, presentation_hint: hint, origin, ..Default::default() }),
         line: i64::from(at.line),
         column: i64::from(at.column.max(1)),
         ..Default::default()
@@ -349,5 +354,19 @@ mod tests {
         assert!(stack[0].name.starts_with("evil\\x1b[2J (spawned here"), "{}", stack[0].name);
         let variables = task_variables(&session, 1);
         assert!(variables.iter().all(|v| !v.value.contains('\u{1b}')), "{variables:?}");
+    }
+
+    #[test]
+    fn a_source_outside_the_workspace_is_named_not_handed_to_the_editor() {
+        let mut session = SessionState::new(TargetDescription { backend: "sim".into(), name: "app".into() });
+        session.epoch = 1;
+        let mut evil = task(1, "reader", None, 10);
+        evil.spawned_at = Location { file: "/etc/passwd".into(), line: 1, column: 1 };
+        session.apply(&SessionEvent::TaskSpawned(evil));
+        let workspace = tempfile::tempdir().unwrap();
+        let stack = stack_frames(&session, 1, &[workspace.path().to_path_buf()]);
+        let source = stack[0].source.as_ref().unwrap();
+        assert_eq!(source.path, None, "{source:?}");
+        assert_eq!(source.name.as_deref(), Some("passwd"));
     }
 }
