@@ -28,6 +28,24 @@ pub enum TargetError {
     Unsupported(String),
 }
 
+impl TargetError {
+    /// A file of the target's that could not be opened (its memory, its maps): out of file
+    /// descriptors or memory is this machine's passing state, tried again with backoff; anything
+    /// else (no permission) is the firmware's to fix, said once.
+    pub fn opening(what: String, error: &std::io::Error) -> TargetError {
+        let transient = matches!(
+            error.raw_os_error(),
+            Some(nix::libc::EMFILE | nix::libc::ENFILE | nix::libc::ENOMEM | nix::libc::EAGAIN)
+        );
+        let words = format!("{what}: {error}");
+        if transient {
+            TargetError::Unavailable(format!("{words} (trying again)"))
+        } else {
+            TargetError::Firmware(words)
+        }
+    }
+}
+
 impl From<RttError> for TargetError {
     fn from(error: RttError) -> Self {
         match error {
@@ -47,5 +65,18 @@ mod tests {
         assert!(matches!(TargetError::from(memory), TargetError::Gone(_)));
         assert!(matches!(TargetError::from(RttError::Reinitialised), TargetError::Link(_)));
         assert!(matches!(TargetError::from(RttError::Corrupted("x".into())), TargetError::Link(_)));
+    }
+
+    #[test]
+    fn running_out_of_file_descriptors_is_tried_again_and_no_permission_is_said_once() {
+        let emfile = std::io::Error::from_raw_os_error(nix::libc::EMFILE);
+        let error = TargetError::opening("cannot open the memory of process 7".into(), &emfile);
+        assert!(
+            matches!(&error, TargetError::Unavailable(words) if words.contains("trying again")),
+            "{error}"
+        );
+        let denied = std::io::Error::from_raw_os_error(nix::libc::EACCES);
+        let error = TargetError::opening("cannot open the memory of process 7".into(), &denied);
+        assert!(matches!(error, TargetError::Firmware(_)));
     }
 }

@@ -347,6 +347,16 @@ impl<T: Transport> Pump<T> {
                         self.state(TargetState::Failed { reason });
                         link = LinkState::Unusable;
                     }
+                    // This machine's passing state (out of file descriptors): the link is opened
+                    // again on the same connection, with backoff; the firmware is left running.
+                    Err(TargetError::Unavailable(reason)) if status.is_none() => {
+                        if !link.reported() {
+                            self.problem(reason.clone());
+                            self.state(TargetState::Failed { reason });
+                        }
+                        link = LinkState::Broken { reported: true };
+                        next_open = Instant::now() + relink.next_wait();
+                    }
                     Err(e) if status.is_none() => return End::Lost(e),
                     Err(_) => {}
                 }
@@ -536,6 +546,19 @@ mod tests {
             states(&events).into_iter().filter(|s| matches!(s, TargetState::Failed { .. })).collect();
         assert_eq!(failed.len(), 3, "{failed:?}");
         assert!(problems(&events).iter().all(|p| p.contains("trying again in")));
+    }
+
+    #[test]
+    fn a_link_this_machine_cannot_open_now_is_opened_again_without_restarting_the_firmware() {
+        let mut steps = vec![Step::Fine];
+        steps.extend(std::iter::repeat_n(Step::Busy, 5));
+        steps.push(Step::Bytes(hello_frame()));
+        let events = play(steps, true, DEADLINE);
+        let problems = problems(&events);
+        let said = problems.iter().filter(|p| p.contains("Too many open files")).count();
+        assert_eq!(said, 1, "said once: {problems:?}");
+        assert!(!problems.iter().any(|p| p.contains("trying again in")), "no reconnect: {problems:?}");
+        assert_eq!(states(&events).last(), Some(&TargetState::Attached), "{:?}", states(&events));
     }
 
     #[test]

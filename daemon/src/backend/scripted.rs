@@ -30,6 +30,8 @@ pub enum Step {
     Gone,
     /// The firmware cannot be served.
     Unusable,
+    /// This machine cannot open what the link needs now (out of file descriptors).
+    Busy,
     /// A read returns these bytes.
     Bytes(Vec<u8>),
     /// The firmware exits.
@@ -148,6 +150,7 @@ impl Transport for Scripted {
             Step::Corrupt => Err(TargetError::Link(RttError::Corrupted("a scripted bad offset".into()))),
             Step::Gone => Err(TargetError::Gone("gone while opening".into())),
             Step::Unusable => Err(TargetError::Firmware("a scripted firmware without RTT".into())),
+            Step::Busy => Err(TargetError::Unavailable("Too many open files (trying again)".into())),
             Step::Exit => {
                 self.exited = true;
                 Ok(false)

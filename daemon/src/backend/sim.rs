@@ -188,9 +188,10 @@ impl Transport for Sim {
         if self.mem.is_none() {
             let open = || {
                 ProcessMemory::open(pid).map_err(|e| {
-                    TargetError::Firmware(format!(
-                        "cannot open the memory of process {pid}: {e} (the daemon needs ptrace access to its firmware)"
-                    ))
+                    let what = format!(
+                        "cannot open the memory of process {pid} (the daemon needs ptrace access to its firmware)"
+                    );
+                    TargetError::opening(what, &e)
                 })
             };
             self.mem = Some(open()?);
