@@ -14,6 +14,12 @@ use std::time::Instant;
 
 /// The longest static string the host resolves; longer references are shown as unresolved.
 const MAX_STATIC_STRING: u32 = 4096;
+/// The most bytes of strings kept: the static strings read from target memory (a cache: cleared
+/// when full, read again as needed) and the firmware's interned ones (refused past it). A hostile
+/// firmware's 300,000 distinct 4 KB strings must not grow the daemon without a bound.
+pub const MAX_STRING_BYTES: usize = 1 << 20;
+/// The highest interned-string id taken (the agent uses 64).
+const MAX_INTERNED_ID: u16 = 4096;
 /// How many tasks are remembered per epoch (for acknowledgements and panics).
 const MAX_REMEMBERED_TASKS: usize = 4096;
 
@@ -33,8 +39,12 @@ pub struct EmbassyTask {
 pub struct DeviceLink {
     decoder: Box<FrameDecoder<MAX_FRAME>>,
     strings: HashMap<(u64, u32), String>,
+    /// The bytes held in `strings`.
+    strings_bytes: usize,
     /// Strings the firmware defined with `DefineText`, by id, for this epoch.
     interned: HashMap<u16, String>,
+    /// The bytes held in `interned`.
+    interned_bytes: usize,
     /// Frames were lost (counted, or a reference to a string never defined): the firmware is asked
     /// to name its running tasks again, in the same session.
     roll_call: RollCall,
@@ -64,7 +74,9 @@ impl DeviceLink {
         DeviceLink {
             decoder: Box::new(FrameDecoder::new()),
             strings: HashMap::new(),
+            strings_bytes: 0,
             interned: HashMap::new(),
+            interned_bytes: 0,
             roll_call: RollCall::default(),
             tasks: HashMap::new(),
             futures: BTreeMap::new(),
@@ -190,6 +202,7 @@ impl DeviceLink {
                 self.epoch += 1;
                 self.strings.clear();
                 self.interned.clear();
+                (self.strings_bytes, self.interned_bytes) = (0, 0);
                 self.roll_call.reset();
                 self.tasks.clear();
                 self.futures.clear();
@@ -243,7 +256,16 @@ impl DeviceLink {
             }
             DeviceMessage::DefineText { id, text } => {
                 let text = self.resolve(text, mem);
-                self.interned.insert(id, text);
+                let room = self.interned_bytes + text.len() <= MAX_STRING_BYTES;
+                if id <= MAX_INTERNED_ID && room {
+                    self.interned_bytes += text.len();
+                    if let Some(old) = self.interned.insert(id, text) {
+                        self.interned_bytes -= old.len();
+                    }
+                } else {
+                    // Its references read "its definition was lost": bounded, and said.
+                    tracing::warn!(id, "an interned string past the daemon's bound was refused");
+                }
             }
             DeviceMessage::TaskStats(s) => out.push(SessionEvent::TaskStats {
                 id: s.task,
@@ -488,6 +510,12 @@ impl DeviceLink {
                         Err(_) => format!("<unreadable string at {addr:#x}>"),
                     }
                 };
+                if self.strings_bytes + resolved.len() > MAX_STRING_BYTES {
+                    // A cache: what is dropped is read again when it is asked for.
+                    self.strings.clear();
+                    self.strings_bytes = 0;
+                }
+                self.strings_bytes += resolved.len();
                 self.strings.insert((addr, len), resolved.clone());
                 resolved
             }
@@ -543,6 +571,40 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["sensor_poll", "sensor_poll"], "the cache answers the second time");
+    }
+
+    #[test]
+    fn many_distinct_strings_keep_the_daemon_bounded_and_still_resolve() {
+        // 600 distinct 4 KB names: 2.4 MB of strings, more than the bound.
+        let mut mem = FakeMemory { base: 0x8000, bytes: vec![b'x'; 600 * 4096] };
+        for i in 0..600usize {
+            mem.bytes[i * 4096..i * 4096 + 8].copy_from_slice(format!("task{i:04}").as_bytes());
+        }
+        let mut link = DeviceLink::new(Instant::now());
+        let mut events = Vec::new();
+        link.ingest(&frame(&hello(PROTOCOL_VERSION)), &mut mem, &mut events);
+        for i in 0..600u32 {
+            let name = Text::Static { addr: 0x8000 + u64::from(i) * 4096, len: 4096 };
+            let spawned = DeviceMessage::TaskSpawned(dev::TaskInfo {
+                id: i,
+                name,
+                spawned_at: dev::SourceLocation { file: Text::Inline("src/main.rs"), line: 3, column: 9 },
+                parent: None,
+            });
+            link.ingest(&frame(&spawned), &mut mem, &mut events);
+            let define = DeviceMessage::DefineText { id: i as u16, text: name };
+            link.ingest(&frame(&define), &mut mem, &mut events);
+            assert!(link.strings_bytes <= MAX_STRING_BYTES && link.interned_bytes <= MAX_STRING_BYTES);
+        }
+        let last = events.iter().rev().find_map(|e| match e {
+            SessionEvent::TaskSpawned(t) => Some(t.name.clone()),
+            _ => None,
+        });
+        assert!(last.unwrap().starts_with("task0599"), "every name still resolves");
+        // A hostile id far past the agent's 64 is refused.
+        let define = DeviceMessage::DefineText { id: u16::MAX, text: Text::Inline("x") };
+        link.ingest(&frame(&define), &mut mem, &mut events);
+        assert!(!link.interned.contains_key(&u16::MAX));
     }
 
     #[test]
