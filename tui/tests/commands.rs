@@ -234,3 +234,25 @@ async fn stop_says_at_once_when_the_firmware_has_already_ended() {
     );
     assert!(!said.contains("did not acknowledge"), "{said}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitor_without_a_terminal_says_so_instead_of_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("d.sock");
+    let running = demo_daemon(&socket);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(ASYNCMON)
+            .args(["monitor", "--socket"])
+            .arg(&socket)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the monitor needs a terminal") && stderr.contains("asyncmon ps"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    tokio::task::block_in_place(|| running.shutdown());
+}
