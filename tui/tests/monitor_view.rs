@@ -407,6 +407,16 @@ fn a_long_message_is_wrapped_in_the_detail_and_cut_in_the_list() {
 }
 
 #[test]
+fn a_failure_numbered_in_the_thousands_late_in_a_session_keeps_its_number_apart_from_its_time() {
+    let mut state = session();
+    let mut failure = state.session.failures[0].clone();
+    (failure.seq, failure.at_ms) = (1818, 1_096_700);
+    state.on_message(ServerMessage::Event(SessionEvent::Failure(failure)), 1);
+    let (_, lines) = draw(&state, 120, 40);
+    assert!(screen_has(&lines, "#1818 1096.7s"), "{lines:#?}");
+}
+
+#[test]
 fn poll_columns_show_the_sampled_statistics_and_a_long_poll_is_warned_about() {
     let (_, lines) = draw(&session(), 120, 40);
     let header = lines.iter().find(|l| l.contains("POLLS")).expect("a header with the poll columns");

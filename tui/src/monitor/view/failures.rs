@@ -36,9 +36,13 @@ pub(super) fn render_failures(frame: &mut Frame<'_>, area: Rect, state: &Monitor
                 }
                 FailurePath::Awaited | FailurePath::Gathered => Style::new(),
             };
+            // The number and the time never run together, however long either grows.
+            let number = format!("#{}", f.seq);
+            let time = seconds(f.at_ms);
+            let gap = if number.len() >= 4 || time.len() >= 6 { " " } else { "" };
             ListItem::new(Line::from(vec![
-                Span::styled(format!("#{:<3}", f.seq), Style::new().fg(palette::MUTED)),
-                Span::raw(format!("{:>6} ", seconds(f.at_ms))),
+                Span::styled(format!("{number:<4}{gap}"), Style::new().fg(palette::MUTED)),
+                Span::raw(format!("{time:>6} ")),
                 Span::styled(format!("{task} "), style),
                 Span::raw(kind.to_string()),
             ]))
