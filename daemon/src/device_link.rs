@@ -49,6 +49,9 @@ pub struct DeviceLink {
     /// to name its running tasks again, in the same session.
     roll_call: RollCall,
     tasks: HashMap<dev::TaskId, Task>,
+    /// The tasks of `tasks` that ended, oldest first: the first forgotten when it is full, so a
+    /// long session still names `main` in its stop summary.
+    ended: std::collections::VecDeque<dev::TaskId>,
     /// Where the running tasks' futures live, for await traces (from the agent's spawn frames).
     futures: BTreeMap<dev::TaskId, dev::FutureLocation>,
     /// Where the running embassy tasks live, for await traces: their header's address and the
@@ -79,6 +82,7 @@ impl DeviceLink {
             interned_bytes: 0,
             roll_call: RollCall::default(),
             tasks: HashMap::new(),
+            ended: std::collections::VecDeque::new(),
             futures: BTreeMap::new(),
             embassy: BTreeMap::new(),
             epoch: 0,
@@ -205,6 +209,7 @@ impl DeviceLink {
                 (self.strings_bytes, self.interned_bytes) = (0, 0);
                 self.roll_call.reset();
                 self.tasks.clear();
+                self.ended.clear();
                 self.futures.clear();
                 self.embassy.clear();
                 self.executor_said = false;
@@ -252,6 +257,7 @@ impl DeviceLink {
             DeviceMessage::TaskFinished { id, outcome } => {
                 self.futures.remove(&id);
                 self.embassy.remove(&id);
+                self.ended.push_back(id);
                 out.push(SessionEvent::TaskFinished { id, outcome })
             }
             DeviceMessage::DefineText { id, text } => {
@@ -377,7 +383,16 @@ impl DeviceLink {
         task.storage_bytes = storage_bytes;
         task.future_bytes = future_bytes;
         if self.tasks.len() >= MAX_REMEMBERED_TASKS {
-            self.tasks.clear();
+            // The longest-ended go first (a failure of theirs still to come is named "task N");
+            // only a table full of running tasks (no firmware has so many) starts over.
+            while self.tasks.len() >= MAX_REMEMBERED_TASKS * 3 / 4 {
+                let Some(id) = self.ended.pop_front() else { break };
+                self.tasks.remove(&id);
+            }
+            if self.tasks.len() >= MAX_REMEMBERED_TASKS {
+                self.tasks.clear();
+                self.ended.clear();
+            }
         }
         self.tasks.insert(task.id, task.clone());
         out.push(SessionEvent::TaskSpawned(task));
@@ -571,6 +586,34 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["sensor_poll", "sensor_poll"], "the cache answers the second time");
+    }
+
+    #[test]
+    fn after_thousands_of_tasks_came_and_went_a_stop_still_names_main() {
+        let mut mem = memory_with("");
+        let mut link = DeviceLink::new(Instant::now());
+        let mut events = Vec::new();
+        let spawned = |id: u32, name: &'static str| {
+            frame(&DeviceMessage::TaskSpawned(dev::TaskInfo {
+                id,
+                name: Text::Inline(name),
+                spawned_at: dev::SourceLocation { file: Text::Inline("src/main.rs"), line: 3, column: 9 },
+                parent: (id > 0).then_some(0),
+            }))
+        };
+        link.ingest(&[frame(&hello(PROTOCOL_VERSION)), spawned(0, "main")].concat(), &mut mem, &mut events);
+        for id in 1..6000 {
+            let finished = frame(&DeviceMessage::TaskFinished { id, outcome: dev::TaskOutcome::Completed });
+            link.ingest(&[spawned(id, "sensor_poll"), finished].concat(), &mut mem, &mut events);
+        }
+        let mut ack =
+            dev::ShutdownAck { request_id: 1, tasks: Default::default(), total: 1, hard_stop: false };
+        ack.tasks.push(dev::TaskEnding { id: 0, outcome: dev::TaskOutcome::Cancelled }).unwrap();
+        events.clear();
+        link.ingest(&frame(&DeviceMessage::ShutdownAck(ack)), &mut mem, &mut events);
+        let Some(SessionEvent::Interrupted(report)) = events.last() else { panic!("{events:?}") };
+        assert_eq!(report.tasks[0].name, "main");
+        assert!(link.tasks.len() <= MAX_REMEMBERED_TASKS);
     }
 
     #[test]
