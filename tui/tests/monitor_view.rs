@@ -231,6 +231,19 @@ fn stop_asks_for_confirmation_on_screen() {
 }
 
 #[test]
+fn a_stop_sent_before_a_reset_is_not_said_to_be_on_its_way_after_it() {
+    let mut state = session();
+    state.on_message(ServerMessage::StopSent { request_id: 2 }, 0);
+    let (_, before) = draw(&state, 120, 40);
+    assert!(before.last().unwrap().contains("stop #2"), "{:?}", before.last());
+    let firmware =
+        FirmwareInfo { name: "asyncmon-demo".into(), build_id: "0.1.0".into(), protocol_version: 1 };
+    state.on_message(ServerMessage::Event(SessionEvent::SessionStarted { epoch: 2, firmware }), 10);
+    let (_, after) = draw(&state, 120, 40);
+    assert!(!after.last().unwrap().contains("stop #2"), "{:?}", after.last());
+}
+
+#[test]
 fn after_a_stop_the_acknowledgement_and_exit_are_shown() {
     let mut state = session();
     for e in [

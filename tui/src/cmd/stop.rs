@@ -55,7 +55,10 @@ pub async fn run(socket: &Path, timeout: Duration) -> anyhow::Result<String> {
             }
         }
     };
-    tokio::time::timeout(timeout, wait)
-        .await
-        .map_err(|_| anyhow::anyhow!("the firmware did not acknowledge the stop within {timeout:?}"))?
+    tokio::time::timeout(timeout, wait).await.map_err(|_| {
+        // The request stays in the firmware's down channel: it is not withdrawn.
+        anyhow::anyhow!(
+            "the firmware did not acknowledge the stop within {timeout:?}; the request is still pending: a firmware that is held up (halted in a debugger, stuck in a long poll) stops as soon as it reads its commands again, or `asyncmon reset` restarts it now"
+        )
+    })?
 }

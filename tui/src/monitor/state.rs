@@ -4,7 +4,7 @@
 use super::input::Action;
 use super::tasks::{self, SeenTimes, SortBy};
 use asyncmon_protocol::host::{
-    Failure, LogLine, Problem, ServerMessage, SessionState, TargetDescription, Task,
+    Failure, LogLine, Problem, ServerMessage, SessionEvent, SessionState, TargetDescription, Task,
 };
 
 /// A stop the user confirmed.
@@ -129,7 +129,14 @@ impl MonitorState {
         let follow = shown == 0 || self.selected_failure + 1 == shown;
         match msg {
             ServerMessage::Snapshot(session) => self.session = *session,
-            ServerMessage::Event(event) => self.session.apply(&event),
+            ServerMessage::Event(event) => {
+                // A new session (a reset, a restart) has no stop on its way: the last one's
+                // "sent" is over.
+                if matches!(event, SessionEvent::SessionStarted { .. }) {
+                    self.stop_sent = None;
+                }
+                self.session.apply(&event)
+            }
             ServerMessage::Missed { events } => {
                 self.notice =
                     Some(format!("the monitor fell behind and missed {events} events; resynchronised"))
