@@ -71,18 +71,28 @@ impl Dwarf {
         if file.section_by_name(".debug_info").is_none_or(|s| s.size() == 0) {
             return Err(DebugInfoError::NoDebugInfo { path: path.into() });
         }
-        let load = |id: gimli::SectionId| -> Result<Reader, gimli::Error> {
-            let bytes = file
-                .section_by_name(id.name())
+        let section = |id: gimli::SectionId| -> Vec<u8> {
+            file.section_by_name(id.name())
                 .and_then(|section| section.uncompressed_data().ok())
-                .unwrap_or_default();
-            Ok(EndianArcSlice::new(Arc::from(&*bytes), endian))
+                .map(|bytes| bytes.into_owned())
+                .unwrap_or_default()
         };
-        let dwarf_error = |source| DebugInfoError::Dwarf { path: path.into(), source };
-        let dwarf = gimli::Dwarf::load(load).map_err(dwarf_error)?;
+        Self::from_sections(section, endian)
+            .map_err(|source| DebugInfoError::Dwarf { path: path.into(), source })
+    }
+
+    /// The DWARF of the sections `section` gives (empty for one there is not).
+    pub(crate) fn from_sections(
+        section: impl Fn(gimli::SectionId) -> Vec<u8>,
+        endian: RunTimeEndian,
+    ) -> Result<Self, gimli::Error> {
+        let load = |id: gimli::SectionId| -> Result<Reader, gimli::Error> {
+            Ok(EndianArcSlice::new(Arc::from(section(id)), endian))
+        };
+        let dwarf = gimli::Dwarf::load(load)?;
         let mut headers = Vec::new();
         let mut units = dwarf.units();
-        while let Some(header) = units.next().map_err(dwarf_error)? {
+        while let Some(header) = units.next()? {
             headers.push(header);
         }
         Ok(Dwarf {
@@ -92,6 +102,16 @@ impl Dwarf {
             indexed: HashMap::new(),
             little_endian: endian == RunTimeEndian::Little,
         })
+    }
+
+    /// The first DIE of the first unit: its root.
+    #[cfg(test)]
+    pub(crate) fn root(&self) -> Option<DieRef> {
+        let header = self.headers.first()?;
+        let unit = self.dwarf.unit(header.clone()).ok()?;
+        let mut entries = unit.entries();
+        let (_, root) = entries.next_dfs().ok()??;
+        Some(DieRef { unit: 0, offset: root.offset() })
     }
 
     fn index(&mut self, unit: usize) -> Option<Arc<UnitIndex>> {

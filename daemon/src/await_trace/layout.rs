@@ -95,6 +95,11 @@ pub(crate) struct Types {
     /// The firmware's statics, to name what a future points at.
     pub statics: super::statics::Statics,
     cache: HashMap<DieRef, Arc<Layout>>,
+    /// The types being read now: one met again while it is read contains itself (bad or hostile
+    /// DWARF) and has no layout, instead of a recursion that overflows the stack.
+    reading: std::collections::HashSet<DieRef>,
+    /// The types found to contain themselves, for the trace's words.
+    cyclic: std::collections::HashSet<DieRef>,
 }
 
 /// Typedefs and qualifiers are looked through at most this many times (a loop in bad DWARF).
@@ -102,7 +107,13 @@ const MAX_ALIASES: usize = 16;
 
 impl Types {
     pub fn new(dwarf: Dwarf, statics: super::statics::Statics) -> Self {
-        Types { dwarf, statics, cache: HashMap::new() }
+        Types {
+            dwarf,
+            statics,
+            cache: HashMap::new(),
+            reading: Default::default(),
+            cyclic: Default::default(),
+        }
     }
 
     /// The layout of the type `die` (typedefs and qualifiers looked through).
@@ -119,9 +130,20 @@ impl Types {
                 _ => break,
             }
         }
-        let layout = Arc::new(self.read(ty)?);
+        if !self.reading.insert(ty) {
+            self.cyclic.insert(die);
+            return None;
+        }
+        let read = self.read(ty);
+        self.reading.remove(&ty);
+        let layout = Arc::new(read?);
         self.cache.insert(die, layout.clone());
         Some(layout)
+    }
+
+    /// Whether `die` was found to contain itself (it has no layout then).
+    pub fn contains_itself(&self, die: DieRef) -> bool {
+        self.cyclic.contains(&die)
     }
 
     fn read(&mut self, die: DieRef) -> Option<Layout> {
@@ -203,5 +225,62 @@ impl Types {
             variants.push(Variant { value, member });
         }
         VariantPart { discr, variants }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gimli::write::{AttributeValue, DwarfUnit, EndianVec, Sections};
+
+    /// Types whose DWARF refers to themselves: an array whose element is the array, and a state
+    /// machine whose discriminant's type is the state machine.
+    fn looping_types() -> (Types, Vec<DieRef>) {
+        let encoding = gimli::Encoding { format: gimli::Format::Dwarf32, version: 4, address_size: 4 };
+        let mut dwarf = DwarfUnit::new(encoding);
+        let root = dwarf.unit.root();
+        let array = dwarf.unit.add(root, gimli::DW_TAG_array_type);
+        dwarf.unit.get_mut(array).set(gimli::DW_AT_type, AttributeValue::UnitRef(array));
+        let machine = dwarf.unit.add(root, gimli::DW_TAG_structure_type);
+        let entry = dwarf.unit.get_mut(machine);
+        entry.set(gimli::DW_AT_name, AttributeValue::String(b"{async_fn_env#0}".to_vec()));
+        entry.set(gimli::DW_AT_byte_size, AttributeValue::Udata(8));
+        let part = dwarf.unit.add(machine, gimli::DW_TAG_variant_part);
+        let discr = dwarf.unit.add(part, gimli::DW_TAG_member);
+        dwarf.unit.get_mut(discr).set(gimli::DW_AT_type, AttributeValue::UnitRef(machine));
+        dwarf.unit.get_mut(part).set(gimli::DW_AT_discr, AttributeValue::UnitRef(discr));
+        let mut sections = Sections::new(EndianVec::new(gimli::LittleEndian));
+        dwarf.write(&mut sections).unwrap();
+        let mut bytes = HashMap::new();
+        sections
+            .for_each(|id, data| {
+                bytes.insert(id, data.slice().to_vec());
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+        let read = Dwarf::from_sections(
+            |id| bytes.get(&id).cloned().unwrap_or_default(),
+            gimli::RunTimeEndian::Little,
+        )
+        .unwrap();
+        let mut types = Types::new(read, super::super::statics::Statics::default());
+        let root = types.dwarf.root().unwrap();
+        let found = types.dwarf.children(root).into_iter().map(|(_, die)| die).collect();
+        (types, found)
+    }
+
+    #[test]
+    fn a_type_that_contains_itself_has_a_bounded_layout_not_a_stack_overflow() {
+        let (mut types, dies) = looping_types();
+        assert_eq!(dies.len(), 2);
+        for die in dies {
+            // Each is read to the point where it meets itself, no further.
+            let layout = types.layout(die).expect("the outer read ends");
+            assert!(layout.size <= 8, "{layout:?}");
+        }
+        // The walk says what it met, where a future of such a type should be.
+        let (mut types, dies) = looping_types();
+        let frames = super::super::walk::frames(&mut types, &Default::default(), dies[1], &[0; 8], 0);
+        assert!(frames.len() <= 2, "{frames:?}");
     }
 }

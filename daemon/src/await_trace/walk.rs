@@ -88,7 +88,12 @@ impl Walk<'_> {
             return;
         }
         let Some(layout) = self.types.layout(ty) else {
-            self.unknown(depth, "?".into(), "the debug info does not describe this type");
+            let reason = if self.types.contains_itself(ty) {
+                "a type that contains itself (the debug info is broken)"
+            } else {
+                "the debug info does not describe this type"
+            };
+            self.unknown(depth, "?".into(), reason);
             return;
         };
         if offset.checked_add(layout.size).is_none_or(|end| end > self.bytes.len() as u64) {
