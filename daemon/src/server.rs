@@ -31,13 +31,38 @@ const CLIENT_QUEUE: usize = 256;
 /// most [`MAX_HOST_FRAME`] bytes, this bounds what all connections together may hold.
 pub const MAX_CLIENTS: usize = 256;
 
+/// How long a new connection has to say `Hello` before it loses its seat: connections that say
+/// nothing cannot hold every seat and keep `asyncmon stop` out.
+pub const HELLO_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What the server allows its clients.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// How many clients at once; one more is refused in words.
+    pub max_clients: usize,
+    /// How long a connection has to say `Hello`.
+    pub hello_within: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_clients: MAX_CLIENTS, hello_within: HELLO_WITHIN }
+    }
+}
+
 /// Accepts clients until the listener fails; each client is served on its own task.
 pub async fn serve(listener: UnixListener, hubs: Hubs) {
-    serve_at_most(listener, hubs, MAX_CLIENTS).await
+    serve_limited(listener, hubs, Limits::default()).await
 }
 
 /// Like [`serve`], with at most `max_clients` at once; one more is refused in words.
 pub async fn serve_at_most(listener: UnixListener, hubs: Hubs, max_clients: usize) {
+    serve_limited(listener, hubs, Limits { max_clients, ..Limits::default() }).await
+}
+
+/// Like [`serve`], within `limits`.
+pub async fn serve_limited(listener: UnixListener, hubs: Hubs, limits: Limits) {
+    let Limits { max_clients, hello_within } = limits;
     let seats = Arc::new(tokio::sync::Semaphore::new(max_clients));
     loop {
         match listener.accept().await {
@@ -57,7 +82,7 @@ pub async fn serve_at_most(listener: UnixListener, hubs: Hubs, max_clients: usiz
                         let _ = send(&mut conn, &ServerMessage::Refused { reason }).await;
                         return;
                     };
-                    if let Err(e) = serve_client(stream, hubs).await {
+                    if let Err(e) = serve_client(stream, hubs, hello_within).await {
                         tracing::info!("client left: {e}");
                     }
                 });
@@ -120,13 +145,23 @@ fn target(hubs: &Hubs, index: u32) -> Result<Arc<Hub>, String> {
         .ok_or_else(|| format!("this asyncmond has {} target(s); there is no target {index}", hubs.len()))
 }
 
-async fn serve_client(stream: UnixStream, hubs: Hubs) -> anyhow::Result<()> {
+async fn serve_client(
+    stream: UnixStream,
+    hubs: Hubs,
+    hello_within: std::time::Duration,
+) -> anyhow::Result<()> {
     let mut conn = Framed::new(stream, codec());
     let (queue, mut outgoing) = mpsc::channel::<ServerMessage>(CLIENT_QUEUE);
     let mut greeted = false;
     let mut subscribed = false;
+    let hello_deadline = tokio::time::Instant::now() + hello_within;
     loop {
         tokio::select! {
+            () = tokio::time::sleep_until(hello_deadline), if !greeted => {
+                let reason = format!("no Hello within {hello_within:?}: the connection is closed, its seat given back");
+                let _ = send(&mut conn, &ServerMessage::Refused { reason: reason.clone() }).await;
+                anyhow::bail!(reason);
+            }
             frame = conn.next() => {
                 let Some(frame) = frame else { return Ok(()) };
                 let request: ClientRequest = match host::decode(&frame?) {

@@ -81,3 +81,29 @@ async fn one_client_too_many_is_refused_in_words_and_a_seat_frees_when_one_leave
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_that_never_say_hello_lose_their_seats() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("d.sock");
+    let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+    asyncmon_daemon::socket_path::restrict(&socket).unwrap();
+    let (commands, _) = std::sync::mpsc::channel();
+    let hub = Hub::new(TargetDescription { backend: "test".into(), name: "t".into() }, commands);
+    let limits = asyncmon_daemon::server::Limits { max_clients: 2, hello_within: Duration::from_millis(200) };
+    tokio::spawn(asyncmon_daemon::server::serve_limited(listener, Arc::new(vec![hub]), limits));
+    // Every seat taken by connections that say nothing.
+    let silent: Vec<_> =
+        futures::future::join_all((0..2).map(|_| tokio::net::UnixStream::connect(&socket))).await;
+    assert!(silent.iter().all(Result::is_ok));
+    // Once their time to say Hello is up, a client gets in.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match Client::connect(&socket, "asyncmon stop").await {
+            Ok(_) => break,
+            Err(e) => assert!(std::time::Instant::now() < deadline, "the silent ones kept their seats: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(silent);
+}
