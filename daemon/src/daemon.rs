@@ -35,6 +35,8 @@ pub struct RunningDaemon {
     pub hubs: Vec<Arc<Hub>>,
     targets: Vec<std::thread::JoinHandle<()>>,
     server: tokio::task::JoinHandle<()>,
+    /// The socket's directory as it was at start-up, to remove the socket through.
+    socket_dir: crate::socket_path::SocketDir,
 }
 
 impl RunningDaemon {
@@ -54,7 +56,8 @@ impl RunningDaemon {
         for hub in &self.hubs {
             hub.flush_recording();
         }
-        let _ = std::fs::remove_file(&self.socket);
+        // Through the directory held since start-up, never by path (see `SocketDir`).
+        let _ = self.socket_dir.remove_socket();
     }
 }
 
@@ -150,6 +153,8 @@ pub fn start(config: DaemonConfig) -> anyhow::Result<RunningDaemon> {
     let listener = tokio::net::UnixListener::bind(&config.socket)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.socket.display()))?;
     crate::socket_path::restrict(&config.socket)?;
+    let socket_dir = crate::socket_path::SocketDir::hold(&config.socket)
+        .map_err(|e| anyhow::anyhow!("cannot hold the directory of {}: {e}", config.socket.display()))?;
     let (mut hubs, mut targets) = (Vec::new(), Vec::new());
     for (index, checked) in checked.into_iter().enumerate() {
         let record = if index == 0 { config.record.as_deref() } else { None };
@@ -159,5 +164,5 @@ pub fn start(config: DaemonConfig) -> anyhow::Result<RunningDaemon> {
     }
     let server = tokio::spawn(crate::server::serve(listener, Arc::new(hubs.clone())));
     tracing::info!(socket = %config.socket.display(), targets = hubs.len(), "asyncmond serving");
-    Ok(RunningDaemon { socket: config.socket, hub: hubs[0].clone(), hubs, targets, server })
+    Ok(RunningDaemon { socket: config.socket, socket_dir, hub: hubs[0].clone(), hubs, targets, server })
 }

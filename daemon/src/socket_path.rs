@@ -259,6 +259,44 @@ pub fn prepare(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// The socket's directory, held open from start-up: the socket is removed through it at shutdown
+/// (`unlinkat`), so a directory someone swapped for a symbolic link meanwhile cannot turn the
+/// removal into one of their choosing.
+#[derive(Debug)]
+pub struct SocketDir {
+    dir: std::fs::File,
+    name: std::ffi::CString,
+}
+
+impl SocketDir {
+    /// Opens the directory of the socket at `path` (not following a symbolic link).
+    pub fn hold(path: &Path) -> io::Result<SocketDir> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_DIRECTORY | nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+            .open(parent(path))?;
+        let file_name =
+            path.file_name().ok_or_else(|| io::Error::other("the socket path has no file name"))?;
+        let name = std::ffi::CString::new(file_name.as_encoded_bytes())
+            .map_err(|_| io::Error::other("the socket's name holds a NUL byte"))?;
+        Ok(SocketDir { dir, name })
+    }
+
+    /// Removes the socket from the directory held since start-up.
+    pub fn remove_socket(&self) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: `dir` is an open directory descriptor we own and `name` a NUL-terminated string
+        // that outlives the call; unlinkat reads both and keeps neither.
+        let done = unsafe { nix::libc::unlinkat(self.dir.as_raw_fd(), self.name.as_ptr(), 0) };
+        if done == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+}
+
 /// Restricts the socket at `path` to its owner.
 pub fn restrict(path: &Path) -> io::Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
@@ -267,6 +305,23 @@ pub fn restrict(path: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_socket_is_removed_through_the_directory_held_not_one_swapped_in() {
+        let root = tempfile::tempdir().unwrap();
+        let (ours, theirs) = (root.path().join("run"), root.path().join("theirs"));
+        std::fs::create_dir(&ours).unwrap();
+        std::fs::create_dir(&theirs).unwrap();
+        std::fs::write(ours.join("d.sock"), "").unwrap();
+        std::fs::write(theirs.join("d.sock"), "").unwrap();
+        let held = SocketDir::hold(&ours.join("d.sock")).unwrap();
+        // After start-up, someone swaps the directory for a link to another one.
+        std::fs::rename(&ours, root.path().join("run.old")).unwrap();
+        std::os::unix::fs::symlink(&theirs, &ours).unwrap();
+        held.remove_socket().unwrap();
+        assert!(theirs.join("d.sock").exists(), "the other directory's file is left alone");
+        assert!(!root.path().join("run.old/d.sock").exists(), "ours is removed");
+    }
 
     #[test]
     fn a_client_without_a_socket_finds_the_one_live_session_and_lists_several() {
