@@ -1,4 +1,4 @@
-//! The cost of await traces, on the shapes firmware (`asyncmon_demo::shapes`: 13 tasks, up to five
+//! The cost of await traces, on the shapes firmware (`asyncmon_demo::shapes`: 18 tasks, up to five
 //! frames deep) and on the demo, on the simulated board and on QEMU's boards, printed as
 //! percentiles:
 //!
@@ -31,6 +31,9 @@ use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
 use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent, SessionState, TaskState};
 use percentiles::percentiles;
 use std::time::Instant;
+
+/// The shapes firmware's tasks, main among them.
+const SHAPES_TASKS: usize = 18;
 
 /// What one session measured.
 struct Measured {
@@ -118,7 +121,7 @@ async fn main() {
     let quick = std::env::args().any(|a| a == "quick" || a == "--test");
     let (sessions, refreshes) = if quick { (1, 10) } else { (5, 100) };
     let mut targets: Vec<(String, MakeTarget, usize)> = vec![
-        ("simulated board: shapes".into(), Box::new(|| sim("shapes")), 13),
+        ("simulated board: shapes".into(), Box::new(|| sim("shapes")), SHAPES_TASKS),
         ("simulated board: demo".into(), Box::new(|| sim("demo")), 5),
     ];
     for (board, machine) in [("microbit", "microbit"), ("mps2-an386", "mps2-an386"), ("riscv-virt", "virt")] {
@@ -131,7 +134,7 @@ async fn main() {
                 config.attach_timeout = std::time::Duration::from_secs(10);
                 TargetConfig::Qemu(config)
             }),
-            13,
+            SHAPES_TASKS,
         ));
     }
     for machine in ["microbit", "mps2-an386"] {
@@ -149,7 +152,7 @@ async fn main() {
                     attach_timeout: std::time::Duration::from_secs(10),
                 })
             }),
-            13,
+            SHAPES_TASKS,
         ));
     }
     for (name, target, tasks) in targets {
