@@ -28,6 +28,9 @@ const GRACE: Duration = Duration::from_millis(500);
 
 /// Prints the session on `client` until the run is over; returns the exit code.
 pub async fn run_plain(mut client: Client, socket: &str, options: RunOptions) -> anyhow::Result<i32> {
+    // One listener for the whole run: a Ctrl+C that arrives while the loop is busy waits here for
+    // the next turn (a `ctrl_c()` made anew each turn missed one that came between two turns).
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     client.request(&ClientRequest::SubscribeTarget { target: 0 }).await?;
     eprintln!("asyncmon: serving on {socket} (asyncmon ps, asyncmon stop from another terminal find it)");
     let mut session = SessionState::new(client.target.clone());
@@ -63,7 +66,7 @@ pub async fn run_plain(mut client: Client, socket: &str, options: RunOptions) ->
                     break;
                 }
             },
-            _ = tokio::signal::ctrl_c() => {
+            _ = sigint.recv() => {
                 interrupts += 1;
                 match interrupts {
                     1 => {
