@@ -83,11 +83,7 @@ impl AwaitTracer {
         slots: &TaskSlots,
         task: &crate::device_link::EmbassyTask,
     ) -> Vec<AwaitFrame> {
-        let found = match task.polls.as_slice() {
-            [poll] => self.embassy_future(*poll),
-            polls => self.embassy_future_of(polls, &task.wrapper),
-        };
-        match found {
+        match self.embassy_task_future(task) {
             Some((ty, offset)) => {
                 let mut frames = self.trace_at(mem, slots, ty, task.header.wrapping_add(offset));
                 for frame in &mut frames {
@@ -105,14 +101,20 @@ impl AwaitTracer {
     /// Where an embassy task's function was declared: the line its future's state machine gives
     /// its unresumed state (the `async fn` itself), for a task the device sends no place for.
     pub fn embassy_declared_at(&mut self, task: &crate::device_link::EmbassyTask) -> Option<Location> {
-        let (ty, _) = match task.polls.as_slice() {
-            [poll] => self.embassy_future(*poll),
-            polls => self.embassy_future_of(polls, &task.wrapper),
-        }?;
+        let (ty, _) = self.embassy_task_future(task)?;
         let layout = self.types.layout(ty)?;
         let layout::Kind::Struct { variants: Some(part), .. } = &layout.kind else { return None };
         let (file, line) = part.select(0)?.member.as_ref()?.decl.clone()?;
         Some(Location { file, line, column: 0 })
+    }
+
+    /// An embassy task's future type and its offset in the task's storage: from its own poll
+    /// function when the symbols said which, else from every one's debug info.
+    fn embassy_task_future(&mut self, task: &crate::device_link::EmbassyTask) -> Option<(DieRef, u64)> {
+        match task.polls.as_slice() {
+            [poll] => self.embassy_future(*poll),
+            polls => self.embassy_future_of(polls, &task.wrapper),
+        }
     }
 
     /// Of every `TaskStorage<F>::poll` (the symbols did not say which is whose: legacy mangling),
