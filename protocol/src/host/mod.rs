@@ -4,13 +4,14 @@
 //! big-endian length, as `tokio_util::codec::LengthDelimitedCodec` writes it by default). Every
 //! string here is already resolved: clients never see a device-link reference.
 
+mod fit;
 mod messages;
 pub mod recording;
 mod session;
 pub mod wording;
 
 pub use messages::*;
-pub use session::{SessionState, MAX_FAILURES, MAX_FINISHED_TASKS, MAX_LOG_LINES};
+pub use session::{SessionState, MAX_FAILURES, MAX_FINISHED_TASKS, MAX_LOG_LINES, MAX_RUNNING_TASKS};
 
 use serde::{de::DeserializeOwned, Serialize};
 use std::string::{String, ToString};

@@ -13,6 +13,11 @@ pub const MAX_FAILURES: usize = 1000;
 pub const MAX_FINISHED_TASKS: usize = 256;
 /// How many log lines and problems a session keeps.
 pub const MAX_LOG_LINES: usize = 500;
+/// How many running tasks a session keeps. A firmware has at most a few hundred live tasks; past
+/// this, the longest-running ones are dropped from the session (and counted in
+/// [`SessionState::tasks_dropped`]), so that a firmware announcing tasks without end cannot grow
+/// the daemon or every client's snapshot without a bound.
+pub const MAX_RUNNING_TASKS: usize = 1024;
 
 /// Everything known about one target's session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +55,14 @@ pub struct SessionState {
     /// How much of the time the observed executor slept, as last sampled.
     #[serde(default)]
     pub executor_load: Option<ExecutorLoad>,
+    /// How many tasks the session stopped keeping while they were still announced as running
+    /// (past [`MAX_RUNNING_TASKS`]); 0 for any firmware that keeps within it.
+    #[serde(default)]
+    pub tasks_dropped: u64,
+    /// What a snapshot left out to fit one host-link message, in words (see
+    /// [`SessionState::fit_within`]); `None` when it is whole.
+    #[serde(default)]
+    pub trimmed: Option<String>,
 }
 
 impl SessionState {
@@ -70,6 +83,8 @@ impl SessionState {
             executor: Executor::Agent,
             stop_handled: None,
             executor_load: None,
+            tasks_dropped: 0,
+            trimmed: None,
         }
     }
 
@@ -142,10 +157,19 @@ impl SessionState {
                 self.executor_load = None;
                 self.firmware = Some(firmware.clone());
                 self.interrupt = None;
+                self.tasks_dropped = 0;
                 self.trim_tasks();
             }
             SessionEvent::TaskSpawned(task) => {
+                // An id given to a new task is no longer the old one's: that one cannot be live,
+                // however its end frame was lost.
+                let (epoch, id) = (task.epoch, task.id);
+                let reused = |t: &&mut Task| t.epoch == epoch && t.id == id && t.state == TaskState::Running;
+                if let Some(old) = self.tasks.iter_mut().find(reused) {
+                    old.state = TaskState::Gone;
+                }
                 self.tasks.push(task.clone());
+                self.drop_running_past_limit();
                 self.trim_tasks();
             }
             SessionEvent::RollCall { running } => {
@@ -211,6 +235,24 @@ impl SessionState {
                 }
             }
         }
+    }
+
+    /// Past [`MAX_RUNNING_TASKS`], drops the longest-running tasks and counts them.
+    fn drop_running_past_limit(&mut self) {
+        let running = self.tasks.iter().filter(|t| t.state == TaskState::Running).count();
+        let mut excess = running.saturating_sub(MAX_RUNNING_TASKS);
+        if excess == 0 {
+            return;
+        }
+        self.tasks_dropped += excess as u64;
+        self.tasks.retain(|t| {
+            if excess > 0 && t.state == TaskState::Running {
+                excess -= 1;
+                false
+            } else {
+                true
+            }
+        });
     }
 
     fn trim_tasks(&mut self) {
@@ -373,6 +415,32 @@ mod tests {
         }
         assert!(s.task(0).is_some(), "main is still running and must stay");
         assert_eq!(s.tasks.len(), MAX_FINISHED_TASKS + 1);
+    }
+
+    #[test]
+    fn a_flood_of_tasks_that_never_end_keeps_the_newest_and_counts_the_rest() {
+        let mut s = session();
+        s.apply(&started(1));
+        let announced = MAX_RUNNING_TASKS as u32 + 5_000;
+        for id in 0..announced {
+            s.apply(&SessionEvent::TaskSpawned(task(1, id, None)));
+        }
+        assert_eq!(s.tasks.len(), MAX_RUNNING_TASKS);
+        assert_eq!(s.tasks_dropped, 5_000);
+        assert!(s.task(announced - 1).is_some() && s.task(0).is_none(), "the newest are kept");
+        s.apply(&started(2));
+        assert_eq!(s.tasks_dropped, 0, "a new session starts counting again");
+    }
+
+    #[test]
+    fn a_task_id_given_to_a_new_task_ends_the_old_one() {
+        let mut s = session();
+        s.apply(&started(1));
+        s.apply(&SessionEvent::TaskSpawned(task(1, 4, None)));
+        s.apply(&SessionEvent::TaskSpawned(task(1, 4, None)));
+        let states: Vec<_> = s.tasks.iter().map(|t| t.state).collect();
+        assert_eq!(states, [TaskState::Gone, TaskState::Running], "its end frame was lost");
+        assert_eq!(s.tasks_dropped, 0);
     }
 
     fn traces(epoch: u32, tasks: &[TaskId], since_ms: u64) -> SessionEvent {

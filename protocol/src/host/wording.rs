@@ -213,6 +213,24 @@ pub fn halted_words(failure: &Failure) -> String {
     words
 }
 
+/// What the session does not show, in words, one line each: the tasks it stopped keeping (past
+/// [`super::MAX_RUNNING_TASKS`]) and what a snapshot left out to fit one message. Empty for a
+/// session that shows everything.
+pub fn left_out_words(session: &SessionState) -> Vec<String> {
+    let mut lines = Vec::new();
+    if session.tasks_dropped > 0 {
+        lines.push(format!(
+            "{} running tasks are not shown: the session keeps the newest {} (the firmware announced more and never ended them)",
+            session.tasks_dropped,
+            super::MAX_RUNNING_TASKS
+        ));
+    }
+    if let Some(trimmed) = &session.trimmed {
+        lines.push(trimmed.clone());
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

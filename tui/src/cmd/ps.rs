@@ -3,7 +3,9 @@
 //! the traces afresh from target memory when asked; the device runs no code for it.
 
 use asyncmon_daemon::client::Client;
-use asyncmon_protocol::host::wording::{frame_words, printable, wait_words, waiting_for_words};
+use asyncmon_protocol::host::wording::{
+    frame_words, left_out_words, printable, wait_words, waiting_for_words,
+};
 use asyncmon_protocol::host::{
     ClientRequest, FailurePath, ServerMessage, SessionEvent, SessionState, TargetState, Task, TaskState,
 };
@@ -106,6 +108,17 @@ fn waited(now_ms: u64, since_ms: u64) -> String {
     wait_words(now_ms.saturating_sub(since_ms))
 }
 
+/// The lines that go before the table: why nothing waits (a halt, no traces), and what the
+/// session does not show.
+fn header(session: &SessionState) -> String {
+    let mut out = halted(session).or_else(|| unavailable(session)).unwrap_or_default();
+    for line in left_out_words(session) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
 /// The line that says why there are no traces, if there are none to be had.
 fn unavailable(session: &SessionState) -> Option<String> {
     session.traces.unavailable.as_ref().map(|why| format!("no await traces: {}\n", printable(why)))
@@ -147,7 +160,7 @@ pub fn ps(session: &SessionState) -> String {
             since,
         ]);
     }
-    let mut out = halted(session).or_else(|| unavailable(session)).unwrap_or_default();
+    let mut out = header(session);
     let widths: Vec<usize> =
         (0..5).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     for row in rows {
@@ -169,7 +182,7 @@ pub fn ps(session: &SessionState) -> String {
 pub fn pstree(session: &SessionState) -> String {
     let base = base();
     let tasks = running(session);
-    let mut out = halted(session).or_else(|| unavailable(session)).unwrap_or_default();
+    let mut out = header(session);
     let roots: Vec<&Task> =
         tasks.iter().copied().filter(|t| t.parent.is_none_or(|p| !tasks.iter().any(|o| o.id == p))).collect();
     for root in roots {
@@ -269,6 +282,24 @@ mod tests {
         for out in [ps(&session), pstree(&session)] {
             assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
             assert!(out.contains("\\x1b]0;pwned\\x07\\x1b[2J"), "{out}");
+        }
+    }
+
+    #[test]
+    fn tasks_the_session_stopped_keeping_are_counted_above_the_table() {
+        let mut session = SessionState::new(TargetDescription { backend: "sim".into(), name: "fw".into() });
+        let firmware = FirmwareInfo { name: "fw".into(), build_id: "1".into(), protocol_version: 1 };
+        session.apply(&SessionEvent::SessionStarted { epoch: 1, firmware });
+        let announced = asyncmon_protocol::host::MAX_RUNNING_TASKS as u32 + 7;
+        for id in 0..announced {
+            session.apply(&SessionEvent::TaskSpawned(task(id, "flood")));
+        }
+        for out in [ps(&session), pstree(&session)] {
+            let first = out.lines().next().unwrap();
+            assert!(
+                first.starts_with("7 running tasks are not shown: the session keeps the newest 1024"),
+                "{first}"
+            );
         }
     }
 }
