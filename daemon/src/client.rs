@@ -54,7 +54,7 @@ impl Client {
             .map_err(|e| anyhow::anyhow!("cannot tell who serves {}: {e}", socket.display()))?;
         socket_path::check_peer(socket, peer.uid())?;
         let greet = async {
-            let mut conn = Framed::new(stream, crate::server::codec());
+            let mut conn = Framed::new(stream, crate::host_codec::codec());
             let hello = ClientRequest::Hello { version: HOST_PROTOCOL_VERSION, client: name.to_string() };
             conn.send(bytes::Bytes::from(host::encode(&hello)?)).await?;
             let mut client = Client {

@@ -393,6 +393,10 @@ impl DeviceLink {
                 self.tasks.clear();
                 self.ended.clear();
             }
+            // What is known of a forgotten task's future goes with it (the new task's stays).
+            let (tasks, new) = (&self.tasks, task.id);
+            self.futures.retain(|id, _| *id == new || tasks.contains_key(id));
+            self.embassy.retain(|id, _| *id == new || tasks.contains_key(id));
         }
         self.tasks.insert(task.id, task.clone());
         out.push(SessionEvent::TaskSpawned(task));

@@ -7,25 +7,30 @@
 //! readers; one that falls behind is told how many events it missed and gets a fresh snapshot.
 
 use crate::backend::TargetCommand;
+use crate::host_codec::ServerCodec;
 use crate::hub::Hub;
-use asyncmon_protocol::host::{self, ClientRequest, ServerMessage, HOST_PROTOCOL_VERSION, MAX_HOST_FRAME};
+use asyncmon_protocol::host::{
+    self, ClientRequest, ServerMessage, SessionState, HOST_PROTOCOL_VERSION, MAX_HOST_FRAME,
+};
 use futures::{SinkExt, StreamExt};
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::Mutex;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
-use tokio_util::codec::{Framed, LengthDelimitedCodec};
-
-/// The framing of the host link (4-byte big-endian length, at most [`MAX_HOST_FRAME`] bytes).
-pub fn codec() -> LengthDelimitedCodec {
-    LengthDelimitedCodec::builder().max_frame_length(MAX_HOST_FRAME).new_codec()
-}
+use tokio::sync::Notify;
+use tokio_util::codec::Framed;
 
 /// The daemon's targets, by number.
 pub type Hubs = Arc<Vec<Arc<Hub>>>;
 
 /// How many messages may wait for one client before its forwarders wait (and then lag).
 const CLIENT_QUEUE: usize = 256;
+
+/// The most a snapshot may take of one message: the rest of [`MAX_HOST_FRAME`] is room for the
+/// message around it.
+const MAX_SNAPSHOT: usize = MAX_HOST_FRAME - 64 * 1024;
 
 /// How many clients may be connected at once. With [`CLIENT_QUEUE`] messages each and frames of at
 /// most [`MAX_HOST_FRAME`] bytes, this bounds what all connections together may hold.
@@ -34,6 +39,10 @@ pub const MAX_CLIENTS: usize = 256;
 /// How long a new connection has to say `Hello` before it loses its seat: connections that say
 /// nothing cannot hold every seat and keep `asyncmon stop` out.
 pub const HELLO_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long a new connection waits for a seat when every seat is taken: one that a connection
+/// just closed, or one that a connection yet to say Hello gives up for it.
+const SEAT_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What the server allows its clients.
 #[derive(Debug, Clone, Copy)]
@@ -61,17 +70,31 @@ pub async fn serve_at_most(listener: UnixListener, hubs: Hubs, max_clients: usiz
 }
 
 /// Like [`serve`], within `limits`.
+///
+/// When every seat is taken, a new connection takes the seat of the oldest connection that has not
+/// said Hello yet (which is told so), and waits [`SEAT_WAIT`] for one a closing connection gives
+/// back; only then is it refused. So `asyncmon stop` gets in as long as any seat is held by a
+/// connection that has said nothing.
 pub async fn serve_limited(listener: UnixListener, hubs: Hubs, limits: Limits) {
     let Limits { max_clients, hello_within } = limits;
     let seats = Arc::new(tokio::sync::Semaphore::new(max_clients));
+    let unwelcomed = Arc::new(Unwelcomed::default());
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
                 let hubs = hubs.clone();
-                let seat = seats.clone().try_acquire_owned();
+                let (seats, unwelcomed) = (seats.clone(), unwelcomed.clone());
                 tokio::spawn(async move {
-                    let Ok(_seat) = seat else {
-                        let mut conn = Framed::new(stream, codec());
+                    let seat = match seats.clone().try_acquire_owned() {
+                        Ok(seat) => Some(seat),
+                        Err(_) => {
+                            unwelcomed.evict_oldest();
+                            let wait = tokio::time::timeout(SEAT_WAIT, seats.acquire_owned()).await;
+                            wait.ok().and_then(Result::ok)
+                        }
+                    };
+                    let Some(_seat) = seat else {
+                        let mut conn = Framed::new(stream, ServerCodec::default());
                         // Take the hello first, so that the client reads the refusal, not a
                         // broken pipe.
                         let _ = tokio::time::timeout(std::time::Duration::from_secs(1), conn.next()).await;
@@ -82,7 +105,7 @@ pub async fn serve_limited(listener: UnixListener, hubs: Hubs, limits: Limits) {
                         let _ = send(&mut conn, &ServerMessage::Refused { reason }).await;
                         return;
                     };
-                    if let Err(e) = serve_client(stream, hubs, hello_within).await {
+                    if let Err(e) = serve_client(stream, hubs, hello_within, &unwelcomed).await {
                         tracing::info!("client left: {e}");
                     }
                 });
@@ -95,7 +118,48 @@ pub async fn serve_limited(listener: UnixListener, hubs: Hubs, limits: Limits) {
     }
 }
 
-type Conn = Framed<UnixStream, LengthDelimitedCodec>;
+/// The connections that have not said Hello yet, oldest first, each with the bell that tells it to
+/// give its seat up.
+#[derive(Default)]
+struct Unwelcomed {
+    waiting: Mutex<VecDeque<(u64, Arc<Notify>)>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl Unwelcomed {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, VecDeque<(u64, Arc<Notify>)>> {
+        self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Enters a new connection; it leaves when the returned guard is dropped.
+    fn enter(&self) -> (UnwelcomedGuard<'_>, Arc<Notify>) {
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let bell = Arc::new(Notify::new());
+        self.waiting().push_back((id, bell.clone()));
+        (UnwelcomedGuard { list: self, id }, bell)
+    }
+
+    /// Tells the oldest connection yet to say Hello to give its seat up.
+    fn evict_oldest(&self) {
+        if let Some((_, bell)) = self.waiting().pop_front() {
+            bell.notify_one();
+        }
+    }
+}
+
+/// A connection's place in [`Unwelcomed`] until it says Hello or ends.
+struct UnwelcomedGuard<'a> {
+    list: &'a Unwelcomed,
+    id: u64,
+}
+
+impl Drop for UnwelcomedGuard<'_> {
+    fn drop(&mut self) {
+        self.list.waiting().retain(|(id, _)| *id != self.id);
+    }
+}
+
+type Conn = Framed<UnixStream, ServerCodec>;
 
 async fn send(conn: &mut Conn, msg: &ServerMessage) -> anyhow::Result<()> {
     conn.send(bytes::Bytes::from(host::encode(msg)?)).await?;
@@ -106,7 +170,13 @@ async fn send(conn: &mut Conn, msg: &ServerMessage) -> anyhow::Result<()> {
 /// `SubscribeAll`. Ends when the client's queue closes.
 fn forward(hub: Arc<Hub>, index: u32, tagged: bool, queue: mpsc::Sender<ServerMessage>) {
     tokio::spawn(async move {
-        let snapshot_message = |state| {
+        let snapshot_message = |mut state: SessionState| {
+            if let Err(e) = state.fit_within(MAX_SNAPSHOT) {
+                tracing::error!("a snapshot for a client: {e}");
+            }
+            if let Some(trimmed) = &state.trimmed {
+                tracing::warn!("{trimmed}");
+            }
             if tagged {
                 ServerMessage::TargetSnapshot { target: index, snapshot: Box::new(state) }
             } else {
@@ -149,8 +219,12 @@ async fn serve_client(
     stream: UnixStream,
     hubs: Hubs,
     hello_within: std::time::Duration,
+    unwelcomed: &Unwelcomed,
 ) -> anyhow::Result<()> {
-    let mut conn = Framed::new(stream, codec());
+    let mut conn = Framed::new(stream, ServerCodec::default());
+    // Its place among the connections yet to say Hello, and the bell that asks for its seat.
+    let (place, evicted) = unwelcomed.enter();
+    let mut place = Some(place);
     let (queue, mut outgoing) = mpsc::channel::<ServerMessage>(CLIENT_QUEUE);
     let mut greeted = false;
     let mut subscribed = false;
@@ -159,6 +233,11 @@ async fn serve_client(
         tokio::select! {
             () = tokio::time::sleep_until(hello_deadline), if !greeted => {
                 let reason = format!("no Hello within {hello_within:?}: the connection is closed, its seat given back");
+                let _ = send(&mut conn, &ServerMessage::Refused { reason: reason.clone() }).await;
+                anyhow::bail!(reason);
+            }
+            () = evicted.notified(), if !greeted => {
+                let reason = "every seat is taken and this connection had not said Hello: its seat went to a newer one".to_string();
                 let _ = send(&mut conn, &ServerMessage::Refused { reason: reason.clone() }).await;
                 anyhow::bail!(reason);
             }
@@ -183,6 +262,7 @@ async fn serve_client(
                         }
                         tracing::info!(%client, "client connected");
                         greeted = true;
+                        drop(place.take());
                         let targets = hubs.iter().map(|h| h.target()).collect::<Vec<_>>();
                         let welcome = ServerMessage::Welcome { version: HOST_PROTOCOL_VERSION, target: targets[0].clone(), targets };
                         send(&mut conn, &welcome).await?;

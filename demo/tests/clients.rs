@@ -22,7 +22,7 @@ async fn stalled_vanished_and_garbage_clients_do_not_stop_the_others() {
     // A client that sends garbage is refused, in words.
     let mut raw = tokio::net::UnixStream::connect(&h.daemon.socket).await.unwrap();
     raw.write_all(&[0, 0, 0, 3, 0xc1, 0xc1, 0xc1]).await.unwrap();
-    let mut garbage = tokio_util::codec::Framed::new(raw, asyncmon_daemon::server::codec());
+    let mut garbage = tokio_util::codec::Framed::new(raw, asyncmon_daemon::host_codec::codec());
     use futures::StreamExt;
     let answer = garbage.next().await.unwrap().unwrap();
     let answer: ServerMessage = asyncmon_protocol::host::decode(&answer).unwrap();
@@ -80,7 +80,7 @@ async fn a_hundred_clients_at_once_each_get_the_failure() {
 async fn a_client_with_another_host_link_version_is_refused_in_words() {
     let h = Harness::start(&["demo"], Duration::from_secs(10)).await;
     let raw = tokio::net::UnixStream::connect(&h.daemon.socket).await.unwrap();
-    let mut conn = tokio_util::codec::Framed::new(raw, asyncmon_daemon::server::codec());
+    let mut conn = tokio_util::codec::Framed::new(raw, asyncmon_daemon::host_codec::codec());
     use futures::{SinkExt, StreamExt};
     let hello = ClientRequest::Hello { version: 77, client: "old monitor".into() };
     conn.send(bytes::Bytes::from(asyncmon_protocol::host::encode(&hello).unwrap())).await.unwrap();
