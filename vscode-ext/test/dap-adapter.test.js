@@ -58,7 +58,8 @@ test('the debug view of the demo: a failure stops it, tasks are threads, await t
   assert.ok(names.some((n) => /sensor_poll \(failed\)/.test(n)), `the failed task is shown: ${names}`);
 
   // Continue, then Pause: a snapshot where telemetry waits at its sleep.
-  await dc.continueRequest({ threadId: failed });
+  const continued = await dc.continueRequest({ threadId: failed });
+  assert.equal(continued.body.allThreadsContinued, true, 'spelled as DAP spells it');
   const paused = dc.waitForEvent('stopped', 10_000);
   await dc.pauseRequest({ threadId: 1 });
   assert.equal((await paused).body.reason, 'pause');

@@ -86,6 +86,43 @@ pub async fn read_messages<R: AsyncRead + Unpin>(
     Ok(())
 }
 
+/// Spells a message as DAP does. The `dap` crate leaves a few of its types without serde's
+/// renaming — `ContinueResponse` (`all_threads_continued`), `Source` (`presentation_hint`,
+/// `source_reference`), `Breakpoint`, `ExceptionBreakpointsFilter` — and spells a source's
+/// `deemphasize` hint `deEmphasize`. An editor ignores what it does not know, so the hint that greys
+/// out a source outside the workspace would be lost. Every key is renamed `snake_case` →
+/// `camelCase` (every key the protocol defines is camelCase), throughout.
+pub fn dap_spelling(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            let keys: Vec<String> = object.keys().filter(|k| k.contains('_')).cloned().collect();
+            for key in keys {
+                if let Some(v) = object.remove(&key) {
+                    let mut camel = String::with_capacity(key.len());
+                    let mut upper = false;
+                    for c in key.chars() {
+                        match c {
+                            '_' => upper = true,
+                            c if upper => {
+                                camel.extend(c.to_uppercase());
+                                upper = false;
+                            }
+                            c => camel.push(c),
+                        }
+                    }
+                    object.insert(camel, v);
+                }
+            }
+            if let Some(hint) = object.get_mut("presentationHint").filter(|h| *h == "deEmphasize") {
+                *hint = Value::from("deemphasize");
+            }
+            object.values_mut().for_each(dap_spelling);
+        }
+        Value::Array(items) => items.iter_mut().for_each(dap_spelling),
+        _ => {}
+    }
+}
+
 /// The adapter's side of the conversation: numbers each message and writes it.
 pub struct Output {
     writer: Box<dyn AsyncWrite + Unpin + Send>,
@@ -98,7 +135,8 @@ impl Output {
         Output { writer: Box::new(writer), seq: 0 }
     }
 
-    async fn write(&mut self, message: Value) {
+    async fn write(&mut self, mut message: Value) {
+        dap_spelling(&mut message);
         let body = message.to_string();
         if let Err(e) = write_frame(&mut self.writer, body.as_bytes()).await {
             // The editor is gone; the end of its input ends the adapter.
@@ -157,6 +195,29 @@ mod tests {
         assert!(matches!(threads, Incoming::Request { .. }), "{threads:?}");
         let terminate = check(br#"{"seq":5,"type":"request","command":"terminate"}"#);
         assert!(matches!(terminate, Incoming::Request { .. }), "{terminate:?}");
+    }
+
+    #[tokio::test]
+    async fn what_the_dap_crate_writes_in_snake_case_reaches_the_editor_in_camel_case() {
+        use dap::responses::ContinueResponse;
+        use dap::types::{PresentationHint, Source};
+        let (writer, mut reader) = tokio::io::duplex(4096);
+        let mut out = Output::new(writer);
+        let body = ContinueResponse { all_threads_continued: Some(true) };
+        out.respond(1, ResponseBody::Continue(body)).await;
+        let source = Source {
+            path: Some("/etc/passwd".into()),
+            presentation_hint: Some(PresentationHint::DeEmphasize),
+            ..Default::default()
+        };
+        let mut value = serde_json::to_value(&source).unwrap();
+        dap_spelling(&mut value);
+        assert_eq!(value, json!({ "path": "/etc/passwd", "presentationHint": "deemphasize" }));
+        drop(out);
+        let mut written = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut reader, &mut written).await.unwrap();
+        assert!(written.contains(r#""allThreadsContinued":true"#), "{written}");
+        assert!(!written.contains('_'), "{written}");
     }
 
     #[test]
