@@ -8,7 +8,7 @@ const path = require('node:path');
 const { resolveServerPath } = require('../out/serverPath');
 const { sessionEnded, sessionRunning, statusText, taskItems } = require('../out/session');
 const { serverArgs } = require('../out/serverArgs');
-const { probeWords, tcpWords, checkChip } = require('../out/targets');
+const { probeWords, tcpWords, simWords, checkChip } = require('../out/targets');
 
 const lookup = (existing, pathVariable) => ({ isExecutable: (f) => existing.includes(f), pathVariable });
 
@@ -112,11 +112,14 @@ test('the task view lists running tasks first, with their failures', () => {
 });
 
 test('run and attach send the daemon target words', () => {
-  assert.deepEqual(probeWords({ elf: 'app.elf', chip: 'nRF52840_xxAA' }), ['probe', '--chip', 'nRF52840_xxAA', 'app.elf']);
+  assert.deepEqual(probeWords({ elf: 'app.elf', chip: 'nRF52840_xxAA' }), ['probe', '--chip=nRF52840_xxAA', '--', 'app.elf']);
   assert.deepEqual(probeWords({ elf: 'app.elf', chip: 'STM32F411RE', probe: '0483:374b' }), [
-    'probe', '--chip', 'STM32F411RE', '--probe', '0483:374b', 'app.elf',
+    'probe', '--chip=STM32F411RE', '--probe=0483:374b', '--', 'app.elf',
   ]);
-  assert.deepEqual(tcpWords('localhost:9090', 'app.elf'), ['tcp', '--elf', 'app.elf', 'localhost:9090']);
+  assert.deepEqual(tcpWords('localhost:9090', 'app.elf'), ['tcp', '--elf=app.elf', '--', 'localhost:9090']);
+  // An answer that looks like an option stays a value.
+  assert.deepEqual(probeWords({ elf: '--help', chip: '--list' }), ['probe', '--chip=--list', '--', '--help']);
+  assert.deepEqual(simWords('--pid'), ['sim', '--', '--pid']);
   assert.match(checkChip(''), /chip name is needed/);
   assert.match(checkChip('nRF52840 xxAA'), /no spaces/);
   assert.equal(checkChip('nRF52840_xxAA'), undefined);

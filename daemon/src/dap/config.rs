@@ -64,7 +64,8 @@ impl DebugConfig {
         }
     }
 
-    /// The daemon's target words for a launch.
+    /// The daemon's target words for a launch. Values go with their option (`--chip=X`) and the
+    /// program after `--`, so that no value is taken for an option of the daemon's.
     pub fn target_words(&self) -> Result<Vec<String>, ConfigError> {
         let target = match (&self.target, &self.chip, &self.machine, &self.program) {
             (Some(target), ..) => target.as_str(),
@@ -79,7 +80,7 @@ impl DebugConfig {
         let mut words: Vec<String> = match target {
             "demo" => return Ok(vec!["demo".into()]),
             "sim" => {
-                let mut words = vec!["sim".into(), program()?];
+                let mut words = vec!["sim".into(), "--".into(), program()?];
                 words.extend(self.args.iter().cloned());
                 return Ok(words);
             }
@@ -87,25 +88,26 @@ impl DebugConfig {
                 let virtual_probe = self.probe.as_deref().is_some_and(|p| p.starts_with("qemu:"));
                 let mut words = vec!["probe".to_string()];
                 match (&self.chip, virtual_probe) {
-                    (Some(chip), _) => words.extend(["--chip".into(), chip.clone()]),
+                    (Some(chip), _) => words.push(format!("--chip={chip}")),
                     (None, true) => {}
                     (None, false) => return Err(ConfigError::NoChip),
                 }
                 if let Some(probe) = &self.probe {
-                    words.extend(["--probe".into(), probe.clone()]);
+                    words.push(format!("--probe={probe}"));
                 }
                 words
             }
             "qemu" => {
                 let mut words = vec!["qemu".into()];
                 if let Some(machine) = &self.machine {
-                    words.extend(["--machine".into(), machine.clone()]);
+                    words.push(format!("--machine={machine}"));
                 }
                 words
             }
             other => return Err(ConfigError::UnknownTarget(other.to_string())),
         };
-        words.push(program()?);
+        // What the user wrote is a value, never an option: `"program": "--pid"` is a file name.
+        words.extend(["--".into(), program()?]);
         Ok(words)
     }
 }
@@ -124,7 +126,7 @@ mod tests {
         let config =
             DebugConfig::from_arguments(Some(&json!({ "probe": "qemu:mps2-an386", "program": "app.elf" })))
                 .unwrap();
-        assert_eq!(config.target_words().unwrap(), ["probe", "--probe", "qemu:mps2-an386", "app.elf"]);
+        assert_eq!(config.target_words().unwrap(), ["probe", "--probe=qemu:mps2-an386", "--", "app.elf"]);
         let config =
             DebugConfig::from_arguments(Some(&json!({ "target": "probe", "program": "app.elf" }))).unwrap();
         assert_eq!(config.target_words(), Err(ConfigError::NoChip));
@@ -135,15 +137,24 @@ mod tests {
         assert_eq!(words(json!({ "type": "asyncmon", "name": "Demo" })).unwrap(), ["demo"]);
         assert_eq!(
             words(json!({ "program": "app.elf", "chip": "nRF52840_xxAA", "probe": "1366:1015" })).unwrap(),
-            ["probe", "--chip", "nRF52840_xxAA", "--probe", "1366:1015", "app.elf"]
+            ["probe", "--chip=nRF52840_xxAA", "--probe=1366:1015", "--", "app.elf"]
         );
         assert_eq!(
             words(json!({ "program": "app.elf", "machine": "microbit" })).unwrap(),
-            ["qemu", "--machine", "microbit", "app.elf"]
+            ["qemu", "--machine=microbit", "--", "app.elf"]
         );
         assert_eq!(
             words(json!({ "program": "target/debug/app", "args": ["--fast"] })).unwrap(),
-            ["sim", "target/debug/app", "--fast"]
+            ["sim", "--", "target/debug/app", "--fast"]
+        );
+    }
+
+    #[test]
+    fn a_value_that_looks_like_an_option_stays_a_value() {
+        assert_eq!(words(json!({ "program": "--pid", "args": ["1"] })).unwrap(), ["sim", "--", "--pid", "1"]);
+        assert_eq!(
+            words(json!({ "program": "--help", "chip": "--list" })).unwrap(),
+            ["probe", "--chip=--list", "--", "--help"]
         );
     }
 

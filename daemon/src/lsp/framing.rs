@@ -17,6 +17,9 @@ use tower_lsp_server::jsonrpc::{Request, Response};
 /// its requests are small; 4 MiB leaves room for any editor's initialize parameters.
 pub const MAX_CONTENT_LENGTH: usize = 4 * 1024 * 1024;
 
+/// The header that gives a body's length, as a lower-case prefix.
+const CONTENT_LENGTH: &str = "content-length:";
+
 /// The longest header line; a longer one is garbage.
 const MAX_HEADER_LINE: usize = 8 * 1024;
 
@@ -82,10 +85,11 @@ pub async fn read_frame<R: AsyncBufRead + Unpin>(
         if text.is_empty() {
             break;
         }
-        if let Some((name, value)) = text.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse::<usize>().ok();
-            }
+        // A header anywhere in the line: after a header block without a length, the body that
+        // followed it (unread: its length was unknown) runs into the next message's header, which
+        // is where the input is in step again.
+        if let Some(at) = text.to_ascii_lowercase().find(CONTENT_LENGTH) {
+            length = text[at + CONTENT_LENGTH.len()..].trim().parse::<usize>().ok();
         }
     }
     let Some(length) = length else {
@@ -213,6 +217,13 @@ Content-Length: 100\r\n\r\n"
                 Ok(b"null".to_vec()),
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn a_header_block_without_a_length_costs_itself_and_not_the_next_message() {
+        // Its body cannot be read (its length is unknown) and runs into the next header.
+        let input = b"Content-Type: x\r\n\r\n{\"seq\":1,\"command\":\"threads\"}Content-Length: 2\r\n\r\n{}";
+        assert_eq!(frames(input).await, [Err(FrameError::MissingContentLength), Ok(b"{}".to_vec())]);
     }
 
     #[tokio::test]
