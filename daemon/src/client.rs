@@ -98,6 +98,54 @@ impl Client {
     }
 }
 
+/// Why [`Client::relay`] ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RelayEnd {
+    /// The daemon closed the connection (`None`) or it broke (the error, in words).
+    Daemon(Option<String>),
+    /// The follower let go: its request sender was dropped, or it took no more messages.
+    Follower,
+}
+
+impl Client {
+    /// Follows the daemon for an editor's server (the language server, the debug adapter): passes
+    /// each message to `on_message` and sends what comes in on `requests`, until one side ends.
+    /// `on_message` returns whether it takes more; awaiting it is how a follower that cannot keep up
+    /// (its editor stopped reading) holds the daemon back, which then drops and resynchronises for
+    /// this client alone, as for any slow client: nothing piles up in the follower.
+    pub async fn relay<F, Fut>(
+        mut self,
+        mut requests: tokio::sync::mpsc::UnboundedReceiver<ClientRequest>,
+        mut on_message: F,
+    ) -> RelayEnd
+    where
+        F: FnMut(ServerMessage) -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        loop {
+            tokio::select! {
+                message = self.recv() => match message {
+                    Ok(Some(message)) => {
+                        if !on_message(message).await {
+                            return RelayEnd::Follower;
+                        }
+                    }
+                    Ok(None) => return RelayEnd::Daemon(None),
+                    Err(e) => return RelayEnd::Daemon(Some(e.to_string())),
+                },
+                request = requests.recv() => match request {
+                    Some(request) => {
+                        if let Err(e) = self.request(&request).await {
+                            return RelayEnd::Daemon(Some(e.to_string()));
+                        }
+                    }
+                    None => return RelayEnd::Follower,
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

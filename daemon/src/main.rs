@@ -23,6 +23,10 @@ struct Cli {
     /// this file; `asyncmon replay FILE` plays it back.
     #[arg(long, global = true)]
     record: Option<PathBuf>,
+    /// End (as on SIGTERM) when standard input closes. For programs that start asyncmond and
+    /// hold its standard input: the daemon ends with them however they end, killed included.
+    #[arg(long, global = true)]
+    end_with_stdin: bool,
     #[command(subcommand)]
     target: Target,
 }
@@ -125,6 +129,8 @@ async fn run() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        // Plain lines when stderr is a pipe or a file (an editor's log, a CI log).
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let given = cli.socket.clone();
@@ -175,11 +181,28 @@ async fn run() -> anyhow::Result<()> {
     // Ctrl-C or SIGTERM: end the target cleanly (the simulator's process is killed; a board is left
     // running, its RTT channels untouched) and remove the socket.
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let stdin_closed = stdin_closed(cli.end_with_stdin);
     tokio::select! {
         result = tokio::signal::ctrl_c() => result?,
         _ = terminate.recv() => {}
+        _ = stdin_closed => tracing::info!("standard input closed (--end-with-stdin)"),
     }
     tracing::info!("shutting down");
     tokio::task::block_in_place(|| running.shutdown());
     Ok(())
+}
+
+/// Resolves when standard input reaches its end, if `watch`; never otherwise. Read on a thread of
+/// its own that the process's end does not wait for.
+async fn stdin_closed(watch: bool) {
+    if !watch {
+        return std::future::pending().await;
+    }
+    let (closed, on_close) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 256];
+        while matches!(std::io::Read::read(&mut std::io::stdin(), &mut buf), Ok(n) if n > 0) {}
+        let _ = closed.send(());
+    });
+    let _ = on_close.await;
 }

@@ -5,7 +5,7 @@
 use super::config::DebugConfig;
 use super::view::{self, task_of, thread_id};
 use super::wire::{Incoming, Output};
-use crate::client::Client as DaemonClient;
+use crate::client::{Client as DaemonClient, RelayEnd};
 use crate::lsp::summary::log_text;
 use crate::owned_daemon::{daemon_words, OwnedDaemon};
 use asyncmon_protocol::host::wording::interrupt_summary;
@@ -27,13 +27,15 @@ use dap::types::{
 };
 use std::path::PathBuf;
 use std::time::Duration;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{channel, unbounded_channel, Receiver, Sender, UnboundedSender};
 
 /// The name the adapter gives the daemon in its hello.
 const CLIENT_NAME: &str = "asyncmond dap";
 
-/// How long a launch waits for the daemon it started to open its socket.
-const DAEMON_START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many of the daemon's messages may wait for the adapter's loop. When the editor stops
+/// reading, the loop stops writing and these fill; then the relay stops reading the daemon, which
+/// drops and resynchronises for this client as for any slow one: the adapter's memory stays flat.
+const DAEMON_BACKLOG: usize = 32;
 
 /// How long the second press of Stop waits for the firmware to end before ending the daemon.
 const HARD_STOP_TIMEOUT: Duration = Duration::from_secs(3);
@@ -95,8 +97,8 @@ pub struct Adapter {
     roots: Vec<PathBuf>,
     owned: Option<OwnedDaemon>,
     daemon: Option<UnboundedSender<ClientRequest>>,
-    daemon_events: UnboundedSender<DaemonInput>,
-    daemon_rx: UnboundedReceiver<DaemonInput>,
+    daemon_events: Sender<DaemonInput>,
+    daemon_rx: Receiver<DaemonInput>,
     connections: u64,
     /// A stop (KeyboardInterrupt) was sent and the firmware has not ended yet.
     interrupting: bool,
@@ -113,7 +115,7 @@ impl Adapter {
     /// An adapter that writes to `out`, follows the daemon at `socket` and starts
     /// `daemon_program` there when a launch needs one.
     pub fn new(out: Output, socket: PathBuf, daemon_program: PathBuf) -> Adapter {
-        let (daemon_events, daemon_rx) = unbounded_channel();
+        let (daemon_events, daemon_rx) = channel(DAEMON_BACKLOG);
         let none = TargetDescription { backend: "none".into(), name: "no target".into() };
         Adapter {
             out,
@@ -305,25 +307,20 @@ impl Adapter {
                 self.socket.display()
             ));
         }
-        let daemon = OwnedDaemon::start(&self.daemon_program, &self.socket, words.clone())
-            .map_err(|e| format!("cannot start {}: {e}", self.daemon_program.display()))?;
-        self.owned = Some(daemon);
-        let deadline = tokio::time::Instant::now() + DAEMON_START_TIMEOUT;
-        loop {
-            match DaemonClient::connect(&self.socket, CLIENT_NAME).await {
-                Ok(client) => {
-                    self.follow(client).await?;
-                    return Ok(format!("started asyncmond {}", words.join(" ")));
-                }
-                Err(e) if tokio::time::Instant::now() >= deadline => {
-                    if let Some(daemon) = self.owned.take() {
-                        daemon.end().await;
-                    }
-                    return Err(format!("asyncmond {} did not start: {e:#}", words.join(" ")));
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
+        if let Some(earlier) = self.owned.take() {
+            // A second launch in one debug session: the first one's daemon (and its firmware)
+            // belong to this session too, and end before the next starts.
+            self.console(OutputEventCategory::Console, "asyncmon: ending the session launched before".into())
+                .await;
+            self.daemon = None;
+            earlier.end().await;
         }
+        let (daemon, client) =
+            OwnedDaemon::start_serving(&self.daemon_program, &self.socket, words.clone(), CLIENT_NAME)
+                .await?;
+        self.owned = Some(daemon);
+        self.follow(client).await?;
+        Ok(format!("started asyncmond {}", words.join(" ")))
     }
 
     /// Subscribes to the daemon's session and passes its messages to the loop from a task of its
@@ -332,32 +329,17 @@ impl Adapter {
         client.request(&ClientRequest::Subscribe).await.map_err(|e| e.to_string())?;
         self.connections += 1;
         let number = self.connections;
-        let (requests, mut requests_rx): (_, UnboundedReceiver<ClientRequest>) = unbounded_channel();
+        let (requests, requests_rx) = unbounded_channel();
         self.daemon = Some(requests);
         let events = self.daemon_events.clone();
         tokio::spawn(async move {
-            let ended = loop {
-                tokio::select! {
-                    message = client.recv() => match message {
-                        Ok(Some(message)) => {
-                            if events.send(DaemonInput::Message(number, Box::new(message))).is_err() {
-                                return;
-                            }
-                        }
-                        Ok(None) => break None,
-                        Err(e) => break Some(e.to_string()),
-                    },
-                    request = requests_rx.recv() => match request {
-                        Some(request) => {
-                            if let Err(e) = client.request(&request).await {
-                                break Some(e.to_string());
-                            }
-                        }
-                        None => return,
-                    }
-                }
-            };
-            let _ = events.send(DaemonInput::Ended(number, ended));
+            let relayed = client.relay(requests_rx, |message| {
+                let events = events.clone();
+                async move { events.send(DaemonInput::Message(number, Box::new(message))).await.is_ok() }
+            });
+            if let RelayEnd::Daemon(ended) = relayed.await {
+                let _ = events.send(DaemonInput::Ended(number, ended)).await;
+            }
         });
         Ok(())
     }

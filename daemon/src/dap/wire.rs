@@ -91,11 +91,13 @@ pub async fn read_messages<R: AsyncRead + Unpin>(
 /// `source_reference`), `Breakpoint`, `ExceptionBreakpointsFilter` — and spells a source's
 /// `deemphasize` hint `deEmphasize`. An editor ignores what it does not know, so the hint that greys
 /// out a source outside the workspace would be lost. Every key is renamed `snake_case` →
-/// `camelCase` (every key the protocol defines is camelCase), throughout.
+/// `camelCase` throughout (every key the protocol defines is camelCase, but for the base
+/// protocol's `request_seq`).
 pub fn dap_spelling(value: &mut Value) {
     match value {
         Value::Object(object) => {
-            let keys: Vec<String> = object.keys().filter(|k| k.contains('_')).cloned().collect();
+            let keys: Vec<String> =
+                object.keys().filter(|k| k.contains('_') && *k != "request_seq").cloned().collect();
             for key in keys {
                 if let Some(v) = object.remove(&key) {
                     let mut camel = String::with_capacity(key.len());
@@ -217,7 +219,8 @@ mod tests {
         let mut written = String::new();
         tokio::io::AsyncReadExt::read_to_string(&mut reader, &mut written).await.unwrap();
         assert!(written.contains(r#""allThreadsContinued":true"#), "{written}");
-        assert!(!written.contains('_'), "{written}");
+        assert!(written.contains(r#""request_seq":1"#), "the base protocol's one snake_case key: {written}");
+        assert!(!written.replace("request_seq", "").contains('_'), "{written}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::diagnostics::Diagnostics;
 use super::framing::{guard_input, merge_output};
 use super::publish::{publish_changes, PUBLISH_INTERVAL};
 use super::state::{lock, Shared};
-use crate::client::Client as DaemonClient;
+use crate::client::{Client as DaemonClient, RelayEnd};
 use crate::owned_daemon::{daemon_words, OwnedDaemon};
 use asyncmon_protocol::host::{ClientRequest, TargetState};
 use std::path::{Path, PathBuf};
@@ -17,8 +17,8 @@ use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
-/// How long `asyncmon.attach` waits for a daemon it started to open its socket.
-const DAEMON_START_TIMEOUT: Duration = Duration::from_secs(10);
+/// The name the server gives the daemon in its hello.
+const CLIENT_NAME: &str = "asyncmond lsp";
 
 /// The commands the server carries out.
 const COMMANDS: [&str; 4] =
@@ -92,32 +92,29 @@ impl Backend {
 
     /// Connects to the daemon and follows its session on a task of its own.
     async fn follow(&self) -> anyhow::Result<()> {
-        let mut daemon = DaemonClient::connect(&self.socket, "asyncmond lsp").await?;
+        let daemon = DaemonClient::connect(&self.socket, CLIENT_NAME).await?;
+        self.follow_client(daemon).await
+    }
+
+    /// Follows the session of the daemon `daemon` is connected to, on a task of its own.
+    async fn follow_client(&self, mut daemon: DaemonClient) -> anyhow::Result<()> {
         // From the daemon's welcome: the session itself has not arrived yet.
         let target = daemon.target.clone();
         daemon.request(&ClientRequest::Subscribe).await?;
-        let (tx, mut rx) = unbounded_channel();
+        let (tx, rx) = unbounded_channel();
         let number = self.shared().connect(tx);
         let shared = self.shared.clone();
         let client = self.client.clone();
         let socket = self.socket.clone();
         tokio::spawn(async move {
-            let ended = loop {
-                tokio::select! {
-                    message = daemon.recv() => match message {
-                        Ok(Some(message)) => lock(&shared).fold(message),
-                        Ok(None) => break None,
-                        Err(e) => break Some(e.to_string()),
-                    },
-                    request = rx.recv() => match request {
-                        Some(request) => {
-                            if let Err(e) = daemon.request(&request).await {
-                                break Some(e.to_string());
-                            }
-                        }
-                        None => break None,
-                    }
-                }
+            // The session is folded as it comes: nothing waits for the editor.
+            let relayed = daemon.relay(rx, |message| {
+                lock(&shared).fold(message);
+                std::future::ready(true)
+            });
+            let ended = match relayed.await {
+                RelayEnd::Daemon(ended) => ended,
+                RelayEnd::Follower => None,
             };
             lock(&shared).disconnect(number);
             let (kind, text) = match ended {
@@ -170,21 +167,14 @@ impl Backend {
         if let Some(old) = owned.take() {
             old.end().await; // It served another target, or had died: end or reap it.
         }
-        let daemon = OwnedDaemon::start(&self.daemon_program, &self.socket, words.clone())
-            .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", self.daemon_program.display()))?;
+        let (daemon, connection) =
+            OwnedDaemon::start_serving(&self.daemon_program, &self.socket, words.clone(), CLIENT_NAME)
+                .await
+                .map_err(anyhow::Error::msg)?;
         *owned = Some(daemon);
         drop(owned);
-        let deadline = tokio::time::Instant::now() + DAEMON_START_TIMEOUT;
-        loop {
-            match self.follow().await {
-                Ok(()) => return Ok(format!("started asyncmond {}", words.join(" "))),
-                Err(e) if tokio::time::Instant::now() >= deadline => {
-                    end_owned(&self.owned).await;
-                    anyhow::bail!("asyncmond {} did not start: {e}", words.join(" "))
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
-        }
+        self.follow_client(connection).await?;
+        Ok(format!("started asyncmond {}", words.join(" ")))
     }
 
     /// Sends `request` to the daemon.
