@@ -62,13 +62,13 @@ pub struct OwnedDaemon {
 }
 
 impl OwnedDaemon {
-    /// Starts `program --end-with-stdin --socket SOCKET WORDS...`; its stdout is discarded (it
+    /// Starts `program --socket SOCKET --end-with-stdin WORDS...`; its stdout is discarded (it
     /// speaks to clients on the socket), its stderr passed on to this process's.
     pub fn start(program: &Path, socket: &Path, words: Vec<String>) -> std::io::Result<OwnedDaemon> {
         let mut child = Command::new(program)
-            .arg("--end-with-stdin")
             .arg("--socket")
             .arg(socket)
+            .arg("--end-with-stdin")
             .args(&words)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())

@@ -26,7 +26,8 @@ function demoLine(needle) {
  *  goes on with it, `sim` for a simulated board's daemon). */
 function daemonsUnder(dir, target = '') {
   try {
-    const pattern = `asyncmond --socket ${dir}` + (target ? `\\S* ${target}` : '');
+    // The daemon's options (`--end-with-stdin`) may stand between its socket and its target.
+    const pattern = `asyncmond --socket ${dir}` + (target ? `\\S*( --\\S+)* ${target}` : '');
     return execFileSync('pgrep', ['-f', '--', pattern]).toString().trim().split('\n');
   } catch {
     return []; // pgrep exits 1 when nothing matches.
