@@ -107,11 +107,18 @@ impl Dwarf {
     /// The first DIE of the first unit: its root.
     #[cfg(test)]
     pub(crate) fn root(&self) -> Option<DieRef> {
-        let header = self.headers.first()?;
-        let unit = self.dwarf.unit(header.clone()).ok()?;
-        let mut entries = unit.entries();
-        let (_, root) = entries.next_dfs().ok()??;
-        Some(DieRef { unit: 0, offset: root.offset() })
+        self.roots().first().copied()
+    }
+
+    /// The root DIE of every unit.
+    pub(crate) fn roots(&self) -> Vec<DieRef> {
+        let root = |(unit, header): (usize, &gimli::UnitHeader<Reader>)| {
+            let parsed = self.dwarf.unit(header.clone()).ok()?;
+            let mut entries = parsed.entries();
+            let (_, root) = entries.next_dfs().ok()??;
+            Some(DieRef { unit, offset: root.offset() })
+        };
+        self.headers.iter().enumerate().filter_map(root).collect()
     }
 
     fn index(&mut self, unit: usize) -> Option<Arc<UnitIndex>> {

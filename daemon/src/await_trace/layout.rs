@@ -231,33 +231,10 @@ impl Types {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gimli::write::{AttributeValue, DwarfUnit, EndianVec, Sections};
 
-    /// Types whose DWARF refers to themselves: an array whose element is the array, and a state
-    /// machine whose discriminant's type is the state machine.
+    /// Types whose DWARF refers to themselves (see [`super::super::fuzzing`]'s seed), and them.
     fn looping_types() -> (Types, Vec<DieRef>) {
-        let encoding = gimli::Encoding { format: gimli::Format::Dwarf32, version: 4, address_size: 4 };
-        let mut dwarf = DwarfUnit::new(encoding);
-        let root = dwarf.unit.root();
-        let array = dwarf.unit.add(root, gimli::DW_TAG_array_type);
-        dwarf.unit.get_mut(array).set(gimli::DW_AT_type, AttributeValue::UnitRef(array));
-        let machine = dwarf.unit.add(root, gimli::DW_TAG_structure_type);
-        let entry = dwarf.unit.get_mut(machine);
-        entry.set(gimli::DW_AT_name, AttributeValue::String(b"{async_fn_env#0}".to_vec()));
-        entry.set(gimli::DW_AT_byte_size, AttributeValue::Udata(8));
-        let part = dwarf.unit.add(machine, gimli::DW_TAG_variant_part);
-        let discr = dwarf.unit.add(part, gimli::DW_TAG_member);
-        dwarf.unit.get_mut(discr).set(gimli::DW_AT_type, AttributeValue::UnitRef(machine));
-        dwarf.unit.get_mut(part).set(gimli::DW_AT_discr, AttributeValue::UnitRef(discr));
-        let mut sections = Sections::new(EndianVec::new(gimli::LittleEndian));
-        dwarf.write(&mut sections).unwrap();
-        let mut bytes = HashMap::new();
-        sections
-            .for_each(|id, data| {
-                bytes.insert(id, data.slice().to_vec());
-                Ok::<_, ()>(())
-            })
-            .unwrap();
+        let bytes = super::super::fuzzing::tests::looping_sections();
         let read = Dwarf::from_sections(
             |id| bytes.get(&id).cloned().unwrap_or_default(),
             gimli::RunTimeEndian::Little,

@@ -10,9 +10,11 @@
 //! * [`walk`]: one future's bytes to frames.
 //! * [`describe`]: what a future that is not an async fn waits for, in words.
 //! * [`statics`]: the firmware's statics by address, to name what a future points at.
+//! * [`fuzzing`]: hand-made debug info read as a trace reads it, for the fuzzer.
 
 mod describe;
 mod dwarf;
+pub mod fuzzing;
 mod layout;
 mod statics;
 mod walk;
