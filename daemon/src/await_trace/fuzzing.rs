@@ -89,7 +89,8 @@ pub(super) mod tests {
     fn the_fuzzers_seed_is_the_looping_debug_info_and_it_is_read_to_an_end() {
         let sections = looping_sections();
         let seed = input(&sections[&gimli::SectionId::DebugAbbrev], &sections[&gimli::SectionId::DebugInfo]);
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/debug_info/looping-types");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/debug_info/looping-types");
         if std::env::var_os("ASYNCMON_WRITE_SEEDS").is_some() {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, &seed).unwrap();
