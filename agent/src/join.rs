@@ -12,9 +12,12 @@ use core::task::{Context, Poll};
 
 /// The handle of a spawned task. Await it for the task's result; drop it to detach the task.
 ///
-/// * Awaiting a task that was cancelled gives `Err(E::from(Cancelled))`.
-/// * If the task awaiting the handle is itself cancelled, the awaited task is cancelled too, and
-///   the await returns `Cancelled` once it has finished (as asyncio cancels the task it awaits).
+/// * Awaiting a task that was cancelled gives `Err(E::from(Cancelled))`; a task cancelled before it
+///   ever ran never runs.
+/// * If the task awaiting the handle is itself cancelled, the cancellation goes to the awaited task
+///   instead (as asyncio's does), and the await gives what that task ended with once it has
+///   finished: `Cancelled` if it let the cancellation through, its value if it handled it and
+///   returned one, the failure its cleanup raised.
 #[must_use = "dropping a handle detaches the task; an unretrieved failure then goes to the exception handler"]
 pub struct JoinHandle<T, E> {
     exec: RawExecutor,
@@ -52,12 +55,12 @@ impl<T, E> JoinHandle<T, E> {
     }
 
     /// Asks the task to cancel (asyncio's `task.cancel()`): its next agent awaitable returns
-    /// `Cancelled`, so `?` carries it out and its cleanup runs. A task still running at the
-    /// executor's cancel deadline is dropped. Await the handle to wait for it.
-    pub fn cancel(&self) {
-        if let Some(header) = self.header() {
-            slots::request_cancel(self.exec, header);
-        }
+    /// `Cancelled`, so `?` carries it out and its cleanup runs; a task not yet started never
+    /// starts. A task still running at the executor's cancel deadline is dropped. Await the handle
+    /// to wait for it. Returns whether this asked anything: `false` when the task has finished or
+    /// was already asked.
+    pub fn cancel(&self) -> bool {
+        self.header().is_some_and(|header| slots::request_cancel(self.exec, header))
     }
 
     /// Lets go of a finished task whose result is not ours: the executor settles it (and reports a
@@ -95,10 +98,6 @@ impl<T, E: Exception + From<Cancelled>> JoinHandle<T, E> {
         if header.state.get() == SlotState::Running {
             header.awaiter.set(Some(cx.waker().clone()));
             return Poll::Pending;
-        }
-        if self.cancelling {
-            self.orphan(header);
-            return Poll::Ready(Err(E::from(Cancelled)));
         }
         // SAFETY: the slot is Finished, so its storage holds this task's `Result<T, E>` (the
         // generation matches), written by `poll_future`; it is read exactly once, then the slot is

@@ -239,7 +239,9 @@ fn a_stop_while_a_task_is_in_its_cleanup_lets_that_cleanup_finish_once() {
             }
             Ok(())
         })?;
-        // Main cancels it first (the application's own shutdown), then waits.
+        // Once it runs (a task cancelled before it starts never runs, as in asyncio), main cancels
+        // it first (the application's own shutdown), then waits.
+        sleep(Duration::from_millis(5)).await?;
         flusher.cancel();
         // The stop reaches main while it waits here, during the flusher's cleanup: `?` carries it
         // out (swallowing it, like swallowing CancelledError, would keep main running until the

@@ -156,6 +156,9 @@ async fn main_task(spawner: Spawner) -> Result<(), Cancelled> {
     let _locker = spawn("locker", spawner.spawn("locker", locker()));
     let _selector = spawn("selector", spawner.spawn("selector", selector()));
     let cleaning = spawn("cleaning_up", spawner.spawn("cleaning_up", cleaning_up()));
+    // Once it has started (a task cancelled before it starts never runs), it is cancelled: it
+    // waits in its cleanup.
+    sleep(Duration::from_millis(1)).await?;
     cleaning.cancel();
     sleep(FOREVER).await // await: main
 }

@@ -72,6 +72,8 @@ pub(crate) struct TaskHeader {
     /// Bumped each time the slot is reused, so a stale handle can tell.
     pub generation: Cell<u32>,
     pub handle_alive: Cell<bool>,
+    /// The task has been polled at least once (a task cancelled before that never runs).
+    pub started: Cell<bool>,
     /// The handle was dropped while the output was waiting: the executor must look at the slot.
     pub orphaned: Cell<bool>,
     /// The task's id (also in `meta`; kept apart for the hot path).
@@ -93,6 +95,7 @@ impl TaskHeader {
             state: Cell::new(SlotState::Free),
             generation: Cell::new(0),
             handle_alive: Cell::new(false),
+            started: Cell::new(false),
             orphaned: Cell::new(false),
             id: Cell::new(0),
             meta: MetaCell::new(),

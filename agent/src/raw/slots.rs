@@ -32,28 +32,43 @@ pub(crate) fn unretrieved_path(exec: RawExecutor) -> (FailurePath, &'static str)
 }
 
 /// Polls the task in slot `index` once; on completion reports it and settles the slot.
+///
+/// As in asyncio, a task asked to cancel before it was ever polled ends cancelled without running,
+/// and one that returns `Ok` while a cancellation waits undelivered (no awaitable could tell it)
+/// ends cancelled too.
 pub(crate) fn poll(exec: RawExecutor, index: usize) {
     let header = &exec.headers()[index];
     let Some(vtable) = header.vtable.get() else {
         return;
     };
     let id = header.id.get();
-    let waker = header.signal.waker();
-    let mut cx = core::task::Context::from_waker(&waker);
-    let start = hooks::poll_begin(exec.core(), id, Some(header));
-    // SAFETY: the slot is Running, so its storage holds the pinned future `vtable` was made for.
-    let poll = unsafe { (vtable.poll)(exec.storage(index), &mut cx) };
-    hooks::poll_end(exec.core(), Some(header), start, poll.is_pending());
-    if poll.is_pending() {
-        return;
+    let storage = exec.storage(index);
+    if !header.started.get() && header.signal.cancel_requested() {
+        header.signal.deliver_cancel();
+        // SAFETY: the slot is Running and was never polled: its storage holds the future `vtable`
+        // was made for, and room for its output.
+        unsafe { (vtable.cancel_future)(storage) };
+    } else {
+        header.started.set(true);
+        let waker = header.signal.waker();
+        let mut cx = core::task::Context::from_waker(&waker);
+        let start = hooks::poll_begin(exec.core(), id, Some(header));
+        // SAFETY: the slot is Running, so its storage holds the pinned future `vtable` was made for.
+        let poll = unsafe { (vtable.poll)(storage, &mut cx) };
+        hooks::poll_end(exec.core(), Some(header), start, poll.is_pending());
+        if poll.is_pending() {
+            return;
+        }
+        if header.signal.deliver_cancel() {
+            // SAFETY: the future finished: the storage holds the output `vtable` was made for.
+            unsafe { (vtable.cancel_output)(storage) };
+        }
     }
     header.state.set(SlotState::Finished);
     // SAFETY: the slot is Finished: its storage holds the output `vtable` was made for; the
     // reference is used only within this statement.
-    let outcome = classify(
-        unsafe { (vtable.failure)(exec.storage(index)).map(|e| &*e) },
-        header.signal.cancel_requested(),
-    );
+    let outcome =
+        classify(unsafe { (vtable.failure)(storage).map(|e| &*e) }, header.signal.cancel_requested());
     hooks::task_ended(exec.core(), id, outcome, Some(header));
     header.wake_awaiter();
     settle(exec, index);
@@ -84,12 +99,16 @@ pub(crate) fn settle(exec: RawExecutor, index: usize) {
 }
 
 /// Asks the task in `header` to cancel: its next agent awaitable returns `Cancelled`. If it has not
-/// finished by the executor's cancel deadline, it is dropped.
-pub(crate) fn request_cancel(exec: RawExecutor, header: &'static TaskHeader) {
+/// finished by the executor's cancel deadline, it is dropped. Returns whether it asked (`false`:
+/// the task has finished, or was asked already).
+pub(crate) fn request_cancel(exec: RawExecutor, header: &'static TaskHeader) -> bool {
     if header.state.get() == SlotState::Running && header.signal.request_cancel() {
         header.cancel_deadline.set(Some(Instant::now() + exec.core().cancel_deadline.get()));
         // The run loop sets a timer for the deadline.
         exec.core().control.set();
+        true
+    } else {
+        false
     }
 }
 
@@ -162,6 +181,7 @@ pub(crate) fn free(exec: RawExecutor, index: usize) {
     header.vtable.set(None);
     header.meta.set(None);
     header.handle_alive.set(false);
+    header.started.set(false);
     header.orphaned.set(false);
     header.awaiter.set(None);
     header.cancel_deadline.set(None);

@@ -1,0 +1,124 @@
+//! Cancellation as asyncio does it, each test beside the asyncio behaviour it matches (MicroPython's
+//! `tests/extmod/asyncio_cancel_*.py` and CPython's `Task.cancel`):
+//!
+//! * a task cancelled before it starts never runs, and awaiting it raises `CancelledError`;
+//! * a task that awaits another and is cancelled passes the cancellation on, and its await gives
+//!   what the other task ended with: its value if it handled the cancellation, the exception its
+//!   cleanup raised (retrieved by the await, never "never retrieved");
+//! * a cancellation that no await could deliver still ends the task cancelled (CPython's
+//!   `_must_cancel` when the coroutine returns).
+
+mod support;
+
+use asyncmon_agent::{sleep, Cancelled, Executor};
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::channel::Channel;
+use embassy_time::Duration;
+use support::{log, take_log, AppError};
+
+#[test]
+fn a_task_cancelled_before_it_starts_never_runs_and_its_await_gives_cancelled() {
+    static EXEC: Executor<3, 512> = Executor::new();
+    let _turn = support::turn();
+    take_log();
+    let result = EXEC.run(|spawner| async move {
+        // asyncio: t = create_task(body()); t.cancel(); await t → CancelledError, body never ran.
+        let with_await = spawner.spawn("with_await", async {
+            log("with_await ran");
+            sleep(Duration::from_millis(1)).await?;
+            Ok::<_, AppError>(1)
+        })?;
+        let without_await = spawner.spawn("without_await", async {
+            log("without_await ran");
+            Ok::<_, AppError>(2)
+        })?;
+        assert!(with_await.cancel(), "the first cancel asks");
+        assert!(!with_await.cancel(), "a second one has nothing more to ask");
+        without_await.cancel();
+        Ok::<_, AppError>((with_await.await, without_await.await))
+    });
+    assert_eq!(result.unwrap(), Ok((Err(AppError::Cancelled), Err(AppError::Cancelled))));
+    assert!(take_log().is_empty(), "neither body ran");
+}
+
+#[test]
+fn awaiting_a_task_while_being_cancelled_gives_the_value_it_chose_when_it_handled_the_cancellation() {
+    static EXEC: Executor<3, 1024> = Executor::new();
+    let _turn = support::turn();
+    take_log();
+    support::recording();
+    let result = EXEC.run(|spawner| async move {
+        let outer = spawner.spawn("outer", async move {
+            let inner = spawner.spawn("inner", async {
+                match sleep(Duration::from_secs(3600)).await {
+                    Err(Cancelled) => Ok::<_, AppError>(5), // handled: it returns a value
+                    Ok(()) => Ok(0),
+                }
+            })?;
+            let got = inner.await;
+            log(format!("outer's await gave {got:?}"));
+            got
+        })?;
+        sleep(Duration::from_millis(5)).await?;
+        assert!(outer.cancel());
+        Ok::<_, AppError>(outer.await)
+    });
+    asyncmon_agent::set_exception_handler(None);
+    // asyncio: the cancellation went to inner, which returned 5; outer's await gives 5.
+    assert_eq!(result.unwrap(), Ok(Ok(5)));
+    assert_eq!(take_log(), ["outer's await gave Ok(5)"]);
+    assert!(support::seen().is_empty(), "nothing reached the exception handler");
+}
+
+#[test]
+fn awaiting_a_task_while_being_cancelled_raises_what_its_cleanup_raised_and_nothing_goes_unretrieved() {
+    static EXEC: Executor<3, 1024> = Executor::new();
+    let _turn = support::turn();
+    take_log();
+    support::recording();
+    let result = EXEC.run(|spawner| async move {
+        let outer = spawner.spawn("outer", async move {
+            let inner = spawner.spawn("inner", async {
+                let slept = sleep(Duration::from_secs(3600)).await;
+                log(format!("inner's sleep gave {slept:?}"));
+                Err::<u32, _>(AppError::Cleanup("ValueError(7)"))
+            })?;
+            inner.await
+        })?;
+        sleep(Duration::from_millis(5)).await?;
+        outer.cancel();
+        Ok::<_, AppError>(outer.await)
+    });
+    asyncmon_agent::set_exception_handler(None);
+    // asyncio: outer's `await inner` raises ValueError(7), which outer lets through.
+    assert_eq!(result.unwrap(), Ok(Err(AppError::Cleanup("ValueError(7)"))));
+    assert_eq!(take_log(), ["inner's sleep gave Err(Cancelled)"]);
+    assert!(
+        support::seen().is_empty(),
+        "retrieved by outer's await, not \"never retrieved\": {:?}",
+        support::seen()
+    );
+}
+
+#[test]
+fn a_cancel_that_no_await_delivered_still_ends_the_task_cancelled() {
+    static EXEC: Executor<2, 512> = Executor::new();
+    static MAILBOX: Channel<CriticalSectionRawMutex, u32, 1> = Channel::new();
+    let _turn = support::turn();
+    take_log();
+    let result = EXEC.run(|spawner| async move {
+        // It waits on a future from another crate, which cannot tell it of the cancellation, and
+        // returns as soon as that gives: asyncio ends such a task cancelled all the same.
+        let reader = spawner.spawn("reader", async {
+            let got = MAILBOX.receive().await;
+            log(format!("reader got {got}"));
+            Ok::<_, AppError>(got)
+        })?;
+        sleep(Duration::from_millis(5)).await?;
+        reader.cancel();
+        MAILBOX.send(7).await;
+        Ok::<_, AppError>(reader.await)
+    });
+    assert_eq!(result.unwrap(), Ok(Err(AppError::Cancelled)));
+    assert_eq!(take_log(), ["reader got 7"], "it ran to its end, and ended cancelled");
+}
