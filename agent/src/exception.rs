@@ -46,6 +46,19 @@ pub trait Exception: core::fmt::Display + 'static {
     fn is_cancellation(&self) -> bool;
 }
 
+/// What a future's output says about cancellation, for [`crate::wait_for`]: whether the future
+/// ended by letting a cancellation through. Every `Result` whose error is an [`Exception`] has one.
+pub trait Outcome {
+    /// Whether this output is a cancellation.
+    fn is_cancelled(&self) -> bool;
+}
+
+impl<T, E: Exception> Outcome for Result<T, E> {
+    fn is_cancelled(&self) -> bool {
+        matches!(self, Err(e) if e.is_cancellation())
+    }
+}
+
 /// A task was cancelled before it finished (asyncio's `CancelledError`). Awaiting the handle of a
 /// cancelled task gives this error, converted into the task's error type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

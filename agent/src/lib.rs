@@ -45,7 +45,7 @@ mod time;
 
 pub use asyncmon_protocol::device::{FailurePath, TaskId};
 pub use cancel::{cancellable, Cancellable};
-pub use exception::{Cancelled, Context, Exception, KeyboardInterrupt, TaskMeta};
+pub use exception::{Cancelled, Context, Exception, KeyboardInterrupt, Outcome, TaskMeta};
 pub use executor::{Config, Executor, DEFAULT_CANCEL_DEADLINE, DEFAULT_FALLBACK_POLL};
 pub use gather::{gather, gather_all, Gather, GatherAll};
 pub use handler::{default_exception_handler, set_exception_handler, ExceptionHandler};
@@ -54,7 +54,7 @@ pub use join::JoinHandle;
 pub use panic::install_panic_hook;
 pub use spawner::{task_memory_bytes, SpawnError, Spawner};
 pub use stats::STATS_INTERVAL;
-pub use time::{sleep, wait_for, Sleep, TaskWaitFor, Timeout, WaitFor};
+pub use time::{sleep, wait_for, yield_now, Sleep, TaskWaitFor, Timeout, WaitFor, YieldNow};
 
 /// Prints a line on the firmware's RTT text channel (`log`, beside the tasks in the monitor), with
 /// `format!`'s syntax — inline arguments included:

@@ -122,3 +122,53 @@ fn a_cancel_that_no_await_delivered_still_ends_the_task_cancelled() {
     assert_eq!(result.unwrap(), Ok(Err(AppError::Cancelled)));
     assert_eq!(take_log(), ["reader got 7"], "it ran to its end, and ended cancelled");
 }
+
+#[test]
+fn wait_for_cancels_the_future_at_its_timeout_and_waits_for_its_cleanup() {
+    static EXEC: Executor<1, 1024> = Executor::new();
+    let _turn = support::turn();
+    take_log();
+    let result = EXEC.run(|_| async {
+        // asyncio: wait_for(coro, 0.01) cancels coro, awaits its cleanup, raises TimeoutError.
+        let let_through = asyncmon_agent::wait_for(Duration::from_millis(10), async {
+            if let Err(cancelled) = sleep(Duration::from_secs(60)).await {
+                log("sensor: powering down");
+                sleep(Duration::from_millis(5)).await?; // async cleanup still awaits
+                log("sensor: powered down");
+                return Err(AppError::from(cancelled));
+            }
+            Ok(0)
+        })
+        .await;
+        log("wait_for returned");
+        // A coroutine that handles the cancellation and returns gives its value.
+        let handled = asyncmon_agent::wait_for(Duration::from_millis(10), async {
+            match sleep(Duration::from_secs(60)).await {
+                Err(Cancelled) => Ok::<u32, AppError>(42),
+                Ok(()) => Ok(0),
+            }
+        })
+        .await;
+        Ok::<_, AppError>((let_through, handled))
+    });
+    let (let_through, handled) = result.unwrap().unwrap();
+    assert_eq!(let_through, Err(asyncmon_agent::Timeout { after: Duration::from_millis(10) }));
+    assert_eq!(take_log(), ["sensor: powering down", "sensor: powered down", "wait_for returned"]);
+    assert_eq!(handled, Ok(Ok(42)));
+}
+
+#[test]
+fn wait_for_drops_a_future_that_ignores_the_cancellation_at_the_cancel_deadline() {
+    static EXEC: Executor<1, 1024> = Executor::new();
+    static NEVER: Channel<CriticalSectionRawMutex, u32, 1> = Channel::new();
+    let _turn = support::turn();
+    let started = std::time::Instant::now();
+    let result = EXEC.run(|_| async {
+        // A future from another crate, not wrapped in `cancellable`: nothing tells it.
+        let deaf = async { Ok::<u32, AppError>(NEVER.receive().await) };
+        Ok::<_, AppError>(asyncmon_agent::wait_for(Duration::from_millis(10), deaf).await)
+    });
+    assert_eq!(result.unwrap().unwrap(), Err(asyncmon_agent::Timeout { after: Duration::from_millis(10) }));
+    let took = started.elapsed();
+    assert!(took >= std::time::Duration::from_secs(2), "its cleanup had the cancel deadline: {took:?}");
+}

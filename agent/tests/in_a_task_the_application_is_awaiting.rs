@@ -107,7 +107,7 @@ fn gather_all_returns_every_result_and_cancels_nothing() {
 }
 
 #[test]
-fn wait_for_drops_the_future_and_returns_a_timeout() {
+fn wait_for_ends_the_future_and_returns_a_timeout() {
     static EXEC: Executor<1, 256> = Executor::new();
     static DROPPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     struct Guard;
@@ -128,7 +128,10 @@ fn wait_for_drops_the_future_and_returns_a_timeout() {
     });
     let (timed_out, on_time) = result.unwrap().unwrap();
     assert_eq!(timed_out, Err(Timeout { after: Duration::from_millis(10) }));
-    assert!(DROPPED.load(std::sync::atomic::Ordering::SeqCst), "the wrapped future was dropped");
+    assert!(
+        DROPPED.load(std::sync::atomic::Ordering::SeqCst),
+        "the wrapped future ended (cancelled at its sleep)"
+    );
     assert_eq!(on_time, Ok(Ok(1)));
 }
 

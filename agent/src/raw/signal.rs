@@ -22,6 +22,9 @@ pub(crate) struct TaskSignal {
     /// Woken and not yet looked at: for a slot's task, on the ready queue.
     queued: AtomicBool,
     cancel: AtomicU8,
+    /// A cancellation for the future a [`crate::wait_for`] polls after its timeout, not for the
+    /// task: set around that poll only.
+    scoped: AtomicBool,
     /// The ready queue a wake puts this signal on; bound when a task is first spawned into the slot.
     /// Null for main and the control channel, which the run loop looks at on every pass.
     queue: AtomicPtr<ReadyQueue>,
@@ -33,6 +36,7 @@ impl TaskSignal {
             link: QueueLink::new(),
             queued: AtomicBool::new(false),
             cancel: AtomicU8::new(NOT_CANCELLED),
+            scoped: AtomicBool::new(false),
             queue: AtomicPtr::new(core::ptr::null_mut()),
         }
     }
@@ -114,6 +118,17 @@ impl TaskSignal {
     /// signal still on the ready queue must stay marked until the executor takes it off.
     pub fn reset(&self) {
         self.cancel.store(NOT_CANCELLED, Ordering::SeqCst);
+        self.scoped.store(false, Ordering::SeqCst);
+    }
+
+    /// Offers a scoped cancellation to the next awaitable that asks (see `scoped`).
+    pub fn offer_scoped(&self) {
+        self.scoped.store(true, Ordering::SeqCst);
+    }
+
+    /// Takes the scoped cancellation back; `true` if no awaitable took it.
+    pub fn withdraw_scoped(&self) -> bool {
+        self.scoped.swap(false, Ordering::SeqCst)
     }
 
     /// A waker for this signal. The signal must live for the rest of the program (it is inside a
@@ -128,11 +143,12 @@ impl TaskSignal {
 }
 
 /// Delivers the cancellation of the task that is polling with `cx`, once: returns `true` the first
-/// time an awaitable asks after the task was cancelled, so that awaitable returns `Cancelled` and
+/// time an awaitable asks after the task was cancelled (or while a `wait_for` that timed out offers
+/// one to the future it cancels), so that awaitable returns `Cancelled` and
 /// later awaits (the task's async cleanup) run normally. Always `false` outside an asyncmon task
 /// (or under a combinator that replaces the waker).
 pub(crate) fn take_cancellation(cx: &Context<'_>) -> bool {
-    signal_of(cx).is_some_and(TaskSignal::deliver_cancel)
+    signal_of(cx).is_some_and(|signal| signal.withdraw_scoped() || signal.deliver_cancel())
 }
 
 /// The signal of the asyncmon task polling with `cx`, if it is one.
