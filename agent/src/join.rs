@@ -4,6 +4,7 @@ use crate::exception::{Cancelled, Exception, TaskMeta};
 use crate::raw::header::{SlotState, TaskHeader};
 use crate::raw::signal::take_cancellation;
 use crate::raw::{slots, RawExecutor};
+use crate::task_ref::TaskRef;
 use asyncmon_protocol::device::FailurePath;
 use core::future::Future;
 use core::marker::PhantomData;
@@ -54,13 +55,25 @@ impl<T, E> JoinHandle<T, E> {
         self.header().is_some_and(|h| h.state.get() == SlotState::Finished)
     }
 
+    /// Whether the task is done (asyncio's `task.done()`): it finished, was cancelled or dropped —
+    /// and it stays done after its result was taken.
+    pub fn done(&self) -> bool {
+        self.header().is_none_or(|h| h.state.get() != SlotState::Running)
+    }
+
+    /// A reference to the task that can be copied and given to other tasks, which can then cancel
+    /// it or ask whether it is done while this handle awaits it (as tokio's `AbortHandle`).
+    pub fn task_ref(&self) -> TaskRef {
+        TaskRef::new(self.exec.core(), &self.exec.headers()[self.index], self.generation)
+    }
+
     /// Asks the task to cancel (asyncio's `task.cancel()`): its next agent awaitable returns
     /// `Cancelled`, so `?` carries it out and its cleanup runs; a task not yet started never
     /// starts. A task still running at the executor's cancel deadline is dropped. Await the handle
     /// to wait for it. Returns whether this asked anything: `false` when the task has finished or
     /// was already asked.
     pub fn cancel(&self) -> bool {
-        self.header().is_some_and(|header| slots::request_cancel(self.exec, header))
+        self.header().is_some_and(|header| slots::request_cancel(self.exec.core(), header))
     }
 
     /// Lets go of a finished task whose result is not ours: the executor settles it (and reports a
@@ -93,7 +106,7 @@ impl<T, E: Exception + From<Cancelled>> JoinHandle<T, E> {
         };
         if !self.cancelling && take_cancellation(cx) {
             self.cancelling = true;
-            slots::request_cancel(self.exec, header);
+            slots::request_cancel(self.exec.core(), header);
         }
         if header.state.get() == SlotState::Running {
             header.awaiter.set(Some(cx.waker().clone()));

@@ -41,6 +41,7 @@ mod platform;
 mod raw;
 mod spawner;
 mod stats;
+mod task_ref;
 mod time;
 
 pub use asyncmon_protocol::device::{FailurePath, TaskId};
@@ -54,6 +55,7 @@ pub use join::JoinHandle;
 pub use panic::install_panic_hook;
 pub use spawner::{task_memory_bytes, SpawnError, Spawner};
 pub use stats::STATS_INTERVAL;
+pub use task_ref::{current_task, CurrentTask, TaskRef};
 pub use time::{sleep, wait_for, yield_now, Sleep, TaskWaitFor, Timeout, WaitFor, YieldNow};
 
 /// Prints a line on the firmware's RTT text channel (`log`, beside the tasks in the monitor), with

@@ -118,7 +118,7 @@ impl Spawner {
         header.signal.set();
         if core.shutting_down.get() {
             // Spawned during a shutdown (by cleanup code): it is cancelled like everything else.
-            crate::raw::slots::request_cancel(self.exec, header);
+            crate::raw::slots::request_cancel(self.exec.core(), header);
         }
         Ok(JoinHandle::new(self.exec, index, header.generation.get()))
     }

@@ -172,3 +172,47 @@ fn wait_for_drops_a_future_that_ignores_the_cancellation_at_the_cancel_deadline(
     let took = started.elapsed();
     assert!(took >= std::time::Duration::from_secs(2), "its cleanup had the cancel deadline: {took:?}");
 }
+
+#[test]
+fn a_task_that_cancels_itself_and_returns_ends_cancelled() {
+    static EXEC: Executor<2, 512> = Executor::new();
+    let _turn = support::turn();
+    let result = EXEC.run(|spawner| async move {
+        assert!(asyncmon_agent::current_task().await.is_none(), "main is not a task slot's");
+        // asyncio: current_task().cancel(); return 1 → the task ends cancelled.
+        let quitter = spawner.spawn("quitter", async {
+            let me = asyncmon_agent::current_task().await.expect("a task knows itself");
+            assert_eq!(me.task().map(|t| t.name), Some("quitter"));
+            assert!(me.cancel());
+            Ok::<_, AppError>(1)
+        })?;
+        Ok::<_, AppError>(quitter.await)
+    });
+    assert_eq!(result.unwrap(), Ok(Err(AppError::Cancelled)));
+}
+
+#[test]
+fn a_task_ref_cancels_a_task_that_another_awaits_and_done_stays_true_after_the_result_was_taken() {
+    static EXEC: Executor<3, 512> = Executor::new();
+    let _turn = support::turn();
+    let result = EXEC.run(|spawner| async move {
+        let mut worker = spawner.spawn("worker", async {
+            sleep(Duration::from_secs(3600)).await?;
+            Ok::<_, AppError>(())
+        })?;
+        let worker_ref = worker.task_ref();
+        // Another task cancels it, while main awaits its handle.
+        let _canceller = spawner.spawn("canceller", async move {
+            sleep(Duration::from_millis(5)).await?;
+            let asked = worker_ref.cancel();
+            Ok::<_, AppError>(asked)
+        })?;
+        assert!(!worker.done() && !worker_ref.done());
+        let got = (&mut worker).await;
+        Ok::<_, AppError>((got, worker.done(), worker_ref.done(), worker_ref.cancel()))
+    });
+    let (got, handle_done, ref_done, cancelled_again) = result.unwrap().unwrap();
+    assert_eq!(got, Err(AppError::Cancelled));
+    assert!(handle_done && ref_done, "done stays true after the result was taken");
+    assert!(!cancelled_again, "a done task has nothing to cancel");
+}

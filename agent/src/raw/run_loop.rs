@@ -114,7 +114,7 @@ where
                     core.shutting_down.set(true);
                     stop.deadline.get_or_insert(Instant::now() + core.cancel_deadline.get());
                     for header in headers {
-                        slots::request_cancel(exec, header);
+                        slots::request_cancel(exec.core(), header);
                     }
                 }
             }

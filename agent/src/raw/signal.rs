@@ -48,6 +48,12 @@ impl TaskSignal {
         unsafe { &*(link as *const QueueLink as *const TaskSignal) }
     }
 
+    /// The ready queue this signal is bound to: only a task slot's signal is (see `bind`).
+    pub fn bound_queue(&self) -> Option<&'static ReadyQueue> {
+        // SAFETY: `queue` is null or a `&'static ReadyQueue` (see `bind`).
+        unsafe { self.queue.load(Ordering::Acquire).as_ref() }
+    }
+
     /// From now on, a wake puts this signal on `queue`.
     pub fn bind(&self, queue: &'static ReadyQueue) {
         self.queue.store(queue as *const ReadyQueue as *mut ReadyQueue, Ordering::Release);

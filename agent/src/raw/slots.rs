@@ -1,7 +1,7 @@
 //! What the executor does to a slot: poll it, settle it when its task ended, cancel it, drop it.
 
 use super::header::{SlotState, TaskHeader};
-use super::{hooks, RawExecutor};
+use super::{hooks, ExecutorCore, RawExecutor};
 use crate::exception::{Context, Exception};
 use crate::handler::call_exception_handler;
 use asyncmon_protocol::device::{FailurePath, TaskOutcome};
@@ -101,11 +101,11 @@ pub(crate) fn settle(exec: RawExecutor, index: usize) {
 /// Asks the task in `header` to cancel: its next agent awaitable returns `Cancelled`. If it has not
 /// finished by the executor's cancel deadline, it is dropped. Returns whether it asked (`false`:
 /// the task has finished, or was asked already).
-pub(crate) fn request_cancel(exec: RawExecutor, header: &'static TaskHeader) -> bool {
+pub(crate) fn request_cancel(core: &'static ExecutorCore, header: &'static TaskHeader) -> bool {
     if header.state.get() == SlotState::Running && header.signal.request_cancel() {
-        header.cancel_deadline.set(Some(Instant::now() + exec.core().cancel_deadline.get()));
+        header.cancel_deadline.set(Some(Instant::now() + core.cancel_deadline.get()));
         // The run loop sets a timer for the deadline.
-        exec.core().control.set();
+        core.control.set();
         true
     } else {
         false
