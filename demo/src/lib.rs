@@ -7,6 +7,7 @@
 //!   prints when it runs.
 //! * [`shapes`]: tasks waiting in every shape an await trace must read right (demo and QEMU).
 //! * [`faults`]: firmware that misbehaves on purpose, for the end-to-end tests of the daemon.
+//! * [`quiet`]: one ticking task and nothing else, for what the agent does on its own.
 //!
 //! Both are plain functions returning an exit code, so any binary can become the simulated device
 //! (the `asyncmon` binary re-runs itself with `__device demo`).
@@ -18,6 +19,8 @@ pub mod demo;
 pub mod faults;
 #[cfg(feature = "std")]
 pub mod latency;
+#[cfg(feature = "std")]
+pub mod quiet;
 pub mod shapes;
 #[cfg(feature = "std")]
 pub mod soak;
@@ -30,6 +33,7 @@ pub fn run_firmware(name: &str) -> Option<i32> {
         "demo" => Some(demo::run()),
         "latency" => Some(latency::run()),
         "shapes" => Some(shapes::run()),
+        "quiet" => Some(quiet::run()),
         // `asyncmon-demo-firmware soak SECONDS`
         "soak" => Some(soak::run(std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(10))),
         fault => faults::run(fault),

@@ -45,3 +45,13 @@ async fn sampled_poll_statistics_show_a_blocking_task_and_a_self_waking_one() {
     let blinky = running(&h.session, "blinky").expect("blinky is sampled").stats.unwrap();
     assert!(blinky.max_poll_us < blocking_us && blinky.self_wakes == 0, "{blinky:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_task_is_sampled_when_nothing_but_its_own_polls_brings_the_executor_round() {
+    // The quiet firmware: one ticking task, a doorbell, no cancellation, nothing asked.
+    let mut h = Harness::start(&["quiet"], Duration::from_secs(10)).await;
+    h.until("a sample of the ticker while it runs", Duration::from_secs(10), |s| {
+        running(s, "ticker").is_some_and(|t| t.stats.unwrap().polls >= 2)
+    })
+    .await;
+}

@@ -65,7 +65,7 @@ pub(crate) fn poll_begin(core: &ExecutorCore, id: TaskId, header: Option<&TaskHe
 /// The poll begun by [`poll_begin`] returned; `pending`: the task has not finished.
 #[inline]
 pub(crate) fn poll_end(
-    core: &ExecutorCore,
+    core: &'static ExecutorCore,
     header: Option<&TaskHeader>,
     start: Option<PollStart>,
     pending: bool,
@@ -73,8 +73,10 @@ pub(crate) fn poll_end(
     core.set_current_task(NO_TASK);
     if let (Some(header), Some(start)) = (header, start) {
         header.stats.poll_ended(start, || pending && header.signal.is_set());
-        if cfg!(feature = "task-stats") {
-            core.polled_since_sample.set(true);
+        // The first poll since a sample asks for a control pass, which arms the statistics timer:
+        // without it, a firmware with a doorbell and nothing else to do would never sample.
+        if cfg!(feature = "task-stats") && !core.polled_since_sample.replace(true) {
+            core.control.set();
         }
     }
 }
