@@ -15,6 +15,12 @@ pub fn set_exception_handler(handler: Option<ExceptionHandler>) {
     critical_section::with(|cs| HANDLER.borrow(cs).set(handler));
 }
 
+/// The installed handler, `None` for the default (asyncio's `get_exception_handler`): a handler
+/// of your own can pass on to the one it replaced.
+pub fn get_exception_handler() -> Option<ExceptionHandler> {
+    critical_section::with(|cs| HANDLER.borrow(cs).get())
+}
+
 /// The default handler: streams the failure context to the host and lets the program go on.
 pub fn default_exception_handler(context: &Context<'_>) {
     crate::link::send_failure(context);
@@ -22,6 +28,5 @@ pub fn default_exception_handler(context: &Context<'_>) {
 
 /// Calls the installed handler (or the default) with `context`.
 pub(crate) fn call_exception_handler(context: &Context<'_>) {
-    let handler = critical_section::with(|cs| HANDLER.borrow(cs).get());
-    handler.unwrap_or(default_exception_handler)(context);
+    get_exception_handler().unwrap_or(default_exception_handler)(context);
 }

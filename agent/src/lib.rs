@@ -29,6 +29,7 @@
 extern crate std;
 
 mod cancel;
+mod event;
 mod exception;
 mod executor;
 mod gather;
@@ -46,10 +47,13 @@ mod time;
 
 pub use asyncmon_protocol::device::{FailurePath, TaskId};
 pub use cancel::{cancellable, Cancellable};
+pub use event::{Event, EventWait};
 pub use exception::{Cancelled, Context, Exception, KeyboardInterrupt, Outcome, TaskMeta};
 pub use executor::{Config, Executor, DEFAULT_CANCEL_DEADLINE, DEFAULT_FALLBACK_POLL};
 pub use gather::{gather, gather_all, Gather, GatherAll};
-pub use handler::{default_exception_handler, set_exception_handler, ExceptionHandler};
+pub use handler::{
+    default_exception_handler, get_exception_handler, set_exception_handler, ExceptionHandler,
+};
 pub use join::JoinHandle;
 #[cfg(feature = "std")]
 pub use panic::install_panic_hook;

@@ -168,3 +168,14 @@ fn a_custom_handler_can_still_stream_to_the_host_through_the_default() {
     assert_eq!(names, ["left", "right"], "the host got both failures through the default handler");
     assert_eq!(CALLS.load(Ordering::SeqCst), 2);
 }
+
+#[test]
+fn get_exception_handler_gives_the_installed_one_so_a_new_one_can_pass_on_to_it() {
+    let _turn = support::turn();
+    assert!(asyncmon_agent::get_exception_handler().is_none(), "the default");
+    set_exception_handler(Some(support::record));
+    let installed = asyncmon_agent::get_exception_handler().expect("the installed handler");
+    assert!(core::ptr::fn_addr_eq(installed, support::record as asyncmon_agent::ExceptionHandler));
+    set_exception_handler(None);
+    assert!(asyncmon_agent::get_exception_handler().is_none());
+}
