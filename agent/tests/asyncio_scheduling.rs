@@ -66,3 +66,42 @@ fn a_task_cancelled_at_a_yield_gets_cancelled_there() {
     assert_eq!(result.unwrap(), Ok(Err(AppError::from(Cancelled))));
     assert_eq!(take_log(), ["spinner cancelled at its yield"]);
 }
+
+#[test]
+fn gather_over_a_number_of_tasks_known_at_run_time_gives_their_values_in_order_or_the_first_failure() {
+    static EXEC: Executor<6, 512> = Executor::new();
+    let _turn = support::turn();
+    take_log();
+    let result = EXEC.run(|spawner| async move {
+        // asyncio: await gather(*[work(n) for n in range(count)])
+        let count = std::hint::black_box(4usize); // known at run time only
+        let mut handles: heapless::Vec<_, 5> = heapless::Vec::new();
+        for n in 0..count as u32 {
+            let work = async move {
+                sleep(Duration::from_millis(u64::from(4 - n))).await?;
+                Ok::<_, AppError>(n * 10)
+            };
+            let _ = handles.push(spawner.spawn("work", work)?);
+        }
+        let values = asyncmon_agent::gather_vec(handles).await?;
+        // The first failure cancels the rest, which clean up, and comes out of the gather.
+        let mut handles: heapless::Vec<_, 5> = heapless::Vec::new();
+        let _ = handles.push(spawner.spawn("fails", async {
+            sleep(Duration::from_millis(1)).await?;
+            Err::<u32, _>(AppError::Cleanup("ValueError"))
+        })?);
+        let _ = handles.push(spawner.spawn("slow", async {
+            if let Err(c) = sleep(Duration::from_secs(60)).await {
+                log("slow cleaned up");
+                return Err(AppError::from(c));
+            }
+            Ok(0)
+        })?);
+        let failed = asyncmon_agent::gather_vec(handles).await;
+        Ok::<_, AppError>((values, failed))
+    });
+    let (values, failed) = result.unwrap().unwrap();
+    assert_eq!(values.as_slice(), [0, 10, 20, 30]);
+    assert_eq!(failed, Err(AppError::Cleanup("ValueError")));
+    assert_eq!(take_log(), ["slow cleaned up"]);
+}
