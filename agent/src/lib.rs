@@ -45,6 +45,8 @@ mod stats;
 mod task_ref;
 mod time;
 
+/// `#[derive(Exception)]`: see [`asyncmon_agent_macros`].
+pub use asyncmon_agent_macros::Exception;
 pub use asyncmon_protocol::device::{FailurePath, TaskId};
 pub use cancel::{cancellable, Cancellable};
 pub use event::{Event, EventWait};
