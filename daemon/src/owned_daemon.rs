@@ -9,7 +9,7 @@
 //! The daemon ends with the server however the server ends: it is started with
 //! `--end-with-stdin` and its standard input is a pipe only the server holds, which the kernel
 //! closes when the server ends, killed included. What the daemon writes to stderr is passed on to
-//! the server's and its last lines kept: a daemon that cannot start (a chip probe-rs does not know,
+//! the server's (dropped, never waited for, when nobody reads that) and its last lines kept: a daemon that cannot start (a chip probe-rs does not know,
 //! a file that is not an ELF) is reported in its own words, at once.
 
 use crate::client::Client;
@@ -30,6 +30,9 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How many of the daemon's last stderr lines are kept for a reason.
 const KEPT_LINES: usize = 40;
+
+/// How many of the daemon's stderr lines may wait to be passed on to this process's stderr.
+const PASSED_ON_LINES: usize = 256;
 
 /// The daemon's arguments for an editor's target words: `demo` is the demo firmware (the `asyncmon`
 /// binary installed beside `asyncmond`, at `daemon_program`'s side); other words are passed as they
@@ -77,10 +80,18 @@ impl OwnedDaemon {
         let said = Arc::new(Mutex::new(VecDeque::new()));
         if let Some(stderr) = child.stderr.take() {
             let said = said.clone();
+            // Passed on by a thread of its own through a bounded queue: if nobody reads this
+            // process's stderr, lines are dropped here, and the daemon never blocks on its log.
+            let (lines, to_write) = std::sync::mpsc::sync_channel::<String>(PASSED_ON_LINES);
+            std::thread::spawn(move || {
+                for line in to_write {
+                    let _ = writeln!(std::io::stderr(), "{line}");
+                }
+            });
             std::thread::spawn(move || {
                 for line in std::io::BufReader::new(stderr).lines() {
                     let Ok(line) = line else { break };
-                    let _ = writeln!(std::io::stderr(), "{line}");
+                    let _ = lines.try_send(line.clone());
                     let mut said = said.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     if said.len() == KEPT_LINES {
                         said.pop_front();

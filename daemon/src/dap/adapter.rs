@@ -104,6 +104,8 @@ pub struct Adapter {
     interrupting: bool,
     /// A reset was sent and the new session has not started yet.
     restarting: bool,
+    /// A Pause waits for fresh traces: the view stops for it next, not for a failure meanwhile.
+    pausing: bool,
     /// The launch found a daemon already there: start its firmware again if its session ended.
     start_if_ended: bool,
     terminated: bool,
@@ -134,6 +136,7 @@ impl Adapter {
             connections: 0,
             interrupting: false,
             restarting: false,
+            pausing: false,
             start_if_ended: false,
             terminated: false,
             traces_seen: 0,
@@ -225,7 +228,11 @@ impl Adapter {
                 // The snapshot shows traces read now, not up to a refresh period ago.
                 let seen = self.traces_seen;
                 if self.send(ClientRequest::RefreshTraces { target: 0 }).is_ok() {
+                    // One stop for one press: a failure meanwhile goes to the Debug Console and
+                    // shows in the snapshot, but does not stop the view before the pause does.
+                    self.pausing = true;
                     self.apply_daemon_until(FRESH_TRACES_TIMEOUT, |a| a.traces_seen > seen).await;
+                    self.pausing = false;
                 }
                 self.stop(StoppedEventReason::Pause, Some(args.thread_id), "Snapshot (the firmware runs on)".into(), None).await;
                 return Flow::Continue;
@@ -522,7 +529,7 @@ impl Adapter {
         .await;
         // A view already stopped stays on what the user is looking at.
         let live = self.snapshot.is_none();
-        if self.configured && live && !self.interrupting && self.stop_on.stops(&failure) {
+        if self.configured && live && !self.interrupting && !self.pausing && self.stop_on.stops(&failure) {
             // The Call Stack shows the description beside the thread: a few words.
             let short = failure
                 .exception
