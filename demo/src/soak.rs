@@ -2,7 +2,7 @@
 //! firmware would (every [`PERIOD_US`] µs, in bursts), with log lines between them, then reports on
 //! its standard output how many it raised and exits. `asyncmon-demo-firmware soak SECONDS`.
 
-use asyncmon_agent::{link, sleep, Cancelled, Exception, Executor};
+use asyncmon_agent::{link, sleep, yield_now, Cancelled, Exception, Executor};
 use embassy_time::{Duration, Instant};
 
 /// The time between two failures.
@@ -53,6 +53,9 @@ pub fn run(seconds: u64) -> i32 {
                 rtt_target::rprintln!("soak: {raised} failures so far");
             }
         }
+        // The last worker runs (and fails) before main ends: at main's end, a task not yet started
+        // is cancelled and never runs, as in asyncio.
+        yield_now().await?;
         Ok::<u32, SoakError>(raised)
     });
     let raised = match outcome {
