@@ -64,11 +64,6 @@ pub async fn serve(listener: UnixListener, hubs: Hubs) {
     serve_limited(listener, hubs, Limits::default()).await
 }
 
-/// Like [`serve`], with at most `max_clients` at once; one more is refused in words.
-pub async fn serve_at_most(listener: UnixListener, hubs: Hubs, max_clients: usize) {
-    serve_limited(listener, hubs, Limits { max_clients, ..Limits::default() }).await
-}
-
 /// Like [`serve`], within `limits`.
 ///
 /// When every seat is taken, a new connection takes the seat of the oldest connection that has not
