@@ -77,16 +77,25 @@ pub async fn serve_limited(listener: UnixListener, hubs: Hubs, limits: Limits) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
+                // Seats and places are given out here, in the order connections arrive, so "the
+                // oldest connection yet to say Hello" is the one that came first.
+                let seat = seats.clone().try_acquire_owned().ok();
+                let place = match seat {
+                    Some(_) => Some(unwelcomed.enter()),
+                    None => {
+                        unwelcomed.evict_oldest();
+                        None
+                    }
+                };
                 let hubs = hubs.clone();
                 let (seats, unwelcomed) = (seats.clone(), unwelcomed.clone());
                 tokio::spawn(async move {
-                    let seat = match seats.clone().try_acquire_owned() {
-                        Ok(seat) => Some(seat),
-                        Err(_) => {
-                            unwelcomed.evict_oldest();
-                            let wait = tokio::time::timeout(SEAT_WAIT, seats.acquire_owned()).await;
-                            wait.ok().and_then(Result::ok)
-                        }
+                    let seat = match seat {
+                        Some(seat) => Some(seat),
+                        None => tokio::time::timeout(SEAT_WAIT, seats.acquire_owned())
+                            .await
+                            .ok()
+                            .and_then(Result::ok),
                     };
                     let Some(_seat) = seat else {
                         let mut conn = Framed::new(stream, ServerCodec::default());
@@ -100,7 +109,8 @@ pub async fn serve_limited(listener: UnixListener, hubs: Hubs, limits: Limits) {
                         let _ = send(&mut conn, &ServerMessage::Refused { reason }).await;
                         return;
                     };
-                    if let Err(e) = serve_client(stream, hubs, hello_within, &unwelcomed).await {
+                    let place = place.unwrap_or_else(|| unwelcomed.enter());
+                    if let Err(e) = serve_client(stream, hubs, hello_within, place).await {
                         tracing::info!("client left: {e}");
                     }
                 });
@@ -126,12 +136,12 @@ impl Unwelcomed {
         self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Enters a new connection; it leaves when the returned guard is dropped.
-    fn enter(&self) -> (UnwelcomedGuard<'_>, Arc<Notify>) {
+    /// Enters a new connection, the newest; it leaves when the returned place is dropped.
+    fn enter(self: &Arc<Self>) -> UnwelcomedGuard {
         let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let bell = Arc::new(Notify::new());
         self.waiting().push_back((id, bell.clone()));
-        (UnwelcomedGuard { list: self, id }, bell)
+        UnwelcomedGuard { list: self.clone(), id, bell }
     }
 
     /// Tells the oldest connection yet to say Hello to give its seat up.
@@ -143,12 +153,14 @@ impl Unwelcomed {
 }
 
 /// A connection's place in [`Unwelcomed`] until it says Hello or ends.
-struct UnwelcomedGuard<'a> {
-    list: &'a Unwelcomed,
+struct UnwelcomedGuard {
+    list: Arc<Unwelcomed>,
     id: u64,
+    /// Rings when the connection is to give its seat up.
+    bell: Arc<Notify>,
 }
 
-impl Drop for UnwelcomedGuard<'_> {
+impl Drop for UnwelcomedGuard {
     fn drop(&mut self) {
         self.list.waiting().retain(|(id, _)| *id != self.id);
     }
@@ -214,11 +226,11 @@ async fn serve_client(
     stream: UnixStream,
     hubs: Hubs,
     hello_within: std::time::Duration,
-    unwelcomed: &Unwelcomed,
+    place: UnwelcomedGuard,
 ) -> anyhow::Result<()> {
     let mut conn = Framed::new(stream, ServerCodec::default());
     // Its place among the connections yet to say Hello, and the bell that asks for its seat.
-    let (place, evicted) = unwelcomed.enter();
+    let evicted = place.bell.clone();
     let mut place = Some(place);
     let (queue, mut outgoing) = mpsc::channel::<ServerMessage>(CLIENT_QUEUE);
     let mut greeted = false;

@@ -112,7 +112,6 @@ async fn a_client_takes_the_seat_of_a_connection_that_has_not_said_hello() {
     for _ in 0..2 {
         silent.push(tokio::net::UnixStream::connect(&socket).await.unwrap());
     }
-    tokio::time::sleep(Duration::from_millis(100)).await; // Both seated.
     let started = std::time::Instant::now();
     let stop = Client::connect(&socket, "asyncmon stop").await;
     assert!(stop.is_ok(), "refused: {:?}", stop.err());
