@@ -3,7 +3,15 @@
 //! else in the agent; the handler itself is in `handler`.
 
 use asyncmon_protocol::device::{FailurePath, TaskId};
+use core::any::TypeId;
 use core::panic::Location;
+
+mod sealed {
+    /// Names no one outside this module can write: [`super::Exception::exception_type_id`] cannot
+    /// be overridden, so a downcast can trust it (as `std::error::Error::type_id` does).
+    #[derive(Debug)]
+    pub struct Private;
+}
 
 /// An error a task can fail with. `Display` renders the message the host shows.
 pub trait Exception: core::fmt::Display + 'static {
@@ -44,6 +52,28 @@ pub trait Exception: core::fmt::Display + 'static {
     ///
     /// An error type that cannot be a cancellation returns `false`.
     fn is_cancellation(&self) -> bool;
+
+    /// The concrete type's id, for [`downcast_ref`](trait.Exception.html#method.downcast_ref).
+    /// Cannot be overridden.
+    #[doc(hidden)]
+    fn exception_type_id(&self, _: sealed::Private) -> TypeId {
+        TypeId::of::<Self>()
+    }
+}
+
+impl dyn Exception + '_ {
+    /// Whether the exception is an `E` (asyncio's `isinstance(exc, E)`).
+    pub fn is<E: Exception>(&self) -> bool {
+        self.exception_type_id(sealed::Private) == TypeId::of::<E>()
+    }
+
+    /// The exception as an `E`, if it is one: an exception handler can tell error types apart and
+    /// read their fields.
+    pub fn downcast_ref<E: Exception>(&self) -> Option<&E> {
+        // SAFETY: the type id, which no implementation can override, says the value is an `E`;
+        // the cast keeps the address and drops the vtable.
+        self.is::<E>().then(|| unsafe { &*(self as *const dyn Exception).cast::<E>() })
+    }
 }
 
 /// What a future's output says about cancellation, for [`crate::wait_for`]: whether the future
@@ -117,6 +147,13 @@ pub struct Context<'a> {
     pub task: Option<TaskMeta>,
     /// How the failure reached the handler.
     pub path: FailurePath,
+}
+
+impl Context<'_> {
+    /// The exception as an `E`, if there is one and it is an `E`.
+    pub fn exception_as<E: Exception>(&self) -> Option<&E> {
+        self.exception.and_then(|e| e.downcast_ref::<E>())
+    }
 }
 
 /// Who a task is: what the exception handler and the host are told about it.

@@ -52,7 +52,10 @@ pub use cancel::{cancellable, Cancellable};
 pub use event::{Event, EventWait};
 pub use exception::{Cancelled, Context, Exception, KeyboardInterrupt, Outcome, TaskMeta};
 pub use executor::{Config, Executor, DEFAULT_CANCEL_DEADLINE, DEFAULT_FALLBACK_POLL};
-pub use gather::{gather, gather_all, gather_vec, Gather, GatherAll, GatherVec};
+pub use gather::{
+    gather, gather_all, gather_tuple, gather_vec, Gather, GatherAll, GatherTuple, GatherVec, HandleTuple,
+    Member, Slot, SlotTuple,
+};
 pub use handler::{
     default_exception_handler, get_exception_handler, set_exception_handler, ExceptionHandler,
 };

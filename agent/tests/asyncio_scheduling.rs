@@ -1,6 +1,7 @@
 //! Scheduling as asyncio does it, beside the asyncio behaviour each test matches (MicroPython's
 //! `tests/extmod/asyncio_basic2.py`-style interleaving): `sleep(0)` is one pass of the loop, not a
-//! timer, so tasks that print and yield in turn interleave the same way every run.
+//! timer, so tasks that print and yield in turn interleave the same way every run; and tasks that
+//! sleep the same time resume in the order they went to sleep.
 
 mod support;
 
@@ -102,6 +103,65 @@ fn gather_over_a_number_of_tasks_known_at_run_time_gives_their_values_in_order_o
     });
     let (values, failed) = result.unwrap().unwrap();
     assert_eq!(values.as_slice(), [0, 10, 20, 30]);
+    assert_eq!(failed, Err(AppError::Cleanup("ValueError")));
+    assert_eq!(take_log(), ["slow cleaned up"]);
+}
+
+#[test]
+fn tasks_that_sleep_the_same_time_resume_in_the_order_they_went_to_sleep_every_run() {
+    static EXEC: Executor<4, 512> = Executor::new();
+    let _turn = support::turn();
+    for _ in 0..20 {
+        take_log();
+        let result = EXEC.run(|spawner| async move {
+            // asyncio: for n in "ABC": create_task(sleeper(n)) → A B C, each run: timers wake in
+            // deadline order, ties in the order they were scheduled.
+            let sleeper = |name: &'static str| async move {
+                sleep(Duration::from_millis(10)).await?;
+                log(name);
+                Ok::<_, AppError>(())
+            };
+            let a = spawner.spawn("A", sleeper("A"))?;
+            let b = spawner.spawn("B", sleeper("B"))?;
+            let c = spawner.spawn("C", sleeper("C"))?;
+            asyncmon_agent::gather([a, b, c]).await?;
+            Ok::<_, AppError>(())
+        });
+        result.unwrap().unwrap();
+        assert_eq!(take_log(), ["A", "B", "C"]);
+    }
+}
+
+#[test]
+fn gather_over_tasks_of_different_result_types_gives_a_tuple_or_the_first_failure() {
+    static EXEC: Executor<4, 512> = Executor::new();
+    let _turn = support::turn();
+    take_log();
+    let result = EXEC.run(|spawner| async move {
+        // asyncio: temperature, ident = await gather(read_temperature(), read_ident())
+        let temperature = spawner.spawn("temperature", async {
+            sleep(Duration::from_millis(3)).await?;
+            Ok::<_, AppError>(21.5f32)
+        })?;
+        let ident = spawner.spawn("ident", async { Ok::<_, AppError>("BME280") })?;
+        let values = asyncmon_agent::gather_tuple((temperature, ident)).await?;
+        // A failure in one cancels the other, whatever its type, and comes out of the gather.
+        let slow = spawner.spawn("slow", async {
+            if let Err(c) = sleep(Duration::from_secs(60)).await {
+                log("slow cleaned up");
+                return Err(AppError::from(c));
+            }
+            Ok(0u8)
+        })?;
+        let fails = spawner.spawn("fails", async {
+            sleep(Duration::from_millis(1)).await?;
+            Err::<(), _>(AppError::Cleanup("ValueError"))
+        })?;
+        let failed = asyncmon_agent::gather_tuple((slow, fails)).await;
+        Ok::<_, AppError>((values, failed))
+    });
+    let (values, failed) = result.unwrap().unwrap();
+    assert_eq!(values, (21.5, "BME280"));
     assert_eq!(failed, Err(AppError::Cleanup("ValueError")));
     assert_eq!(take_log(), ["slow cleaned up"]);
 }

@@ -179,3 +179,60 @@ fn get_exception_handler_gives_the_installed_one_so_a_new_one_can_pass_on_to_it(
     set_exception_handler(None);
     assert!(asyncmon_agent::get_exception_handler().is_none());
 }
+
+/// A second error type, for a handler that tells types apart.
+#[derive(Debug, PartialEq, asyncmon_agent::Exception)]
+enum BusFault {
+    #[cancelled]
+    Cancelled,
+    Nack {
+        address: u8,
+    },
+}
+
+impl core::fmt::Display for BusFault {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            BusFault::Cancelled => f.write_str("cancelled"),
+            BusFault::Nack { address } => write!(f, "no acknowledge from {address:#04x}"),
+        }
+    }
+}
+
+#[test]
+fn a_handler_tells_error_types_apart_and_reads_their_fields() {
+    static EXEC: Executor<2, 512> = Executor::new();
+    static ACTIONS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    static BUS_FAILED: Signal<CriticalSectionRawMutex, ()> = Signal::new();
+    static SENSOR_FAILED: Signal<CriticalSectionRawMutex, ()> = Signal::new();
+    // asyncio: if isinstance(context["exception"], BusFault): reset_bus(exc.address) ...
+    fn by_type(ctx: &Context<'_>) {
+        let action = if let Some(BusFault::Nack { address }) = ctx.exception_as::<BusFault>() {
+            format!("reset the bus, device {address:#04x}")
+        } else if ctx.exception.is_some_and(|e| e.is::<AppError>()) {
+            format!("log: {}", ctx.exception.unwrap())
+        } else {
+            "something else".to_string()
+        };
+        ACTIONS.lock().unwrap().push(action);
+    }
+    let _turn = support::turn();
+    set_exception_handler(Some(by_type));
+    let result = EXEC.run(|spawner| async move {
+        drop(spawner.spawn("i2c", async {
+            sleep(Duration::from_millis(2)).await?;
+            BUS_FAILED.signal(());
+            Err::<(), _>(BusFault::Nack { address: 0x48 })
+        })?);
+        drop(spawner.spawn("sensor", failing(6, &SENSOR_FAILED))?);
+        BUS_FAILED.wait().await;
+        SENSOR_FAILED.wait().await;
+        Ok::<_, AppError>(())
+    });
+    set_exception_handler(None);
+    assert_eq!(result.unwrap(), Ok(()));
+    assert_eq!(
+        *ACTIONS.lock().unwrap(),
+        ["reset the bus, device 0x48", "log: sensor did not answer within 50 ms"]
+    );
+}

@@ -1,6 +1,8 @@
 //! How the executor sleeps when nothing is ready, and how a wake gets it up again.
 
 #[cfg(feature = "std")]
+mod std_clock;
+#[cfg(feature = "std")]
 mod std_thread;
 #[cfg(feature = "std")]
 pub(crate) use std_thread::{signal, sleep_unless};

@@ -43,9 +43,10 @@ pub(crate) fn describe(
             let (handle, at) = reader.field(ty, offset, "handle")?;
             Some(format!("{}, with a deadline", reader.join_words(handle, at)))
         }
-        "asyncmon_agent::gather::Gather" | "asyncmon_agent::gather::GatherAll" => {
-            reader.gather_words(ty, offset)
-        }
+        "asyncmon_agent::gather::Gather"
+        | "asyncmon_agent::gather::GatherAll"
+        | "asyncmon_agent::gather::GatherVec"
+        | "asyncmon_agent::gather::GatherTuple" => reader.gather_words(path, ty, offset),
         "asyncmon_agent::time::Sleep" => Some("sleep: a timer".into()),
         "asyncmon_agent::time::WaitFor" => Some("a deadline, around the future below".into()),
         "asyncmon_agent::cancel::Cancellable" => Some("the future below, cancelled with its task".into()),
@@ -222,24 +223,74 @@ impl Fields<'_> {
         self.field(variant, offset + variant_at, "__0")
     }
 
-    fn gather_words(&mut self, ty: DieRef, offset: u64) -> Option<String> {
-        let (handles, at) = self.field(ty, offset, "handles")?;
-        let layout = self.types.layout(handles)?;
-        let Kind::Array { element: Some(element), count } = layout.kind else { return None };
-        let element_size = self.types.layout(element)?.size;
-        let mut waiting = Vec::new();
-        for i in 0..count.min(64) {
-            if let Some((handle, handle_at)) = self.some(element, at + i * element_size) {
-                waiting.push(match self.joined_task(handle, handle_at) {
-                    Some(task) => format!("#{task}"),
-                    None => "an ended task".into(),
-                });
+    /// A gather's tasks, from the handles it still holds: `gather`'s and `gather_tuple`'s slots
+    /// (a handle while the task runs), `gather_vec`'s slots in a `heapless::Vec`, `gather_all`'s
+    /// handles.
+    fn gather_words(&mut self, path: &str, ty: DieRef, offset: u64) -> Option<String> {
+        // Each task's handle, `None` once the task ended.
+        let handles: Vec<Option<(DieRef, u64)>> = match path {
+            "asyncmon_agent::gather::GatherAll" => {
+                let (array, at) = self.field(ty, offset, "handles")?;
+                let elements = self.elements(array, at)?;
+                elements.into_iter().map(|(option, at)| self.some(option, at)).collect()
             }
-        }
+            "asyncmon_agent::gather::GatherVec" => {
+                let (vec, at) = self.field(ty, offset, "slots")?;
+                let (len, len_at) = self.field(vec, at, "len")?;
+                let len_size = self.types.layout(len)?.size;
+                let len = read_uint(self.bytes, len_at, len_size, self.types.dwarf.little_endian)?;
+                let (buffer, at) = self.field(vec, at, "buffer")?;
+                let mut slots = self.elements(buffer, at)?;
+                slots.truncate(usize::try_from(len).ok()?);
+                // Each element is a MaybeUninit (a union): its `value`, a ManuallyDrop, holds the slot.
+                let mut handles = Vec::new();
+                for (uninit, at) in slots {
+                    let (manually_drop, at) = self.field(uninit, at, "value")?;
+                    let (slot, at) = self.field(manually_drop, at, "value")?;
+                    handles.push(self.slot_handle(slot, at));
+                }
+                handles
+            }
+            "asyncmon_agent::gather::GatherTuple" => {
+                let (tuple, at) = self.field(ty, offset, "slots")?;
+                let layout = self.types.layout(tuple)?;
+                let Kind::Struct { members, .. } = &layout.kind else { return None };
+                let slots = members.iter().filter_map(|m| Some((m.ty?, at + m.offset))).collect::<Vec<_>>();
+                slots.into_iter().map(|(slot, at)| self.slot_handle(slot, at)).collect()
+            }
+            _ => {
+                let (array, at) = self.field(ty, offset, "slots")?;
+                let elements = self.elements(array, at)?;
+                elements.into_iter().map(|(slot, at)| self.slot_handle(slot, at)).collect()
+            }
+        };
+        let count = handles.len();
+        let waiting = handles
+            .into_iter()
+            .flatten()
+            .map(|(handle, at)| match self.joined_task(handle, at) {
+                Some(task) => format!("#{task}"),
+                None => "an ended task".into(),
+            })
+            .collect::<Vec<_>>();
         Some(match waiting.as_slice() {
             [] => format!("gather of {count} tasks, all ended"),
             _ => format!("gather of {count} tasks, waiting for {}", waiting.join(" ")),
         })
+    }
+
+    /// The handle a gather's slot holds while its task runs.
+    fn slot_handle(&mut self, slot: DieRef, offset: u64) -> Option<(DieRef, u64)> {
+        let (option, at) = self.field(slot, offset, "handle")?;
+        self.some(option, at)
+    }
+
+    /// The elements of the array at `offset` (at most 64), each with where it is.
+    fn elements(&mut self, array: DieRef, offset: u64) -> Option<Vec<(DieRef, u64)>> {
+        let layout = self.types.layout(array)?;
+        let Kind::Array { element: Some(element), count } = layout.kind else { return None };
+        let size = self.types.layout(element)?.size;
+        Some((0..count.min(64)).map(|i| (element, offset + i * size)).collect())
     }
 }
 

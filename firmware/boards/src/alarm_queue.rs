@@ -1,13 +1,15 @@
-//! The time driver every board shares: embassy-time's timer queue behind one hardware alarm. A
+//! The time driver every board shares: a timer queue behind one hardware alarm (asyncmon's
+//! [`OrderedQueue`], so timers due together wake in the order they were scheduled, as asyncio's
+//! do, where embassy-time's generic queue mixed them up). A
 //! board supplies its [`Hardware`] (read the clock, set the alarm) and calls
 //! [`AlarmQueue::on_alarm`] from the alarm's interrupt.
 
+use asyncmon_time_queue::OrderedQueue;
 use core::cell::RefCell;
 use core::marker::PhantomData;
 use core::task::Waker;
 use critical_section::{CriticalSection, Mutex};
 use embassy_time_driver::Driver;
-use embassy_time_queue_utils::Queue;
 
 /// A board's clock and alarm, in embassy-time ticks.
 pub(crate) trait Hardware: 'static {
@@ -18,15 +20,18 @@ pub(crate) trait Hardware: 'static {
     fn arm(now: u64, at: u64) -> bool;
 }
 
+/// How many timers may be pending at once (as embassy-time's `generic-queue-32`).
+const TIMERS: usize = 32;
+
 /// embassy-time's driver over a board's [`Hardware`].
 pub(crate) struct AlarmQueue<H> {
-    queue: Mutex<RefCell<Queue>>,
+    queue: Mutex<RefCell<OrderedQueue<TIMERS>>>,
     hardware: PhantomData<fn() -> H>,
 }
 
 impl<H: Hardware> AlarmQueue<H> {
     pub(crate) const fn new() -> Self {
-        AlarmQueue { queue: Mutex::new(RefCell::new(Queue::new())), hardware: PhantomData }
+        AlarmQueue { queue: Mutex::new(RefCell::new(OrderedQueue::new())), hardware: PhantomData }
     }
 
     /// Wakes what is due and sets the alarm for the next timer.
