@@ -103,6 +103,12 @@ fn check_offset(desc: &ChannelDescriptor, which: &str, offset: u64) -> Result<()
     if !super::control_block::BUFFER_SIZES.contains(&desc.size) {
         return Err(RttError::Corrupted(format!("channel {:?} has a {}-byte buffer", desc.name, desc.size)));
     }
+    if desc.buffer.checked_add(desc.size).is_none() {
+        return Err(RttError::Corrupted(format!(
+            "channel {:?}'s buffer at {:#x} runs past the end of the address space",
+            desc.name, desc.buffer
+        )));
+    }
     if offset >= desc.size {
         return Err(RttError::Corrupted(format!(
             "channel {:?} {which} offset {offset} outside its {}-byte buffer",
@@ -235,6 +241,22 @@ pub(crate) mod tests {
         assert!(UpChannel::attach(&mut mem, cb.up_channel("up").unwrap()).is_ok(), "the other channel works");
         let err = DownChannel::attach(cb.down_channel("down").unwrap()).write(&mut mem, b"x").unwrap_err();
         assert!(err.to_string().contains("has a 1-byte buffer"), "{err}");
+    }
+
+    #[test]
+    fn a_buffer_at_the_end_of_the_address_space_is_corruption_not_an_overflow() {
+        // Found by the rtt_reader fuzz target: a 64-bit descriptor whose buffer pointer is near
+        // u64::MAX made `buffer + offset` overflow (a panic in the daemon) on a down write.
+        let mut mem = fake_rtt(PointerWidth::Eight, 16, 8);
+        let cb = ControlBlock::read(&mut mem, 0x1000, PointerWidth::Eight).unwrap();
+        for desc in [cb.down_channel("down").unwrap(), cb.up_channel("up").unwrap()] {
+            PointerWidth::Eight.write(&mut mem, desc.addr + 8, u64::MAX - 4).unwrap();
+        }
+        let cb = ControlBlock::read(&mut mem, 0x1000, PointerWidth::Eight).expect("the block still reads");
+        let err = DownChannel::attach(cb.down_channel("down").unwrap()).write(&mut mem, b"x").unwrap_err();
+        assert!(err.to_string().contains("runs past the end of the address space"), "{err}");
+        let err = UpChannel::attach(&mut mem, cb.up_channel("up").unwrap()).unwrap_err();
+        assert!(err.to_string().contains("runs past the end of the address space"), "{err}");
     }
 
     #[test]
