@@ -42,6 +42,7 @@ mod platform;
 mod raw;
 mod spawner;
 mod stats;
+mod task_group;
 mod task_ref;
 mod time;
 
@@ -64,6 +65,7 @@ pub use join::JoinHandle;
 pub use panic::install_panic_hook;
 pub use spawner::{task_memory_bytes, SpawnError, Spawner};
 pub use stats::STATS_INTERVAL;
+pub use task_group::TaskGroup;
 pub use task_ref::{current_task, CurrentTask, TaskRef};
 pub use time::{sleep, wait_for, yield_now, Sleep, TaskWaitFor, Timeout, WaitFor, YieldNow};
 
