@@ -29,6 +29,7 @@
 extern crate std;
 
 mod cancel;
+mod entry;
 mod event;
 mod exception;
 mod executor;
@@ -46,10 +47,13 @@ mod task_group;
 mod task_ref;
 mod time;
 
+/// `#[asyncmon_agent::main]`, the firmware's entry point: see [`asyncmon_agent_macros::main`].
+pub use asyncmon_agent_macros::main;
 /// `#[derive(Exception)]`: see [`asyncmon_agent_macros`].
 pub use asyncmon_agent_macros::Exception;
 pub use asyncmon_protocol::device::{FailurePath, TaskId};
 pub use cancel::{cancellable, Cancellable};
+pub use entry::{end_of_run, halt};
 pub use event::{Event, EventWait};
 pub use exception::{Cancelled, Context, Exception, KeyboardInterrupt, Outcome, TaskMeta};
 pub use executor::{Config, Executor, DEFAULT_CANCEL_DEADLINE, DEFAULT_FALLBACK_POLL};
