@@ -1,3 +1,4 @@
+//! asyncmon-agent's macros: `#[asyncmon_agent::main]` (the entry point, in `entry`) and
 //! `#[derive(Exception)]` for an error enum: what a firmware would otherwise write by hand for each
 //! error type — `Exception` (`is_cancellation`, `raised_at`), `From<Cancelled>`, `From<T>` for
 //! wrapped errors, and `#[track_caller]` constructors that record where the error was raised.
@@ -14,10 +15,31 @@
 //!
 //! `Display` stays yours: it is the message the host shows.
 
+mod entry;
+
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as Tokens};
 use quote::{format_ident, quote};
 use syn::{parse_macro_input, Data, DeriveInput, Error, Fields, Ident};
+
+/// The firmware's entry point around an `async fn main(spawner: Spawner) -> Result<T, E>`, as
+/// embassy's `#[embassy_executor::main]` is:
+///
+/// ```ignore
+/// #[asyncmon_agent::main(tasks = 8, slot_bytes = 256)]
+/// async fn main(spawner: Spawner) -> Result<(), AppError> { /* ... */ }
+/// ```
+///
+/// It declares the executor (`tasks` slots of `slot_bytes` bytes), calls `init` if given (a
+/// board's setup), says hello on the link (`name`, by default the package's), runs main, says how
+/// it ended (`end_of_run`: main's failure or the host's stop on the text channel, the last frames
+/// drained) and calls `then` with the exit code — by default `asyncmon_agent::halt` (sleeps for
+/// good on a core; exits with the code on std). The entry attribute is cortex-m-rt's or
+/// riscv-rt's, after the agent's platform feature: the firmware depends on that crate.
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::expand(args.into(), item.into()).unwrap_or_else(Error::into_compile_error).into()
+}
 
 /// Derives `asyncmon_agent::Exception` for an enum; see the crate docs.
 #[proc_macro_derive(Exception, attributes(cancelled, from))]

@@ -29,6 +29,7 @@
 extern crate std;
 
 mod cancel;
+mod entry;
 mod event;
 mod exception;
 mod executor;
@@ -42,13 +43,17 @@ mod platform;
 mod raw;
 mod spawner;
 mod stats;
+mod task_group;
 mod task_ref;
 mod time;
 
+/// `#[asyncmon_agent::main]`, the firmware's entry point: see [`asyncmon_agent_macros::main`].
+pub use asyncmon_agent_macros::main;
 /// `#[derive(Exception)]`: see [`asyncmon_agent_macros`].
 pub use asyncmon_agent_macros::Exception;
 pub use asyncmon_protocol::device::{FailurePath, TaskId};
 pub use cancel::{cancellable, Cancellable};
+pub use entry::{end_of_run, halt};
 pub use event::{Event, EventWait};
 pub use exception::{Cancelled, Context, Exception, KeyboardInterrupt, Outcome, TaskMeta};
 pub use executor::{Config, Executor, DEFAULT_CANCEL_DEADLINE, DEFAULT_FALLBACK_POLL};
@@ -64,6 +69,7 @@ pub use join::JoinHandle;
 pub use panic::install_panic_hook;
 pub use spawner::{task_memory_bytes, SpawnError, Spawner};
 pub use stats::STATS_INTERVAL;
+pub use task_group::TaskGroup;
 pub use task_ref::{current_task, CurrentTask, TaskRef};
 pub use time::{sleep, wait_for, yield_now, Sleep, TaskWaitFor, Timeout, WaitFor, YieldNow};
 

@@ -29,6 +29,11 @@ pub enum SpawnError {
         /// The alignment the future needs.
         align: usize,
     },
+    /// A [`crate::TaskGroup`] holds as many tasks as it has room for.
+    GroupFull {
+        /// How many tasks the group holds.
+        capacity: usize,
+    },
 }
 
 impl core::fmt::Display for SpawnError {
@@ -43,6 +48,9 @@ impl core::fmt::Display for SpawnError {
             ),
             SpawnError::Misaligned { align } => {
                 write!(f, "task needs {align}-byte alignment; slots are 16-byte aligned")
+            }
+            SpawnError::GroupFull { capacity } => {
+                write!(f, "the task group holds {capacity} tasks: raise its N")
             }
         }
     }
