@@ -127,17 +127,29 @@ mod tests {
 
     #[test]
     fn a_main_without_its_sizes_or_not_async_is_told_what_to_write() {
-        let main = quote!(async fn main(s: Spawner) -> Result<(), E> { Ok(()) });
+        let main = quote!(
+            async fn main(s: Spawner) -> Result<(), E> {
+                Ok(())
+            }
+        );
         assert!(error_of(quote!(slot_bytes = 256), main.clone()).contains("needs tasks = N"));
         assert!(error_of(quote!(tasks = 2), main.clone()).contains("needs slot_bytes = N"));
         assert!(error_of(quote!(tasks = 2, slot_bytes = 64, stack = 3), main).contains("expected tasks = N"));
-        let not_async = quote!(fn main(s: Spawner) -> Result<(), E> { Ok(()) });
+        let not_async = quote!(
+            fn main(s: Spawner) -> Result<(), E> {
+                Ok(())
+            }
+        );
         assert!(error_of(quote!(tasks = 2, slot_bytes = 64), not_async).contains("goes on an `async fn`"));
     }
 
     #[test]
     fn the_entry_point_runs_the_renamed_main_and_passes_its_code_on() {
-        let main = quote!(async fn main(s: Spawner) -> Result<(), E> { Ok(()) });
+        let main = quote!(
+            async fn main(s: Spawner) -> Result<(), E> {
+                Ok(())
+            }
+        );
         let out = expand(quote!(tasks = 2, slot_bytes = 64, then = board::exit), main).unwrap().to_string();
         assert!(out.contains("async fn __asyncmon_main"), "{out}");
         assert!(out.contains("Executor < 2 , 64 >"), "{out}");

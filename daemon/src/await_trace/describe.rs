@@ -242,11 +242,11 @@ impl Fields<'_> {
                 let (buffer, at) = self.field(vec, at, "buffer")?;
                 let mut slots = self.elements(buffer, at)?;
                 slots.truncate(usize::try_from(len).ok()?);
-                // Each element is a MaybeUninit (a union): its `value`, a ManuallyDrop, holds the slot.
+                // Each element is a MaybeUninit (a union) whose `value` wraps the slot in a
+                // ManuallyDrop (and, in newer Rust, a MaybeDangling too).
                 let mut handles = Vec::new();
                 for (uninit, at) in slots {
-                    let (manually_drop, at) = self.field(uninit, at, "value")?;
-                    let (slot, at) = self.field(manually_drop, at, "value")?;
+                    let (slot, at) = self.wrapped(uninit, at, "asyncmon_agent::gather::Slot<", 4)?;
                     handles.push(self.slot_handle(slot, at));
                 }
                 handles
@@ -273,10 +273,27 @@ impl Fields<'_> {
                 None => "an ended task".into(),
             })
             .collect::<Vec<_>>();
+        let tasks = if count == 1 { "task" } else { "tasks" };
         Some(match waiting.as_slice() {
-            [] => format!("gather of {count} tasks, all ended"),
-            _ => format!("gather of {count} tasks, waiting for {}", waiting.join(" ")),
+            [] => format!("gather of {count} {tasks}, all ended"),
+            _ => format!("gather of {count} {tasks}, waiting for {}", waiting.join(" ")),
         })
+    }
+
+    /// The value of type `path…` inside the wrappers around it (`MaybeUninit`, `ManuallyDrop`,
+    /// `MaybeDangling`: their first member, `depth` levels at most).
+    fn wrapped(&mut self, ty: DieRef, offset: u64, path: &str, depth: u32) -> Option<(DieRef, u64)> {
+        let layout = self.types.layout(ty)?;
+        if layout.name.starts_with(path) {
+            return Some((ty, offset));
+        }
+        let Kind::Struct { members, .. } = &layout.kind else { return None };
+        let inner = members.iter().find(|m| m.name == "value").or_else(|| members.first())?;
+        let (inner, at) = (inner.ty?, offset + inner.offset);
+        if depth == 0 {
+            return None;
+        }
+        self.wrapped(inner, at, path, depth - 1)
     }
 
     /// The handle a gather's slot holds while its task runs.
