@@ -5,7 +5,8 @@
 //!   host — the daemon reads the RTT control block there while the guest runs, as a probe would;
 //! * an `embassy-time` driver that follows QEMU's virtual clock (a hardware counter, never counted
 //!   interrupts, which lose time when the host is loaded), with one alarm for the timer queue;
-//! * [`exit`]: ends QEMU with the firmware's exit code, through semihosting.
+//! * [`exit`]: ends QEMU with the firmware's exit code, through semihosting;
+//! * [`cost`]: instruction counts under QEMU's `-icount shift=0` (the device-cost benchmark).
 //!
 //! Firmware calls [`init`] first, then runs its executor.
 //!
@@ -18,6 +19,7 @@
 #![no_std]
 
 mod alarm_queue;
+pub mod cost;
 #[cfg(feature = "microbit")]
 mod microbit;
 mod mmio;

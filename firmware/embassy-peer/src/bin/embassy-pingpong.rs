@@ -1,0 +1,44 @@
+//! The device-cost benchmark's embassy side (`.ci/device-cost`): two tasks hand a signal back and
+//! forth (2 wakes and 2 polls a round), and the board counts the instructions a round costs under
+//! QEMU's `-icount shift=0`. `agent-pingpong` is the same rounds on the agent.
+
+#![no_std]
+#![no_main]
+
+use asyncmon_embassy_peer as _; // its panic handler
+use asyncmon_qemu_boards::cost;
+use embassy_executor::Spawner;
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::signal::Signal;
+
+/// Rounds per measurement (and twice as many): enough that a clock tick is a rounding error.
+const ROUNDS: u32 = 20_000;
+
+static PING: Signal<CriticalSectionRawMutex, ()> = Signal::new();
+static PONG: Signal<CriticalSectionRawMutex, ()> = Signal::new();
+
+#[embassy_executor::task]
+async fn ponger() {
+    loop {
+        PING.wait().await;
+        PONG.signal(());
+    }
+}
+
+async fn rounds(n: u32) {
+    for _ in 0..n {
+        PING.signal(());
+        PONG.wait().await;
+    }
+}
+
+#[embassy_executor::main]
+async fn main(spawner: Spawner) {
+    asyncmon_qemu_boards::init();
+    match ponger() {
+        Ok(token) => spawner.spawn(token),
+        Err(_) => asyncmon_qemu_boards::exit(2),
+    }
+    cost::report("embassy round trip", cost::per_round(ROUNDS, rounds).await);
+    asyncmon_qemu_boards::exit(0)
+}
