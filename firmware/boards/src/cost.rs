@@ -5,7 +5,31 @@
 //! setup) cancel: the figure is the instructions one more round costs.
 
 use core::future::Future;
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::signal::Signal;
 use embassy_time_driver::{now, TICK_HZ};
+
+/// Handed to the ponger each round.
+static PING: Signal<CriticalSectionRawMutex, ()> = Signal::new();
+/// Handed back.
+static PONG: Signal<CriticalSectionRawMutex, ()> = Signal::new();
+
+/// `n` ping-pong rounds with [`pong_forever`] in another task: 2 wakes and 2 polls a round, the
+/// same rounds whichever executor runs them.
+pub async fn ping_pong_rounds(n: u32) {
+    for _ in 0..n {
+        PING.signal(());
+        PONG.wait().await;
+    }
+}
+
+/// The other side of [`ping_pong_rounds`], run as a task of its own.
+pub async fn pong_forever() -> ! {
+    loop {
+        PING.wait().await;
+        PONG.signal(());
+    }
+}
 
 /// Instructions per round, in hundredths (`12345` is 123.45): `rounds(k)` runs `k` rounds.
 pub async fn per_round<F, R>(n: u32, mut rounds: F) -> u64

@@ -8,28 +8,13 @@
 use asyncmon_embassy_peer as _; // its panic handler
 use asyncmon_qemu_boards::cost;
 use embassy_executor::Spawner;
-use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-use embassy_sync::signal::Signal;
 
 /// Rounds per measurement (and twice as many): enough that a clock tick is a rounding error.
 const ROUNDS: u32 = 20_000;
 
-static PING: Signal<CriticalSectionRawMutex, ()> = Signal::new();
-static PONG: Signal<CriticalSectionRawMutex, ()> = Signal::new();
-
 #[embassy_executor::task]
 async fn ponger() {
-    loop {
-        PING.wait().await;
-        PONG.signal(());
-    }
-}
-
-async fn rounds(n: u32) {
-    for _ in 0..n {
-        PING.signal(());
-        PONG.wait().await;
-    }
+    cost::pong_forever().await
 }
 
 #[embassy_executor::main]
@@ -39,6 +24,6 @@ async fn main(spawner: Spawner) {
         Ok(token) => spawner.spawn(token),
         Err(_) => asyncmon_qemu_boards::exit(2),
     }
-    cost::report("embassy round trip", cost::per_round(ROUNDS, rounds).await);
+    cost::report("embassy round trip", cost::per_round(ROUNDS, cost::ping_pong_rounds).await);
     asyncmon_qemu_boards::exit(0)
 }
