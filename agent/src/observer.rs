@@ -3,7 +3,7 @@
 //! and the task a panic frame names. An agent firmware never calls these; its executor does the
 //! same work itself.
 
-use asyncmon_protocol::device::{DeviceMessage, HostCommand, TaskId};
+use asyncmon_protocol::device::{DeviceMessage, HostCommand};
 use portable_atomic::{AtomicU32, Ordering};
 
 /// No task running (the observed executor is between polls).
@@ -48,14 +48,26 @@ pub fn end_roll_call(announced: u32) {
     crate::link::end_roll_call(announced);
 }
 
-/// Says which observed task is being polled (`None` between polls); the panic frame names it.
-pub fn set_running(task: Option<TaskId>) {
-    RUNNING.store(task.unwrap_or(NONE), Ordering::Relaxed);
+/// Says which observed task is being polled: its id, or
+/// [`NO_RUNNING_TASK`](asyncmon_protocol::device::NO_RUNNING_TASK) between polls. The panic frame
+/// names it. A plain word, read and written with one instruction each: the hooks of every poll
+/// set it.
+#[inline(always)]
+pub fn set_running(task: u32) {
+    RUNNING.store(task, Ordering::Relaxed);
+}
+
+/// The observed task being polled now, as [`set_running`] said: its id, or
+/// [`NO_RUNNING_TASK`](asyncmon_protocol::device::NO_RUNNING_TASK). An observer whose poll
+/// interrupts another's puts it back when its poll ends.
+#[inline(always)]
+pub fn running_word() -> u32 {
+    RUNNING.load(Ordering::Relaxed)
 }
 
 /// The observed task being polled now.
 #[cfg(any(feature = "std", feature = "panic-handler"))]
-pub(crate) fn running() -> Option<TaskId> {
-    let task = RUNNING.load(Ordering::Relaxed);
+pub(crate) fn running() -> Option<asyncmon_protocol::device::TaskId> {
+    let task = running_word();
     (task != NONE).then_some(task)
 }

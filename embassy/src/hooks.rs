@@ -1,16 +1,23 @@
-//! embassy-executor's trace hooks (its `trace` feature calls them by name): each one updates the
-//! task table and, when there is something to say, sends a frame. They never block: a critical
-//! section around the table, a frame dropped and counted when the RTT buffer is full.
+//! embassy-executor's trace hooks (its `trace` feature calls them by name).
+//!
+//! The hooks of every poll — its begin and end, a wake, the executor's round and idle — only
+//! record: the polled task's place, a clock read at each end of the poll, a flag. They take no
+//! critical section and send nothing. The idle hook, at most every [`IDLE_CHECK`], sends the
+//! samples that are due and takes the host's commands; a task's spawn and end are announced at
+//! once. None of them blocks: a frame that does not fit the RTT buffer is dropped and counted.
 
-use crate::table::{self, MAX_TASKS};
+use crate::clock::{self, Ticks};
+use crate::executors;
+use crate::table::{MAX_TASKS, TABLE};
 use crate::STATS_INTERVAL;
 use asyncmon_agent::observer;
-use asyncmon_protocol::device::{DeviceMessage, HostCommand, TaskId, TaskOutcome};
-use embassy_time::Instant;
+use asyncmon_protocol::device::{DeviceMessage, HostCommand, TaskId, TaskOutcome, NO_RUNNING_TASK};
 
 /// How often the idle hook looks for due samples and the host's commands: a stop is taken within
 /// this (and one wake-up; without a doorbell the executor sleeps until its next timer).
 const IDLE_CHECK: embassy_time::Duration = embassy_time::Duration::from_millis(10);
+const IDLE_CHECK_TICKS: Ticks = clock::ticks(IDLE_CHECK);
+const STATS_INTERVAL_TICKS: Ticks = clock::ticks(STATS_INTERVAL);
 
 /// How long a stop waits for the host to read its answer before the firmware's hook runs. A host
 /// is attached (it sent the stop) and reads within milliseconds, but a loaded one can take longer:
@@ -19,8 +26,12 @@ const STOP_ANSWER_DRAIN: embassy_time::Duration = embassy_time::Duration::from_m
 
 /// A task was spawned: a place in the table, and its announcement.
 #[no_mangle]
-fn _embassy_trace_task_new(_executor_id: u32, task_id: u32) {
-    if let Some(id) = table::with(|t, _| t.add(task_id)) {
+fn _embassy_trace_task_new(executor_id: u32, task_id: u32) {
+    let added = critical_section::with(|cs| {
+        let executor = executors::claim(cs, executor_id)?;
+        TABLE.add(cs, task_id, executor)
+    });
+    if let Some((_, id)) = added {
         announce(id, task_id);
     }
 }
@@ -29,68 +40,85 @@ fn announce(id: TaskId, header: u32) {
     observer::send(&DeviceMessage::EmbassyTaskSpawned { id, header: u64::from(header) });
 }
 
-/// A task ended: its last counters, then its end (embassy tasks return `()`: they complete).
+/// A task ended (inside its last poll, before the poll's end): that poll counted, its last
+/// counters, then its end (embassy tasks return `()`: they complete).
 #[no_mangle]
-fn _embassy_trace_task_end(_executor_id: u32, task_id: u32) {
-    let now = Instant::now();
-    if let Some((id, sample)) = table::with(|t, _| t.remove(task_id, now)) {
-        if let Some(stats) = sample {
-            observer::send(&DeviceMessage::TaskStats(stats));
-        }
-        observer::send(&DeviceMessage::TaskFinished { id, outcome: TaskOutcome::Completed });
+fn _embassy_trace_task_end(executor_id: u32, task_id: u32) {
+    let (Some(executor), Some(place)) = (executors::find(executor_id), TABLE.find(task_id)) else {
+        return;
+    };
+    let entry = TABLE.entry(place);
+    let now = clock::now();
+    if let Some((start, woke_itself)) = executor.task_ended(place) {
+        entry.poll_ended(start, now, woke_itself);
     }
-}
-
-/// A poll begins: its start time, and the running task for a panic frame.
-#[no_mangle]
-fn _embassy_trace_task_exec_begin(_executor_id: u32, task_id: u32) {
-    let now = Instant::now();
-    let id = table::with(|t, _| t.poll_begins(task_id, now));
-    observer::set_running(id);
-}
-
-/// A poll ended: counted and timed; a sample when one is due.
-#[no_mangle]
-fn _embassy_trace_task_exec_end(_executor_id: u32, task_id: u32) {
-    let now = Instant::now();
-    let sample = table::with(|t, _| t.poll_ends(task_id, now, STATS_INTERVAL));
-    observer::set_running(None);
-    if let Some(stats) = sample {
+    let last = entry.sample(now, STATS_INTERVAL_TICKS, true);
+    executor.retire(entry.busy());
+    let id = entry.id();
+    critical_section::with(|cs| TABLE.remove(cs, place));
+    if let Some(stats) = last {
         observer::send(&DeviceMessage::TaskStats(stats));
+    }
+    observer::send(&DeviceMessage::TaskFinished { id, outcome: TaskOutcome::Completed });
+}
+
+/// A poll begins: which task, and when; the running task for a panic frame.
+#[no_mangle]
+fn _embassy_trace_task_exec_begin(executor_id: u32, task_id: u32) {
+    let Some(executor) = executors::find(executor_id) else { return };
+    let place = TABLE.find(task_id);
+    let id = place.map_or(NO_RUNNING_TASK, |p| TABLE.entry(p).id());
+    executor.poll_begins(place, task_id, id);
+}
+
+/// A poll ended: counted and timed in the task's counters.
+#[no_mangle]
+fn _embassy_trace_task_exec_end(executor_id: u32, _task_id: u32) {
+    let Some(executor) = executors::find(executor_id) else { return };
+    let end = clock::now();
+    if let Some((place, start, woke_itself)) = executor.poll_ends(end) {
+        TABLE.entry(place).poll_ended(start, end, woke_itself);
     }
 }
 
 /// A task was woken (maybe in an interrupt): a self-wake if it is the one being polled.
 #[no_mangle]
-fn _embassy_trace_task_ready_begin(_executor_id: u32, task_id: u32) {
-    table::with(|t, _| t.woken(task_id));
+fn _embassy_trace_task_ready_begin(executor_id: u32, task_id: u32) {
+    if let Some(executor) = executors::find(executor_id) {
+        executor.woken(task_id);
+    }
 }
 
-/// The executor starts a round of polls: the time since its last work was idle.
+/// The executor starts a round of polls: nothing to record (its idle time is the time outside its
+/// polls).
 #[no_mangle]
-fn _embassy_trace_poll_start(_executor_id: u32) {
-    let now = Instant::now();
-    table::with(|t, _| t.round_starts(now));
+fn _embassy_trace_poll_start(_executor_id: u32) {}
+
+/// The executor ran out of work: at most every [`IDLE_CHECK`], send the samples that are due and
+/// take the host's commands.
+#[no_mangle]
+fn _embassy_trace_executor_idle(executor_id: u32) {
+    let Some(executor) = executors::find(executor_id) else { return };
+    let Some(now) = executor.idle_check_due(IDLE_CHECK_TICKS) else { return };
+    if observer::link_ready() {
+        look_around(executors::index_of(executor), executor, now);
+    }
 }
 
-/// The executor ran out of work: send the samples that are due, and take the host's commands.
-#[no_mangle]
-fn _embassy_trace_executor_idle(_executor_id: u32) {
-    if !observer::link_ready() {
-        return;
+/// The idle hook's work when it is due: samples, then commands.
+#[inline(never)]
+fn look_around(index: usize, executor: &executors::Executor, now: Ticks) {
+    // This executor's tasks only: their counters are its to read.
+    for (entry, _) in TABLE.tasks().filter(|(entry, _)| entry.executor() == index) {
+        if let Some(stats) = entry.sample(now, STATS_INTERVAL_TICKS, false) {
+            observer::send(&DeviceMessage::TaskStats(stats));
+        }
     }
-    let Some(now) = table::with(|t, _| t.idle_check_due(IDLE_CHECK)) else { return };
-    // Sent after the critical section: at most one per task.
-    let mut due: heapless::Vec<asyncmon_protocol::device::TaskStats, MAX_TASKS> = heapless::Vec::new();
-    table::with(|t, _| {
-        t.due_samples(now, STATS_INTERVAL, |s| {
-            let _ = due.push(s);
-        })
-    });
-    for stats in due {
-        observer::send(&DeviceMessage::TaskStats(stats));
-    }
-    if let Some((idle_us, elapsed_us)) = table::with(|t, _| t.executor_sample(now, STATS_INTERVAL)) {
+    let live_busy =
+        || TABLE.tasks().filter(|(entry, _)| entry.executor() == index).map(|(e, _)| e.busy()).sum();
+    if let Some((idle_us, elapsed_us)) =
+        executor.sample(now, STATS_INTERVAL_TICKS, clock::now_wide, live_busy)
+    {
         observer::send(&DeviceMessage::ExecutorStats { idle_us, elapsed_us });
     }
     for command in observer::commands() {
@@ -112,12 +140,13 @@ fn _embassy_trace_executor_idle(_executor_id: u32) {
 
 /// Announces every watched task again; how many.
 pub(crate) fn announce_all() -> u32 {
-    let mut tasks: heapless::Vec<(TaskId, u32), MAX_TASKS> = heapless::Vec::new();
-    table::with(|t, _| tasks.extend(t.tasks()));
-    for (id, header) in &tasks {
-        announce(*id, *header);
+    let mut announced = 0;
+    for (entry, header) in TABLE.tasks() {
+        announce(entry.id(), header);
+        announced += 1;
     }
-    tasks.len() as u32
+    debug_assert!(announced as usize <= MAX_TASKS);
+    announced
 }
 
 /// The host asked to stop: the firmware's hook decides what that means; the host is told whether

@@ -19,12 +19,17 @@
 //! [`set_stop_hook`] (it decides what stopping means), or, with none, is refused in words; it is
 //! never called `KeyboardInterrupt`.
 //!
-//! The hooks run in interrupts too (`_embassy_trace_task_ready_begin` when an interrupt wakes a
-//! task): they never block and never allocate; a frame that does not fit the RTT buffer is dropped
-//! and counted, as the agent's are.
+//! The hooks of every poll only record (the polled task's place, a clock read at each end of the
+//! poll, a flag), with no critical section; the idle hook sends what is due. They run in
+//! interrupts too (`_embassy_trace_task_ready_begin` when an interrupt wakes a task, every hook of
+//! an interrupt executor): each executor has its own cell, and a task's counters are written by
+//! its executor only. They never block and never allocate; a frame that does not fit the RTT
+//! buffer is dropped and counted, as the agent's are.
 
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 
+mod clock;
+mod executors;
 mod hooks;
 mod table;
 

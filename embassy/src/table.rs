@@ -1,387 +1,330 @@
 //! The observed tasks: a fixed table (no heap) from embassy's task id (its header's address) to the
-//! id the host knows, with each task's poll counters. Every access is inside a critical section:
-//! the hooks run in thread mode and in interrupts.
+//! id the host knows, with each task's poll counters.
+//!
+//! Who touches what, so that a poll pays no critical section:
+//! * a place is taken ([`Table::add`]) and given back ([`Table::remove`]) inside a critical
+//!   section, from any context (a task may be spawned from an interrupt);
+//! * a task is found ([`Table::find`]) without one: its header word is published last;
+//! * a task's counters are written by its own executor only (its poll's end, [`Entry::poll_ended`],
+//!   and its idle hook's samples): one writer, at one priority, so plain loads and stores serve.
+//!
+//! Times are the executor's clock's ticks, low 32 bits (a poll or an interval is far shorter than
+//! a wrap: 71 minutes at 1 MHz); the busy total keeps its carries.
 
+use crate::clock::{micros, Ticks};
 use asyncmon_protocol::device::{TaskId, TaskRunState, TaskStats};
-use core::cell::RefCell;
-use critical_section::{CriticalSection, Mutex};
-use embassy_time::Instant;
+use core::sync::atomic::{AtomicU32, Ordering::*};
+use critical_section::CriticalSection;
 
-/// How many tasks can be watched at once (80 bytes of RAM each); a task past it is counted, not
+/// How many tasks can be watched at once (48 bytes of RAM each); a task past it is counted, not
 /// shown.
 pub const MAX_TASKS: usize = 32;
 
-/// A place in the table. `Empty` is tag 0, so the table is all zeros at boot and sits in `.bss`
-/// (no flash, no copy).
-#[derive(Clone, Copy)]
-#[repr(u8)]
-enum Slot {
-    /// Never used: a probe for a task stops here.
-    Empty,
-    /// Freed: a probe goes on past it.
-    Freed,
-    Used(Entry),
-}
+/// The header word of a place never used: a search for a task stops here. (Headers are addresses
+/// of word-aligned task storage: never 0 or 1.)
+const EMPTY: u32 = 0;
+/// The header word of a place given back: a search goes on past it.
+const FREED: u32 = 1;
 
-impl Slot {
-    fn entry(&self) -> Option<&Entry> {
-        match self {
-            Slot::Used(entry) => Some(entry),
-            _ => None,
-        }
-    }
-
-    fn entry_mut(&mut self) -> Option<&mut Entry> {
-        match self {
-            Slot::Used(entry) => Some(entry),
-            _ => None,
-        }
-    }
-}
-
-/// Where the probe for `header` starts: headers are word-aligned and a pool's tasks sit one
-/// storage apart.
+/// Where the search for `header` starts: headers are word-aligned and a pool's tasks sit one
+/// storage apart, so the product's top bits spread them.
 fn home(header: u32) -> usize {
     (header.wrapping_mul(0x9E37_79B9) >> 27) as usize % MAX_TASKS
 }
 
-/// One task's counters.
-#[derive(Clone, Copy)]
+/// One task: who it is, and its counters. All zeros is an empty place, so the table sits in
+/// `.bss` (no flash, no copy at boot).
 pub struct Entry {
-    /// embassy's task id (the header's address, its low 32 bits).
-    pub header: u32,
+    /// embassy's task id (the header's address, its low 32 bits), or [`EMPTY`] / [`FREED`].
+    header: AtomicU32,
     /// The id the host knows it by.
-    pub id: TaskId,
-    polls: u32,
-    busy_us: u64,
-    max_poll_us: u32,
-    self_wakes: u32,
-    /// When its current poll began, while it is being polled.
-    poll_start: Option<Instant>,
-    last_poll_end: Option<Instant>,
-    /// It was woken during its own poll (a self-wake, if nothing else woke it since).
-    woken_while_polled: bool,
-    /// Counters changed since the last sample was sent.
-    dirty: bool,
-    last_sample: Option<Instant>,
+    id: AtomicU32,
+    /// The executor that polls it ([`crate::executors`]' index).
+    executor: AtomicU32,
+    polls: AtomicU32,
+    busy_low: AtomicU32,
+    busy_high: AtomicU32,
+    max_poll: AtomicU32,
+    self_wakes: AtomicU32,
+    last_poll_end: AtomicU32,
+    /// `polls` when the last sample was sent: the counters changed since when they differ.
+    sampled_polls: AtomicU32,
+    last_sample: AtomicU32,
+    /// No sample was sent yet (the first is due at once).
+    never_sampled: AtomicU32,
+}
+
+impl Entry {
+    #[allow(clippy::declare_interior_mutable_const)] // a template for the table's initialiser
+    const EMPTY: Entry = Entry {
+        header: AtomicU32::new(EMPTY),
+        id: AtomicU32::new(0),
+        executor: AtomicU32::new(0),
+        polls: AtomicU32::new(0),
+        busy_low: AtomicU32::new(0),
+        busy_high: AtomicU32::new(0),
+        max_poll: AtomicU32::new(0),
+        self_wakes: AtomicU32::new(0),
+        last_poll_end: AtomicU32::new(0),
+        sampled_polls: AtomicU32::new(0),
+        last_sample: AtomicU32::new(0),
+        never_sampled: AtomicU32::new(0),
+    };
+
+    /// The id the host knows it by.
+    pub fn id(&self) -> TaskId {
+        self.id.load(Relaxed)
+    }
+
+    /// The executor that polls it.
+    pub fn executor(&self) -> usize {
+        self.executor.load(Relaxed) as usize
+    }
+
+    /// A poll that began at `start` ended at `end`; `woke_itself` when the task was woken during
+    /// it. Only its executor calls this.
+    #[inline(always)]
+    pub fn poll_ended(&self, start: Ticks, end: Ticks, woke_itself: bool) {
+        let took = end.wrapping_sub(start);
+        self.polls.store(self.polls.load(Relaxed).wrapping_add(1), Relaxed);
+        let (low, carry) = self.busy_low.load(Relaxed).overflowing_add(took);
+        self.busy_low.store(low, Relaxed);
+        if carry {
+            self.busy_high.store(self.busy_high.load(Relaxed).wrapping_add(1), Relaxed);
+        }
+        if took > self.max_poll.load(Relaxed) {
+            self.max_poll.store(took, Relaxed);
+        }
+        if woke_itself {
+            self.self_wakes.store(self.self_wakes.load(Relaxed).wrapping_add(1), Relaxed);
+        }
+        self.last_poll_end.store(end, Relaxed);
+    }
+
+    /// The time spent in its polls, in ticks.
+    pub fn busy(&self) -> u64 {
+        u64::from(self.busy_high.load(Relaxed)) << 32 | u64::from(self.busy_low.load(Relaxed))
+    }
+
+    /// Its counters at `now`, when they changed since the last sample and one is due (at most one
+    /// every `interval` ticks), or `always` (its end). Only its executor calls this.
+    pub fn sample(&self, now: Ticks, interval: Ticks, always: bool) -> Option<TaskStats> {
+        let polls = self.polls.load(Relaxed);
+        let never = self.never_sampled.load(Relaxed) != 0;
+        let changed = never || polls != self.sampled_polls.load(Relaxed);
+        let due = never || now.wrapping_sub(self.last_sample.load(Relaxed)) >= interval;
+        if !(always || changed && due) {
+            return None;
+        }
+        self.sampled_polls.store(polls, Relaxed);
+        self.last_sample.store(now, Relaxed);
+        self.never_sampled.store(0, Relaxed);
+        let busy = self.busy();
+        let since_end = if polls == 0 { 0 } else { now.wrapping_sub(self.last_poll_end.load(Relaxed)) };
+        Some(TaskStats {
+            task: self.id(),
+            polls,
+            busy_us: micros(busy),
+            max_poll_us: u32::try_from(micros(u64::from(self.max_poll.load(Relaxed)))).unwrap_or(u32::MAX),
+            self_wakes: self.self_wakes.load(Relaxed),
+            idle_us: u32::try_from(micros(u64::from(since_end))).unwrap_or(u32::MAX),
+            state: TaskRunState::Waiting,
+        })
+    }
 }
 
 /// The table: open addressing by the header's address, so a poll finds its task in a probe or
 /// two, whatever the number of tasks.
 pub struct Table {
-    entries: [Slot; MAX_TASKS],
-    next_id: TaskId,
+    entries: [Entry; MAX_TASKS],
+    next_id: AtomicU32,
     /// Tasks not watched because the table was full.
-    pub overflowed: u32,
-    /// The entry being polled now.
-    pub running: Option<usize>,
-    /// When the idle hook next looks for due samples and commands.
-    next_idle_check: Option<Instant>,
-    /// When the latest poll ended: the idle hook's clock (it runs right after the polls), so that
-    /// going idle reads no clock.
-    latest_poll_end: Option<Instant>,
-    /// The executor's time asleep, summed: from the end of its last poll (or the start of its
-    /// last round, if that round polled nothing) to the start of its next round.
-    idle_us: u64,
-    first_round: Option<Instant>,
-    last_round: Option<Instant>,
-    last_executor_sample: Option<Instant>,
+    overflowed: AtomicU32,
 }
 
 /// The one table.
-pub static TABLE: Mutex<RefCell<Table>> = Mutex::new(RefCell::new(Table::new()));
-
-/// Runs `f` on the table.
-pub fn with<R>(f: impl FnOnce(&mut Table, CriticalSection<'_>) -> R) -> R {
-    critical_section::with(|cs| f(&mut TABLE.borrow_ref_mut(cs), cs))
-}
+pub static TABLE: Table = Table::new();
 
 impl Table {
     const fn new() -> Table {
         Table {
-            entries: [Slot::Empty; MAX_TASKS],
-            next_id: 0,
-            overflowed: 0,
-            running: None,
-            next_idle_check: None,
-            latest_poll_end: None,
-            idle_us: 0,
-            first_round: None,
-            last_round: None,
-            last_executor_sample: None,
+            entries: [Entry::EMPTY; MAX_TASKS],
+            next_id: AtomicU32::new(0),
+            overflowed: AtomicU32::new(0),
         }
     }
 
-    /// A new task; its id, or `None` when the table is full.
-    pub fn add(&mut self, header: u32) -> Option<TaskId> {
+    /// A new task polled by `executor`; its place and id, or `None` when the table is full.
+    pub fn add(&self, _cs: CriticalSection<'_>, header: u32, executor: usize) -> Option<(usize, TaskId)> {
         let mut free = None;
         for probe in 0..MAX_TASKS {
             let index = (home(header) + probe) % MAX_TASKS;
-            match self.entries[index] {
-                Slot::Used(entry) if entry.header == header => {
-                    free = Some(index); // Spawned again before its end was seen: start over.
+            match self.entries[index].header.load(Relaxed) {
+                // Spawned again before its end was seen: start over.
+                word if word == header => {
+                    free = Some(index);
                     break;
                 }
-                Slot::Used(_) => {}
-                Slot::Freed => {
+                FREED => {
                     free.get_or_insert(index);
                 }
-                Slot::Empty => {
+                EMPTY => {
                     free.get_or_insert(index);
                     break;
                 }
+                _ => {}
             }
         }
         let Some(free) = free else {
-            self.overflowed += 1;
+            self.overflowed.store(self.overflowed.load(Relaxed).wrapping_add(1), Relaxed);
             return None;
         };
-        let id = self.next_id;
-        self.next_id = self.next_id.wrapping_add(1);
-        self.entries[free] = Slot::Used(Entry {
-            header,
-            id,
-            polls: 0,
-            busy_us: 0,
-            max_poll_us: 0,
-            self_wakes: 0,
-            poll_start: None,
-            last_poll_end: None,
-            woken_while_polled: false,
-            dirty: false,
-            last_sample: None,
-        });
-        Some(id)
+        let id = self.next_id.load(Relaxed);
+        self.next_id.store(id.wrapping_add(1), Relaxed);
+        let entry = &self.entries[free];
+        // Unpublished while it is filled: a search passes over a freed place.
+        entry.header.store(FREED, Relaxed);
+        for counter in [
+            &entry.polls,
+            &entry.busy_low,
+            &entry.busy_high,
+            &entry.max_poll,
+            &entry.self_wakes,
+            &entry.last_poll_end,
+            &entry.sampled_polls,
+            &entry.last_sample,
+        ] {
+            counter.store(0, Relaxed);
+        }
+        entry.never_sampled.store(1, Relaxed);
+        entry.id.store(id, Relaxed);
+        entry.executor.store(executor as u32, Relaxed);
+        entry.header.store(header, Release);
+        Some((free, id))
     }
 
-    fn find(&self, header: u32) -> Option<usize> {
-        for probe in 0..MAX_TASKS {
-            let index = (home(header) + probe) % MAX_TASKS;
-            match &self.entries[index] {
-                Slot::Used(entry) if entry.header == header => return Some(index),
-                Slot::Empty => return None,
-                _ => {}
+    /// The place of `header`, if it is watched.
+    #[inline(always)]
+    pub fn find(&self, header: u32) -> Option<usize> {
+        let mut index = home(header);
+        for _ in 0..MAX_TASKS {
+            // Relaxed, then a fence only on a find: a place is published with Release.
+            match self.entries[index].header.load(Relaxed) {
+                word if word == header => {
+                    core::sync::atomic::fence(Acquire);
+                    return Some(index);
+                }
+                EMPTY => return None,
+                _ => index = (index + 1) % MAX_TASKS,
             }
         }
         None
     }
 
-    /// Forgets a task that ended; its last sample (if its counters changed) and its id.
-    pub fn remove(&mut self, header: u32, now: Instant) -> Option<(TaskId, Option<TaskStats>)> {
-        let index = self.find(header)?;
-        let Slot::Used(entry) = core::mem::replace(&mut self.entries[index], Slot::Freed) else {
-            return None;
-        };
-        if self.running == Some(index) {
-            self.running = None;
-        }
-        let sample = entry.dirty.then(|| sample(&entry, now, TaskRunState::Waiting));
-        Some((entry.id, sample))
+    /// The task in place `index`.
+    #[inline(always)]
+    pub fn entry(&self, index: usize) -> &Entry {
+        &self.entries[index % MAX_TASKS]
     }
 
-    /// A poll of `header` begins; its id.
-    pub fn poll_begins(&mut self, header: u32, now: Instant) -> Option<TaskId> {
-        let index = self.find(header)?;
-        let entry = self.entries[index].entry_mut()?;
-        entry.poll_start = Some(now);
-        entry.woken_while_polled = false;
-        self.running = Some(index);
-        Some(entry.id)
+    /// Gives back the place of a task that ended.
+    pub fn remove(&self, _cs: CriticalSection<'_>, index: usize) {
+        self.entry(index).header.store(FREED, Release);
     }
 
-    /// The poll of `header` ended; a sample to send when one is due (at most one per task per
-    /// `interval`).
-    pub fn poll_ends(
-        &mut self,
-        header: u32,
-        now: Instant,
-        interval: embassy_time::Duration,
-    ) -> Option<TaskStats> {
-        // The task being polled is the one that ends its poll: no search.
-        let index = match self.running.take() {
-            Some(index) if self.entries[index].entry().is_some_and(|e| e.header == header) => index,
-            _ => self.find(header)?,
-        };
-        let entry = self.entries[index].entry_mut()?;
-        let took =
-            entry.poll_start.take().map_or(0, |start| now.saturating_duration_since(start).as_micros());
-        entry.polls = entry.polls.wrapping_add(1);
-        entry.busy_us = entry.busy_us.saturating_add(took);
-        entry.max_poll_us = entry.max_poll_us.max(u32::try_from(took).unwrap_or(u32::MAX));
-        if entry.woken_while_polled {
-            entry.self_wakes = entry.self_wakes.wrapping_add(1);
-        }
-        entry.last_poll_end = Some(now);
-        entry.dirty = true;
-        self.latest_poll_end = Some(now);
-        let due = entry.last_sample.is_none_or(|last| now.saturating_duration_since(last) >= interval);
-        due.then(|| {
-            entry.last_sample = Some(now);
-            entry.dirty = false;
-            sample(
-                entry,
-                now,
-                if entry.woken_while_polled { TaskRunState::Ready } else { TaskRunState::Waiting },
-            )
+    /// Every watched task: its place, and its header.
+    pub fn tasks(&self) -> impl Iterator<Item = (&Entry, u32)> + '_ {
+        self.entries.iter().filter_map(|entry| {
+            let header = entry.header.load(Acquire);
+            (header != EMPTY && header != FREED).then_some((entry, header))
         })
     }
 
-    /// `header` was woken: a self-wake when it is the task being polled.
-    pub fn woken(&mut self, header: u32) {
-        if let Some(running) = self.running {
-            if let Some(entry) = self.entries[running].entry_mut() {
-                if entry.header == header {
-                    entry.woken_while_polled = true;
-                }
-            }
-        }
-    }
-
-    /// The time to look for due samples and the host's commands at, when it is time (at most
-    /// every `every`): the latest poll's end, so an executor that goes idle after each poll pays a
-    /// comparison and reads no clock.
-    pub fn idle_check_due(&mut self, every: embassy_time::Duration) -> Option<Instant> {
-        let now = self.latest_poll_end?;
-        if self.next_idle_check.is_some_and(|next| now < next) {
-            return None;
-        }
-        self.next_idle_check = Some(now + every);
-        Some(now)
-    }
-
-    /// The executor starts a round of polls at `now`: the time since its last work was idle.
-    pub fn round_starts(&mut self, now: Instant) {
-        self.first_round.get_or_insert(now);
-        let idle_from = match (self.latest_poll_end, self.last_round) {
-            (Some(end), Some(round)) => Some(end.max(round)),
-            (end, round) => end.or(round),
-        };
-        if let Some(from) = idle_from {
-            self.idle_us = self.idle_us.saturating_add(now.saturating_duration_since(from).as_micros());
-        }
-        self.last_round = Some(now);
-    }
-
-    /// The executor's idle time and the time since its first round, when a sample is due (at most
-    /// one every `interval`).
-    pub fn executor_sample(&mut self, now: Instant, interval: embassy_time::Duration) -> Option<(u64, u64)> {
-        let first = self.first_round?;
-        let due =
-            self.last_executor_sample.is_none_or(|last| now.saturating_duration_since(last) >= interval);
-        if !due {
-            return None;
-        }
-        self.last_executor_sample = Some(now);
-        Some((self.idle_us, now.saturating_duration_since(first).as_micros()))
-    }
-
-    /// Samples due now of tasks whose counters changed (sent while the executor is idle, so a task
-    /// polled once and then quiet still reports).
-    pub fn due_samples(
-        &mut self,
-        now: Instant,
-        interval: embassy_time::Duration,
-        mut send: impl FnMut(TaskStats),
-    ) {
-        for entry in self.entries.iter_mut().filter_map(Slot::entry_mut) {
-            let due = entry.last_sample.is_none_or(|last| now.saturating_duration_since(last) >= interval);
-            if entry.dirty && due {
-                entry.last_sample = Some(now);
-                entry.dirty = false;
-                send(sample(entry, now, TaskRunState::Waiting));
-            }
-        }
-    }
-
-    /// Every watched task: (id, header).
-    pub fn tasks(&self) -> impl Iterator<Item = (TaskId, u32)> + '_ {
-        self.entries.iter().filter_map(Slot::entry).map(|e| (e.id, e.header))
-    }
-}
-
-fn sample(entry: &Entry, now: Instant, state: TaskRunState) -> TaskStats {
-    let idle_us = entry.last_poll_end.map_or(0, |end| now.saturating_duration_since(end).as_micros());
-    TaskStats {
-        task: entry.id,
-        polls: entry.polls,
-        busy_us: entry.busy_us,
-        max_poll_us: entry.max_poll_us,
-        self_wakes: entry.self_wakes,
-        idle_us: u32::try_from(idle_us).unwrap_or(u32::MAX),
-        state,
+    /// Tasks not watched because the table was full.
+    #[cfg(test)]
+    fn overflowed(&self) -> u32 {
+        self.overflowed.load(Relaxed)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use embassy_time::Duration;
 
-    fn at(ms: u64) -> Instant {
-        Instant::from_millis(ms)
+    fn add(table: &Table, header: u32) -> Option<(usize, TaskId)> {
+        critical_section::with(|cs| table.add(cs, header, 0))
     }
 
     #[test]
     fn polls_are_counted_timed_and_sampled_at_most_once_an_interval() {
-        let mut table = Table::new();
-        let id = table.add(0x2000_0100).unwrap();
-        let interval = Duration::from_millis(500);
-        assert_eq!(table.poll_begins(0x2000_0100, at(0)), Some(id));
-        table.woken(0x2000_0100); // it woke itself
-        let first = table.poll_ends(0x2000_0100, at(30), interval).expect("the first sample is due at once");
+        let table = Table::new();
+        let (index, id) = add(&table, 0x2000_0100).unwrap();
+        let entry = table.entry(table.find(0x2000_0100).unwrap());
+        assert_eq!((index, entry.id()), (table.find(0x2000_0100).unwrap(), id));
+        let interval = 500_000;
+        entry.poll_ended(0, 30_000, true); // it woke itself
+        let first = entry.sample(30_000, interval, false).expect("the first sample is due at once");
         assert_eq!((first.polls, first.max_poll_us, first.self_wakes), (1, 30_000, 1));
-        table.poll_begins(0x2000_0100, at(100));
-        assert_eq!(table.poll_ends(0x2000_0100, at(101), interval), None, "not again within the interval");
-        let mut later = None;
-        table.due_samples(at(600), interval, |s| later = Some(s));
-        let later = later.expect("the changed counters go out when due");
-        assert_eq!((later.polls, later.busy_us, later.max_poll_us), (2, 31_000, 30_000));
+        entry.poll_ended(100_000, 101_000, false);
+        assert_eq!(entry.sample(101_000, interval, false), None, "not again within the interval");
+        let later = entry.sample(600_000, interval, false).expect("the changed counters go out when due");
+        assert_eq!(
+            (later.polls, later.busy_us, later.max_poll_us, later.idle_us),
+            (2, 31_000, 30_000, 499_000)
+        );
+        assert_eq!(entry.sample(1_200_000, interval, false), None, "nothing changed: nothing to send");
+        assert!(entry.sample(1_200_001, interval, true).is_some(), "a task's end sends its counters");
+    }
+
+    #[test]
+    fn the_busy_total_keeps_its_carries_across_the_clocks_wrap() {
+        let table = Table::new();
+        let (index, _) = add(&table, 0x2000_0100).unwrap();
+        let entry = table.entry(index);
+        entry.poll_ended(0, u32::MAX - 10, false);
+        entry.poll_ended(u32::MAX - 5, 100, false); // across the wrap: 106 ticks
+        let stats = entry.sample(200, 1, true).unwrap();
+        assert_eq!(stats.busy_us, micros(u64::from(u32::MAX - 10) + 106));
     }
 
     #[test]
     fn tasks_are_found_past_collisions_and_freed_places() {
-        let mut table = Table::new();
+        let table = Table::new();
         let headers: [u32; 30] = core::array::from_fn(|i| 0x2000_0000 + 0x40 * i as u32);
-        let ids: [TaskId; 30] = core::array::from_fn(|i| table.add(headers[i]).unwrap());
+        let ids: [TaskId; 30] = core::array::from_fn(|i| add(&table, headers[i]).unwrap().1);
         for (header, id) in headers.iter().zip(ids) {
-            assert_eq!(table.poll_begins(*header, at(0)), Some(id));
+            assert_eq!(table.find(*header).map(|i| table.entry(i).id()), Some(id));
         }
         for header in headers.iter().step_by(2) {
-            table.remove(*header, at(0)).unwrap();
+            critical_section::with(|cs| table.remove(cs, table.find(*header).unwrap()));
         }
         for (header, id) in headers.iter().zip(ids).skip(1).step_by(2) {
-            assert_eq!(table.poll_begins(*header, at(0)), Some(id), "found past freed places");
+            assert_eq!(table.find(*header).map(|i| table.entry(i).id()), Some(id), "found past freed places");
         }
-        assert_eq!(table.poll_begins(headers[0], at(0)), None, "an ended task is gone");
-    }
-
-    #[test]
-    fn the_executors_sleep_is_summed_between_its_last_poll_and_its_next_round() {
-        let mut table = Table::new();
-        let header = 0x2000_0100;
-        table.add(header).unwrap();
-        let interval = Duration::from_millis(500);
-        table.round_starts(at(0));
-        table.poll_begins(header, at(0));
-        table.poll_ends(header, at(10), interval);
-        table.round_starts(at(100)); // asleep 10..100
-        table.round_starts(at(150)); // a round that polled nothing: asleep 100..150
-        table.poll_begins(header, at(150));
-        table.poll_ends(header, at(160), interval);
-        assert_eq!(table.executor_sample(at(200), interval), Some((140_000, 200_000)));
-        assert_eq!(table.executor_sample(at(300), interval), None, "one sample an interval");
+        assert_eq!(table.find(headers[0]), None, "an ended task is gone");
     }
 
     #[test]
     fn a_full_table_counts_what_it_cannot_watch_and_frees_ended_tasks() {
-        let mut table = Table::new();
+        let table = Table::new();
         for i in 0..MAX_TASKS as u32 {
-            assert!(table.add(i * 64).is_some());
+            assert!(add(&table, (i + 1) * 64).is_some());
         }
-        assert_eq!(table.add(0xFFFF_0000), None);
-        assert_eq!(table.overflowed, 1);
-        assert!(table.remove(0, at(0)).is_some());
-        assert!(table.add(0xFFFF_0000).is_some(), "an ended task's place is free again");
+        assert_eq!(add(&table, 0xFFFF_0000), None);
+        assert_eq!(table.overflowed(), 1);
+        critical_section::with(|cs| table.remove(cs, table.find(64).unwrap()));
+        assert!(add(&table, 0xFFFF_0000).is_some(), "an ended task's place is free again");
         assert_eq!(table.tasks().count(), MAX_TASKS);
+    }
+
+    #[test]
+    fn a_task_spawned_again_starts_its_counters_over() {
+        let table = Table::new();
+        let (index, first) = add(&table, 0x2000_0100).unwrap();
+        table.entry(index).poll_ended(0, 10, false);
+        let (again, second) = add(&table, 0x2000_0100).unwrap();
+        assert_eq!(again, index);
+        assert_ne!(first, second);
+        assert_eq!(table.entry(again).sample(20, 1, true).unwrap().polls, 0);
     }
 }

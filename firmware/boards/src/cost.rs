@@ -9,6 +9,27 @@ use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::signal::Signal;
 use embassy_time_driver::{now, TICK_HZ};
 
+/// Rounds per measurement (and twice as many): enough that a clock tick is a rounding error.
+/// `ASYNCMON_COST_ROUNDS=N` at build time takes another number: a few hundred keep an instruction
+/// trace (`-d exec`) small enough to attribute the cost to functions.
+pub const ROUNDS: u32 = match option_env!("ASYNCMON_COST_ROUNDS") {
+    Some(rounds) => parse(rounds),
+    None => 20_000,
+};
+
+/// A decimal number, at compile time.
+const fn parse(digits: &str) -> u32 {
+    let bytes = digits.as_bytes();
+    let mut value = 0u32;
+    let mut i = 0;
+    while i < bytes.len() {
+        assert!(bytes[i].is_ascii_digit(), "ASYNCMON_COST_ROUNDS is a number of rounds");
+        value = value * 10 + (bytes[i] - b'0') as u32;
+        i += 1;
+    }
+    value
+}
+
 /// Handed to the ponger each round.
 static PING: Signal<CriticalSectionRawMutex, ()> = Signal::new();
 /// Handed back.

@@ -8,9 +8,6 @@
 use asyncmon_agent::{Cancelled, Spawner};
 use asyncmon_qemu_boards::{self as board, cost};
 
-/// Rounds per measurement (and twice as many), as on embassy's side.
-const ROUNDS: u32 = 20_000;
-
 async fn ponger() -> Result<(), Cancelled> {
     cost::pong_forever().await
 }
@@ -18,7 +15,7 @@ async fn ponger() -> Result<(), Cancelled> {
 #[asyncmon_agent::main(tasks = 1, slot_bytes = 64, name = "agent-pingpong", init = board::init, then = board::exit)]
 async fn main(spawner: Spawner) -> Result<(), Cancelled> {
     let _ponger = spawner.spawn("ponger", ponger()).map_err(|_| Cancelled)?;
-    cost::report("agent round trip", cost::per_round(ROUNDS, cost::ping_pong_rounds).await);
+    cost::report("agent round trip", cost::per_round(cost::ROUNDS, cost::ping_pong_rounds).await);
     // Now, not after the run's end: the ponger waits on a future that knows nothing of
     // cancellation, which the run would wait out until its cancel deadline.
     board::exit(0)

@@ -9,9 +9,6 @@ use asyncmon_embassy_peer as _; // its panic handler
 use asyncmon_qemu_boards::cost;
 use embassy_executor::Spawner;
 
-/// Rounds per measurement (and twice as many): enough that a clock tick is a rounding error.
-const ROUNDS: u32 = 20_000;
-
 #[embassy_executor::task]
 async fn ponger() {
     cost::pong_forever().await
@@ -24,6 +21,6 @@ async fn main(spawner: Spawner) {
         Ok(token) => spawner.spawn(token),
         Err(_) => asyncmon_qemu_boards::exit(2),
     }
-    cost::report("embassy round trip", cost::per_round(ROUNDS, cost::ping_pong_rounds).await);
+    cost::report("embassy round trip", cost::per_round(cost::ROUNDS, cost::ping_pong_rounds).await);
     asyncmon_qemu_boards::exit(0)
 }

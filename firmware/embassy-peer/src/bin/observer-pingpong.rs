@@ -1,0 +1,28 @@
+//! The device-cost benchmark's observer side (`.ci/device-cost`): `embassy-pingpong`'s rounds on
+//! the same embassy-executor, watched by asyncmon-embassy (embassy's `trace` feature on, the
+//! observer's hooks linked, its link opened by `init`): the difference from `embassy-pingpong` is
+//! what watching costs a poll.
+
+#![no_std]
+#![no_main]
+
+use asyncmon_embassy_peer as _; // its panic handler
+use asyncmon_qemu_boards::cost;
+use embassy_executor::Spawner;
+
+#[embassy_executor::task]
+async fn ponger() {
+    cost::pong_forever().await
+}
+
+#[embassy_executor::main]
+async fn main(spawner: Spawner) {
+    asyncmon_qemu_boards::init();
+    asyncmon_embassy::init("observer-pingpong", env!("CARGO_PKG_VERSION"));
+    match ponger() {
+        Ok(token) => spawner.spawn(token),
+        Err(_) => asyncmon_qemu_boards::exit(2),
+    }
+    cost::report("observed round trip", cost::per_round(cost::ROUNDS, cost::ping_pong_rounds).await);
+    asyncmon_qemu_boards::exit(0)
+}
