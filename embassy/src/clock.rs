@@ -1,6 +1,8 @@
 //! The observer's clock: embassy-time's ticks (the firmware's own time driver), the low 32 bits in
 //! the hooks that run every poll, converted to microseconds only when a sample is sent.
 
+use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
 /// A time or a span, in the time driver's ticks, modulo 2³².
 pub type Ticks = u32;
 
@@ -27,5 +29,41 @@ pub const fn ticks(duration: embassy_time::Duration) -> Ticks {
         Ticks::MAX
     } else {
         ticks as Ticks
+    }
+}
+
+/// A 64-bit tick count in two words, for one writer (a task's executor): plain loads and stores
+/// where a 64-bit atomic would take a critical section on the M0 and a retry loop on the M4.
+pub struct Wide {
+    low: AtomicU32,
+    high: AtomicU32,
+}
+
+impl Wide {
+    /// Zero.
+    pub const fn new() -> Wide {
+        Wide { low: AtomicU32::new(0), high: AtomicU32::new(0) }
+    }
+
+    /// The count (read by its writer, or where a torn read between the words only costs one
+    /// sample's accuracy).
+    pub fn get(&self) -> u64 {
+        u64::from(self.high.load(Relaxed)) << 32 | u64::from(self.low.load(Relaxed))
+    }
+
+    /// Sets the count.
+    pub fn set(&self, value: u64) {
+        self.low.store(value as u32, Relaxed);
+        self.high.store((value >> 32) as u32, Relaxed);
+    }
+
+    /// Adds a span: the high word is written only on a carry (the hooks of every poll add).
+    #[inline(always)]
+    pub fn add(&self, span: Ticks) {
+        let (low, carry) = self.low.load(Relaxed).overflowing_add(span);
+        self.low.store(low, Relaxed);
+        if carry {
+            self.high.store(self.high.load(Relaxed).wrapping_add(1), Relaxed);
+        }
     }
 }

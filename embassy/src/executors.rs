@@ -4,7 +4,7 @@
 //! and interrupt executors that preempt it), so each has its own cell, claimed once in a critical
 //! section when it spawns its first task and written afterwards by that executor alone.
 
-use crate::clock::{self, Ticks};
+use crate::clock::{self, Ticks, Wide};
 use asyncmon_agent::observer;
 use asyncmon_protocol::device::TaskId;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering::*};
@@ -38,11 +38,9 @@ pub struct Executor {
     latest_end: AtomicU32,
     polled: AtomicBool,
     /// The busy time of its tasks that ended (the others' is in the table).
-    retired_busy_low: AtomicU32,
-    retired_busy_high: AtomicU32,
+    retired_busy: Wide,
     /// When the cell was claimed (all 64 bits, split).
-    started_low: AtomicU32,
-    started_high: AtomicU32,
+    started: Wide,
     last_check: AtomicU32,
     last_sample: AtomicU32,
 }
@@ -58,10 +56,8 @@ impl Executor {
         outer_running: AtomicU32::new(0), // written before it is read
         latest_end: AtomicU32::new(0),
         polled: AtomicBool::new(false),
-        retired_busy_low: AtomicU32::new(0),
-        retired_busy_high: AtomicU32::new(0),
-        started_low: AtomicU32::new(0),
-        started_high: AtomicU32::new(0),
+        retired_busy: Wide::new(),
+        started: Wide::new(),
         last_check: AtomicU32::new(0),
         last_sample: AtomicU32::new(0),
     };
@@ -104,13 +100,7 @@ impl Executor {
 
     /// A task of this executor ended, busy for `busy` ticks in all.
     pub fn retire(&self, busy: u64) {
-        let total = self.retired_busy() + busy;
-        self.retired_busy_low.store(total as u32, Relaxed);
-        self.retired_busy_high.store((total >> 32) as u32, Relaxed);
-    }
-
-    fn retired_busy(&self) -> u64 {
-        u64::from(self.retired_busy_high.load(Relaxed)) << 32 | u64::from(self.retired_busy_low.load(Relaxed))
+        self.retired_busy.set(self.retired_busy.get() + busy);
     }
 
     /// The task `header` was woken (maybe in an interrupt): a self-wake if it is being polled.
@@ -154,10 +144,9 @@ impl Executor {
             return None;
         }
         self.last_sample.store(now, Relaxed);
-        let started =
-            u64::from(self.started_high.load(Relaxed)) << 32 | u64::from(self.started_low.load(Relaxed));
+        let started = self.started.get();
         let elapsed = now_wide().saturating_sub(started);
-        let busy = self.retired_busy() + live_busy();
+        let busy = self.retired_busy.get() + live_busy();
         Some((clock::micros(elapsed.saturating_sub(busy)), clock::micros(elapsed)))
     }
 }
@@ -172,38 +161,31 @@ fn now_after_an_empty_round() -> Ticks {
 
 static EXECUTORS: [Executor; MAX_EXECUTORS] = [Executor::UNCLAIMED; MAX_EXECUTORS];
 
-/// The cell of executor `id`, if it has one. The first executor's is looked at first: most
-/// firmwares have one.
+/// The cell of executor `id` and its index (as [`claim`] gave it: the table says which executor
+/// polls each task), if it has one. The first executor's is looked at first: most firmwares have
+/// one.
 #[inline(always)]
-pub fn find(id: u32) -> Option<&'static Executor> {
-    let [first, others @ ..] = &EXECUTORS;
-    if first.id.load(Relaxed) == id {
-        return Some(first);
+pub fn find(id: u32) -> Option<(usize, &'static Executor)> {
+    if EXECUTORS[0].id.load(Relaxed) == id {
+        return Some((0, &EXECUTORS[0]));
     }
-    others.iter().find(|cell| cell.id.load(Relaxed) == id)
+    EXECUTORS.iter().enumerate().skip(1).find(|(_, cell)| cell.id.load(Relaxed) == id)
 }
 
 /// The cell of executor `id`, claimed now if it had none; its index, or `None` when every cell is
 /// taken.
 pub fn claim(_cs: CriticalSection<'_>, id: u32) -> Option<usize> {
-    if let Some(index) = EXECUTORS.iter().position(|cell| cell.id.load(Relaxed) == id) {
+    if let Some((index, _)) = find(id) {
         return Some(index);
     }
     let index = EXECUTORS.iter().position(|cell| cell.id.load(Relaxed) == UNCLAIMED)?;
     let cell = &EXECUTORS[index];
     let now = clock::now_wide();
-    cell.started_low.store(now as u32, Relaxed);
-    cell.started_high.store((now >> 32) as u32, Relaxed);
+    cell.started.set(now);
     cell.last_check.store(now as u32, Relaxed);
     cell.last_sample.store(now as u32, Relaxed);
     cell.id.store(id, Release);
     Some(index)
-}
-
-/// The index of executor `cell`, as [`claim`] gave it (the table says which executor polls each
-/// task).
-pub fn index_of(cell: &Executor) -> usize {
-    EXECUTORS.iter().position(|c| core::ptr::eq(c, cell)).unwrap_or(MAX_EXECUTORS)
 }
 
 #[cfg(test)]

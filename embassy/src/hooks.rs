@@ -8,7 +8,7 @@
 
 use crate::clock::{self, Ticks};
 use crate::executors;
-use crate::table::{MAX_TASKS, TABLE};
+use crate::table::TABLE;
 use crate::STATS_INTERVAL;
 use asyncmon_agent::observer;
 use asyncmon_protocol::device::{DeviceMessage, HostCommand, TaskId, TaskOutcome, NO_RUNNING_TASK};
@@ -44,7 +44,7 @@ fn announce(id: TaskId, header: u32) {
 /// counters, then its end (embassy tasks return `()`: they complete).
 #[no_mangle]
 fn _embassy_trace_task_end(executor_id: u32, task_id: u32) {
-    let (Some(executor), Some(place)) = (executors::find(executor_id), TABLE.find(task_id)) else {
+    let (Some((_, executor)), Some(place)) = (executors::find(executor_id), TABLE.find(task_id)) else {
         return;
     };
     let entry = TABLE.entry(place);
@@ -65,7 +65,7 @@ fn _embassy_trace_task_end(executor_id: u32, task_id: u32) {
 /// A poll begins: which task, and when; the running task for a panic frame.
 #[no_mangle]
 fn _embassy_trace_task_exec_begin(executor_id: u32, task_id: u32) {
-    let Some(executor) = executors::find(executor_id) else { return };
+    let Some((_, executor)) = executors::find(executor_id) else { return };
     let place = TABLE.find(task_id);
     let id = place.map_or(NO_RUNNING_TASK, |p| TABLE.entry(p).id());
     executor.poll_begins(place, task_id, id);
@@ -74,7 +74,7 @@ fn _embassy_trace_task_exec_begin(executor_id: u32, task_id: u32) {
 /// A poll ended: counted and timed in the task's counters.
 #[no_mangle]
 fn _embassy_trace_task_exec_end(executor_id: u32, _task_id: u32) {
-    let Some(executor) = executors::find(executor_id) else { return };
+    let Some((_, executor)) = executors::find(executor_id) else { return };
     let end = clock::now();
     if let Some((place, start, woke_itself)) = executor.poll_ends(end) {
         TABLE.entry(place).poll_ended(start, end, woke_itself);
@@ -84,7 +84,7 @@ fn _embassy_trace_task_exec_end(executor_id: u32, _task_id: u32) {
 /// A task was woken (maybe in an interrupt): a self-wake if it is the one being polled.
 #[no_mangle]
 fn _embassy_trace_task_ready_begin(executor_id: u32, task_id: u32) {
-    if let Some(executor) = executors::find(executor_id) {
+    if let Some((_, executor)) = executors::find(executor_id) {
         executor.woken(task_id);
     }
 }
@@ -98,10 +98,10 @@ fn _embassy_trace_poll_start(_executor_id: u32) {}
 /// take the host's commands.
 #[no_mangle]
 fn _embassy_trace_executor_idle(executor_id: u32) {
-    let Some(executor) = executors::find(executor_id) else { return };
+    let Some((index, executor)) = executors::find(executor_id) else { return };
     let Some(now) = executor.idle_check_due(IDLE_CHECK_TICKS) else { return };
     if observer::link_ready() {
-        look_around(executors::index_of(executor), executor, now);
+        look_around(index, executor, now);
     }
 }
 
@@ -145,7 +145,6 @@ pub(crate) fn announce_all() -> u32 {
         announce(entry.id(), header);
         announced += 1;
     }
-    debug_assert!(announced as usize <= MAX_TASKS);
     announced
 }
 

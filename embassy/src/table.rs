@@ -11,9 +11,9 @@
 //! Times are the executor's clock's ticks, low 32 bits (a poll or an interval is far shorter than
 //! a wrap: 71 minutes at 1 MHz); the busy total keeps its carries.
 
-use crate::clock::{micros, Ticks};
+use crate::clock::{micros, Ticks, Wide};
 use asyncmon_protocol::device::{TaskId, TaskRunState, TaskStats};
-use core::sync::atomic::{AtomicU32, Ordering::*};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering::*};
 use critical_section::CriticalSection;
 
 /// How many tasks can be watched at once (48 bytes of RAM each); a task past it is counted, not
@@ -42,8 +42,7 @@ pub struct Entry {
     /// The executor that polls it ([`crate::executors`]' index).
     executor: AtomicU32,
     polls: AtomicU32,
-    busy_low: AtomicU32,
-    busy_high: AtomicU32,
+    busy: Wide,
     max_poll: AtomicU32,
     self_wakes: AtomicU32,
     last_poll_end: AtomicU32,
@@ -51,7 +50,7 @@ pub struct Entry {
     sampled_polls: AtomicU32,
     last_sample: AtomicU32,
     /// No sample was sent yet (the first is due at once).
-    never_sampled: AtomicU32,
+    never_sampled: AtomicBool,
 }
 
 impl Entry {
@@ -61,14 +60,13 @@ impl Entry {
         id: AtomicU32::new(0),
         executor: AtomicU32::new(0),
         polls: AtomicU32::new(0),
-        busy_low: AtomicU32::new(0),
-        busy_high: AtomicU32::new(0),
+        busy: Wide::new(),
         max_poll: AtomicU32::new(0),
         self_wakes: AtomicU32::new(0),
         last_poll_end: AtomicU32::new(0),
         sampled_polls: AtomicU32::new(0),
         last_sample: AtomicU32::new(0),
-        never_sampled: AtomicU32::new(0),
+        never_sampled: AtomicBool::new(false),
     };
 
     /// The id the host knows it by.
@@ -87,11 +85,7 @@ impl Entry {
     pub fn poll_ended(&self, start: Ticks, end: Ticks, woke_itself: bool) {
         let took = end.wrapping_sub(start);
         self.polls.store(self.polls.load(Relaxed).wrapping_add(1), Relaxed);
-        let (low, carry) = self.busy_low.load(Relaxed).overflowing_add(took);
-        self.busy_low.store(low, Relaxed);
-        if carry {
-            self.busy_high.store(self.busy_high.load(Relaxed).wrapping_add(1), Relaxed);
-        }
+        self.busy.add(took);
         if took > self.max_poll.load(Relaxed) {
             self.max_poll.store(took, Relaxed);
         }
@@ -103,14 +97,14 @@ impl Entry {
 
     /// The time spent in its polls, in ticks.
     pub fn busy(&self) -> u64 {
-        u64::from(self.busy_high.load(Relaxed)) << 32 | u64::from(self.busy_low.load(Relaxed))
+        self.busy.get()
     }
 
     /// Its counters at `now`, when they changed since the last sample and one is due (at most one
     /// every `interval` ticks), or `always` (its end). Only its executor calls this.
     pub fn sample(&self, now: Ticks, interval: Ticks, always: bool) -> Option<TaskStats> {
         let polls = self.polls.load(Relaxed);
-        let never = self.never_sampled.load(Relaxed) != 0;
+        let never = self.never_sampled.load(Relaxed);
         let changed = never || polls != self.sampled_polls.load(Relaxed);
         let due = never || now.wrapping_sub(self.last_sample.load(Relaxed)) >= interval;
         if !(always || changed && due) {
@@ -118,7 +112,7 @@ impl Entry {
         }
         self.sampled_polls.store(polls, Relaxed);
         self.last_sample.store(now, Relaxed);
-        self.never_sampled.store(0, Relaxed);
+        self.never_sampled.store(false, Relaxed);
         let busy = self.busy();
         let since_end = if polls == 0 { 0 } else { now.wrapping_sub(self.last_poll_end.load(Relaxed)) };
         Some(TaskStats {
@@ -186,8 +180,6 @@ impl Table {
         entry.header.store(FREED, Relaxed);
         for counter in [
             &entry.polls,
-            &entry.busy_low,
-            &entry.busy_high,
             &entry.max_poll,
             &entry.self_wakes,
             &entry.last_poll_end,
@@ -196,7 +188,8 @@ impl Table {
         ] {
             counter.store(0, Relaxed);
         }
-        entry.never_sampled.store(1, Relaxed);
+        entry.busy.set(0);
+        entry.never_sampled.store(true, Relaxed);
         entry.id.store(id, Relaxed);
         entry.executor.store(executor as u32, Relaxed);
         entry.header.store(header, Release);
