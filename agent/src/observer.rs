@@ -31,16 +31,17 @@ pub fn commands() -> heapless::Vec<HostCommand, 8> {
     crate::link::poll_commands()
 }
 
-/// Starts over with a host that knows nothing (after [`HostCommand::Resync`]): the interned strings
-/// are forgotten and the hello is sent again; the observer then announces its tasks.
+/// Starts over with a host that knows nothing (after [`HostCommand::Resync`]): the hello is sent
+/// again; the observer then announces its tasks. (An observer's frames carry no interned strings,
+/// so there are none to forget, and its firmware keeps no table of them.)
 pub fn resync() {
-    crate::link::resync();
+    crate::link::say_hello_again();
 }
 
 /// A roll call's answer starts ([`HostCommand::RollCall`]): announce each running task, then call
 /// [`end_roll_call`].
 pub fn start_roll_call() {
-    crate::link::start_roll_call();
+    crate::link::send(&DeviceMessage::RollCallStarted);
 }
 
 /// A roll call's answer is complete: `announced` tasks were named.

@@ -11,7 +11,7 @@ use asyncmon_daemon::device_link::DeviceLink;
 use asyncmon_daemon::memory::{FakeMemory, TargetMemory};
 use asyncmon_daemon::rtt::{ControlBlock, PointerWidth, UpChannel, RTT_ID};
 use asyncmon_protocol::device::*;
-use asyncmon_protocol::frame::{encode, MAX_FRAME, MAX_PAYLOAD};
+use asyncmon_protocol::frame::{encode, MAX_FRAME};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::time::Instant;
 
@@ -36,10 +36,9 @@ fn memory() -> FakeMemory {
 
 /// A realistic mix: spawns, endings and failures with interned strings, as the demo sends them.
 fn frames() -> Vec<u8> {
-    let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
+    let mut out = [0; MAX_FRAME];
     let mut bytes = Vec::new();
-    let mut push =
-        |msg: &DeviceMessage<'_>| bytes.extend_from_slice(encode(msg, &mut scratch, &mut out).unwrap());
+    let mut push = |msg: &DeviceMessage<'_>| bytes.extend_from_slice(encode(msg, &mut out).unwrap());
     push(&DeviceMessage::DefineText { id: 0, text: Text::Inline("sensor_poll") });
     push(&DeviceMessage::DefineText { id: 1, text: Text::Inline("src/main.rs") });
     for id in 1..200u32 {

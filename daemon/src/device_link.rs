@@ -546,11 +546,11 @@ impl DeviceLink {
 mod tests {
     use super::*;
     use crate::memory::FakeMemory;
-    use asyncmon_protocol::frame::{encode, MAX_PAYLOAD};
+    use asyncmon_protocol::frame::encode;
 
     fn frame(msg: &DeviceMessage<'_>) -> Vec<u8> {
-        let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
-        encode(msg, &mut scratch, &mut out).unwrap().to_vec()
+        let mut out = [0; MAX_FRAME];
+        encode(msg, &mut out).unwrap().to_vec()
     }
 
     fn memory_with(text: &str) -> FakeMemory {
@@ -705,11 +705,11 @@ mod tests {
 mod interning_tests {
     use super::*;
     use crate::memory::FakeMemory;
-    use asyncmon_protocol::frame::{encode, MAX_PAYLOAD};
+    use asyncmon_protocol::frame::encode;
 
     fn frame(msg: &DeviceMessage<'_>) -> Vec<u8> {
-        let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
-        encode(msg, &mut scratch, &mut out).unwrap().to_vec()
+        let mut out = [0; MAX_FRAME];
+        encode(msg, &mut out).unwrap().to_vec()
     }
 
     fn spawned(name: Text<'static>) -> DeviceMessage<'static> {

@@ -7,7 +7,7 @@ use asyncmon_daemon::client::Client;
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
 use asyncmon_protocol::decoder::{Decoded, FrameDecoder};
 use asyncmon_protocol::device::*;
-use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
+use asyncmon_protocol::frame::{self, MAX_FRAME};
 use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent, SessionState};
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -31,8 +31,8 @@ fn elf_address_of(path: &std::path::Path, needle: &str) -> u64 {
 }
 
 fn frame_of(msg: &DeviceMessage<'_>) -> Vec<u8> {
-    let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
-    frame::encode(msg, &mut scratch, &mut out).unwrap().to_vec()
+    let mut out = [0u8; MAX_FRAME];
+    frame::encode(msg, &mut out).unwrap().to_vec()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

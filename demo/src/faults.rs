@@ -3,7 +3,7 @@
 
 use asyncmon_agent::link;
 use asyncmon_protocol::device::{DeviceMessage, Hello, Text, PROTOCOL_VERSION};
-use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
+use asyncmon_protocol::frame::{self, MAX_FRAME};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -47,8 +47,8 @@ pub const WRONG_VERSION: u16 = PROTOCOL_VERSION + 98;
 pub const EXIT_MID_FRAME_CODE: i32 = 3;
 
 fn frame_of(msg: &DeviceMessage<'_>) -> Vec<u8> {
-    let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
-    frame::encode(msg, &mut scratch, &mut out).expect("fits").to_vec()
+    let mut out = [0u8; MAX_FRAME];
+    frame::encode(msg, &mut out).expect("fits").to_vec()
 }
 
 /// Runs the fault firmware `name`; `None` if there is none by that name.

@@ -9,7 +9,7 @@
 
 use asyncmon_protocol::decoder::{Decoded, FrameDecoder};
 use asyncmon_protocol::device::{DeviceMessage, TaskOutcome};
-use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
+use asyncmon_protocol::frame::{self, MAX_FRAME};
 use libfuzzer_sys::fuzz_target;
 
 fn message(seed: u32) -> DeviceMessage<'static> {
@@ -32,8 +32,8 @@ fuzz_target!(|data: &[u8]| {
         let garbage = &rest[5..5 + garbage_len];
         rest = &rest[5 + garbage_len..];
         let msg = message(seed);
-        let (mut scratch, mut out) = ([0u8; MAX_PAYLOAD + 4], [0u8; MAX_FRAME]);
-        let encoded = frame::encode(&msg, &mut scratch, &mut out).expect("small messages encode");
+        let mut out = [0u8; MAX_FRAME];
+        let encoded = frame::encode(&msg, &mut out).expect("small messages encode");
         // Garbage before a frame may join it (if it holds no 0x00); the frame after garbage that
         // ends in 0x00 is intact again.
         let clean = previous_clean;
@@ -57,8 +57,8 @@ fuzz_target!(|data: &[u8]| {
                     }
                     DeviceMessage::FramesLost { count } => decoded.push(DeviceMessage::FramesLost { count }),
                     other => {
-                        let (mut scratch, mut out) = ([0u8; MAX_PAYLOAD + 4], [0u8; MAX_FRAME]);
-                        let _ = frame::encode(&other, &mut scratch, &mut out);
+                        let mut out = [0u8; MAX_FRAME];
+                        let _ = frame::encode(&other, &mut out);
                     }
                 }
             }

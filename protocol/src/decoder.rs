@@ -4,7 +4,7 @@
 //! fails is reported as rejected with its size and reason, and decoding resumes at the next frame
 //! boundary, so garbage or a lost fragment costs at most the frame it touched.
 
-use crate::frame::FRAME_CRC;
+use crate::crc32;
 
 /// Why bytes were thrown away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +98,7 @@ impl<const N: usize> FrameDecoder<N> {
                     Ok(n) => {
                         let (payload, crc) = self.buf[..n].split_at(n - 4);
                         let sent = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
-                        if FRAME_CRC.checksum(payload) == sent {
+                        if crc32::checksum(payload) == sent {
                             on(Decoded::Frame(payload));
                         } else {
                             on(Decoded::Rejected { bytes: total, reason: Rejection::Crc });
@@ -116,12 +116,12 @@ impl<const N: usize> FrameDecoder<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::{encode, MAX_FRAME, MAX_PAYLOAD};
+    use crate::frame::{encode, MAX_FRAME};
     use crate::DeviceMessage;
 
     fn frame(count: u32) -> ([u8; MAX_FRAME], usize) {
-        let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
-        let len = encode(&DeviceMessage::FramesLost { count }, &mut scratch, &mut out).unwrap().len();
+        let mut out = [0; MAX_FRAME];
+        let len = encode(&DeviceMessage::FramesLost { count }, &mut out).unwrap().len();
         (out, len)
     }
 

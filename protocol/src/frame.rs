@@ -2,12 +2,11 @@
 //! terminated by a `0x00` byte.
 //!
 //! The agent encodes each message into one frame and writes it to RTT in one call, so a full buffer
-//! drops a frame whole instead of leaving half of one behind.
+//! drops a frame whole instead of leaving half of one behind. Messages are written by
+//! [`crate::wire`] (postcard's layout by hand, the CRC by [`crate::crc32`]) and read with postcard.
 
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
-
-/// The CRC that seals every frame (CRC-32/ISO-HDLC, the common "CRC-32").
-pub const FRAME_CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+use crate::wire::{Encode, Writer};
+use serde::{de::DeserializeOwned, Deserialize};
 
 /// The largest postcard encoding of one message, in bytes (before the CRC and COBS).
 pub const MAX_PAYLOAD: usize = 480;
@@ -33,24 +32,14 @@ impl core::fmt::Display for FrameError {
     }
 }
 
-/// Scratch space for [`encode`]: the unencoded payload and CRC.
-pub type EncodeScratch = [u8; MAX_PAYLOAD + 4];
-
 /// Encodes `msg` as one complete frame into `out` and returns the frame (terminator included).
 ///
 /// `out` should be [`MAX_FRAME`] bytes; a smaller buffer returns [`FrameError::TooLarge`] for messages
-/// that do not fit it.
-pub fn encode<'o, T: Serialize>(
-    msg: &T,
-    scratch: &mut EncodeScratch,
-    out: &'o mut [u8],
-) -> Result<&'o [u8], FrameError> {
-    let payload_len =
-        postcard::to_slice(msg, &mut scratch[..MAX_PAYLOAD]).map_err(|_| FrameError::TooLarge)?.len();
-    let crc = FRAME_CRC.checksum(&scratch[..payload_len]);
-    scratch[payload_len..payload_len + 4].copy_from_slice(&crc.to_le_bytes());
-    let sealed = &scratch[..payload_len + 4];
-    let encoded = cobs::try_encode(sealed, out).map_err(|_| FrameError::TooLarge)?;
+/// that do not fit it, as does a message longer than [`MAX_PAYLOAD`].
+pub fn encode<'o>(msg: &(impl Encode + ?Sized), out: &'o mut [u8]) -> Result<&'o [u8], FrameError> {
+    let mut writer = Writer::new(&mut *out);
+    msg.encode(&mut writer);
+    let encoded = writer.finish().ok_or(FrameError::TooLarge)?;
     if encoded >= out.len() {
         return Err(FrameError::TooLarge);
     }
@@ -85,10 +74,24 @@ mod tests {
     #[test]
     fn frame_ends_with_its_only_zero_byte() {
         let msg = DeviceMessage::FramesLost { count: 0 };
-        let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
-        let frame = encode(&msg, &mut scratch, &mut out).unwrap();
+        let mut out = [0; MAX_FRAME];
+        let frame = encode(&msg, &mut out).unwrap();
         assert_eq!(frame.last(), Some(&0));
         assert!(!frame[..frame.len() - 1].contains(&0));
+    }
+
+    #[test]
+    fn a_message_longer_than_a_payload_or_the_buffer_is_refused() {
+        let long = [b'x'; MAX_PAYLOAD];
+        let text = Text::Inline(core::str::from_utf8(&long).unwrap());
+        let msg = DeviceMessage::Hello(Hello { version: 1, firmware: text, build_id: text });
+        let mut out = [0; MAX_FRAME * 2];
+        assert_eq!(encode(&msg, &mut out), Err(FrameError::TooLarge));
+        let mut small = [0; 4];
+        assert_eq!(encode(&DeviceMessage::FramesLost { count: 1 }, &mut small), Err(FrameError::TooLarge));
+        let mut exact = [0; 8];
+        let frame = encode(&DeviceMessage::FramesLost { count: 1 }, &mut exact).unwrap();
+        assert_eq!(frame.len(), 8, "two payload bytes, four of CRC, a COBS code and the end");
     }
 
     #[test]

@@ -27,6 +27,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod crc32;
 pub mod decoder;
 pub mod device;
 pub mod doorbell;
@@ -34,5 +35,6 @@ pub mod frame;
 #[cfg(feature = "host")]
 pub mod host;
 pub mod rtt;
+pub mod wire;
 
 pub use device::{DeviceMessage, HostCommand, PROTOCOL_VERSION};

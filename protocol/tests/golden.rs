@@ -1,15 +1,33 @@
 //! Golden bytes: the postcard encoding of every device-link message is pinned, so a change to the
-//! wire is always deliberate (firmware in the field keeps speaking the old bytes).
+//! wire is always deliberate (firmware in the field keeps speaking the old bytes). The bytes are
+//! checked twice: as serde and postcard write them (the host's decoder reads that layout) and as the
+//! agent writes them by hand (`asyncmon_protocol::wire`, inside a frame).
 
+use asyncmon_protocol::decoder::{Decoded, FrameDecoder};
 use asyncmon_protocol::device::*;
+use asyncmon_protocol::frame::{self, MAX_FRAME};
+use asyncmon_protocol::wire::Encode;
 
-fn hex(msg: &impl serde::Serialize) -> String {
-    let bytes = postcard::to_allocvec(msg).unwrap();
+fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn check(msg: impl serde::Serialize, expect: &str) {
-    assert_eq!(hex(&msg), expect, "the wire encoding changed");
+/// The payload of the frame the agent writes for `msg`.
+fn written_by_hand(msg: &impl Encode) -> Vec<u8> {
+    let mut out = [0u8; MAX_FRAME];
+    let frame = frame::encode(msg, &mut out).unwrap();
+    let mut payloads = Vec::new();
+    FrameDecoder::<MAX_FRAME>::new().feed(frame, |d| match d {
+        Decoded::Frame(p) => payloads.push(p.to_vec()),
+        Decoded::Rejected { reason, .. } => panic!("the agent's frame was rejected: {reason}"),
+    });
+    assert_eq!(payloads.len(), 1, "one frame");
+    payloads.remove(0)
+}
+
+fn check(msg: impl serde::Serialize + Encode, expect: &str) {
+    assert_eq!(hex(&postcard::to_allocvec(&msg).unwrap()), expect, "the wire encoding changed");
+    assert_eq!(hex(&written_by_hand(&msg)), expect, "the agent writes other bytes than serde");
 }
 
 const LOC: SourceLocation<'static> =
@@ -136,9 +154,8 @@ fn task_failure_with_every_string_interned() {
         path: FailurePath::Unretrieved,
     };
     check(msg.clone(), "0a020001020102020102037814010500");
-    let (mut scratch, mut out) =
-        ([0; asyncmon_protocol::frame::MAX_PAYLOAD + 4], [0; asyncmon_protocol::frame::MAX_FRAME]);
-    let frame = asyncmon_protocol::frame::encode(&msg, &mut scratch, &mut out).unwrap();
+    let mut out = [0u8; asyncmon_protocol::frame::MAX_FRAME];
+    let frame = asyncmon_protocol::frame::encode(&msg, &mut out).unwrap();
     assert!(frame.len() < 32, "a failure with interned strings is {} bytes on the wire", frame.len());
 }
 
@@ -211,4 +228,17 @@ fn stop_handled() {
 fn executor_stats() {
     // Variant 18, then the two durations as varints.
     check(DeviceMessage::ExecutorStats { idle_us: 900_000, elapsed_us: 1_000_000 }, "12a0f736c0843d");
+}
+
+#[test]
+fn the_agent_reads_every_command_as_it_was_written() {
+    let commands = [
+        HostCommand::Stop { request_id: 7 },
+        HostCommand::HardStop { request_id: u32::MAX },
+        HostCommand::Resync,
+        HostCommand::RollCall,
+    ];
+    for command in commands {
+        assert_eq!(HostCommand::from_payload(&written_by_hand(&command)), Some(command));
+    }
 }

@@ -3,7 +3,7 @@
 
 use asyncmon_protocol::decoder::{Decoded, FrameDecoder};
 use asyncmon_protocol::device::*;
-use asyncmon_protocol::frame::{decode, encode, MAX_FRAME, MAX_PAYLOAD};
+use asyncmon_protocol::frame::{decode, encode, MAX_FRAME};
 use proptest::prelude::*;
 
 fn text() -> impl Strategy<Value = Text<'static>> {
@@ -96,12 +96,51 @@ fn message() -> impl Strategy<Value = DeviceMessage<'static>> {
         (text(), proptest::option::of(exception_strategy()), any::<Option<u32>>(), path_strategy()).prop_map(
             |(message, exception, task, path)| DeviceMessage::TaskFailure { message, exception, task, path }
         ),
+        stats().prop_map(DeviceMessage::TaskStats),
+        Just(DeviceMessage::RollCallStarted),
+        any::<u32>().prop_map(|announced| DeviceMessage::RollCallDone { announced }),
+        (task(), any::<u32>(), any::<u32>()).prop_map(|(task, reserved_bytes, future_bytes)| {
+            DeviceMessage::SpawnedSized { task, reserved_bytes, future_bytes }
+        }),
+        (task(), any::<u32>(), any::<u32>(), any::<(u64, u64)>()).prop_map(
+            |(task, reserved_bytes, future_bytes, (addr, type_marker))| DeviceMessage::SpawnedAt {
+                task,
+                reserved_bytes,
+                future_bytes,
+                future: FutureLocation { addr, type_marker },
+            }
+        ),
+        (any::<u32>(), any::<u64>())
+            .prop_map(|(id, header)| DeviceMessage::EmbassyTaskSpawned { id, header }),
+        any::<(u32, bool, bool)>().prop_map(|(request_id, hook_ran, hard)| DeviceMessage::StopHandled {
+            request_id,
+            hook_ran,
+            hard
+        }),
+        any::<(u64, u64)>()
+            .prop_map(|(idle_us, elapsed_us)| DeviceMessage::ExecutorStats { idle_us, elapsed_us }),
     ]
 }
 
+fn stats() -> impl Strategy<Value = TaskStats> {
+    let state =
+        prop_oneof![Just(TaskRunState::Waiting), Just(TaskRunState::Ready), Just(TaskRunState::Cancelling)];
+    (any::<(u32, u32, u64, u32, u32, u32)>(), state).prop_map(
+        |((task, polls, busy_us, max_poll_us, self_wakes, idle_us), state)| TaskStats {
+            task,
+            polls,
+            busy_us,
+            max_poll_us,
+            self_wakes,
+            idle_us,
+            state,
+        },
+    )
+}
+
 fn encoded(msg: &DeviceMessage<'_>) -> Vec<u8> {
-    let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
-    encode(msg, &mut scratch, &mut out).expect("every message fits a frame").to_vec()
+    let mut out = [0; MAX_FRAME];
+    encode(msg, &mut out).expect("every message fits a frame").to_vec()
 }
 
 /// Every payload the decoder yields for `bytes`.
@@ -117,6 +156,12 @@ fn decode_all(bytes: &[u8]) -> Vec<Vec<u8>> {
 }
 
 proptest! {
+    #[test]
+    fn the_agent_writes_the_bytes_serde_writes(msg in message()) {
+        let frames = decode_all(&encoded(&msg));
+        prop_assert_eq!(&frames[0], &postcard::to_allocvec(&msg).unwrap());
+    }
+
     #[test]
     fn every_message_round_trips_through_a_frame(msg in message()) {
         let frames = decode_all(&encoded(&msg));

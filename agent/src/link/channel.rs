@@ -1,15 +1,12 @@
-//! The link's state: the RTT channels, the count of dropped frames, the encode buffers and the
-//! table of interned strings.
+//! The link's state: the RTT channels, the count of dropped frames and the frame buffer.
 
 use asyncmon_protocol::decoder::{Decoded, FrameDecoder};
 use asyncmon_protocol::device::{DeviceMessage, Text};
-use asyncmon_protocol::frame::{self, EncodeScratch, MAX_FRAME, MAX_PAYLOAD};
+use asyncmon_protocol::frame::{self, MAX_FRAME};
 use rtt_target::{DownChannel, UpChannel};
 
 /// The largest control frame the agent accepts.
 const MAX_CONTROL_FRAME: usize = 32;
-/// How many static strings get short ids; later ones travel as plain references.
-pub(crate) const MAX_INTERNED: usize = 64;
 
 pub(crate) struct Link {
     up: UpChannel,
@@ -20,10 +17,7 @@ pub(crate) struct Link {
     pub produced: u64,
     pub dropped: u64,
     control: FrameDecoder<MAX_CONTROL_FRAME>,
-    scratch: EncodeScratch,
     out: [u8; MAX_FRAME],
-    /// Interned strings by (address, length); the index is the id.
-    interned: heapless::Vec<(usize, usize), MAX_INTERNED>,
     /// The hello, to say again on a resync.
     pub hello: Option<(&'static str, &'static str)>,
 }
@@ -37,16 +31,9 @@ impl Link {
             produced: 0,
             dropped: 0,
             control: FrameDecoder::new(),
-            scratch: [0; MAX_PAYLOAD + 4],
             out: [0; MAX_FRAME],
-            interned: heapless::Vec::new(),
             hello: None,
         }
-    }
-
-    /// Forgets the interned strings (the host that knew them is gone).
-    pub fn forget_interned(&mut self) {
-        self.interned.clear();
     }
 
     /// Writes `msg` as one frame, preceded by the count of frames lost before it; returns whether
@@ -70,30 +57,15 @@ impl Link {
     }
 
     fn write(&mut self, msg: &DeviceMessage<'_>) -> bool {
-        match frame::encode(msg, &mut self.scratch, &mut self.out) {
+        match frame::encode(msg, &mut self.out) {
             Ok(bytes) => self.up.write(bytes) == bytes.len(),
             Err(_) => false,
         }
     }
 
-    /// A short reference to `s`: its id, defining it first when it is new. Falls back to the plain
-    /// static reference when the table is full or the definition could not be written, so the host
-    /// can always resolve what it gets.
+    /// A short reference to `s` (see [`super::interned`]).
     pub fn intern(&mut self, s: &'static str) -> Text<'static> {
-        let key = (s.as_ptr() as usize, s.len());
-        if let Some(id) = self.interned.iter().position(|k| *k == key) {
-            return Text::Interned(id as u16);
-        }
-        if self.interned.is_full() {
-            return Text::from_static(s);
-        }
-        let id = self.interned.len() as u16;
-        if self.send(&DeviceMessage::DefineText { id, text: Text::from_static(s) }) {
-            let _ = self.interned.push(key);
-            Text::Interned(id)
-        } else {
-            Text::from_static(s)
-        }
+        super::interned::intern(self, s)
     }
 
     pub fn write_raw(&mut self, bytes: &[u8]) -> bool {

@@ -1,13 +1,15 @@
 //! asyncmon's own RTT control block, [`asyncmon_protocol::rtt::SYMBOL`]: SEGGER's layout, its own
 //! symbol and id, so that the firmware's `_SEGGER_RTT` (defmt-rtt's, say) stays the firmware's.
 //!
-//! Channels: up `asyncmon` (frames), `log` (text), with the `defmt` feature `defmt`; down
-//! `asyncmon-control`. Every up channel is non-blocking (a full buffer drops what does not fit).
+//! Channels: up `asyncmon` (frames), with the `log-channel` feature `log` (text), with the `defmt`
+//! feature `defmt`; down `asyncmon-control`. Every up channel is non-blocking (a full buffer drops what does not fit).
 //! The channels are written through `rtt-target`'s channel code; only the block is ours.
 
 #[cfg(feature = "defmt")]
 use asyncmon_protocol::rtt::DEFMT_CHANNEL;
-use asyncmon_protocol::rtt::{DOWN_CHANNEL, ID, LOG_CHANNEL, UP_CHANNEL};
+#[cfg(feature = "log-channel")]
+use asyncmon_protocol::rtt::LOG_CHANNEL;
+use asyncmon_protocol::rtt::{DOWN_CHANNEL, ID, UP_CHANNEL};
 use core::mem::MaybeUninit;
 use core::ptr::{addr_of_mut, write_volatile};
 use rtt_target::rtt::RttChannel;
@@ -16,14 +18,13 @@ use rtt_target::{ChannelMode, DownChannel, UpChannel};
 /// The up buffer size: a failure frame (at most ~330 bytes) always fits an empty buffer.
 pub const UP_BUFFER_BYTES: usize = 1024;
 /// The text log and defmt buffers' size.
+#[cfg(any(feature = "log-channel", feature = "defmt"))]
 pub const LOG_BUFFER_BYTES: usize = 1024;
 /// The down buffer size: several stop frames (about 12 bytes each).
 pub const DOWN_BUFFER_BYTES: usize = 64;
 
-#[cfg(not(feature = "defmt"))]
-const UP_CHANNELS: usize = 2;
-#[cfg(feature = "defmt")]
-const UP_CHANNELS: usize = 3;
+/// asyncmon's, then the optional ones in order: `log`, `defmt`.
+const UP_CHANNELS: usize = 1 + cfg!(feature = "log-channel") as usize + cfg!(feature = "defmt") as usize;
 
 /// SEGGER's header: the id, then how many channels follow in each direction.
 #[repr(C)]
@@ -45,6 +46,7 @@ struct ControlBlock {
 #[export_name = "_ASYNCMON_RTT"]
 static mut CONTROL_BLOCK: MaybeUninit<ControlBlock> = MaybeUninit::uninit();
 static mut UP_BUFFER: MaybeUninit<[u8; UP_BUFFER_BYTES]> = MaybeUninit::uninit();
+#[cfg(feature = "log-channel")]
 static mut LOG_BUFFER: MaybeUninit<[u8; LOG_BUFFER_BYTES]> = MaybeUninit::uninit();
 #[cfg(feature = "defmt")]
 static mut DEFMT_BUFFER: MaybeUninit<[u8; LOG_BUFFER_BYTES]> = MaybeUninit::uninit();
@@ -53,6 +55,7 @@ static mut DOWN_BUFFER: MaybeUninit<[u8; DOWN_BUFFER_BYTES]> = MaybeUninit::unin
 /// The channels of the block, once made.
 pub(crate) struct Channels {
     pub up: UpChannel,
+    #[cfg(feature = "log-channel")]
     pub log: UpChannel,
     #[cfg(feature = "defmt")]
     pub defmt: UpChannel,
@@ -93,13 +96,15 @@ pub(crate) unsafe fn init() -> Channels {
         let up = addr_of_mut!((*cb).up).cast::<RttChannel>();
         let down = addr_of_mut!((*cb).down).cast::<RttChannel>();
         (*up).init(c_name!(UP_CHANNEL), ChannelMode::NoBlockSkip, buffer(addr_of_mut!(UP_BUFFER)));
-        (*up.add(1)).init(c_name!(LOG_CHANNEL), ChannelMode::NoBlockSkip, buffer(addr_of_mut!(LOG_BUFFER)));
+        #[cfg(feature = "log-channel")]
+        let log = up.add(1);
+        #[cfg(feature = "log-channel")]
+        (*log).init(c_name!(LOG_CHANNEL), ChannelMode::NoBlockSkip, buffer(addr_of_mut!(LOG_BUFFER)));
+        // The last, when there.
         #[cfg(feature = "defmt")]
-        (*up.add(2)).init(
-            c_name!(DEFMT_CHANNEL),
-            ChannelMode::NoBlockSkip,
-            buffer(addr_of_mut!(DEFMT_BUFFER)),
-        );
+        let defmt = up.add(UP_CHANNELS - 1);
+        #[cfg(feature = "defmt")]
+        (*defmt).init(c_name!(DEFMT_CHANNEL), ChannelMode::NoBlockSkip, buffer(addr_of_mut!(DEFMT_BUFFER)));
         (*down).init(c_name!(DOWN_CHANNEL), ChannelMode::NoBlockSkip, buffer(addr_of_mut!(DOWN_BUFFER)));
         let header = addr_of_mut!((*cb).header);
         write_volatile(addr_of_mut!((*header).max_up_channels), UP_CHANNELS);
@@ -111,9 +116,10 @@ pub(crate) unsafe fn init() -> Channels {
         }
         Channels {
             up: UpChannel::new(up),
-            log: UpChannel::new(up.add(1)),
+            #[cfg(feature = "log-channel")]
+            log: UpChannel::new(log),
             #[cfg(feature = "defmt")]
-            defmt: UpChannel::new(up.add(2)),
+            defmt: UpChannel::new(defmt),
             down: DownChannel::new(down),
         }
     }

@@ -7,8 +7,8 @@
 //! does not fit the up buffer is dropped whole and counted, and the count is sent (as
 //! `FramesLost`) ahead of the next frame that fits. Before `init`, sends do nothing.
 //!
-//! A second up channel, [`LOG_CHANNEL_NAME`], carries the firmware's own text logs:
-//! `rtt_target::rprintln!` prints there.
+//! A second up channel, [`LOG_CHANNEL_NAME`] (the `log-channel` feature, on by default), carries the
+//! firmware's own text logs: `rtt_target::rprintln!` prints there.
 //!
 //! Static strings are interned: the first time a task name, file path or type name is sent, a
 //! `DefineText` frame gives it a short id, and later frames carry only the id.
@@ -16,11 +16,11 @@
 mod channel;
 mod control_block;
 pub mod doorbell;
+mod interned;
 mod reports;
 
 use asyncmon_protocol::decoder::Decoded;
 use asyncmon_protocol::device::{DeviceMessage, Hello, HostCommand, Text, PROTOCOL_VERSION};
-use asyncmon_protocol::frame;
 use channel::Link;
 use core::cell::RefCell;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -63,19 +63,20 @@ fn send_hello(link: &mut Link) {
 /// Starts over with a host that knows nothing: forget the interned strings and say hello again.
 /// The executor then announces its running tasks.
 pub(crate) fn resync() {
-    with_link(|link| {
-        link.forget_interned();
-        send_hello(link);
-    });
+    interned::forget();
+    say_hello_again();
+}
+
+/// Says hello again (the interned strings are the caller's to forget).
+pub(crate) fn say_hello_again() {
+    with_link(send_hello);
 }
 
 /// Answers a roll call in the same session: forget the interned strings (their definitions may be
 /// among the lost frames) and open the list of running tasks the caller then sends.
 pub(crate) fn start_roll_call() {
-    with_link(|link| {
-        link.forget_interned();
-        link.send(&DeviceMessage::RollCallStarted);
-    });
+    interned::forget();
+    send(&DeviceMessage::RollCallStarted);
 }
 
 /// Closes a roll call that named `announced` tasks.
@@ -98,6 +99,7 @@ pub fn init_without_hello() {
     rtt_target::set_defmt_channel(channels.defmt);
     // The firmware's own text logs (`println!`) go to the "log" channel, which the daemon shows
     // beside the tasks; like the asyncmon channel, it never blocks.
+    #[cfg(feature = "log-channel")]
     rtt_target::set_print_channel(channels.log);
     let link = Link::new(channels.up, channels.down);
     critical_section::with(|cs| *LINK.borrow_ref_mut(cs) = Some(link));
@@ -105,7 +107,8 @@ pub fn init_without_hello() {
 }
 
 /// Prints one line on the firmware's text channel (`log`); what [`println!`](crate::println) expands
-/// to. Does nothing before [`init`]; never blocks (a full buffer drops the line).
+/// to. Does nothing before [`init`], or without the `log-channel` feature; never blocks (a full
+/// buffer drops the line).
 pub fn print_line(line: core::fmt::Arguments<'_>) {
     if LINK_READY.load(Ordering::Acquire) {
         rtt_target::rprintln!("{}", line);
@@ -175,7 +178,7 @@ pub(crate) fn poll_commands() -> heapless::Vec<HostCommand, 8> {
     with_link(|link| {
         link.read_control(|decoded| {
             if let Decoded::Frame(payload) = decoded {
-                if let Ok(cmd) = frame::decode::<HostCommand>(payload) {
+                if let Some(cmd) = HostCommand::from_payload(payload) {
                     let _ = commands.push(cmd);
                 }
             }

@@ -10,7 +10,7 @@ use asyncmon_daemon::backend::{locate_executable, locate_in_process};
 use asyncmon_daemon::device_link::DeviceLink;
 use asyncmon_daemon::memory::ProcessMemory;
 use asyncmon_daemon::rtt::{ControlBlock, DownChannel, UpChannel};
-use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
+use asyncmon_protocol::frame::{self, MAX_FRAME};
 use asyncmon_protocol::host::SessionEvent;
 use asyncmon_protocol::HostCommand;
 use core::panic::Location;
@@ -176,8 +176,8 @@ impl Host {
     }
 
     fn command(&mut self, command: HostCommand) {
-        let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
-        let frame = frame::encode(&command, &mut scratch, &mut out).unwrap();
+        let mut out = [0u8; MAX_FRAME];
+        let frame = frame::encode(&command, &mut out).unwrap();
         assert_eq!(self.down.write(&mut self.mem, frame).unwrap(), frame.len());
         // As the daemon does: the executor reads the command at once.
         assert!(self.doorbell.ring(&mut self.mem).unwrap(), "the agent has a doorbell on std");

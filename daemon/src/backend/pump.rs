@@ -25,7 +25,7 @@ use super::sink::Sink;
 use super::traces::TraceReader;
 use super::transport::{AfterReset, Transport};
 use crate::device_link::DeviceLink;
-use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
+use asyncmon_protocol::frame::{self, MAX_FRAME};
 use asyncmon_protocol::host::{AwaitTraces, Problem, SessionEvent, TargetState};
 use asyncmon_protocol::HostCommand;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
@@ -47,8 +47,8 @@ const HEALTHY_AFTER: Duration = Duration::from_secs(10);
 
 /// A host command as one device-link frame, for the control channel.
 pub fn control_frame(command: &HostCommand) -> Vec<u8> {
-    let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
-    frame::encode(command, &mut scratch, &mut out).expect("a control frame fits").to_vec()
+    let mut out = [0u8; MAX_FRAME];
+    frame::encode(command, &mut out).expect("a control frame fits").to_vec()
 }
 
 /// Runs `transport` in a pump on a thread of its own, publishing to `sink`, until `Shutdown`.

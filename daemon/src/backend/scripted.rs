@@ -214,14 +214,14 @@ impl Transport for Scripted {
 /// A hello frame of a firmware called "scripted".
 pub fn hello_frame() -> Vec<u8> {
     use asyncmon_protocol::device::{DeviceMessage, Hello, Text};
-    use asyncmon_protocol::frame::{self, MAX_FRAME, MAX_PAYLOAD};
+    use asyncmon_protocol::frame::{self, MAX_FRAME};
     let hello = DeviceMessage::Hello(Hello {
         version: asyncmon_protocol::PROTOCOL_VERSION,
         firmware: Text::Inline("scripted"),
         build_id: Text::Inline("1"),
     });
-    let (mut scratch, mut out) = ([0; MAX_PAYLOAD + 4], [0; MAX_FRAME]);
-    frame::encode(&hello, &mut scratch, &mut out).expect("a hello fits").to_vec()
+    let mut out = [0u8; MAX_FRAME];
+    frame::encode(&hello, &mut out).expect("a hello fits").to_vec()
 }
 
 /// A sink that holds the pump to its word: `Attached` only while the link is open, and the first
