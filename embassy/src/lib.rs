@@ -33,6 +33,8 @@ mod executors;
 mod hooks;
 mod table;
 
+#[doc(hidden)]
+pub use asyncmon_agent::link::read_everything_as_a_host_would;
 pub use embassy_time::Duration;
 use portable_atomic::{AtomicBool, AtomicPtr, Ordering};
 

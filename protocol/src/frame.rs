@@ -89,8 +89,7 @@ mod tests {
         assert_eq!(encode(&msg, &mut out), Err(FrameError::TooLarge));
         let mut small = [0; 4];
         assert_eq!(encode(&DeviceMessage::FramesLost { count: 1 }, &mut small), Err(FrameError::TooLarge));
-        let mut exact = [0; 8];
-        let frame = encode(&DeviceMessage::FramesLost { count: 1 }, &mut exact).unwrap();
+        let frame = encode(&DeviceMessage::FramesLost { count: 1 }, &mut out).unwrap();
         assert_eq!(frame.len(), 8, "two payload bytes, four of CRC, a COBS code and the end");
     }
 

@@ -24,7 +24,7 @@
 //! This crate does no I/O and knows no transport.
 #![no_std]
 
-#[cfg(feature = "std")]
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
 pub mod crc32;

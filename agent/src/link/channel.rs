@@ -1,9 +1,17 @@
 //! The link's state: the RTT channels, the count of dropped frames and the frame buffer.
+//!
+//! Once a frame did not fit, nothing more is encoded until the host has read: a board with no host
+//! attached (its up buffer full for good) pays a load and a compare a frame, not an encoding.
 
 use asyncmon_protocol::decoder::{Decoded, FrameDecoder};
 use asyncmon_protocol::device::{DeviceMessage, Text};
 use asyncmon_protocol::frame::{self, MAX_FRAME};
 use rtt_target::{DownChannel, UpChannel};
+
+use super::control_block;
+
+/// [`Link::stalled_at`] when the last frame fitted (no read offset is this large).
+const NOT_STALLED: usize = usize::MAX;
 
 /// The largest control frame the agent accepts.
 const MAX_CONTROL_FRAME: usize = 32;
@@ -18,6 +26,10 @@ pub(crate) struct Link {
     pub dropped: u64,
     control: FrameDecoder<MAX_CONTROL_FRAME>,
     out: [u8; MAX_FRAME],
+    /// The host's read offset in the up channel when a frame last did not fit; [`NOT_STALLED`]
+    /// once the host has read since. (A plain word, not an `Option`: a tag would give `Option<Link>`
+    /// a niche, and the link's `None` would no longer be zeros in `.bss` but 592 bytes of `.data`.)
+    stalled_at: usize,
     /// The hello, to say again on a resync.
     pub hello: Option<(&'static str, &'static str)>,
 }
@@ -32,6 +44,7 @@ impl Link {
             dropped: 0,
             control: FrameDecoder::new(),
             out: [0; MAX_FRAME],
+            stalled_at: NOT_STALLED,
             hello: None,
         }
     }
@@ -41,7 +54,7 @@ impl Link {
     pub fn send(&mut self, msg: &DeviceMessage<'_>) -> bool {
         self.report_losses();
         self.produced += 1;
-        let written = self.write(msg);
+        let written = !self.stalled() && self.write(msg);
         if !written {
             self.lost = self.lost.saturating_add(1);
             self.dropped += 1;
@@ -51,14 +64,28 @@ impl Link {
 
     /// Sends the count of frames lost since the last report, if any and if it fits now.
     pub fn report_losses(&mut self) {
-        if self.lost > 0 && self.write(&DeviceMessage::FramesLost { count: self.lost }) {
+        if self.lost > 0 && !self.stalled() && self.write(&DeviceMessage::FramesLost { count: self.lost }) {
             self.lost = 0;
         }
     }
 
+    /// A frame did not fit, and the host has not read since: the next would not fit either.
+    fn stalled(&mut self) -> bool {
+        if self.stalled_at != NOT_STALLED && self.stalled_at != control_block::up_read_offset() {
+            self.stalled_at = NOT_STALLED;
+        }
+        self.stalled_at != NOT_STALLED
+    }
+
     fn write(&mut self, msg: &DeviceMessage<'_>) -> bool {
         match frame::encode(msg, &mut self.out) {
-            Ok(bytes) => self.up.write(bytes) == bytes.len(),
+            Ok(bytes) => {
+                let written = self.up.write(bytes) == bytes.len();
+                if !written {
+                    self.stalled_at = control_block::up_read_offset();
+                }
+                written
+            }
             Err(_) => false,
         }
     }

@@ -11,7 +11,8 @@ use asyncmon_protocol::rtt::DEFMT_CHANNEL;
 use asyncmon_protocol::rtt::LOG_CHANNEL;
 use asyncmon_protocol::rtt::{DOWN_CHANNEL, ID, UP_CHANNEL};
 use core::mem::MaybeUninit;
-use core::ptr::{addr_of_mut, write_volatile};
+use core::ptr::{addr_of, addr_of_mut, write_volatile};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use rtt_target::rtt::RttChannel;
 use rtt_target::{ChannelMode, DownChannel, UpChannel};
 
@@ -51,6 +52,49 @@ static mut LOG_BUFFER: MaybeUninit<[u8; LOG_BUFFER_BYTES]> = MaybeUninit::uninit
 #[cfg(feature = "defmt")]
 static mut DEFMT_BUFFER: MaybeUninit<[u8; LOG_BUFFER_BYTES]> = MaybeUninit::uninit();
 static mut DOWN_BUFFER: MaybeUninit<[u8; DOWN_BUFFER_BYTES]> = MaybeUninit::uninit();
+
+/// SEGGER's layout of a channel, which `rtt-target`'s `RttChannel` keeps to itself: the host moves
+/// `read` (of an up channel), the firmware `write`.
+#[repr(C)]
+struct ChannelWords {
+    name: *const u8,
+    buffer: *mut u8,
+    size: usize,
+    write: AtomicUsize,
+    read: AtomicUsize,
+    flags: AtomicUsize,
+}
+
+const _: () = assert!(core::mem::size_of::<ChannelWords>() == core::mem::size_of::<RttChannel>());
+
+/// asyncmon's up channel, in SEGGER's layout.
+fn up_words() -> *const ChannelWords {
+    // SAFETY: only the address is taken; the channel is the block's first up channel.
+    unsafe { addr_of!((*addr_of!(CONTROL_BLOCK).cast::<ControlBlock>()).up).cast::<ChannelWords>() }
+}
+
+/// The host's read offset in asyncmon's up channel: it moves only when the host reads. Called
+/// once the block is made (by the link, which exists only after [`init`]).
+pub(crate) fn up_read_offset() -> usize {
+    // SAFETY: the block was made (see above); `read` is a word the host writes and we only load.
+    unsafe { (*up_words()).read.load(Ordering::Acquire) }
+}
+
+/// Marks everything written to asyncmon's up channel as read, as a host that keeps up does (on a
+/// board a probe reads it at no cost to the core). For the device-cost benchmark only, which has
+/// no host: its frames then cost what they cost with one. Does nothing before the link exists.
+#[doc(hidden)]
+pub fn read_everything_as_a_host_would() {
+    if !super::enabled() {
+        return;
+    }
+    // SAFETY: the block was made (the link exists); both offsets are words. Racing a real host
+    // would lose nothing it has not read yet: the benchmark has none.
+    unsafe {
+        let words = &*up_words();
+        words.read.store(words.write.load(Ordering::Acquire), Ordering::Release);
+    }
+}
 
 /// The channels of the block, once made.
 pub(crate) struct Channels {

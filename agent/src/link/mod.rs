@@ -30,7 +30,7 @@ pub(crate) use reports::*;
 
 pub use asyncmon_protocol::rtt::{DOWN_CHANNEL as DOWN_CHANNEL_NAME, LOG_CHANNEL as LOG_CHANNEL_NAME};
 pub use asyncmon_protocol::rtt::{SYMBOL as CONTROL_BLOCK_SYMBOL, UP_CHANNEL as UP_CHANNEL_NAME};
-pub use control_block::{DOWN_BUFFER_BYTES, UP_BUFFER_BYTES};
+pub use control_block::{read_everything_as_a_host_would, DOWN_BUFFER_BYTES, UP_BUFFER_BYTES};
 
 static LINK: Mutex<RefCell<Option<Link>>> = Mutex::new(RefCell::new(None));
 

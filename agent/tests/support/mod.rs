@@ -183,6 +183,11 @@ impl Host {
         assert!(self.doorbell.ring(&mut self.mem).unwrap(), "the agent has a doorbell on std");
     }
 
+    /// What the host's side of the link counted: frames decoded, frames the firmware said it lost.
+    pub fn link_stats(&self) -> asyncmon_protocol::host::LinkStats {
+        self.link.stats()
+    }
+
     /// Reads what the agent sent since the last read.
     pub fn read(&mut self) {
         let mut bytes = Vec::new();

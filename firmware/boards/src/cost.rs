@@ -30,6 +30,26 @@ const fn parse(digits: &str) -> u32 {
     value
 }
 
+/// Which of a firmware's measurements run: every one, or only the one `ASYNCMON_COST_ONLY` names
+/// at build time (`ping-pong` or `spawn`), so that an instruction trace holds one kind of round.
+pub fn measures(what: &str) -> bool {
+    option_env!("ASYNCMON_COST_ONLY").is_none_or(|only| only == what)
+}
+
+/// Said by the task a spawn round spawns, when it runs.
+static CHILD_RAN: Signal<CriticalSectionRawMutex, ()> = Signal::new();
+
+/// What the task of a spawn round does on embassy: says it ran, and ends (its storage is free
+/// again for the next round's spawn).
+pub fn child_ran() {
+    CHILD_RAN.signal(());
+}
+
+/// Waits until this spawn round's task ran.
+pub async fn child_finished() {
+    CHILD_RAN.wait().await;
+}
+
 /// Handed to the ponger each round.
 static PING: Signal<CriticalSectionRawMutex, ()> = Signal::new();
 /// Handed back.

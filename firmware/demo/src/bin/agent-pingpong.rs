@@ -1,6 +1,7 @@
 //! The device-cost benchmark's agent side (`.ci/device-cost`): the rounds of `embassy-pingpong`
-//! (two tasks hand a signal back and forth: 2 wakes and 2 polls a round) on the agent's executor,
-//! its link and exception routing linked in, counted under QEMU's `-icount shift=0`.
+//! (two tasks hand a signal back and forth: 2 wakes and 2 polls a round; then main spawns a task
+//! that ends at once and awaits its handle: spawn → complete → the slot free again) on the agent's
+//! executor, its link and exception routing linked in, counted under QEMU's `-icount shift=0`.
 
 #![no_std]
 #![no_main]
@@ -12,10 +13,32 @@ async fn ponger() -> Result<(), Cancelled> {
     cost::pong_forever().await
 }
 
-#[asyncmon_agent::main(tasks = 1, slot_bytes = 64, name = "agent-pingpong", init = board::init, then = board::exit)]
+async fn child() -> Result<(), Cancelled> {
+    Ok(())
+}
+
+async fn spawn_rounds(spawner: Spawner, n: u32) {
+    for _ in 0..n {
+        match spawner.spawn("child", child()) {
+            Ok(handle) => {
+                let _ = handle.await;
+            }
+            Err(_) => board::exit(3),
+        }
+        // Its frames read, as a host that keeps up reads them (no instructions of the core's).
+        asyncmon_agent::link::read_everything_as_a_host_would();
+    }
+}
+
+#[asyncmon_agent::main(tasks = 2, slot_bytes = 64, name = "agent-pingpong", init = board::init, then = board::exit)]
 async fn main(spawner: Spawner) -> Result<(), Cancelled> {
     let _ponger = spawner.spawn("ponger", ponger()).map_err(|_| Cancelled)?;
-    cost::report("agent round trip", cost::per_round(cost::ROUNDS, cost::ping_pong_rounds).await);
+    if cost::measures("ping-pong") {
+        cost::report("agent round trip", cost::per_round(cost::ROUNDS, cost::ping_pong_rounds).await);
+    }
+    if cost::measures("spawn") {
+        cost::report("agent spawn", cost::per_round(cost::ROUNDS, |n| spawn_rounds(spawner, n)).await);
+    }
     // Now, not after the run's end: the ponger waits on a future that knows nothing of
     // cancellation, which the run would wait out until its cancel deadline.
     board::exit(0)
