@@ -69,6 +69,8 @@ pub struct DeviceLink {
     pools: Option<EmbassyPools>,
     /// The executor of this epoch was said (`ExecutorObserved`), at its first embassy task.
     executor_said: bool,
+    /// Tasks the observer said it could not watch, this epoch (said again only when it grows).
+    not_watched: u32,
 }
 
 impl DeviceLink {
@@ -93,6 +95,7 @@ impl DeviceLink {
             elf: None,
             pools: None,
             executor_said: false,
+            not_watched: 0,
         }
     }
 
@@ -213,6 +216,7 @@ impl DeviceLink {
                 self.futures.clear();
                 self.embassy.clear();
                 self.executor_said = false;
+                self.not_watched = 0;
                 let firmware = FirmwareInfo {
                     name: self.resolve(hello.firmware, mem),
                     build_id: self.resolve(hello.build_id, mem),
@@ -327,6 +331,15 @@ impl DeviceLink {
                 }
                 None => tracing::info!(announced, "a roll call's answer was incomplete; asking again"),
             },
+            DeviceMessage::TasksNotWatched { total, capacity } => {
+                if total > self.not_watched {
+                    self.not_watched = total;
+                    let tasks = if total == 1 { "task" } else { "tasks" };
+                    out.push(self.problem(format!(
+                        "{total} {tasks} unseen: asyncmon-embassy watches at most {capacity} tasks at once and its table was full when they were spawned (build it with the `max-tasks-64` or `max-tasks-128` feature to watch more)"
+                    )));
+                }
+            }
             DeviceMessage::FramesLost { count } => {
                 self.roll_call.want();
                 self.stats.frames_lost_on_device += u64::from(count);
@@ -698,6 +711,32 @@ mod tests {
         assert!(matches!(&events[0], SessionEvent::Problem(p) if p.text.contains("rejected 4 bytes")));
         assert!(matches!(events[1], SessionEvent::SessionStarted { epoch: 1, .. }));
         assert_eq!(link.stats().bytes_rejected, 4);
+    }
+
+    #[test]
+    fn tasks_an_observer_could_not_watch_are_said_once_per_count_and_again_in_a_new_session() {
+        let mut mem = memory_with("");
+        let mut link = DeviceLink::new(Instant::now());
+        let mut events = Vec::new();
+        let unseen = |total| frame(&DeviceMessage::TasksNotWatched { total, capacity: 32 });
+        let bytes = [frame(&hello(PROTOCOL_VERSION)), unseen(1), unseen(2), unseen(2), unseen(1)].concat();
+        link.ingest(&bytes, &mut mem, &mut events);
+        let said = |events: &[SessionEvent]| -> Vec<String> {
+            events
+                .iter()
+                .filter_map(|e| match e {
+                    SessionEvent::Problem(p) if p.text.contains("unseen:") => Some(p.text.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let first = said(&events);
+        assert_eq!(first.len(), 2, "said when the count grows, not again for the same count: {first:?}");
+        assert!(first[0].starts_with("1 task unseen:"), "{first:?}");
+        assert!(first[1].starts_with("2 tasks unseen:") && first[1].contains("at most 32"), "{first:?}");
+        events.clear();
+        link.ingest(&[frame(&hello(PROTOCOL_VERSION)), unseen(2)].concat(), &mut mem, &mut events);
+        assert_eq!(said(&events).len(), 1, "a new session is told again");
     }
 }
 

@@ -32,6 +32,11 @@ fn source_line(needle: &str) -> u32 {
 /// platform), in a target directory of its own (its embassy-executor has another platform than the
 /// workspace's benchmarks).
 fn sim_example() -> TargetConfig {
+    sim_example_with(Vec::new())
+}
+
+/// [`sim_example`] given `args`.
+fn sim_example_with(args: Vec<String>) -> TargetConfig {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let target_dir = format!("{root}/target/embassy-sim");
     let out = std::process::Command::new(env!("CARGO"))
@@ -54,7 +59,7 @@ fn sim_example() -> TargetConfig {
         "building the simulated board's example failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut sim = SimConfig::new(format!("{target_dir}/debug/examples/sim_example"), Vec::new());
+    let mut sim = SimConfig::new(format!("{target_dir}/debug/examples/sim_example"), args);
     sim.attach_timeout = Duration::from_secs(10);
     TargetConfig::Sim(sim)
 }
@@ -213,4 +218,24 @@ async fn on_mps2_an386_a_stop_runs_the_stop_hook_never_a_keyboard_interrupt() {
 #[tokio::test(flavor = "multi_thread")]
 async fn on_the_simulated_board_a_stop_runs_the_stop_hook() {
     a_stop_runs_the_firmwares_stop_hook(sim_example()).await;
+}
+
+/// More tasks than the observer's table holds (32): the first 32 are shown, and the host says how
+/// many run unseen and what to do about it.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_the_simulated_board_tasks_past_the_observers_table_are_said_to_run_unseen() {
+    let target = sim_example_with(vec!["--crowd".into(), "40".into()]);
+    let mut h = Harness::serve(target, None).await;
+    // main, the example's five tasks and forty more: fourteen past the table.
+    let unseen =
+        |s: &SessionState| s.problems.iter().find(|p| p.text.starts_with("14 tasks unseen:")).cloned();
+    h.until("the crowd spawned and the unseen said", Duration::from_secs(30), |s| {
+        unseen(s).is_some() && s.tasks.iter().filter(|t| t.state == TaskState::Running).count() >= 32
+    })
+    .await;
+    let text = unseen(&h.session).unwrap().text;
+    assert!(text.contains("at most 32"), "{text}");
+    assert!(text.contains("max-tasks-64"), "it says what to do: {text}");
+    let shown = h.session.tasks.iter().filter(|t| t.state == TaskState::Running).count();
+    assert_eq!(shown, 32, "the table's tasks are shown, the others are not made up");
 }

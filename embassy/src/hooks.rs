@@ -8,7 +8,7 @@
 
 use crate::clock::{self, Ticks};
 use crate::executors;
-use crate::table::TABLE;
+use crate::table::{MAX_TASKS, TABLE};
 use crate::STATS_INTERVAL;
 use asyncmon_agent::observer;
 use asyncmon_protocol::device::{DeviceMessage, HostCommand, TaskId, TaskOutcome, NO_RUNNING_TASK};
@@ -31,8 +31,17 @@ fn _embassy_trace_task_new(executor_id: u32, task_id: u32) {
         let executor = executors::claim(cs, executor_id)?;
         TABLE.add(cs, task_id, executor)
     });
-    if let Some((_, id)) = added {
-        announce(id, task_id);
+    match added {
+        Some((_, id)) => announce(id, task_id),
+        None => say_not_watched(),
+    }
+}
+
+/// Tells the host how many tasks run unseen, the table having been full when they were spawned.
+fn say_not_watched() {
+    let total = TABLE.overflowed();
+    if total > 0 {
+        observer::send(&DeviceMessage::TasksNotWatched { total, capacity: MAX_TASKS as u32 });
     }
 }
 
@@ -145,6 +154,7 @@ pub(crate) fn announce_all() -> u32 {
         announce(entry.id(), header);
         announced += 1;
     }
+    say_not_watched();
     announced
 }
 

@@ -12,7 +12,9 @@
 //! * poll statistics (polls, busy time, the longest poll, self-wakes), sampled at most every
 //!   [`STATS_INTERVAL`] per task, as the agent's `task-stats` feature does;
 //! * the executor's idle time (asleep between its last poll and its next round), sampled as often;
-//! * with `panic-handler`, a panic frame naming the task that was running.
+//! * with `panic-handler`, a panic frame naming the task that was running;
+//! * how many tasks run unseen, spawned when its table (32 tasks; `max-tasks-64`, `max-tasks-128`)
+//!   was full.
 //!
 //! What does not map: embassy tasks return `()`, so there are no task failures to route (panics are
 //! the failures), and a stop from the host cannot cancel embassy tasks. A stop calls the firmware's

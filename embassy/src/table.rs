@@ -16,9 +16,16 @@ use asyncmon_protocol::device::{TaskId, TaskRunState, TaskStats};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering::*};
 use critical_section::CriticalSection;
 
-/// How many tasks can be watched at once (48 bytes of RAM each); a task past it is counted, not
-/// shown.
-pub const MAX_TASKS: usize = 32;
+/// How many tasks can be watched at once (48 bytes of RAM each): 32, or 64 and 128 with the
+/// `max-tasks-64` and `max-tasks-128` features. A task past it runs unseen; the host is told how
+/// many do (`TasksNotWatched`).
+pub const MAX_TASKS: usize = if cfg!(feature = "max-tasks-128") {
+    128
+} else if cfg!(feature = "max-tasks-64") {
+    64
+} else {
+    32
+};
 
 /// The header word of a place never used: a search for a task stops here. (Headers are addresses
 /// of word-aligned task storage: never 0 or 1.)
@@ -233,9 +240,8 @@ impl Table {
         })
     }
 
-    /// Tasks not watched because the table was full.
-    #[cfg(test)]
-    fn overflowed(&self) -> u32 {
+    /// Tasks not watched because the table was full, since the firmware started.
+    pub fn overflowed(&self) -> u32 {
         self.overflowed.load(Relaxed)
     }
 }

@@ -355,6 +355,15 @@ pub enum DeviceMessage<'a> {
         /// Time since the first round of polls.
         elapsed_us: u64,
     },
+    /// Tasks an observer (`asyncmon-embassy`) could not watch because its table was full: they run,
+    /// but the host never hears of them. Sent when it happens and again with each answer to a resync
+    /// or a roll call, so that a host that attaches later is told too.
+    TasksNotWatched {
+        /// Tasks not watched since the firmware started.
+        total: u32,
+        /// How many tasks the observer's table holds.
+        capacity: u32,
+    },
 }
 
 /// Where a task's future lives in target memory, and what names its type: the host reads the

@@ -242,3 +242,8 @@ fn the_agent_reads_every_command_as_it_was_written() {
         assert_eq!(HostCommand::from_payload(&written_by_hand(&command)), Some(command));
     }
 }
+
+#[test]
+fn tasks_not_watched() {
+    check(DeviceMessage::TasksNotWatched { total: 3, capacity: 32 }, "130320");
+}

@@ -119,6 +119,7 @@ fn message() -> impl Strategy<Value = DeviceMessage<'static>> {
         }),
         any::<(u64, u64)>()
             .prop_map(|(idle_us, elapsed_us)| DeviceMessage::ExecutorStats { idle_us, elapsed_us }),
+        any::<(u32, u32)>().prop_map(|(total, capacity)| DeviceMessage::TasksNotWatched { total, capacity }),
     ]
 }
 

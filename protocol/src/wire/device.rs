@@ -126,6 +126,7 @@ impl Encode for DeviceMessage<'_> {
             M::EmbassyTaskSpawned { .. } => 16,
             M::StopHandled { .. } => 17,
             M::ExecutorStats { .. } => 18,
+            M::TasksNotWatched { .. } => 19,
         };
         w.varint(variant);
         match self {
@@ -154,6 +155,7 @@ impl Encode for DeviceMessage<'_> {
             M::EmbassyTaskSpawned { id, header } => fields!(w; id, header),
             M::StopHandled { request_id, hook_ran, hard } => fields!(w; request_id, hook_ran, hard),
             M::ExecutorStats { idle_us, elapsed_us } => fields!(w; idle_us, elapsed_us),
+            M::TasksNotWatched { total, capacity } => fields!(w; total, capacity),
         }
     }
 }
