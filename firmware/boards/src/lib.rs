@@ -50,7 +50,9 @@ pub fn init() {
 /// Gives the board's spare interrupt line to `handler` (an agent's doorbell:
 /// `asyncmon_agent::link::doorbell::ring`) and unmasks it; returns the line's number for
 /// `doorbell::set_interrupt`. `None` on a board without one (RISC-V `virt`: its PLIC has no line
-/// a host can pend).
+/// a host can pend). No host can pend it on QEMU 7.2 (what its gdbstub writes to the System
+/// Control Space is dropped: the set-pending register reads back clear, and a firmware that named
+/// the line saw a stop only at its next timer), so the demo's firmwares do not name it.
 #[cfg(feature = "_cortex-m")]
 pub fn doorbell_interrupt(handler: fn()) -> Option<u16> {
     nvic::claim_spare(board::SPARE_IRQ, handler);

@@ -3,8 +3,7 @@
 
 #![no_std]
 
-/// Defines the `main` of a firmware on a QEMU board: [`asyncmon_qemu_boards::init`] and the agent's
-/// doorbell on the board's spare interrupt (Cortex-M), then `$run`
+/// Defines the `main` of a firmware on a QEMU board: [`asyncmon_qemu_boards::init`], then `$run`
 /// (an expression giving the exit code), then [`asyncmon_qemu_boards::exit`] with that code
 /// (130 after a stop). The firmware depends on `cortex-m-rt` (Arm) or `riscv-rt` (RISC-V).
 #[macro_export]
@@ -15,12 +14,10 @@ macro_rules! board_main {
         #[cfg_attr(target_arch = "riscv32", riscv_rt::entry)]
         fn main() -> ! {
             asyncmon_qemu_boards::init();
-            // A doorbell where the board has a spare interrupt: the host pends it after writing a
-            // command, so the executor sleeps until something is due instead of polling.
-            if let Some(irq) = asyncmon_qemu_boards::doorbell_interrupt(asyncmon_agent::link::doorbell::ring)
-            {
-                asyncmon_agent::link::doorbell::set_interrupt(irq);
-            }
+            // No doorbell: QEMU drops what its gdbstub writes to the System Control Space (the
+            // NVIC's set-pending register stays clear), so no host can ring one here, and a
+            // firmware that said it had one would wait for its next timer to see a stop. The
+            // executor looks at the down channel every `Config::fallback_poll` instead.
             let code = $run;
             asyncmon_qemu_boards::exit(code)
         }
