@@ -13,10 +13,10 @@
 
 use crate::clock::{micros, Ticks, Wide};
 use asyncmon_protocol::device::{TaskId, TaskRunState, TaskStats};
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering::*};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering::*};
 use critical_section::CriticalSection;
 
-/// How many tasks can be watched at once (48 bytes of RAM each): 32, or 64 and 128 with the
+/// How many tasks can be watched at once (44 bytes of RAM each): 32, or 64 and 128 with the
 /// `max-tasks-64` and `max-tasks-128` features. A task past it runs unseen; the host is told how
 /// many do (`TasksNotWatched`).
 pub const MAX_TASKS: usize = if cfg!(feature = "max-tasks-128") {
@@ -46,8 +46,9 @@ pub struct Entry {
     header: AtomicU32,
     /// The id the host knows it by.
     id: AtomicU32,
-    /// The executor that polls it ([`crate::executors`]' index).
-    executor: AtomicU32,
+    /// The executor that polls it ([`crate::executors`]' index: four at most). A byte, beside
+    /// `never_sampled`: an entry is 44 bytes, not 48.
+    executor: AtomicU8,
     polls: AtomicU32,
     busy: Wide,
     max_poll: AtomicU32,
@@ -60,12 +61,16 @@ pub struct Entry {
     never_sampled: AtomicBool,
 }
 
+// The executor's index fits its byte; an entry stays 44 bytes.
+const _: () = assert!(crate::executors::MAX_EXECUTORS <= u8::MAX as usize);
+const _: () = assert!(core::mem::size_of::<Entry>() == 44);
+
 impl Entry {
     #[allow(clippy::declare_interior_mutable_const)] // a template for the table's initialiser
     const EMPTY: Entry = Entry {
         header: AtomicU32::new(EMPTY),
         id: AtomicU32::new(0),
-        executor: AtomicU32::new(0),
+        executor: AtomicU8::new(0),
         polls: AtomicU32::new(0),
         busy: Wide::new(),
         max_poll: AtomicU32::new(0),
@@ -198,7 +203,7 @@ impl Table {
         entry.busy.set(0);
         entry.never_sampled.store(true, Relaxed);
         entry.id.store(id, Relaxed);
-        entry.executor.store(executor as u32, Relaxed);
+        entry.executor.store(executor as u8, Relaxed);
         entry.header.store(header, Release);
         Some((free, id))
     }
