@@ -43,9 +43,16 @@ async fn loaded_by_probe_rs_then_every_failure_path_and_a_stop(board: &str, mach
         "{said:#?}"
     );
     assert!(said.iter().any(|l| l.starts_with("flashed ")), "{said:#?}");
-    // The firmware names no doorbell on QEMU (its gdbstub drops writes to the NVIC): the stop was
-    // found by the executor's own look at the down channel, and the daemon does not claim a ring.
-    assert!(!said.iter().any(|l| l.starts_with("the firmware's doorbell rang")), "{said:#?}");
+    // The firmware's doorbell is its board's serial port (QEMU's gdbstub cannot pend an NVIC
+    // interrupt): the daemon rang it beside the probe after each command, and said so once.
+    assert_eq!(
+        said.iter()
+            .filter(|l| **l
+                == "the firmware's doorbell rang: it is rung after each command (a byte on the virtual board's serial port)")
+            .count(),
+        1,
+        "{said:#?}"
+    );
 }
 
 async fn every_shape_is_traced_through_the_probe(board: &str, machine: &str) {

@@ -2,19 +2,28 @@
 //! whose timers were still pending, and the modem task with its hour-long one), the core spends its
 //! time in `wfi` between timer interrupts, and QEMU uses a few percent of a host core. Before the
 //! stale-wake fix the executor spun forever after those cancellations (100% of a core); with `wfe`
-//! instead of `wfi` QEMU would spin too. One QEMU per test binary: its CPU time is read from /proc.
+//! instead of `wfi` QEMU would spin too. Its QEMU is found among the test's children by the
+//! firmware it runs, and its CPU time read from /proc.
+//!
+//! And a firmware with nothing to do does not wake at all: its doorbell is the board's serial port,
+//! which the daemon rings after each command, so it never looks for commands on its own.
 
 mod support;
 
 use asyncmon_daemon::daemon::TargetConfig;
-use asyncmon_protocol::host::{TaskOutcome, TaskState};
+use asyncmon_protocol::host::{ClientRequest, TaskOutcome, TaskState};
 use std::time::{Duration, Instant};
-use support::boards::demo_on;
+use support::boards::{demo_on, idle_on};
 use support::Harness;
 
-/// This process's children running `qemu-system-*`.
-fn qemu_children() -> Vec<u32> {
-    support::children(|_, comm| comm.starts_with("qemu-system"))
+/// This process's children running `qemu-system-*` on `elf`.
+fn qemu_children(elf: &std::path::Path) -> Vec<u32> {
+    let elf = elf.to_string_lossy().into_owned();
+    support::children(|pid, comm| {
+        comm.starts_with("qemu-system")
+            && std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmdline| cmdline.split(|b| *b == 0).any(|arg| arg == elf.as_bytes()))
+    })
 }
 
 /// CPU time (user + system) process `pid` has used.
@@ -39,14 +48,16 @@ fn cpu_time(pid: u32) -> Duration {
 }
 
 async fn idles(board: &str, machine: &str) {
-    let mut h = Harness::serve(TargetConfig::Qemu(demo_on(board, machine)), None).await;
+    let config = demo_on(board, machine);
+    let elf = config.elf.clone();
+    let mut h = Harness::serve(TargetConfig::Qemu(config), None).await;
     h.until("the modem task cancelled after its timeout", Duration::from_secs(20), |s| {
         s.tasks
             .iter()
             .any(|t| t.name == "modem_connect" && t.state == TaskState::Finished(TaskOutcome::Cancelled))
     })
     .await;
-    let qemu = qemu_children();
+    let qemu = qemu_children(&elf);
     assert_eq!(qemu.len(), 1, "one QEMU runs the demo: {qemu:?}");
     let (cpu, wall) = (cpu_time(qemu[0]), Instant::now());
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -66,4 +77,38 @@ async fn an_idle_demo_lets_qemu_sleep() {
     idles("microbit", "microbit").await;
     idles("mps2-an386", "mps2-an386").await;
     idles("riscv-virt", "virt").await;
+}
+
+/// The idle firmware sleeps a few seconds, is stopped, and says how often its run loop went round
+/// meanwhile. Its only timer is an hour away, so the stop reaches it through the doorbell or not
+/// at all; a firmware that looked for commands every `fallback_poll` (20 ms) would have gone round
+/// 50 times a second.
+async fn sleeps_until_rung(board: &str, machine: &str) {
+    let mut h = Harness::serve(TargetConfig::Qemu(idle_on(board, machine)), None).await;
+    h.until("the idle firmware waiting", Duration::from_secs(20), |s| {
+        s.logs.iter().any(|l| l.text == "idle: waiting")
+    })
+    .await;
+    let idle = Duration::from_secs(3);
+    tokio::time::sleep(idle).await;
+    h.client.request(&ClientRequest::Stop).await.unwrap();
+    let said = "idle: the run loop went round ";
+    h.until(
+        "the stop, through the doorbell (the firmware's timer is an hour away)",
+        Duration::from_secs(10),
+        |s| s.logs.iter().any(|l| l.text.starts_with(said)),
+    )
+    .await;
+    let line = h.session.logs.iter().find(|l| l.text.starts_with(said)).unwrap().text.clone();
+    let passes: u32 = line[said.len()..].trim_end_matches(" times").parse().unwrap();
+    println!("{machine}: {passes} run-loop passes in {idle:?} idle and a stop");
+    // Start-up, the hello, the host's first commands and the stop take a handful of passes.
+    assert!(passes < 20, "{line}: the firmware woke while idle ({board})");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_firmware_sleeps_until_the_host_rings() {
+    for (board, machine) in [("microbit", "microbit"), ("mps2-an386", "mps2-an386"), ("riscv-virt", "virt")] {
+        sleeps_until_rung(board, machine).await;
+    }
 }

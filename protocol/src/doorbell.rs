@@ -18,6 +18,11 @@ pub const KIND_PIPE_FD: u32 = 1;
 /// Kind: the value is a Cortex-M interrupt number; the host pends it in the NVIC's set-pending
 /// register ([`nvic_set_pending`]).
 pub const KIND_NVIC_INTERRUPT: u32 = 2;
+/// Kind: the value is the number of the board's serial port (0: the first) whose receive interrupt
+/// rings; the host that runs the board writes a byte into that port. QEMU's machines: their
+/// `-serial` is a chardev the host reaches from outside the guest, where the NVIC is not (QEMU's
+/// gdbstub cannot write the set-pending register).
+pub const KIND_SERIAL: u32 = 3;
 
 /// A doorbell, decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +33,8 @@ pub enum Doorbell {
     PipeFd(u32),
     /// A Cortex-M interrupt.
     NvicInterrupt(u16),
+    /// A byte on the board's serial port of this number.
+    Serial(u32),
 }
 
 impl Doorbell {
@@ -39,6 +46,7 @@ impl Doorbell {
             (MAGIC, KIND_NVIC_INTERRUPT, irq) => {
                 u16::try_from(irq).map_or(Doorbell::None, Doorbell::NvicInterrupt)
             }
+            (MAGIC, KIND_SERIAL, port) => Doorbell::Serial(port),
             _ => Doorbell::None,
         }
     }
@@ -67,6 +75,7 @@ mod tests {
     fn a_doorbell_is_read_only_once_published() {
         assert_eq!(Doorbell::decode(&bytes(MAGIC, KIND_PIPE_FD, 7)), Doorbell::PipeFd(7));
         assert_eq!(Doorbell::decode(&bytes(MAGIC, KIND_NVIC_INTERRUPT, 30)), Doorbell::NvicInterrupt(30));
+        assert_eq!(Doorbell::decode(&bytes(MAGIC, KIND_SERIAL, 0)), Doorbell::Serial(0));
         assert_eq!(Doorbell::decode(&bytes(0, KIND_PIPE_FD, 7)), Doorbell::None, "not published yet");
         assert_eq!(Doorbell::decode(&bytes(MAGIC, 9, 7)), Doorbell::None, "a kind this host does not know");
         assert_eq!(Doorbell::decode(&bytes(MAGIC, KIND_NVIC_INTERRUPT, 70_000)), Doorbell::None);

@@ -9,11 +9,14 @@
 //!   thread of the agent's waits on; the host writes a byte into `/proc/PID/fd/N`;
 //! * on a microcontroller the firmware names a spare interrupt ([`set_interrupt`]) and calls
 //!   [`ring`] from its handler; the host pends that interrupt through the NVIC's set-pending
-//!   register (`ISPR`), which a probe can write while the core runs.
+//!   register (`ISPR`), which a probe can write while the core runs;
+//! * on a board whose host can write into its serial port (QEMU's machines: their UART is a
+//!   chardev of the QEMU process) the firmware names the port ([`set_serial`]) and calls [`ring`]
+//!   from its receive interrupt; the host writes a byte.
 //!
 //! Without one, the executor looks at the down channel every `Config::fallback_poll`.
 
-use asyncmon_protocol::doorbell::{KIND_NONE, KIND_NVIC_INTERRUPT, MAGIC};
+use asyncmon_protocol::doorbell::{KIND_NONE, KIND_NVIC_INTERRUPT, KIND_SERIAL, MAGIC};
 use portable_atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// Where the firmware's doorbell is, for the host (`asyncmon_protocol::doorbell`): three
@@ -78,6 +81,13 @@ pub(crate) fn rung() -> bool {
 /// handler must call [`ring`], and it must be enabled (unmasked) in the NVIC.
 pub fn set_interrupt(irq: u16) {
     publish(KIND_NVIC_INTERRUPT, u32::from(irq));
+}
+
+/// Names serial port `port` (0: the board's first) as the doorbell: the host writes a byte into
+/// it after writing the down channel. The port's receive interrupt must take the byte and call
+/// [`ring`].
+pub fn set_serial(port: u32) {
+    publish(KIND_SERIAL, port);
 }
 
 /// The simulated board's doorbell: a pipe; a thread waits on its read end and rings for each

@@ -2,15 +2,17 @@
 //! (`asyncmon_protocol::doorbell`): its executor reads the command at once instead of on its next
 //! poll, and sleeps when idle instead of polling.
 //!
-//! Two kinds: the doorbell of a process on this machine (the simulated board), a pipe the daemon
-//! opens through `/proc/PID/fd/N` (the permission `ptrace` needs, as for its memory); and a
-//! Cortex-M interrupt, pended through the NVIC's set-pending register, which a probe writes while
-//! the core runs ([`ring_in_memory`]).
+//! Three kinds: the doorbell of a process on this machine (the simulated board), a pipe the daemon
+//! opens through `/proc/PID/fd/N` (the permission `ptrace` needs, as for its memory); a Cortex-M
+//! interrupt, pended through the NVIC's set-pending register, which a probe writes while the core
+//! runs; and a byte into the board's serial port, where the host holds the port's other end (QEMU's
+//! machines, whose NVIC its gdbstub cannot write) ([`ring`]).
 
 use crate::memory::TargetMemory;
 use asyncmon_protocol::doorbell::{Doorbell, SIZE};
 use std::fs::File;
 use std::io::{self, Write};
+use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
 
 /// Reads the doorbell static at `addr`.
@@ -20,17 +22,50 @@ pub fn read(mem: &mut dyn TargetMemory, addr: u64) -> io::Result<Doorbell> {
     Ok(Doorbell::decode(&bytes))
 }
 
-/// Rings a doorbell that target memory can ring (a Cortex-M interrupt, through a probe): reads the
-/// doorbell static at `addr` and pends its interrupt. `Ok(false)` when the firmware has no such
-/// doorbell: it finds commands on its own poll.
-pub fn ring_in_memory(mem: &mut dyn TargetMemory, addr: u64) -> io::Result<bool> {
-    match read(mem, addr)? {
-        Doorbell::NvicInterrupt(irq) => {
+/// The host's end of a board's serial port, where a serial doorbell is rung.
+pub trait SerialLine {
+    /// Sends the port one byte.
+    fn send_byte(&mut self) -> io::Result<()>;
+}
+
+/// A serial port's receiving side as a pipe the host writes (QEMU's stdin behind `-serial stdio`),
+/// written without blocking: a full pipe has rung already.
+pub struct SerialPipe(File);
+
+impl SerialPipe {
+    /// The pipe's write end, made non-blocking.
+    pub fn new(pipe: impl Into<std::os::fd::OwnedFd>) -> io::Result<Self> {
+        let fd: std::os::fd::OwnedFd = pipe.into();
+        let flags = nix::fcntl::fcntl(fd.as_fd(), nix::fcntl::FcntlArg::F_GETFL)?;
+        let flags = nix::fcntl::OFlag::from_bits_retain(flags) | nix::fcntl::OFlag::O_NONBLOCK;
+        nix::fcntl::fcntl(fd.as_fd(), nix::fcntl::FcntlArg::F_SETFL(flags))?;
+        Ok(SerialPipe(File::from(fd)))
+    }
+}
+
+impl SerialLine for SerialPipe {
+    fn send_byte(&mut self) -> io::Result<()> {
+        match self.0.write(&[0x07]) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Rings the doorbell the firmware published at `addr` after a command went in: pends its
+/// interrupt through target memory (a probe), or sends a byte on `serial`, the board's first
+/// serial port, when the host holds its other end. `Ok(false)` when the firmware has no doorbell
+/// this host can ring: it finds commands when it next wakes.
+pub fn ring(mem: &mut dyn TargetMemory, addr: u64, serial: Option<&mut dyn SerialLine>) -> io::Result<bool> {
+    match (read(mem, addr)?, serial) {
+        (Doorbell::NvicInterrupt(irq), _) => {
             let (register, bit) = asyncmon_protocol::doorbell::nvic_set_pending(irq);
             mem.write_u32(register, bit)?;
             Ok(true)
         }
-        Doorbell::None | Doorbell::PipeFd(_) => Ok(false),
+        (Doorbell::Serial(0), Some(serial)) => serial.send_byte().map(|()| true),
+        (Doorbell::None | Doorbell::PipeFd(_) | Doorbell::Serial(_), _) => Ok(false),
     }
 }
 
@@ -107,12 +142,33 @@ mod tests {
     fn a_cortex_m_doorbell_is_rung_by_pending_its_interrupt_in_one_word_write() {
         let mut board = Board::default();
         let at = 0x2000_0100;
-        assert!(!ring_in_memory(&mut board, at).unwrap(), "nothing published: nothing rung");
+        assert!(!ring(&mut board, at, None).unwrap(), "nothing published: nothing rung");
         for (i, word) in [MAGIC, KIND_NVIC_INTERRUPT, 33].iter().enumerate() {
             board.write(at + 4 * i as u64, &word.to_le_bytes()).unwrap();
         }
-        assert!(ring_in_memory(&mut board, at).unwrap());
+        assert!(ring(&mut board, at, None).unwrap());
         assert_eq!(board.words, [(0xE000_E204, 1 << 1)], "ISPR1, bit 1: interrupt 33");
+    }
+
+    #[test]
+    fn a_serial_doorbell_is_rung_by_a_byte_on_the_port_when_the_host_holds_it() {
+        use std::io::Read;
+        let mut board = Board::default();
+        let at = 0x2000_0100;
+        for (i, word) in [MAGIC, asyncmon_protocol::doorbell::KIND_SERIAL, 0].iter().enumerate() {
+            board.write(at + 4 * i as u64, &word.to_le_bytes()).unwrap();
+        }
+        assert!(!ring(&mut board, at, None).unwrap(), "a probe alone cannot ring a serial port");
+        let (mut reader, writer) = std::io::pipe().unwrap();
+        let mut port = SerialPipe::new(writer).unwrap();
+        assert!(ring(&mut board, at, Some(&mut port)).unwrap());
+        let mut byte = [0];
+        reader.read_exact(&mut byte).unwrap();
+        assert!(board.words.is_empty(), "no register written");
+        // A pipe nobody drains fills up; a ring then is one already made, not an error.
+        for _ in 0..100_000 {
+            ring(&mut board, at, Some(&mut port)).unwrap();
+        }
     }
 
     #[test]

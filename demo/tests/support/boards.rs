@@ -38,6 +38,12 @@ pub fn embassy_example_on(board: &str, machine: &str) -> QemuConfig {
     on(demo_firmware(board).with_file_name("asyncmon-embassy-example"), machine)
 }
 
+/// The idle firmware (`firmware/demo/src/bin/idle.rs`: main waits an hour, built beside the demo)
+/// on QEMU's `machine`.
+pub fn idle_on(board: &str, machine: &str) -> QemuConfig {
+    on(demo_firmware(board).with_file_name("idle"), machine)
+}
+
 fn on(elf: PathBuf, machine: &str) -> QemuConfig {
     let mut config = QemuConfig::new(elf, machine::find(machine).unwrap());
     config.attach_timeout = std::time::Duration::from_secs(10);

@@ -5,6 +5,8 @@
 //!   host — the daemon reads the RTT control block there while the guest runs, as a probe would;
 //! * an `embassy-time` driver that follows QEMU's virtual clock (a hardware counter, never counted
 //!   interrupts, which lose time when the host is loaded), with one alarm for the timer queue;
+//! * [`doorbell_serial`]: the first serial port as an agent's doorbell, which the host rings from
+//!   outside the guest;
 //! * [`exit`]: ends QEMU with the firmware's exit code, through semihosting;
 //! * [`cost`]: instruction counts under QEMU's `-icount shift=0` (the device-cost benchmark).
 //!
@@ -29,6 +31,7 @@ mod mps2;
 mod nvic;
 #[cfg(feature = "riscv-virt")]
 mod riscv_virt;
+mod serial_doorbell;
 #[cfg(feature = "_cortex-m")]
 mod wrapping_counter;
 
@@ -47,22 +50,16 @@ pub fn init() {
     board::init();
 }
 
-/// Gives the board's spare interrupt line to `handler` (an agent's doorbell:
-/// `asyncmon_agent::link::doorbell::ring`) and unmasks it; returns the line's number for
-/// `doorbell::set_interrupt`. `None` on a board without one (RISC-V `virt`: its PLIC has no line
-/// a host can pend). No host can pend it on QEMU 7.2 (what its gdbstub writes to the System
-/// Control Space is dropped: the set-pending register reads back clear, and a firmware that named
-/// the line saw a stop only at its next timer), so the demo's firmwares do not name it.
-#[cfg(feature = "_cortex-m")]
-pub fn doorbell_interrupt(handler: fn()) -> Option<u16> {
-    nvic::claim_spare(board::SPARE_IRQ, handler);
-    Some(board::SPARE_IRQ.0)
-}
-
-/// See the Cortex-M boards' `doorbell_interrupt`: this board has no line a host can pend.
-#[cfg(not(feature = "_cortex-m"))]
-pub fn doorbell_interrupt(_handler: fn()) -> Option<u16> {
-    None
+/// Makes the board's first serial port a doorbell (an agent's: `handler` is
+/// `asyncmon_agent::link::doorbell::ring`): each byte that arrives runs `handler` from the UART's
+/// receive interrupt, which this enables. Returns the port's number, for
+/// `doorbell::set_serial`. The host that runs the board (QEMU's `-serial`, a chardev of the QEMU
+/// process) writes a byte after each command; QEMU's NVIC cannot be rung from outside (its gdbstub
+/// drops writes to anything but RAM), its UART can, on every board.
+pub fn doorbell_serial(handler: fn()) -> u32 {
+    serial_doorbell::set(handler);
+    board::enable_serial_doorbell();
+    0
 }
 
 /// Ends the emulation with `code` as QEMU's exit status (semihosting `SYS_EXIT_EXTENDED`).

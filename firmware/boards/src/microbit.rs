@@ -6,6 +6,8 @@
 //! QEMU's virtual clock; it is read by a capture into `CC[1]` and extended to 64 bits in software.
 //! The alarm is a compare on `CC[0]` (TIMER0's interrupt, IRQ 8); it never waits longer than
 //! [`MAX_ALARM_TICKS`], which keeps the extension fed.
+//!
+//! The serial doorbell is UART0 (QEMU's first `-serial`), its `RXDRDY` interrupt IRQ 2.
 
 use crate::alarm_queue::{AlarmQueue, Hardware};
 use crate::mmio::Reg;
@@ -31,8 +33,16 @@ const BITMODE_32: u32 = 3;
 const PRESCALER_1MHZ: u32 = 4;
 const INTEN_COMPARE_ALARM: u32 = 1 << 16;
 const TIMER0_IRQ: Irq = Irq(8);
-/// SWI0, the nRF51's software interrupt: the host pends it (NVIC ISPR) to ring a doorbell.
-pub(crate) const SPARE_IRQ: Irq = Irq(20);
+
+const UART0: usize = 0x4000_2000;
+const UART_TASKS_STARTRX: Reg = Reg(UART0);
+const UART_EVENTS_RXDRDY: Reg = Reg(UART0 + 0x108);
+const UART_INTENSET: Reg = Reg(UART0 + 0x304);
+const UART_ENABLE: Reg = Reg(UART0 + 0x500);
+const UART_RXD: Reg = Reg(UART0 + 0x518);
+const UART_INTEN_RXDRDY: u32 = 1 << 2;
+const UART_ENABLED: u32 = 4;
+const UART0_IRQ: Irq = Irq(2);
 
 /// The longest the alarm waits: half the counter's range (36 minutes), so that a compare already
 /// passed is told apart from one far ahead.
@@ -80,13 +90,25 @@ pub(crate) fn init() {
     TIMER0_IRQ.unmask();
 }
 
+/// UART0 receives and interrupts for each byte.
+pub(crate) fn enable_serial_doorbell() {
+    UART_ENABLE.write(UART_ENABLED);
+    UART_INTENSET.write(UART_INTEN_RXDRDY);
+    UART_TASKS_STARTRX.write(1);
+    UART0_IRQ.unmask();
+}
+
 /// Every device interrupt comes here (the board has no PAC and so no vector table of its own);
-/// TIMER0's runs the timer queue.
+/// TIMER0's runs the timer queue, UART0's takes the byte and rings.
 #[cortex_m_rt::exception]
 unsafe fn DefaultHandler(irqn: i16) {
     if TIMER0_IRQ.is(irqn) {
         EVENTS_COMPARE_ALARM.write(0);
         DRIVER.on_alarm();
+    } else if UART0_IRQ.is(irqn) {
+        // The event first: taking the byte raises it again while more wait.
+        UART_EVENTS_RXDRDY.write(0);
+        let _byte = UART_RXD.read();
+        crate::serial_doorbell::rang();
     }
-    crate::nvic::on_spare(SPARE_IRQ, irqn);
 }

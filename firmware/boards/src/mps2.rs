@@ -6,6 +6,8 @@
 //! software, which needs a look at least once per wrap (71 minutes) — the alarm never waits longer
 //! than [`MAX_ALARM_TICKS`]. The alarm is CMSDK APB timer 0, which counts the 25 MHz PCLK down
 //! and interrupts at zero (IRQ 8).
+//!
+//! The serial doorbell is CMSDK APB UART 0 (QEMU's first `-serial`), its receive interrupt IRQ 0.
 
 use crate::alarm_queue::{AlarmQueue, Hardware};
 use crate::mmio::Reg;
@@ -29,8 +31,18 @@ const TIMER0_INTCLEAR: Reg = Reg(TIMER0 + 0xc);
 const CTRL_ENABLE: u32 = 1;
 const CTRL_IRQ_ENABLE: u32 = 1 << 3;
 const TIMER0_IRQ: Irq = Irq(8);
-/// A line no device of the board drives: the host pends it (NVIC ISPR) to ring a doorbell.
-pub(crate) const SPARE_IRQ: Irq = Irq(31);
+
+const UART0: usize = 0x4000_4000;
+const UART0_DATA: Reg = Reg(UART0);
+const UART0_CTRL: Reg = Reg(UART0 + 0x8);
+const UART0_INTSTATUS: Reg = Reg(UART0 + 0xc);
+const UART0_BAUDDIV: Reg = Reg(UART0 + 0x10);
+const UART_CTRL_RX_ENABLE: u32 = 1 << 1;
+const UART_CTRL_RX_IRQ_ENABLE: u32 = 1 << 3;
+const UART_INT_RX: u32 = 1 << 1;
+/// The smallest divider the UART takes (PCLK / 16: its speed does not matter to a doorbell).
+const UART_BAUDDIV_MIN: u32 = 16;
+const UART0_RX_IRQ: Irq = Irq(0);
 
 /// PCLK cycles per embassy-time tick.
 const CYCLES_PER_TICK: u64 = CLOCK_HZ / embassy_time_driver::TICK_HZ;
@@ -69,13 +81,23 @@ pub(crate) fn init() {
     TIMER0_IRQ.unmask();
 }
 
+/// UART 0 takes bytes and interrupts for each.
+pub(crate) fn enable_serial_doorbell() {
+    UART0_BAUDDIV.write(UART_BAUDDIV_MIN);
+    UART0_CTRL.write(UART_CTRL_RX_ENABLE | UART_CTRL_RX_IRQ_ENABLE);
+    UART0_RX_IRQ.unmask();
+}
+
 /// Every device interrupt comes here (the board has no PAC and so no vector table of its own);
-/// timer 0's runs the timer queue.
+/// timer 0's runs the timer queue, UART 0's receive takes the byte and rings.
 #[cortex_m_rt::exception]
 unsafe fn DefaultHandler(irqn: i16) {
     if TIMER0_IRQ.is(irqn) {
         TIMER0_INTCLEAR.write(1);
         DRIVER.on_alarm();
+    } else if UART0_RX_IRQ.is(irqn) {
+        let _byte = UART0_DATA.read(); // frees the receive buffer for the next
+        UART0_INTSTATUS.write(UART_INT_RX);
+        crate::serial_doorbell::rang();
     }
-    crate::nvic::on_spare(SPARE_IRQ, irqn);
 }

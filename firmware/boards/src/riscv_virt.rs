@@ -3,9 +3,12 @@
 //!
 //! Time: the CLINT's 64-bit `mtime` counts at 10 MHz and follows QEMU's virtual clock; the alarm is
 //! hart 0's `mtimecmp` and the machine timer interrupt.
+//!
+//! The serial doorbell is the NS16550A UART 0 (QEMU's first `-serial`), source 10 of the PLIC,
+//! taken as a machine external interrupt by hart 0 (the PLIC's context 0).
 
 use crate::alarm_queue::{AlarmQueue, Hardware};
-use crate::mmio::Reg;
+use crate::mmio::{Reg, Reg8};
 use critical_section::CriticalSection;
 
 pub(crate) const MACHINE: &str = "virt";
@@ -15,6 +18,21 @@ const MTIMECMP_LO: Reg = Reg(CLINT + 0x4000);
 const MTIMECMP_HI: Reg = Reg(CLINT + 0x4004);
 const MTIME_LO: Reg = Reg(CLINT + 0xbff8);
 const MTIME_HI: Reg = Reg(CLINT + 0xbffc);
+const UART0: usize = 0x1000_0000;
+const UART0_RBR: Reg8 = Reg8(UART0);
+const UART0_IER: Reg8 = Reg8(UART0 + 1);
+const UART0_LSR: Reg8 = Reg8(UART0 + 5);
+const UART_IER_RECEIVED: u8 = 1;
+const UART_LSR_DATA_READY: u8 = 1;
+const UART0_SOURCE: usize = 10;
+
+const PLIC: usize = 0x0c00_0000;
+const PLIC_PRIORITY_UART0: Reg = Reg(PLIC + 4 * UART0_SOURCE);
+/// Hart 0's machine-mode context: the sources it takes, its threshold, its claim and complete.
+const PLIC_ENABLE_HART0: Reg = Reg(PLIC + 0x2000);
+const PLIC_THRESHOLD_HART0: Reg = Reg(PLIC + 0x20_0000);
+const PLIC_CLAIM_HART0: Reg = Reg(PLIC + 0x20_0004);
+
 /// `mtime` counts per embassy-time tick.
 const COUNTS_PER_TICK: u64 = 10_000_000 / embassy_time_driver::TICK_HZ;
 
@@ -61,6 +79,33 @@ pub(crate) fn init() {
     unsafe {
         riscv::register::mie::set_mtimer();
         riscv::register::mstatus::set_mie();
+    }
+}
+
+/// UART 0 interrupts for each byte it receives, through the PLIC to hart 0.
+pub(crate) fn enable_serial_doorbell() {
+    UART0_IER.write(UART_IER_RECEIVED);
+    PLIC_PRIORITY_UART0.write(1);
+    PLIC_THRESHOLD_HART0.write(0);
+    PLIC_ENABLE_HART0.write(PLIC_ENABLE_HART0.read() | 1 << UART0_SOURCE);
+    // SAFETY: the external interrupt's handler (below) takes no lock the executor holds while
+    // interrupts are on; the serial doorbell is set up before the executor runs.
+    unsafe { riscv::register::mie::set_mext() };
+}
+
+/// A PLIC source wants attention: the UART's bytes are taken (each a ring), and the claim
+/// completed.
+#[riscv_rt::core_interrupt(riscv::interrupt::Interrupt::MachineExternal)]
+fn machine_external() {
+    let source = PLIC_CLAIM_HART0.read();
+    if source as usize == UART0_SOURCE {
+        while UART0_LSR.read() & UART_LSR_DATA_READY != 0 {
+            let _byte = UART0_RBR.read();
+        }
+        crate::serial_doorbell::rang();
+    }
+    if source != 0 {
+        PLIC_CLAIM_HART0.write(source);
     }
 }
 

@@ -3,7 +3,7 @@
 
 #![no_std]
 
-/// Defines the `main` of a firmware on a QEMU board: [`asyncmon_qemu_boards::init`], then `$run`
+/// Defines the `main` of a firmware on a QEMU board: [`start_board`], then `$run`
 /// (an expression giving the exit code), then [`asyncmon_qemu_boards::exit`] with that code
 /// (130 after a stop). The firmware depends on `cortex-m-rt` (Arm) or `riscv-rt` (RISC-V).
 #[macro_export]
@@ -13,13 +13,20 @@ macro_rules! board_main {
         #[cfg_attr(target_arch = "arm", cortex_m_rt::entry)]
         #[cfg_attr(target_arch = "riscv32", riscv_rt::entry)]
         fn main() -> ! {
-            asyncmon_qemu_boards::init();
-            // No doorbell: QEMU drops what its gdbstub writes to the System Control Space (the
-            // NVIC's set-pending register stays clear), so no host can ring one here, and a
-            // firmware that said it had one would wait for its next timer to see a stop. The
-            // executor looks at the down channel every `Config::fallback_poll` instead.
+            $crate::start_board();
             let code = $run;
             asyncmon_qemu_boards::exit(code)
         }
     };
+}
+
+/// Starts the board ([`asyncmon_qemu_boards::init`]) and the agent's doorbell on its first serial
+/// port: the host rings it with a byte after each command, and an idle executor sleeps until
+/// then or its next timer instead of looking at the down channel every `Config::fallback_poll`.
+/// (Not the NVIC: QEMU drops what its gdbstub writes to the System Control Space, so no host could
+/// pend an interrupt there.)
+pub fn start_board() {
+    asyncmon_qemu_boards::init();
+    let port = asyncmon_qemu_boards::doorbell_serial(asyncmon_agent::link::doorbell::ring);
+    asyncmon_agent::link::doorbell::set_serial(port);
 }

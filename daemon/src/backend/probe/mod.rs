@@ -319,15 +319,19 @@ impl Transport for Board {
 
     fn write(&mut self, data: &[u8]) -> Result<usize, TargetError> {
         let doorbell = self.prepared.doorbell;
+        // A virtual board's serial port, where its firmware's doorbell is (a board on a desk has
+        // its doorbell's interrupt pended through the probe).
+        let mut serial = self.virtual_owner.as_ref().map(VirtualOwner::serial_line);
         let (written, rang) = self.with_memory(|memory, channels| {
             let written = match channels {
                 Some(channels) => channels.write(memory, data)?,
                 None => 0,
             };
-            // The command is in: pend the firmware's doorbell interrupt, if it named one.
+            // The command is in: ring the firmware's doorbell, if it named one.
             let mut rang = false;
             if let (1.., Some(at)) = (written, doorbell) {
-                match super::doorbell::ring_in_memory(memory, at) {
+                let serial = serial.as_mut().map(|s| s as &mut dyn super::doorbell::SerialLine);
+                match super::doorbell::ring(memory, at, serial) {
                     Ok(done) => rang = done,
                     Err(e) => {
                         tracing::debug!(error = %e, "the firmware's doorbell did not ring; it finds the command on its own poll")
@@ -338,10 +342,12 @@ impl Transport for Board {
         })?;
         if rang && !self.doorbell_said {
             self.doorbell_said = true;
-            self.say(
-                "the firmware's doorbell rang: its interrupt is pended through the probe after each command"
-                    .into(),
-            );
+            let how = if self.virtual_owner.is_some() {
+                "a byte on the virtual board's serial port"
+            } else {
+                "its interrupt pended through the probe"
+            };
+            self.say(format!("the firmware's doorbell rang: it is rung after each command ({how})"));
         }
         Ok(written)
     }

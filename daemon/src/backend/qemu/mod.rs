@@ -3,10 +3,11 @@
 //! to itself, found in QEMU's process memory ([`process_ram`]) — and reads the RTT control block
 //! there while the guest runs: what a probe does with a board's RAM, at no cost to the guest
 //! ([`guest_memory`]).
-//! It never polls through the gdbstub, which halts the guest for every read; it uses it only to
-//! ring the firmware's doorbell after a command (the NVIC's set-pending register is no RAM), a
-//! pause of a few microseconds ([`gdb`]). Resets go through QMP ([`qmp`]); ending the target ends
-//! QEMU. What QEMU prints (the firmware's UART and
+//! It never touches the gdbstub, which halts the guest for every access ([`gdb`] serves the virtual
+//! probe). The firmware's doorbell is its serial port: the machine's UART is QEMU's stdin
+//! (`-serial stdio`), and a byte written there after a command raises the UART's receive
+//! interrupt. (QEMU's gdbstub cannot ring the NVIC: it drops writes to anything but RAM.) Resets
+//! go through QMP ([`qmp`]); ending the target ends QEMU. What QEMU prints (the firmware's UART and
 //! semihosting output) becomes log lines; QEMU's exit code is the firmware's (semihosting exit).
 
 pub mod args;
@@ -16,6 +17,7 @@ pub mod machine;
 pub mod process_ram;
 pub mod qmp;
 
+use super::doorbell::{SerialLine, SerialPipe};
 use super::elf::{find_rtt_symbol, RttSymbol};
 use super::error::TargetError;
 use super::process::{forward_lines, Exit, Process};
@@ -100,38 +102,39 @@ struct Run {
     process: Process,
     memory: GuestMemory,
     qmp: Option<Qmp>,
-    /// The gdbstub, connected at the first doorbell ring.
-    gdb: Option<gdb::Gdb>,
+    /// The machine's first serial port, where the firmware's doorbell is rung.
+    serial: Option<SerialPipe>,
 }
 
-/// The guest's bus for a doorbell ring: its RAM as the daemon reads it, anything else (the NVIC)
-/// written through the gdbstub, the guest paused for that write only.
-struct Bus<'r> {
-    run: &'r mut Run,
+/// The firmware's serial doorbell on a QEMU machine: the machine's first serial port (QEMU's stdin)
+/// and the QMP session that wakes QEMU's main loop after a byte. That loop watches the port's input
+/// only while the UART could take a byte when it last went round; a UART enabled since (the
+/// firmware's doorbell, set up at start-up) is not watched until something else wakes the loop — on
+/// an idle micro:bit or mps2-an386, a second later. A QMP command is such a wake: the loop goes
+/// round, watches the port, and the byte reaches the UART at once.
+pub struct QemuSerial<'a> {
+    /// QEMU's stdin.
+    pub pipe: &'a mut SerialPipe,
+    /// The run's QMP session, connected at the first ring if it is not yet.
+    pub qmp: &'a mut Option<Qmp>,
+    /// Where QEMU's QMP socket is.
+    pub socket: &'a Path,
 }
 
-impl TargetMemory for Bus<'_> {
-    fn read(&mut self, addr: u64, buf: &mut [u8]) -> std::io::Result<()> {
-        self.run.memory.read(addr, buf)
-    }
-
-    fn write(&mut self, addr: u64, data: &[u8]) -> std::io::Result<()> {
-        let gdb = match &mut self.run.gdb {
-            Some(gdb) => gdb,
-            None => {
-                let path = self.run.dir.path().join("gdb.sock");
-                let mut gdb =
-                    gdb::Gdb::connect(&path, Duration::from_secs(2), true).map_err(std::io::Error::other)?;
-                // Connecting paused the guest: it runs on.
-                gdb.resume().map_err(std::io::Error::other)?;
-                self.run.gdb.insert(gdb)
-            }
+impl SerialLine for QemuSerial<'_> {
+    fn send_byte(&mut self) -> std::io::Result<()> {
+        self.pipe.send_byte()?;
+        let qmp = match self.qmp {
+            Some(qmp) => qmp,
+            None => self
+                .qmp
+                .insert(Qmp::connect(self.socket, Duration::from_secs(2)).map_err(std::io::Error::other)?),
         };
-        let written = gdb.paused(|gdb| gdb.write_memory(addr, data));
-        if written.is_err() {
-            self.run.gdb = None;
+        if let Err(e) = qmp.execute("query-status") {
+            *self.qmp = None;
+            return Err(std::io::Error::other(e));
         }
-        written.map_err(std::io::Error::other)
+        Ok(())
     }
 }
 
@@ -170,7 +173,6 @@ impl Qemu {
     fn command(&self, dir: &Path) -> Command {
         let mut command = self.config.machine.command(dir, "stdio");
         command.arg("-kernel").arg(&self.config.elf);
-        command.arg("-gdb").arg(format!("unix:{},server=on,wait=off", dir.join("gdb.sock").display()));
         if let Some(icount) = &self.config.icount {
             command.args(["-icount", icount]);
         }
@@ -216,7 +218,7 @@ impl Transport for Qemu {
         };
         let mut child = self
             .command(dir.path())
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -228,7 +230,15 @@ impl Transport for Qemu {
         if let Some(err) = child.stderr.take() {
             forward_lines(err, LogSource::FirmwareStderr, sink.clone(), self.started);
         }
-        self.run = Some(Run { dir, process: Process::Started(child), memory, qmp: None, gdb: None });
+        // The UART's receiving side: the doorbell (a firmware that names none ignores the byte).
+        let serial = child.stdin.take().and_then(|stdin| match SerialPipe::new(stdin) {
+            Ok(serial) => Some(serial),
+            Err(e) => {
+                tracing::warn!(error = %e, "QEMU's serial port cannot ring a doorbell; the firmware finds commands when it next wakes");
+                None
+            }
+        });
+        self.run = Some(Run { dir, process: Process::Started(child), memory, qmp: None, serial });
         Ok(())
     }
 
@@ -277,9 +287,13 @@ impl Transport for Qemu {
             Err(TargetError::Gone(_)) if run.process.gone_soon() => return Ok(0),
             other => other?,
         };
-        // The command is in: pend the firmware's doorbell interrupt, if it named one.
+        // The command is in: ring the firmware's doorbell, if it has one.
         if let (1.., Some(at)) = (written, self.doorbell) {
-            if let Err(e) = super::doorbell::ring_in_memory(&mut Bus { run }, at) {
+            let socket = run.dir.path().join("qmp.sock");
+            let mut serial =
+                run.serial.as_mut().map(|pipe| QemuSerial { pipe, qmp: &mut run.qmp, socket: &socket });
+            let serial = serial.as_mut().map(|s| s as &mut dyn super::doorbell::SerialLine);
+            if let Err(e) = super::doorbell::ring(&mut run.memory, at, serial) {
                 tracing::debug!(error = %e, "the firmware's doorbell did not ring; it finds the command when it next wakes");
             }
         }

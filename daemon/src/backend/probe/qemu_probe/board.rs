@@ -9,10 +9,12 @@
 //! without halting it), and any other address through the gdbstub, the guest paused meanwhile.
 
 use super::scs::CoreAccess;
+use crate::backend::doorbell::{SerialLine, SerialPipe};
 use crate::backend::process::{Exit, Process};
 use crate::backend::qemu::gdb::{Gdb, GdbError};
 use crate::backend::qemu::machine::{Machine, RamWindow};
 use crate::backend::qemu::qmp::Qmp;
+use crate::backend::qemu::QemuSerial;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -33,6 +35,9 @@ pub struct VirtualBoard {
     ram: Option<(File, u64)>,
     /// The probe's cable is pulled: nothing reaches the machine, which runs on.
     unplugged: bool,
+    /// The machine's first serial port (QEMU's stdin), beside the probe as a USB serial adapter
+    /// would be: where the firmware's doorbell is rung (QEMU's gdbstub cannot pend an interrupt).
+    serial: Option<SerialPipe>,
 }
 
 impl VirtualBoard {
@@ -51,7 +56,7 @@ impl VirtualBoard {
         };
         let mut command = command(machine, dir.path(), preloaded);
         let mut child = command
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -65,6 +70,12 @@ impl VirtualBoard {
                 }
             });
         }
+        let serial = child
+            .stdin
+            .take()
+            .map(SerialPipe::new)
+            .transpose()
+            .map_err(|e| format!("QEMU's serial port: {e}"))?;
         tracing::info!(pid = child.id(), machine = machine.name, "QEMU started behind a virtual probe");
         let mut board = VirtualBoard {
             machine,
@@ -74,6 +85,7 @@ impl VirtualBoard {
             qmp: None,
             ram,
             unplugged: false,
+            serial,
         };
         board.plug_in(false)?;
         if board.ram.is_none() {
@@ -89,6 +101,15 @@ impl VirtualBoard {
     /// The machine.
     pub fn machine(&self) -> &'static Machine {
         self.machine
+    }
+
+    /// Sends the machine's first serial port a byte (a serial doorbell's ring; see `QemuSerial`).
+    pub fn send_serial_byte(&mut self) -> std::io::Result<()> {
+        let Some(pipe) = &mut self.serial else {
+            return Err(std::io::Error::other("the virtual board has no serial port"));
+        };
+        let socket = self.dir.path().join("qmp.sock");
+        QemuSerial { pipe, qmp: &mut self.qmp, socket: &socket }.send_byte()
     }
 
     /// Connects the gdbstub (the probe's cable) to a guest that `runs` or not; it is halted then.
@@ -297,9 +318,9 @@ impl Drop for VirtualBoard {
 }
 
 /// QEMU's command line for a virtual board whose files are in `dir`: halted at the start, the
-/// gdbstub on `gdb.sock`.
+/// gdbstub on `gdb.sock`, the serial port on stdin and stdout.
 fn command(machine: &Machine, dir: &Path, preloaded: Option<&Path>) -> Command {
-    let mut command = machine.command(dir, "null");
+    let mut command = machine.command(dir, "stdio");
     command.arg("-gdb").arg(format!("unix:{},server=on,wait=off", dir.join("gdb.sock").display())).arg("-S");
     if let Some(elf) = preloaded {
         command.arg("-kernel").arg(PathBuf::from(elf));

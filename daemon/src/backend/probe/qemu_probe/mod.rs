@@ -92,6 +92,16 @@ pub struct VirtualOwner {
     target: SharedTarget,
 }
 
+/// A virtual board's first serial port, held beside its probe.
+pub struct VirtualSerial(SharedTarget);
+
+impl crate::backend::doorbell::SerialLine for VirtualSerial {
+    fn send_byte(&mut self) -> std::io::Result<()> {
+        let mut target = self.0.lock().map_err(|_| std::io::Error::other("the virtual board is gone"))?;
+        target.board.send_serial_byte()
+    }
+}
+
 /// The lister of one virtual probe, for probe-rs's `Lister`.
 #[derive(Debug)]
 pub struct QemuLister {
@@ -128,6 +138,11 @@ impl VirtualOwner {
     /// How QEMU ended, once it has (the firmware's semihosting exit code).
     pub fn exited(&self) -> Option<crate::backend::process::Exit> {
         self.target.lock().ok()?.board.exited()
+    }
+
+    /// The machine's first serial port, where the firmware's doorbell is rung.
+    pub fn serial_line(&self) -> VirtualSerial {
+        VirtualSerial(self.target.clone())
     }
 
     /// Whether QEMU has ended or is ending (see `VirtualBoard::ending`).
