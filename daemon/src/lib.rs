@@ -16,6 +16,7 @@ pub mod defmt_logs;
 pub mod device_link;
 pub mod elf_memory;
 pub mod embassy_pools;
+pub mod export;
 pub mod host_codec;
 pub mod hub;
 pub mod lsp;

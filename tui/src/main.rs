@@ -95,6 +95,18 @@ enum Command {
         #[command(flatten)]
         watch: asyncmon_tui::runner::WatchArgs,
     },
+    /// Export a recording (made with --record) for other tools.
+    ///
+    /// `--perfetto OUT.json` writes a timeline that ui.perfetto.dev and chrome://tracing open: a
+    /// track per task (its life from spawn to end, its waits and failures), the session's starts,
+    /// log lines and stop on a track of their own, poll figures and executor idle time as counters.
+    Export {
+        /// The recording.
+        file: PathBuf,
+        /// Write a Perfetto / Chrome trace (JSON) to this file (`-`: standard output).
+        #[arg(long, value_name = "OUT")]
+        perfetto: Option<PathBuf>,
+    },
     /// Open the monitor on a target behind an RTT TCP server: OpenOCD (`rtt server start PORT 0`),
     /// J-Link's RTT port, or probe-rs. Strings are resolved from the firmware's ELF.
     Attach {
@@ -212,6 +224,14 @@ fn run() -> anyhow::Result<i32> {
             }
             Command::Qemu { qemu, socket, record, watch } => {
                 asyncmon_tui::cmd::qemu::run(qemu, socket, record, watch).await
+            }
+            Command::Export { file, perfetto } => {
+                asyncmon_tui::cmd::export::run(&file, perfetto).map(|said| {
+                    if !said.is_empty() {
+                        println!("{said}");
+                    }
+                    0
+                })
             }
             Command::Probes => {
                 println!("{}", asyncmon_tui::cmd::probes::run());

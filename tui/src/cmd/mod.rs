@@ -3,6 +3,7 @@
 pub mod attach;
 pub mod demo;
 pub mod device;
+pub mod export;
 pub mod monitor;
 pub mod probes;
 pub mod ps;

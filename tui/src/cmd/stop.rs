@@ -11,20 +11,29 @@ use std::time::Duration;
 pub async fn run(socket: &Path, timeout: Duration) -> anyhow::Result<String> {
     let mut client = Client::connect(socket, "asyncmon stop").await?;
     client.request(&ClientRequest::Subscribe).await?;
-    client.request(&ClientRequest::Stop).await?;
     let wait = async {
-        let mut request = None;
+        // The session as it is before the stop goes out (the snapshot is taken when the server
+        // gets to it, so it is read first: an end that follows the stop is not "already ended").
         loop {
             match client.recv().await? {
-                Some(ServerMessage::StopSent { request_id }) => request = Some(request_id),
-                // Ended before this command came: there is nothing left to stop.
                 Some(ServerMessage::Snapshot(session)) => {
                     if let TargetState::Exited { description, .. } = &session.target_state {
                         return Ok(format!(
                             "the firmware has already ended ({description}): nothing to stop"
                         ));
                     }
+                    break;
                 }
+                Some(ServerMessage::Refused { reason }) => anyhow::bail!("asyncmond refused: {reason}"),
+                Some(_) => {}
+                None => anyhow::bail!("asyncmond closed the connection before it showed the session"),
+            }
+        }
+        client.request(&ClientRequest::Stop).await?;
+        let mut request = None;
+        loop {
+            match client.recv().await? {
+                Some(ServerMessage::StopSent { request_id }) => request = Some(request_id),
                 Some(ServerMessage::Refused { reason }) => {
                     anyhow::bail!("asyncmond refused: {reason}")
                 }

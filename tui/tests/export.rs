@@ -1,0 +1,94 @@
+//! `asyncmon export FILE --perfetto OUT` on a recording of the demo: the trace it writes is read
+//! back as ui.perfetto.dev reads it (the JSON trace event format) — a track per task, the tasks'
+//! lives as slices, the unretrieved failures on their tasks' tracks, the stop on the session's.
+
+use asyncmon_daemon::backend::sim::SimConfig;
+use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
+use asyncmon_protocol::host::{FailurePath, TargetState};
+use serde_json::Value;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const ASYNCMON: &str = env!("CARGO_BIN_EXE_asyncmon");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_demo_exports_as_a_timeline_with_a_track_per_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let (socket, file, out) =
+        (dir.path().join("d.sock"), dir.path().join("demo.asyncmon"), dir.path().join("trace.json"));
+    let sim = SimConfig::new(ASYNCMON, vec!["__device".into(), "demo".into()]);
+    let running = daemon::start(DaemonConfig {
+        socket: socket.clone(),
+        targets: vec![TargetConfig::Sim(sim)],
+        record: Some(file.clone()),
+    })
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while running.hub.snapshot().failures.iter().filter(|f| f.path == FailurePath::Unretrieved).count() < 2 {
+        assert!(Instant::now() < deadline, "the demo's failures did not come: {:#?}", running.hub.snapshot());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stop = {
+        let socket = socket.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(ASYNCMON).args(["stop", "--socket"]).arg(&socket).output()
+        })
+    };
+    assert!(stop.await.unwrap().unwrap().status.success());
+    while !matches!(running.hub.snapshot().target_state, TargetState::Exited { .. }) {
+        assert!(Instant::now() < deadline, "the firmware did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::task::block_in_place(|| running.shutdown());
+
+    let export =
+        Command::new(ASYNCMON).arg("export").arg(&file).arg("--perfetto").arg(&out).output().unwrap();
+    let said = String::from_utf8_lossy(&export.stdout);
+    assert!(export.status.success(), "{said}{}", String::from_utf8_lossy(&export.stderr));
+    assert!(said.contains("open it in ui.perfetto.dev or chrome://tracing"), "{said}");
+
+    let trace: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let events = trace["traceEvents"].as_array().unwrap();
+    let track = |task: &str| {
+        events
+            .iter()
+            .find(|e| {
+                e["name"] == "thread_name"
+                    && e["args"]["name"].as_str().unwrap().starts_with(&format!("{task} (task "))
+            })
+            .unwrap_or_else(|| panic!("no track for {task}"))["tid"]
+            .as_u64()
+            .unwrap()
+    };
+    // Each task's life is a slice on its track, saying how it ended: the stop cancelled telemetry.
+    let telemetry = track("telemetry");
+    let life = events.iter().find(|e| e["ph"] == "X" && e["tid"] == telemetry).expect("telemetry's slice");
+    assert_eq!(life["args"]["ended"], "cancelled", "{life}");
+    assert!(life["dur"].as_u64().unwrap() > 0, "{life}");
+    // The unretrieved failures are on their tasks' tracks, with the path they took.
+    let failures: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["ph"] == "i" && e["name"].as_str().unwrap().starts_with("failure: "))
+        .filter(|e| e["args"]["path"].as_str().unwrap().starts_with("never retrieved"))
+        .collect();
+    assert!(failures.len() >= 2, "{failures:#?}");
+    assert!(failures.iter().all(|f| f["tid"] != 0), "on a task's track: {failures:#?}");
+    // The stop, on the session's track.
+    let stop = events.iter().find(|e| e["name"] == "stop: KeyboardInterrupt").expect("the stop");
+    assert_eq!(stop["tid"], 0);
+    assert!(stop["args"]["summary"].as_str().unwrap().contains("telemetry"), "{stop}");
+}
+
+#[test]
+fn an_export_without_a_format_or_of_a_file_that_is_not_a_recording_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "hi").unwrap();
+    let out = Command::new(ASYNCMON).arg("export").arg(&notes).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--perfetto"), "{out:?}");
+    let out = Command::new(ASYNCMON).arg("export").arg(&notes).args(["--perfetto", "-"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not a recording asyncmon can read"), "{stderr}");
+}
