@@ -58,8 +58,14 @@ impl Trace {
     fn new(target: &str) -> Self {
         let events = vec![
             json!({"ph": "M", "pid": PID, "name": "process_name", "args": {"name": target}}),
-            json!({"ph": "M", "pid": PID, "tid": SESSION_TID, "name": "thread_name", "args": {"name": "session"}}),
-            json!({"ph": "M", "pid": PID, "tid": SESSION_TID, "name": "thread_sort_index", "args": {"sort_index": -1}}),
+            json!({
+                "ph": "M", "pid": PID, "tid": SESSION_TID, "name": "thread_name",
+                "args": {"name": "session"},
+            }),
+            json!({
+                "ph": "M", "pid": PID, "tid": SESSION_TID, "name": "thread_sort_index",
+                "args": {"sort_index": -1},
+            }),
         ];
         Trace { events, open: HashMap::new(), tracks: HashMap::new(), epoch: 0, next_tid: 1 }
     }
@@ -112,10 +118,14 @@ impl Trace {
     fn event(&mut self, at_ms: u64, event: &SessionEvent) {
         match event {
             SessionEvent::SessionStarted { epoch, firmware } => {
-                // A new boot: what the old one still had running ended with it.
+                // A new epoch: the old one's slices end here (tasks still running are announced again).
                 let old: Vec<(u32, u32)> = self.open.keys().copied().filter(|(e, _)| *e != *epoch).collect();
                 for key in old {
-                    self.ended(at_ms, key, "the firmware restarted");
+                    self.ended(
+                        at_ms,
+                        key,
+                        "a new session epoch began (a reset, a restart, or a host attaching again)",
+                    );
                 }
                 self.epoch = *epoch;
                 let name = format!("session started: {} (epoch {epoch})", firmware.name);
@@ -320,7 +330,10 @@ mod tests {
         let events = trace["traceEvents"].as_array().unwrap();
         let mains: Vec<&Value> = events.iter().filter(|e| e["ph"] == "X").collect();
         assert_eq!(mains.len(), 2, "{mains:#?}");
-        assert_eq!(mains[0]["args"]["ended"], "the firmware restarted");
+        assert_eq!(
+            mains[0]["args"]["ended"],
+            "a new session epoch began (a reset, a restart, or a host attaching again)"
+        );
         assert_eq!((mains[0]["ts"].as_u64(), mains[0]["dur"].as_u64()), (Some(5_000), Some(45_000)));
         assert_eq!(mains[1]["args"]["ended"], "completed");
         assert_ne!(mains[0]["tid"], mains[1]["tid"], "the new boot's main has a track of its own");
