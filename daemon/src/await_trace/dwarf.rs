@@ -274,7 +274,7 @@ impl Dwarf {
     pub fn name(&mut self, die: DieRef) -> Option<String> {
         self.with_entry(die, |dwarf, unit, entry| {
             let value = entry.attr_value(gimli::DW_AT_name).ok()??;
-            let name = dwarf.attr_string(unit, value).ok()?;
+            let name = attr_string(dwarf, unit, value)?;
             Some(name.to_string_lossy().ok()?.into_owned())
         })?
     }
@@ -325,9 +325,9 @@ impl Dwarf {
             let file = header.file(index)?;
             let mut path = PathBuf::new();
             if let Some(dir) = file.directory(header) {
-                path.push(dwarf.attr_string(unit, dir).ok()?.to_string_lossy().ok()?.as_ref());
+                path.push(attr_string(dwarf, unit, dir)?.to_string_lossy().ok()?.as_ref());
             }
-            path.push(dwarf.attr_string(unit, file.path_name()).ok()?.to_string_lossy().ok()?.as_ref());
+            path.push(attr_string(dwarf, unit, file.path_name())?.to_string_lossy().ok()?.as_ref());
             if path.is_relative() {
                 if let Some(comp_dir) = &unit.comp_dir {
                     path = Path::new(comp_dir.to_string_lossy().ok()?.as_ref()).join(path);
@@ -336,4 +336,20 @@ impl Dwarf {
             Some(crate::source_paths::without_dot_dots(&path).to_string_lossy().into_owned())
         })?
     }
+}
+
+/// A string attribute's text (`Dwarf::attr_string`). A string index (`DW_FORM_strx`) too large to
+/// be one is refused first: gimli 0.31 multiplies it by the word size unchecked, which overflows on
+/// hostile debug info (found by the `debug_info` fuzzer).
+fn attr_string<R: gimli::Reader<Offset = usize>>(
+    dwarf: &gimli::Dwarf<R>,
+    unit: &gimli::Unit<R>,
+    value: AttributeValue<R>,
+) -> Option<R> {
+    if let AttributeValue::DebugStrOffsetsIndex(index) = value {
+        if index.0 > usize::MAX / 8 {
+            return None;
+        }
+    }
+    dwarf.attr_string(unit, value).ok()
 }

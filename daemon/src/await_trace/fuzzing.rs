@@ -102,6 +102,15 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn a_string_index_too_large_to_be_one_is_refused_not_overflowed() {
+        // fuzz/seeds/debug_info/strx-index-overflow: a `DW_FORM_strx` index near 2^64, which gimli
+        // multiplied by the word size unchecked (a panic with overflow checks on).
+        let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/seeds/debug_info/strx-index-overflow");
+        read_every_type(&std::fs::read(seed).unwrap());
+    }
+
+    #[test]
     fn input_that_is_no_debug_info_is_nothing() {
         assert_eq!(read_every_type(b""), 0);
         assert_eq!(read_every_type(&[0xff; 64]), 0);
