@@ -113,7 +113,7 @@ impl Dwarf {
     /// The root DIE of every unit.
     pub(crate) fn roots(&self) -> Vec<DieRef> {
         let root = |(unit, header): (usize, &gimli::UnitHeader<Reader>)| {
-            let parsed = self.dwarf.unit(header.clone()).ok()?;
+            let parsed = parsed_unit(&self.dwarf, header)?;
             let mut entries = parsed.entries();
             let (_, root) = entries.next_dfs().ok()??;
             Some(DieRef { unit, offset: root.offset() })
@@ -125,7 +125,7 @@ impl Dwarf {
         if let Some(index) = self.indexed.get(&unit) {
             return Some(index.clone());
         }
-        let parsed = self.dwarf.unit(self.headers.get(unit)?.clone()).ok()?;
+        let parsed = parsed_unit(&self.dwarf, self.headers.get(unit)?)?;
         let mut parents = HashMap::new();
         let mut functions = HashMap::new();
         let mut ancestors: Vec<UnitOffset> = Vec::new();
@@ -178,7 +178,7 @@ impl Dwarf {
             return ranges;
         }
         for (index, header) in self.headers.iter().enumerate() {
-            let Ok(unit) = self.dwarf.unit(header.clone()) else { continue };
+            let Some(unit) = parsed_unit(&self.dwarf, header) else { continue };
             let Ok(mut unit_ranges) = self.dwarf.unit_ranges(&unit) else { continue };
             while let Ok(Some(range)) = unit_ranges.next() {
                 ranges.push((range.begin..range.end, index));
@@ -336,6 +336,27 @@ impl Dwarf {
             Some(crate::source_paths::without_dot_dots(&path).to_string_lossy().into_owned())
         })?
     }
+}
+
+/// `Dwarf::unit`, for a unit whose root DIE holds no string index too large to be one: gimli 0.31
+/// resolves the root's strings (its name, its directory) while it parses the unit, with the same
+/// unchecked multiplication as in [`attr_string`].
+fn parsed_unit<R: gimli::Reader<Offset = usize>>(
+    dwarf: &gimli::Dwarf<R>,
+    header: &gimli::UnitHeader<R>,
+) -> Option<gimli::Unit<R>> {
+    let abbreviations = dwarf.abbreviations(header).ok()?;
+    let mut entries = header.entries(&abbreviations);
+    let (_, root) = entries.next_dfs().ok()??;
+    let mut attrs = root.attrs();
+    while let Some(attr) = attrs.next().ok()? {
+        if let AttributeValue::DebugStrOffsetsIndex(index) = attr.value() {
+            if index.0 > usize::MAX / 8 {
+                return None;
+            }
+        }
+    }
+    dwarf.unit(header.clone()).ok()
 }
 
 /// A string attribute's text (`Dwarf::attr_string`). A string index (`DW_FORM_strx`) too large to

@@ -108,6 +108,11 @@ pub(super) mod tests {
         let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../fuzz/seeds/debug_info/strx-index-overflow");
         read_every_type(&std::fs::read(seed).unwrap());
+        // fuzz/seeds/debug_info/strx-in-unit-root: the same in a unit's root DIE, whose strings
+        // gimli resolves while it parses the unit.
+        let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/seeds/debug_info/strx-in-unit-root");
+        read_every_type(&std::fs::read(seed).unwrap());
     }
 
     #[test]
