@@ -5,6 +5,7 @@ use crate::backend::transport::Transport;
 pub use crate::backend::TargetConfig;
 use crate::backend::{probe, pump, qemu, replay, sim, tcp, RttSymbol, Sink, TargetCommand};
 use crate::elf_memory::ElfMemory;
+use crate::export::otlp::{OtlpConfig, OtlpFeed};
 use crate::hub::Hub;
 use asyncmon_protocol::host::recording::RecordingReader;
 use asyncmon_protocol::host::TargetDescription;
@@ -23,6 +24,9 @@ pub struct DaemonConfig {
     pub targets: Vec<TargetConfig>,
     /// Record the first target's session to this file.
     pub record: Option<PathBuf>,
+    /// Export every target's session to this OpenTelemetry collector, each target its own
+    /// resource.
+    pub otlp: Option<OtlpConfig>,
 }
 
 /// A running daemon. Dropping it shuts the targets down (the simulator's process is killed).
@@ -55,6 +59,7 @@ impl RunningDaemon {
         }
         for hub in &self.hubs {
             hub.flush_recording();
+            hub.finish_export();
         }
         // Through the directory held since start-up, never by path (see `SocketDir`).
         let _ = self.socket_dir.remove_socket();
@@ -71,6 +76,14 @@ fn start_recording(hub: &Hub, path: Option<&std::path::Path>) -> anyhow::Result<
     if let Some(path) = path {
         hub.record_to(path).map_err(|e| anyhow::anyhow!("cannot record to {}: {e}", path.display()))?;
         tracing::info!(file = %path.display(), "recording the session");
+    }
+    Ok(())
+}
+
+fn start_export(hub: &Hub, otlp: Option<&OtlpConfig>) -> anyhow::Result<()> {
+    if let Some(config) = otlp {
+        hub.export_to(OtlpFeed::start(config, hub.target())?);
+        tracing::info!(collector = %config.endpoint, protocol = ?config.protocol, "exporting the session over OTLP");
     }
     Ok(())
 }
@@ -121,6 +134,7 @@ fn live<T: Transport + 'static>(
 fn launch(
     checked: Checked,
     record: Option<&std::path::Path>,
+    otlp: Option<&OtlpConfig>,
 ) -> anyhow::Result<(Arc<Hub>, std::thread::JoinHandle<()>)> {
     let (commands, commands_rx) = mpsc::channel();
     // A live target is a transport in a pump; a replay publishes a recording.
@@ -134,6 +148,7 @@ fn launch(
                 TargetDescription { backend: "replay".into(), name: replay::describe(&reader.header) };
             let hub = Hub::new(description, commands);
             start_recording(&hub, record)?;
+            start_export(&hub, otlp)?;
             let thread = replay::spawn(config, reader, hub.clone(), commands_rx);
             return Ok((hub, thread));
         }
@@ -141,6 +156,7 @@ fn launch(
     let (description, start) = live;
     let hub = Hub::new(description, commands);
     start_recording(&hub, record)?;
+    start_export(&hub, otlp)?;
     let thread = start(hub.clone());
     Ok((hub, thread))
 }
@@ -158,7 +174,7 @@ pub fn start(config: DaemonConfig) -> anyhow::Result<RunningDaemon> {
     let (mut hubs, mut targets) = (Vec::new(), Vec::new());
     for (index, checked) in checked.into_iter().enumerate() {
         let record = if index == 0 { config.record.as_deref() } else { None };
-        let (hub, thread) = launch(checked, record)?;
+        let (hub, thread) = launch(checked, record, config.otlp.as_ref())?;
         hubs.push(hub);
         targets.push(thread);
     }

@@ -6,6 +6,7 @@
 //! never waits for a client.
 
 use crate::backend::{EventSink, TargetCommand};
+use crate::export::otlp::OtlpFeed;
 use asyncmon_protocol::host::recording::{
     RecordedEvent, RecordingHeader, RecordingWriter, RECORDING_VERSION,
 };
@@ -35,6 +36,8 @@ pub const CLIENT_BACKLOG: usize = 4096;
 pub struct Hub {
     state: Mutex<SessionState>,
     recorder: Mutex<Option<Recorder>>,
+    /// The OTLP export (`--otlp`), offered every event; it never waits.
+    exporter: Mutex<Option<OtlpFeed>>,
     events: broadcast::Sender<SessionEvent>,
     commands: Mutex<mpsc::Sender<TargetCommand>>,
     next_request: AtomicU32,
@@ -47,6 +50,7 @@ impl Hub {
         Arc::new(Hub {
             state: Mutex::new(SessionState::new(target)),
             recorder: Mutex::new(None),
+            exporter: Mutex::new(None),
             events,
             commands: Mutex::new(commands),
             next_request: AtomicU32::new(1),
@@ -79,15 +83,36 @@ impl Hub {
         }
     }
 
+    /// Exports every event published from now on through `feed` (`--otlp`).
+    pub fn export_to(&self, feed: OtlpFeed) {
+        *self.exporter.lock().unwrap_or_else(|e| e.into_inner()) = Some(feed);
+    }
+
+    /// Ends the export, if there is one: open spans end and what is batched is sent.
+    pub fn finish_export(&self) {
+        let feed = self.exporter.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(feed) = feed {
+            feed.finish();
+        }
+    }
+
+    fn export(&self, event: &SessionEvent) {
+        if let Some(feed) = self.exporter.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            feed.offer(event);
+        }
+    }
+
     /// Applies `event` to the session and sends it to every subscriber.
     pub fn publish(&self, event: SessionEvent) {
         let mut state = self.lock();
         let failed = self.record(&event);
+        self.export(&event);
         state.apply(&event);
         // No subscribers is fine: the event is in the session for the next snapshot.
         let _ = self.events.send(event);
         // A recording that cannot be written (disk full) is the clients' news too.
         if let Some(problem) = failed {
+            self.export(&problem);
             state.apply(&problem);
             let _ = self.events.send(problem);
         }

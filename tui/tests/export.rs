@@ -21,6 +21,7 @@ async fn a_recorded_demo_exports_as_a_timeline_with_a_track_per_task() {
         socket: socket.clone(),
         targets: vec![TargetConfig::Sim(sim)],
         record: Some(file.clone()),
+        otlp: None,
     })
     .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -44,6 +44,7 @@ fn check() {
         socket: socket.clone(),
         targets: vec![TargetConfig::Qemu(qemu)],
         record: None,
+        otlp: None,
     })
     .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);

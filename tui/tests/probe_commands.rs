@@ -76,6 +76,7 @@ fn a_malformed_probe_selector_is_explained() {
         socket: dir.path().join("d.sock"),
         targets: vec![TargetConfig::Probe(config)],
         record: None,
+        otlp: None,
     })
     .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -108,6 +109,7 @@ async fn no_probe_is_said_in_words_retried_and_clients_are_still_served() {
         socket: dir.path().join("d.sock"),
         targets: vec![TargetConfig::Probe(config)],
         record: None,
+        otlp: None,
     })
     .unwrap();
     assert_eq!(running.hub.target().backend, "probe-rs");

@@ -1,4 +1,6 @@
-//! Recordings turned into what other tools read: [`perfetto`], a timeline for ui.perfetto.dev and
-//! chrome://tracing.
+//! A session for other tools: [`perfetto`], a recording as a timeline for ui.perfetto.dev and
+//! chrome://tracing, and [`otlp`], failures, task spans and poll figures to an OpenTelemetry
+//! collector, live or from a recording.
 
+pub mod otlp;
 pub mod perfetto;

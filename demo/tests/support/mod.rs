@@ -36,9 +36,13 @@ impl Harness {
     /// A daemon on `target`, recording to `record`, and a subscribed client.
     pub async fn serve(target: TargetConfig, record: Option<std::path::PathBuf>) -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let daemon =
-            daemon::start(DaemonConfig { socket: dir.path().join("d.sock"), targets: vec![target], record })
-                .expect("daemon starts");
+        let daemon = daemon::start(DaemonConfig {
+            socket: dir.path().join("d.sock"),
+            targets: vec![target],
+            record,
+            otlp: None,
+        })
+        .expect("daemon starts");
         let mut client = Client::connect(&daemon.socket, "e2e test").await.expect("client connects");
         client.request(&ClientRequest::Subscribe).await.unwrap();
         let session = match client.recv().await.unwrap() {

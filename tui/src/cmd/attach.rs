@@ -16,6 +16,6 @@ pub async fn run(
 ) -> anyhow::Result<i32> {
     let socket = socket.unwrap_or_else(|| crate::runner::session_socket_path("attach"));
     let tcp = TcpConfig { addr, elf, initial_backoff: Duration::from_millis(200) };
-    let config = DaemonConfig { socket, targets: vec![TargetConfig::Tcp(tcp)], record };
+    let config = DaemonConfig { socket, targets: vec![TargetConfig::Tcp(tcp)], record, otlp: None };
     crate::runner::serve_and_watch(config, watch.display(), watch.options(true)).await
 }

@@ -14,6 +14,6 @@ pub async fn run(socket: Option<PathBuf>, record: Option<PathBuf>, watch: WatchA
     let socket = socket.unwrap_or_else(|| session_socket_path("demo"));
     let exe = std::env::current_exe()?;
     let sim = SimConfig::new(exe, vec![crate::cmd::device::DEVICE_COMMAND.to_string(), "demo".to_string()]);
-    let config = DaemonConfig { socket, targets: vec![TargetConfig::Sim(sim)], record };
+    let config = DaemonConfig { socket, targets: vec![TargetConfig::Sim(sim)], record, otlp: None };
     serve_and_watch(config, watch.display(), watch.options(false)).await
 }

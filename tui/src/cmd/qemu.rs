@@ -21,6 +21,7 @@ pub async fn run(
         socket,
         targets: vec![TargetConfig::Qemu(qemu.config().map_err(anyhow::Error::msg)?)],
         record,
+        otlp: None,
     };
     serve_and_watch(config, watch.display(), watch.options(false)).await
 }

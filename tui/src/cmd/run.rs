@@ -27,7 +27,7 @@ pub async fn run(
         check_probe(board.probe.as_deref())?;
     }
     let socket = socket.unwrap_or_else(|| session_socket_path("run"));
-    let config = DaemonConfig { socket, targets: vec![TargetConfig::Probe(board)], record };
+    let config = DaemonConfig { socket, targets: vec![TargetConfig::Probe(board)], record, otlp: None };
     serve_and_watch(config, watch.display(), watch.options(wait_for_probe)).await
 }
 
