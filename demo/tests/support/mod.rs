@@ -4,12 +4,14 @@
 #![allow(dead_code)]
 
 pub mod boards;
+pub mod collector;
 pub mod demo_session;
 pub mod shape_traces;
 
 use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::client::Client;
 use asyncmon_daemon::daemon::{self, DaemonConfig, RunningDaemon, TargetConfig};
+use asyncmon_daemon::export::otlp::OtlpConfig;
 use asyncmon_protocol::host::{ClientRequest, ServerMessage, SessionEvent, SessionState};
 use std::time::Duration;
 
@@ -35,14 +37,19 @@ impl Harness {
 
     /// A daemon on `target`, recording to `record`, and a subscribed client.
     pub async fn serve(target: TargetConfig, record: Option<std::path::PathBuf>) -> Harness {
+        Harness::serve_with(vec![target], record, None).await
+    }
+
+    /// A daemon on `targets` (a client subscribed to the first), recording the first to `record`
+    /// and exporting to `otlp`.
+    pub async fn serve_with(
+        targets: Vec<TargetConfig>,
+        record: Option<std::path::PathBuf>,
+        otlp: Option<OtlpConfig>,
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let daemon = daemon::start(DaemonConfig {
-            socket: dir.path().join("d.sock"),
-            targets: vec![target],
-            record,
-            otlp: None,
-        })
-        .expect("daemon starts");
+        let daemon = daemon::start(DaemonConfig { socket: dir.path().join("d.sock"), targets, record, otlp })
+            .expect("daemon starts");
         let mut client = Client::connect(&daemon.socket, "e2e test").await.expect("client connects");
         client.request(&ClientRequest::Subscribe).await.unwrap();
         let session = match client.recv().await.unwrap() {
