@@ -31,30 +31,14 @@ struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     otlp: Option<String>,
     /// The OTLP protocol: http (protobuf, a collector's port 4318) or grpc (its port 4317).
-    #[arg(long, global = true, value_enum, default_value_t = OtlpProtocol::Http, requires = "otlp")]
-    otlp_protocol: OtlpProtocol,
+    #[arg(long, global = true, value_enum, default_value_t = Protocol::HttpProtobuf, requires = "otlp")]
+    otlp_protocol: Protocol,
     /// End (as on SIGTERM) when standard input closes. For programs that start asyncmond and
     /// hold its standard input: the daemon ends with them however they end, killed included.
     #[arg(long, global = true)]
     end_with_stdin: bool,
     #[command(subcommand)]
     target: Target,
-}
-
-/// `--otlp-protocol`'s values.
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum OtlpProtocol {
-    Http,
-    Grpc,
-}
-
-impl From<OtlpProtocol> for Protocol {
-    fn from(protocol: OtlpProtocol) -> Self {
-        match protocol {
-            OtlpProtocol::Http => Protocol::HttpProtobuf,
-            OtlpProtocol::Grpc => Protocol::Grpc,
-        }
-    }
 }
 
 #[derive(Subcommand)]
@@ -200,7 +184,7 @@ async fn run() -> anyhow::Result<()> {
             .collect::<Result<_, _>>()
             .map_err(anyhow::Error::msg)?,
     };
-    let otlp = cli.otlp.map(|url| OtlpConfig::new(&url, cli.otlp_protocol.into())).transpose()?;
+    let otlp = cli.otlp.map(|url| OtlpConfig::new(&url, cli.otlp_protocol)).transpose()?;
     let running = daemon::start(DaemonConfig { socket, targets, record: cli.record, otlp })?;
     // A closed stdout (`asyncmond ... | head -0`) is no reason to stop serving: the line is a
     // courtesy, the socket is the interface.

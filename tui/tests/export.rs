@@ -1,6 +1,10 @@
 //! `asyncmon export FILE --perfetto OUT` on a recording of the demo: the trace it writes is read
 //! back as ui.perfetto.dev reads it (the JSON trace event format) — a track per task, the tasks'
 //! lives as slices, the unretrieved failures on their tasks' tracks, the stop on the session's.
+//! `asyncmon export FILE --otlp URL` sends the same recording to a real collector (rotel).
+
+#[path = "../../demo/tests/support/collector.rs"]
+mod collector;
 
 use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
@@ -11,11 +15,10 @@ use std::time::{Duration, Instant};
 
 const ASYNCMON: &str = env!("CARGO_BIN_EXE_asyncmon");
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_recorded_demo_exports_as_a_timeline_with_a_track_per_task() {
-    let dir = tempfile::tempdir().unwrap();
-    let (socket, file, out) =
-        (dir.path().join("d.sock"), dir.path().join("demo.asyncmon"), dir.path().join("trace.json"));
+/// Records the demo on the simulated board until its second unretrieved failure, then stops it
+/// with `asyncmon stop`; returns the recording's path.
+async fn record_demo(dir: &std::path::Path) -> std::path::PathBuf {
+    let (socket, file) = (dir.join("d.sock"), dir.join("demo.asyncmon"));
     let sim = SimConfig::new(ASYNCMON, vec!["__device".into(), "demo".into()]);
     let running = daemon::start(DaemonConfig {
         socket: socket.clone(),
@@ -41,7 +44,14 @@ async fn a_recorded_demo_exports_as_a_timeline_with_a_track_per_task() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::task::block_in_place(|| running.shutdown());
+    file
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_demo_exports_as_a_timeline_with_a_track_per_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = record_demo(dir.path()).await;
+    let out = dir.path().join("trace.json");
     let export =
         Command::new(ASYNCMON).arg("export").arg(&file).arg("--perfetto").arg(&out).output().unwrap();
     let said = String::from_utf8_lossy(&export.stdout);
@@ -78,6 +88,50 @@ async fn a_recorded_demo_exports_as_a_timeline_with_a_track_per_task() {
     let stop = events.iter().find(|e| e["name"] == "stop: KeyboardInterrupt").expect("the stop");
     assert_eq!(stop["tid"], 0);
     assert!(stop["args"]["summary"].as_str().unwrap().contains("telemetry"), "{stop}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_demo_sent_to_a_collector_arrives_at_its_recorded_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = record_demo(dir.path()).await;
+    let recorded_at = std::fs::metadata(&file).unwrap().modified().unwrap();
+    let collector = collector::Collector::start();
+    let export = Command::new(ASYNCMON)
+        .arg("export")
+        .arg(&file)
+        .args(["--otlp", &collector.grpc, "--otlp-protocol", "grpc"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&export.stdout);
+    assert!(export.status.success(), "{said}{}", String::from_utf8_lossy(&export.stderr));
+    assert!(said.contains(&format!("recorded events to {}", collector.grpc)), "{said}");
+    let unretrieved = |r: &collector::Record| r.get("asyncmon.failure.path") == Some("never_retrieved");
+    let records = collector
+        .wait_for("an unretrieved failure and main's span", Duration::from_secs(10), |records| {
+            records.iter().any(unretrieved) && records.iter().any(|r| r.get("Name") == Some("main"))
+        })
+        .await;
+    let failure = records.iter().find(|r| unretrieved(r)).unwrap();
+    assert_eq!(failure.get("asyncmon.task.spawn_chain"), Some("main → telemetry → sensor_poll"));
+    assert_eq!(failure.resource("asyncmon.target.backend"), Some("sim"));
+    // At the time it was recorded, not the time it was sent.
+    let at = std::time::UNIX_EPOCH + Duration::from_nanos(failure.get("Timestamp").unwrap().parse().unwrap());
+    let age = recorded_at.duration_since(at).expect("stamped before the recording was written");
+    assert!(age < Duration::from_secs(60), "{age:?}");
+    let main =
+        records.iter().find(|r| r.kind == "Span" && r.get("Name") == Some("main")).expect("main's span");
+    assert_eq!(main.get("asyncmon.task.outcome"), Some("cancelled"), "the stop cancelled main: {main:#?}");
+}
+
+#[test]
+fn an_export_to_a_collector_url_it_cannot_use_says_what_to_give() {
+    let out = Command::new(ASYNCMON)
+        .args(["export", "any.asyncmon", "--otlp", "https://collector:4318"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("https is not built in"), "{stderr}");
 }
 
 #[test]

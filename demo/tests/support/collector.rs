@@ -2,6 +2,8 @@
 //! on free ports, with its debug log — every log record, span and metric it receives, in the
 //! collector's own words — read back as [`Record`]s.
 
+#![allow(dead_code)]
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

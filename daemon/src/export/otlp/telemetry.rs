@@ -19,11 +19,12 @@ const EXPORT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often metrics are sent.
 pub const METRIC_INTERVAL: Duration = Duration::from_secs(10);
 
-/// The wire protocol to the collector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The wire protocol to the collector (`--otlp-protocol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Protocol {
     /// OTLP over HTTP with protobuf bodies (a collector's port 4318), OpenTelemetry's default.
     #[default]
+    #[value(name = "http")]
     HttpProtobuf,
     /// OTLP over gRPC (a collector's port 4317).
     Grpc,
@@ -73,6 +74,9 @@ pub enum TelemetryError {
         /// What to do instead.
         hint: &'static str,
     },
+    /// A recording's export ended before it was sent whole.
+    #[error("the export thread ended early")]
+    Ended,
     /// The SDK refused to build an exporter.
     #[error("cannot build the OTLP {signal} exporter: {source}")]
     Build {
@@ -232,6 +236,12 @@ impl Telemetry {
         let logger = loggers.logger_with_scope(scope());
         let meter = meters.meter_with_scope(scope());
         Telemetry { tracers, loggers, meters, tracer, logger, meter }
+    }
+
+    /// Sends what is batched now (a recording sent faster than the batches' queues drain).
+    pub fn flush(&self) {
+        let _ = self.tracers.force_flush();
+        let _ = self.loggers.force_flush();
     }
 
     /// Sends what is still batched and stops the providers' threads; a collector that does not

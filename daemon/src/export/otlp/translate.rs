@@ -492,6 +492,13 @@ impl Translator {
         Ok(())
     }
 
+    /// Sends what is batched now.
+    pub fn flush(&self) {
+        if let Some(current) = &self.current {
+            current.telemetry.flush();
+        }
+    }
+
     /// Ends what is still open at `at` (saying why) and sends everything batched.
     pub fn finish(mut self, at: SystemTime, why: &str) {
         self.end_all(at, why);
