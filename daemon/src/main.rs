@@ -6,7 +6,7 @@ use asyncmon_daemon::backend::replay::ReplayConfig;
 use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::backend::tcp::TcpConfig;
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
-use asyncmon_daemon::export::otlp::{OtlpConfig, Protocol};
+use asyncmon_daemon::export::otlp::OtlpArgs;
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
@@ -24,15 +24,11 @@ struct Cli {
     /// this file; `asyncmon replay FILE` plays it back.
     #[arg(long, global = true)]
     record: Option<PathBuf>,
-    /// Export every target's failures (log records), task lives (spans whose parent is the
-    /// spawner's) and poll figures (metrics) to this OpenTelemetry collector, e.g.
-    /// http://localhost:4318; each target is a resource of its own. A collector that is down or
-    /// slow never holds up the target: what does not fit the exporter's queue is dropped and counted.
-    #[arg(long, global = true, value_name = "URL")]
-    otlp: Option<String>,
-    /// The OTLP protocol: http (protobuf, a collector's port 4318) or grpc (its port 4317).
-    #[arg(long, global = true, value_enum, default_value_t = Protocol::HttpProtobuf, requires = "otlp")]
-    otlp_protocol: Protocol,
+    /// The OTLP export: every target's session, each target a resource of its own. A collector
+    /// that is down or slow never holds up a target: what does not fit the exporter's queue is
+    /// dropped and counted.
+    #[command(flatten)]
+    otlp: OtlpArgs,
     /// End (as on SIGTERM) when standard input closes. For programs that start asyncmond and
     /// hold its standard input: the daemon ends with them however they end, killed included.
     #[arg(long, global = true)]
@@ -184,7 +180,7 @@ async fn run() -> anyhow::Result<()> {
             .collect::<Result<_, _>>()
             .map_err(anyhow::Error::msg)?,
     };
-    let otlp = cli.otlp.map(|url| OtlpConfig::new(&url, cli.otlp_protocol)).transpose()?;
+    let otlp = cli.otlp.config()?;
     let running = daemon::start(DaemonConfig { socket, targets, record: cli.record, otlp })?;
     // A closed stdout (`asyncmond ... | head -0`) is no reason to stop serving: the line is a
     // courtesy, the socket is the interface.

@@ -1,6 +1,6 @@
 //! `asyncmon`: watch and stop async firmware. See `asyncmon --help`.
 
-use asyncmon_daemon::export::otlp::{OtlpConfig, Protocol};
+use asyncmon_daemon::export::otlp::OtlpArgs;
 use asyncmon_protocol::host::wording::printable_lines;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -110,12 +110,9 @@ enum Command {
         /// Write a Perfetto / Chrome trace (JSON) to this file (`-`: standard output).
         #[arg(long, value_name = "OUT")]
         perfetto: Option<PathBuf>,
-        /// Send it to this OpenTelemetry collector, e.g. http://localhost:4318.
-        #[arg(long, value_name = "URL")]
-        otlp: Option<String>,
-        /// The OTLP protocol: http (protobuf, a collector's port 4318) or grpc (its port 4317).
-        #[arg(long, value_enum, default_value_t = Protocol::HttpProtobuf, requires = "otlp")]
-        otlp_protocol: Protocol,
+        /// Send it to an OpenTelemetry collector.
+        #[command(flatten)]
+        otlp: OtlpArgs,
     },
     /// Open the monitor on a target behind an RTT TCP server: OpenOCD (`rtt server start PORT 0`),
     /// J-Link's RTT port, or probe-rs. Strings are resolved from the firmware's ELF.
@@ -235,8 +232,8 @@ fn run() -> anyhow::Result<i32> {
             Command::Qemu { qemu, socket, record, watch } => {
                 asyncmon_tui::cmd::qemu::run(qemu, socket, record, watch).await
             }
-            Command::Export { file, perfetto, otlp, otlp_protocol } => {
-                let otlp = otlp.map(|url| OtlpConfig::new(&url, otlp_protocol)).transpose()?;
+            Command::Export { file, perfetto, otlp } => {
+                let otlp = otlp.config()?;
                 let formats = asyncmon_tui::cmd::export::Formats { perfetto, otlp };
                 asyncmon_tui::cmd::export::run(&file, formats).map(|said| {
                     if !said.is_empty() {

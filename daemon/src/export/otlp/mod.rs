@@ -6,14 +6,17 @@
 //!   `exception.*` and `code.*` attributes, a task's life a span whose parent is its spawner's, the
 //!   poll figures, link counters and executor idle time metrics (pure apart from the SDK's calls).
 //! - [`telemetry`]: the SDK's three providers for one resource, exporting to the collector.
+//! - [`args`]: `--otlp URL` and its options, for both command lines.
 //! - [`recording`]: a recording, sent after the fact.
 //! - [`feed`]: the daemon's side: a bounded queue in front of a thread of its own, so a collector
 //!   that is down or slow never holds up the target's pump; what does not fit is counted.
 
+pub mod args;
 pub mod feed;
 pub mod recording;
 pub mod telemetry;
 pub mod translate;
 
+pub use args::OtlpArgs;
 pub use feed::OtlpFeed;
-pub use telemetry::{OtlpConfig, Protocol};
+pub use telemetry::{Compression, OtlpConfig, Protocol};

@@ -5,7 +5,7 @@
 
 use opentelemetry::metrics::{Meter, MeterProvider};
 use opentelemetry::InstrumentationScope;
-use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
@@ -30,6 +30,16 @@ pub enum Protocol {
     Grpc,
 }
 
+/// Whether what is sent is compressed (`--otlp-compression`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Compression {
+    /// gzip, which every OTLP receiver takes.
+    #[default]
+    Gzip,
+    /// Sent as encoded.
+    None,
+}
+
 /// Where to export, as the user named it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtlpConfig {
@@ -40,6 +50,8 @@ pub struct OtlpConfig {
     pub protocol: Protocol,
     /// How often metrics are sent.
     pub metric_interval: Duration,
+    /// Compressed or not.
+    pub compression: Compression,
 }
 
 impl OtlpConfig {
@@ -59,7 +71,12 @@ impl OtlpConfig {
         if rest.is_empty() || rest.starts_with(':') {
             return Err(TelemetryError::Endpoint { endpoint, hint: "the URL names no host" });
         }
-        Ok(OtlpConfig { endpoint, protocol, metric_interval: METRIC_INTERVAL })
+        Ok(OtlpConfig {
+            endpoint,
+            protocol,
+            metric_interval: METRIC_INTERVAL,
+            compression: Compression::Gzip,
+        })
     }
 }
 
@@ -146,6 +163,26 @@ fn build<T>(
     result.map_err(|source| TelemetryError::Build { signal, source })
 }
 
+/// An HTTP exporter's builder, pointed at `url`, gzipped or not.
+fn http<B: WithExportConfig + WithHttpConfig>(builder: B, url: String, gzip: bool) -> B {
+    let builder = builder.with_endpoint(url).with_timeout(EXPORT_TIMEOUT);
+    if gzip {
+        builder.with_compression(opentelemetry_otlp::Compression::Gzip)
+    } else {
+        builder
+    }
+}
+
+/// A gRPC exporter's builder, pointed at `endpoint`, gzipped or not.
+fn grpc<B: WithExportConfig + WithTonicConfig>(builder: B, endpoint: &str, gzip: bool) -> B {
+    let builder = builder.with_endpoint(endpoint).with_timeout(EXPORT_TIMEOUT);
+    if gzip {
+        builder.with_compression(opentelemetry_otlp::Compression::Gzip)
+    } else {
+        builder
+    }
+}
+
 impl Telemetry {
     /// Providers that export `resource`'s telemetry to `destination`.
     pub fn start(destination: &Destination, resource: Resource) -> Result<Self, TelemetryError> {
@@ -153,62 +190,29 @@ impl Telemetry {
             Destination::Otlp { config, runtime } => {
                 // tonic spawns its connection onto the runtime current while it is built.
                 let _entered = runtime.as_ref().map(|r| r.enter());
+                let (endpoint, gzip) = (config.endpoint.as_str(), config.compression == Compression::Gzip);
                 let (spans, logs, metrics) = match config.protocol {
                     Protocol::HttpProtobuf => {
-                        let url = |path: &str| format!("{}{path}", config.endpoint);
+                        let url = |path: &str| format!("{endpoint}{path}");
+                        let span = opentelemetry_otlp::SpanExporter::builder().with_http();
+                        let log = opentelemetry_otlp::LogExporter::builder().with_http();
+                        let metric = opentelemetry_otlp::MetricExporter::builder().with_http();
                         (
-                            build(
-                                "trace",
-                                opentelemetry_otlp::SpanExporter::builder()
-                                    .with_http()
-                                    .with_endpoint(url("/v1/traces"))
-                                    .with_timeout(EXPORT_TIMEOUT)
-                                    .build(),
-                            )?,
-                            build(
-                                "log",
-                                opentelemetry_otlp::LogExporter::builder()
-                                    .with_http()
-                                    .with_endpoint(url("/v1/logs"))
-                                    .with_timeout(EXPORT_TIMEOUT)
-                                    .build(),
-                            )?,
-                            build(
-                                "metric",
-                                opentelemetry_otlp::MetricExporter::builder()
-                                    .with_http()
-                                    .with_endpoint(url("/v1/metrics"))
-                                    .with_timeout(EXPORT_TIMEOUT)
-                                    .build(),
-                            )?,
+                            build("trace", http(span, url("/v1/traces"), gzip).build())?,
+                            build("log", http(log, url("/v1/logs"), gzip).build())?,
+                            build("metric", http(metric, url("/v1/metrics"), gzip).build())?,
                         )
                     }
-                    Protocol::Grpc => (
-                        build(
-                            "trace",
-                            opentelemetry_otlp::SpanExporter::builder()
-                                .with_tonic()
-                                .with_endpoint(&config.endpoint)
-                                .with_timeout(EXPORT_TIMEOUT)
-                                .build(),
-                        )?,
-                        build(
-                            "log",
-                            opentelemetry_otlp::LogExporter::builder()
-                                .with_tonic()
-                                .with_endpoint(&config.endpoint)
-                                .with_timeout(EXPORT_TIMEOUT)
-                                .build(),
-                        )?,
-                        build(
-                            "metric",
-                            opentelemetry_otlp::MetricExporter::builder()
-                                .with_tonic()
-                                .with_endpoint(&config.endpoint)
-                                .with_timeout(EXPORT_TIMEOUT)
-                                .build(),
-                        )?,
-                    ),
+                    Protocol::Grpc => {
+                        let span = opentelemetry_otlp::SpanExporter::builder().with_tonic();
+                        let log = opentelemetry_otlp::LogExporter::builder().with_tonic();
+                        let metric = opentelemetry_otlp::MetricExporter::builder().with_tonic();
+                        (
+                            build("trace", grpc(span, endpoint, gzip).build())?,
+                            build("log", grpc(log, endpoint, gzip).build())?,
+                            build("metric", grpc(metric, endpoint, gzip).build())?,
+                        )
+                    }
                 };
                 let reader = PeriodicReader::builder(metrics).with_interval(config.metric_interval).build();
                 (

@@ -18,7 +18,7 @@
 
 use super::telemetry::{Destination, Telemetry, TelemetryError};
 use asyncmon_protocol::host::wording::{
-    ending_words, failure_path_words, interrupt_summary, stop_handled_words, waiting_for_words,
+    ending_words, interrupt_summary, stop_handled_words, waiting_for_words,
 };
 use asyncmon_protocol::host::{
     Failure, FailurePath, FirmwareInfo, LinkStats, Location, PollStats, SessionEvent, TargetDescription,
@@ -385,8 +385,6 @@ impl Translator {
             kv("exception.type", type_name.clone()),
             kv("exception.message", message.clone()),
             kv("asyncmon.failure.path", path_word(failure.path)),
-            kv("asyncmon.failure.path_words", failure_path_words(failure.path)),
-            kv("asyncmon.failure.handler_message", failure.message.clone()),
             kv("asyncmon.session.epoch", i64::from(failure.epoch)),
         ];
         if let Some(raised_at) = failure.exception.as_ref().and_then(|e| e.raised_at.as_ref()) {
