@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
 
 /// How to run a daemon.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DaemonConfig {
     /// The socket clients connect to.
     pub socket: PathBuf,
@@ -27,6 +27,8 @@ pub struct DaemonConfig {
     /// Export every target's session to this OpenTelemetry collector, each target its own
     /// resource.
     pub otlp: Option<OtlpConfig>,
+    /// When the first target's session ends, write it as a Perfetto trace to this file.
+    pub perfetto: Option<PathBuf>,
 }
 
 /// A running daemon. Dropping it shuts the targets down (the simulator's process is killed).
@@ -59,6 +61,7 @@ impl RunningDaemon {
         }
         for hub in &self.hubs {
             hub.flush_recording();
+            hub.write_perfetto();
             hub.finish_export();
         }
         // Through the directory held since start-up, never by path (see `SocketDir`).
@@ -72,10 +75,38 @@ impl Drop for RunningDaemon {
     }
 }
 
-fn start_recording(hub: &Hub, path: Option<&std::path::Path>) -> anyhow::Result<()> {
-    if let Some(path) = path {
+/// What the first target's session writes (the others are only exported).
+#[derive(Default, Clone, Copy)]
+struct Files<'a> {
+    record: Option<&'a std::path::Path>,
+    perfetto: Option<&'a std::path::Path>,
+}
+
+fn start_recording(hub: &Hub, files: Files<'_>) -> anyhow::Result<()> {
+    if let Some(path) = files.record {
         hub.record_to(path).map_err(|e| anyhow::anyhow!("cannot record to {}: {e}", path.display()))?;
         tracing::info!(file = %path.display(), "recording the session");
+    }
+    if let Some(out) = files.perfetto {
+        // The trace is made from a recording when the session ends: the user's, or one of its own.
+        let temporary = match files.record {
+            Some(_) => None,
+            None => {
+                let file = tempfile::Builder::new()
+                    .prefix("asyncmon-perfetto-")
+                    .suffix(".asyncmon")
+                    .tempfile()
+                    .map_err(|e| anyhow::anyhow!("cannot make a recording for --perfetto: {e}"))?;
+                hub.record_to(file.path())
+                    .map_err(|e| anyhow::anyhow!("cannot make a recording for --perfetto: {e}"))?;
+                Some(file)
+            }
+        };
+        let recording = files
+            .record
+            .map_or_else(|| temporary.as_ref().expect("made above").path().to_path_buf(), Into::into);
+        hub.perfetto_at_end(out.to_path_buf(), recording, temporary);
+        tracing::info!(file = %out.display(), "the session's timeline is written there when it ends");
     }
     Ok(())
 }
@@ -133,7 +164,7 @@ fn live<T: Transport + 'static>(
 /// Starts one target's thread with a hub of its own.
 fn launch(
     checked: Checked,
-    record: Option<&std::path::Path>,
+    files: Files<'_>,
     otlp: Option<&OtlpConfig>,
 ) -> anyhow::Result<(Arc<Hub>, std::thread::JoinHandle<()>)> {
     let (commands, commands_rx) = mpsc::channel();
@@ -147,7 +178,7 @@ fn launch(
             let description =
                 TargetDescription { backend: "replay".into(), name: replay::describe(&reader.header) };
             let hub = Hub::new(description, commands);
-            start_recording(&hub, record)?;
+            start_recording(&hub, files)?;
             start_export(&hub, otlp)?;
             let thread = replay::spawn(config, reader, hub.clone(), commands_rx);
             return Ok((hub, thread));
@@ -155,7 +186,7 @@ fn launch(
     };
     let (description, start) = live;
     let hub = Hub::new(description, commands);
-    start_recording(&hub, record)?;
+    start_recording(&hub, files)?;
     start_export(&hub, otlp)?;
     let thread = start(hub.clone());
     Ok((hub, thread))
@@ -173,8 +204,11 @@ pub fn start(config: DaemonConfig) -> anyhow::Result<RunningDaemon> {
         .map_err(|e| anyhow::anyhow!("cannot hold the directory of {}: {e}", config.socket.display()))?;
     let (mut hubs, mut targets) = (Vec::new(), Vec::new());
     for (index, checked) in checked.into_iter().enumerate() {
-        let record = if index == 0 { config.record.as_deref() } else { None };
-        let (hub, thread) = launch(checked, record, config.otlp.as_ref())?;
+        let files = match index {
+            0 => Files { record: config.record.as_deref(), perfetto: config.perfetto.as_deref() },
+            _ => Files::default(),
+        };
+        let (hub, thread) = launch(checked, files, config.otlp.as_ref())?;
         hubs.push(hub);
         targets.push(thread);
     }

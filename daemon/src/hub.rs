@@ -29,6 +29,14 @@ struct Recorder {
     last_flush: Instant,
 }
 
+/// `--perfetto`: where the session's timeline goes when it ends, and the recording it is made from.
+struct PerfettoAtEnd {
+    out: std::path::PathBuf,
+    recording: std::path::PathBuf,
+    /// The recording, when it is one of the daemon's own (removed with it).
+    _temporary: Option<tempfile::NamedTempFile>,
+}
+
 /// How many events a client may fall behind before it misses some.
 pub const CLIENT_BACKLOG: usize = 4096;
 
@@ -38,6 +46,7 @@ pub struct Hub {
     recorder: Mutex<Option<Recorder>>,
     /// The OTLP export (`--otlp`), offered every event; it never waits.
     exporter: Mutex<Option<OtlpFeed>>,
+    perfetto: Mutex<Option<PerfettoAtEnd>>,
     events: broadcast::Sender<SessionEvent>,
     commands: Mutex<mpsc::Sender<TargetCommand>>,
     next_request: AtomicU32,
@@ -51,6 +60,7 @@ impl Hub {
             state: Mutex::new(SessionState::new(target)),
             recorder: Mutex::new(None),
             exporter: Mutex::new(None),
+            perfetto: Mutex::new(None),
             events,
             commands: Mutex::new(commands),
             next_request: AtomicU32::new(1),
@@ -83,6 +93,33 @@ impl Hub {
         }
     }
 
+    /// Writes the session as a Perfetto trace to `out`, made from `recording`, when the firmware
+    /// exits and when the daemon ends (`--perfetto`).
+    pub fn perfetto_at_end(
+        &self,
+        out: std::path::PathBuf,
+        recording: std::path::PathBuf,
+        temporary: Option<tempfile::NamedTempFile>,
+    ) {
+        *self.perfetto.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(PerfettoAtEnd { out, recording, _temporary: temporary });
+    }
+
+    /// Writes the `--perfetto` trace of the session so far, if one was asked for.
+    pub fn write_perfetto(&self) {
+        let perfetto = self.perfetto.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(at_end) = perfetto.as_ref() else { return };
+        self.flush_recording();
+        let written = crate::export::perfetto::read_recording(&at_end.recording)
+            .and_then(|(header, events)| crate::export::perfetto::write(&header, &events, &at_end.out));
+        match written {
+            Ok(count) => {
+                tracing::info!(file = %at_end.out.display(), events = count, "wrote the session's timeline")
+            }
+            Err(e) => tracing::error!("the session's timeline was not written: {e}"),
+        }
+    }
+
     /// Exports every event published from now on through `feed` (`--otlp`).
     pub fn export_to(&self, feed: OtlpFeed) {
         *self.exporter.lock().unwrap_or_else(|e| e.into_inner()) = Some(feed);
@@ -104,6 +141,16 @@ impl Hub {
 
     /// Applies `event` to the session and sends it to every subscriber.
     pub fn publish(&self, event: SessionEvent) {
+        // The firmware's end is the session's end for `--perfetto` (it is written again, whole,
+        // if the session goes on: a restart, the daemon's own end).
+        let ended = matches!(event, SessionEvent::TargetState(TargetState::Exited { .. }));
+        self.publish_now(event);
+        if ended {
+            self.write_perfetto();
+        }
+    }
+
+    fn publish_now(&self, event: SessionEvent) {
         let mut state = self.lock();
         let failed = self.record(&event);
         self.export(&event);

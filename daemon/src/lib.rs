@@ -21,6 +21,7 @@ pub mod host_codec;
 pub mod hub;
 pub mod lsp;
 pub mod memory;
+pub mod outputs;
 pub mod owned_daemon;
 pub mod panic_line;
 pub mod roll_call;

@@ -6,7 +6,7 @@ use asyncmon_daemon::backend::replay::ReplayConfig;
 use asyncmon_daemon::backend::sim::SimConfig;
 use asyncmon_daemon::backend::tcp::TcpConfig;
 use asyncmon_daemon::daemon::{self, DaemonConfig, TargetConfig};
-use asyncmon_daemon::export::otlp::OtlpArgs;
+use asyncmon_daemon::outputs::OutputArgs;
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,15 +20,11 @@ struct Cli {
     /// The socket to serve on [default: $XDG_RUNTIME_DIR/asyncmon/asyncmond.sock]
     #[arg(long, global = true)]
     socket: Option<PathBuf>,
-    /// Record the session (events with their times, resolved strings, the firmware's build id) to
-    /// this file; `asyncmon replay FILE` plays it back.
-    #[arg(long, global = true)]
-    record: Option<PathBuf>,
-    /// The OTLP export: every target's session, each target a resource of its own. A collector
-    /// that is down or slow never holds up a target: what does not fit the exporter's queue is
-    /// dropped and counted.
+    /// What the session writes besides what it serves: --record, --perfetto, --otlp (every
+    /// target's session, each target a resource of its own; a collector that is down or slow never
+    /// holds up a target: what does not fit the exporter's queue is dropped and counted).
     #[command(flatten)]
-    otlp: OtlpArgs,
+    outputs: OutputArgs,
     /// End (as on SIGTERM) when standard input closes. For programs that start asyncmond and
     /// hold its standard input: the daemon ends with them however they end, killed included.
     #[arg(long, global = true)]
@@ -180,8 +176,9 @@ async fn run() -> anyhow::Result<()> {
             .collect::<Result<_, _>>()
             .map_err(anyhow::Error::msg)?,
     };
-    let otlp = cli.otlp.config()?;
-    let running = daemon::start(DaemonConfig { socket, targets, record: cli.record, otlp })?;
+    let mut config = DaemonConfig { socket, targets, ..Default::default() };
+    cli.outputs.apply(&mut config)?;
+    let running = daemon::start(config)?;
     // A closed stdout (`asyncmond ... | head -0`) is no reason to stop serving: the line is a
     // courtesy, the socket is the interface.
     let _ = writeln!(std::io::stdout(), "asyncmond serving on {}", running.socket.display());

@@ -66,7 +66,7 @@ impl Fixture {
             socket: sockets.path().join("d.sock"),
             targets: vec![TargetConfig::Sim(sim)],
             record: None,
-            otlp: None,
+            ..Default::default()
         })
         .unwrap();
         let program = std::path::PathBuf::from(env!("CARGO_BIN_EXE_asyncmond"));

@@ -104,7 +104,7 @@ async fn strings_from_the_elf_a_dropped_connection_and_a_stop() {
         socket: dir.path().join("d.sock"),
         targets: vec![TargetConfig::Tcp(tcp)],
         record: None,
-        otlp: None,
+        ..Default::default()
     })
     .unwrap();
     let mut client = Client::connect(&running.socket, "tcp test").await.unwrap();
@@ -174,7 +174,7 @@ async fn no_server_is_said_in_words_and_the_daemon_keeps_serving() {
         socket: dir.path().join("d.sock"),
         targets: vec![TargetConfig::Tcp(tcp)],
         record: None,
-        otlp: None,
+        ..Default::default()
     })
     .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -212,7 +212,7 @@ fn an_elf_that_is_not_an_elf_is_refused_before_anything_starts() {
         socket: dir.path().join("d.sock"),
         targets: vec![TargetConfig::Tcp(tcp)],
         record: None,
-        otlp: None,
+        ..Default::default()
     })
     .err()
     .expect("refused");

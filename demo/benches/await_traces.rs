@@ -57,7 +57,7 @@ async fn session(target: TargetConfig, tasks: usize, refreshes: usize) -> Measur
         socket: dir.path().join("d.sock"),
         targets: vec![target],
         record: None,
-        otlp: None,
+        ..Default::default()
     })
     .unwrap();
     let mut client = Client::connect(&running.socket, "await traces bench").await.unwrap();

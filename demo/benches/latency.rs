@@ -30,7 +30,7 @@ async fn session(poll: Duration, failures: usize) -> (Vec<f64>, f64) {
         socket: dir.path().join("d.sock"),
         targets: vec![TargetConfig::Sim(sim)],
         record: None,
-        otlp: None,
+        ..Default::default()
     })
     .unwrap();
     let mut client = Client::connect(&running.socket, "latency bench").await.unwrap();

@@ -194,6 +194,7 @@ async fn failure_latency(samples: usize, otlp: Option<OtlpConfig>) -> Vec<f64> {
         targets: vec![TargetConfig::Sim(sim)],
         record: None,
         otlp,
+        perfetto: None,
     })
     .unwrap();
     let mut client = Client::connect(&running.socket, "otlp bench").await.unwrap();
@@ -220,6 +221,7 @@ async fn demo_traffic(seconds: u64, otlp: OtlpConfig, sent: &AtomicU64) -> u64 {
         targets: vec![TargetConfig::Sim(sim)],
         record: None,
         otlp: Some(otlp),
+        perfetto: None,
     })
     .unwrap();
     tokio::time::sleep(Duration::from_secs(seconds)).await;

@@ -38,7 +38,7 @@ async fn session(config: asyncmon_daemon::backend::qemu::QemuConfig, settled_by:
         socket: dir.path().join("d.sock"),
         targets: vec![TargetConfig::Qemu(config)],
         record: None,
-        otlp: None,
+        ..Default::default()
     })
     .unwrap();
     let mut client = Client::connect(&running.socket, "qemu latency bench").await.unwrap();

@@ -42,7 +42,7 @@ async fn main() {
         socket: dir.path().join("d.sock"),
         targets: vec![TargetConfig::Sim(sim)],
         record: None,
-        otlp: None,
+        ..Default::default()
     })
     .unwrap();
     let socket = running.socket.clone();

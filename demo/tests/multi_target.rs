@@ -22,7 +22,7 @@ async fn two_targets_have_their_own_sessions_and_a_stop_reaches_only_one() {
         socket: dir.path().join("d.sock"),
         targets: vec![demo(), demo()],
         record: None,
-        otlp: None,
+        ..Default::default()
     })
     .unwrap();
 

@@ -86,7 +86,7 @@ async fn a_file_that_is_not_a_recording_is_refused_before_anything_starts() {
         socket: dir.path().join("d.sock"),
         targets: vec![TargetConfig::Replay(ReplayConfig { file, fast: true })],
         record: None,
-        otlp: None,
+        ..Default::default()
     };
     let err = asyncmon_daemon::daemon::start(config).err().expect("refused");
     assert!(err.to_string().contains("not an asyncmon recording"), "{err}");

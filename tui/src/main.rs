@@ -1,6 +1,7 @@
 //! `asyncmon`: watch and stop async firmware. See `asyncmon --help`.
 
 use asyncmon_daemon::export::otlp::OtlpArgs;
+use asyncmon_daemon::outputs::OutputArgs;
 use asyncmon_protocol::host::wording::printable_lines;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -43,9 +44,9 @@ enum Command {
         /// The socket other clients can use.
         #[arg(long)]
         socket: Option<PathBuf>,
-        /// Record the session to this file.
-        #[arg(long)]
-        record: Option<PathBuf>,
+        /// What the session writes: --record, --perfetto, --otlp.
+        #[command(flatten)]
+        outputs: OutputArgs,
     },
     /// Run a firmware on a QEMU machine (no board needed) and open the monitor.
     ///
@@ -61,9 +62,9 @@ enum Command {
         /// The socket other clients can use.
         #[arg(long)]
         socket: Option<PathBuf>,
-        /// Record the session to this file.
-        #[arg(long)]
-        record: Option<PathBuf>,
+        /// What the session writes: --record, --perfetto, --otlp.
+        #[command(flatten)]
+        outputs: OutputArgs,
     },
     /// List the debug probes plugged in, with the --probe selector for each.
     Probes,
@@ -77,9 +78,9 @@ enum Command {
         /// beside asyncmond's default socket].
         #[arg(long)]
         socket: Option<PathBuf>,
-        /// Record the session to this file (play it back with `asyncmon replay FILE`).
-        #[arg(long)]
-        record: Option<PathBuf>,
+        /// What the session writes: --record, --perfetto, --otlp.
+        #[command(flatten)]
+        outputs: OutputArgs,
         #[command(flatten)]
         watch: asyncmon_tui::runner::WatchArgs,
     },
@@ -126,9 +127,9 @@ enum Command {
         /// The socket other clients can use.
         #[arg(long)]
         socket: Option<PathBuf>,
-        /// Record the session to this file.
-        #[arg(long)]
-        record: Option<PathBuf>,
+        /// What the session writes: --record, --perfetto, --otlp.
+        #[command(flatten)]
+        outputs: OutputArgs,
         #[command(flatten)]
         watch: asyncmon_tui::runner::WatchArgs,
     },
@@ -220,17 +221,17 @@ fn run() -> anyhow::Result<i32> {
     let done = |result: anyhow::Result<()>| result.map(|()| 0);
     runtime.block_on(async {
         match cli.command {
-            Command::Demo { socket, record, watch } => {
-                asyncmon_tui::cmd::demo::run(socket, record, watch).await
+            Command::Demo { socket, outputs, watch } => {
+                asyncmon_tui::cmd::demo::run(socket, outputs, watch).await
             }
             Command::Replay { fast, socket, file, watch } => {
                 asyncmon_tui::cmd::replay::run(file, fast, socket, watch).await
             }
-            Command::Run { board, wait_for_probe, socket, record, watch } => {
-                asyncmon_tui::cmd::run::run(board, wait_for_probe, socket, record, watch).await
+            Command::Run { board, wait_for_probe, socket, outputs, watch } => {
+                asyncmon_tui::cmd::run::run(board, wait_for_probe, socket, outputs, watch).await
             }
-            Command::Qemu { qemu, socket, record, watch } => {
-                asyncmon_tui::cmd::qemu::run(qemu, socket, record, watch).await
+            Command::Qemu { qemu, socket, outputs, watch } => {
+                asyncmon_tui::cmd::qemu::run(qemu, socket, outputs, watch).await
             }
             Command::Export { file, perfetto, otlp } => {
                 let otlp = otlp.config()?;
@@ -246,8 +247,8 @@ fn run() -> anyhow::Result<i32> {
                 println!("{}", asyncmon_tui::cmd::probes::run());
                 Ok(0)
             }
-            Command::Attach { rtt_tcp, elf, socket, record, watch } => {
-                asyncmon_tui::cmd::attach::run(rtt_tcp, elf, socket, record, watch).await
+            Command::Attach { rtt_tcp, elf, socket, outputs, watch } => {
+                asyncmon_tui::cmd::attach::run(rtt_tcp, elf, socket, outputs, watch).await
             }
             Command::Monitor { socket, target } => {
                 let socket = match socket {

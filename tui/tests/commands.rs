@@ -22,7 +22,7 @@ fn firmware_daemon(socket: &std::path::Path, name: &str) -> asyncmon_daemon::dae
         socket: socket.to_path_buf(),
         targets: vec![TargetConfig::Sim(sim)],
         record: None,
-        otlp: None,
+        ..Default::default()
     })
     .unwrap()
 }

@@ -24,7 +24,7 @@ async fn record_demo(dir: &std::path::Path) -> std::path::PathBuf {
         socket: socket.clone(),
         targets: vec![TargetConfig::Sim(sim)],
         record: Some(file.clone()),
-        otlp: None,
+        ..Default::default()
     })
     .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -146,4 +146,44 @@ fn an_export_without_a_format_or_of_a_file_that_is_not_a_recording_says_so() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not a recording asyncmon can read"), "{stderr}");
+}
+
+#[test]
+fn a_live_session_writes_its_timeline_when_it_is_stopped() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let (socket, out) = (dir.path().join("d.sock"), dir.path().join("live.json"));
+    let mut demo = Command::new(ASYNCMON)
+        .args(["demo", "--plain", "--socket"])
+        .arg(&socket)
+        .arg("--perfetto")
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(demo.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.contains("sensor poll #")) {
+        let line = lines.next().expect("the demo printed its failure").unwrap();
+        seen.push(line);
+    }
+    assert!(!out.exists(), "written when the session ends, not before");
+    let stop = Command::new(ASYNCMON).args(["stop", "--socket"]).arg(&socket).output().unwrap();
+    assert!(stop.status.success(), "{stop:?}");
+    for line in lines.by_ref() {
+        drop(line);
+    }
+    let status = demo.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "KeyboardInterrupt's exit code");
+
+    let trace: Value =
+        serde_json::from_slice(&std::fs::read(&out).expect("the timeline was written")).unwrap();
+    let events = trace["traceEvents"].as_array().unwrap();
+    assert!(events.iter().any(|e| e["name"] == "stop: KeyboardInterrupt"), "the stop is on it");
+    let ended: Vec<&str> =
+        events.iter().filter(|e| e["ph"] == "X").filter_map(|e| e["args"]["ended"].as_str()).collect();
+    assert!(ended.contains(&"cancelled"), "the stop cancelled the tasks: {ended:?}");
+    let exit = events.iter().find(|e| e["name"].as_str().is_some_and(|n| n.starts_with("exited"))).unwrap();
+    assert_eq!(exit["tid"], 0, "the exit is on the session's track: {exit}");
 }

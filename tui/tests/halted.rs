@@ -44,7 +44,7 @@ fn check() {
         socket: socket.clone(),
         targets: vec![TargetConfig::Qemu(qemu)],
         record: None,
-        otlp: None,
+        ..Default::default()
     })
     .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -76,7 +76,7 @@ fn a_malformed_probe_selector_is_explained() {
         socket: dir.path().join("d.sock"),
         targets: vec![TargetConfig::Probe(config)],
         record: None,
-        otlp: None,
+        ..Default::default()
     })
     .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -109,7 +109,7 @@ async fn no_probe_is_said_in_words_retried_and_clients_are_still_served() {
         socket: dir.path().join("d.sock"),
         targets: vec![TargetConfig::Probe(config)],
         record: None,
-        otlp: None,
+        ..Default::default()
     })
     .unwrap();
     assert_eq!(running.hub.target().backend, "probe-rs");

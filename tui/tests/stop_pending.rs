@@ -17,7 +17,7 @@ fn demo_daemon(socket: &std::path::Path) -> asyncmon_daemon::daemon::RunningDaem
         socket: socket.to_path_buf(),
         targets: vec![TargetConfig::Sim(sim)],
         record: None,
-        otlp: None,
+        ..Default::default()
     })
     .unwrap()
 }

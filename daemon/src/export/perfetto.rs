@@ -6,7 +6,7 @@
 //! track. Poll figures are counters: the agent and the observer sample them, and do not send each
 //! poll, so a poll is not a slice here.
 
-use asyncmon_protocol::host::recording::RecordedEvent;
+use asyncmon_protocol::host::recording::{RecordedEvent, RecordingError, RecordingHeader, RecordingReader};
 use asyncmon_protocol::host::wording::{
     ending_words, failure_path_words, interrupt_summary, location_words, stop_handled_words,
     waiting_for_words,
@@ -14,6 +14,8 @@ use asyncmon_protocol::host::wording::{
 use asyncmon_protocol::host::{SessionEvent, TargetState, Task};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 /// The process every event belongs to (the target).
 const PID: u32 = 1;
@@ -28,6 +30,61 @@ pub fn trace(target: &str, events: &[RecordedEvent]) -> Value {
     }
     let end_ms = events.last().map_or(0, |e| e.at_ms);
     trace.finish(end_ms)
+}
+
+/// Why a recording could not be read or its trace written.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The recording could not be opened.
+    #[error("cannot open the recording {path}: {source}")]
+    Open {
+        /// The recording.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// It is no recording, or a damaged one.
+    #[error("{path} is not a recording asyncmon can read: {source}")]
+    Read {
+        /// The recording.
+        path: PathBuf,
+        /// Where and why.
+        source: RecordingError,
+    },
+    /// The trace could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The trace's path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A recording's header and events, read whole.
+pub fn read_recording(path: &Path) -> Result<(RecordingHeader, Vec<RecordedEvent>), ExportError> {
+    let input =
+        std::fs::File::open(path).map_err(|source| ExportError::Open { path: path.into(), source })?;
+    let read = |source| ExportError::Read { path: path.into(), source };
+    let mut reader = RecordingReader::new(std::io::BufReader::new(input)).map_err(read)?;
+    let mut events = Vec::new();
+    while let Some(event) = reader.next_event().map_err(read)? {
+        events.push(event);
+    }
+    Ok((reader.header, events))
+}
+
+/// Writes the trace of a recording (`header`, `events`) to `out` (`-`: standard output); returns
+/// how many trace events it holds.
+pub fn write(header: &RecordingHeader, events: &[RecordedEvent], out: &Path) -> Result<usize, ExportError> {
+    let target = format!("{} ({})", header.target.name, header.target.backend);
+    let trace = trace(&target, events);
+    let count = trace["traceEvents"].as_array().map_or(0, |e| e.len());
+    let json = serde_json::to_vec(&trace).expect("a JSON value serializes");
+    let written =
+        if out == Path::new("-") { std::io::stdout().write_all(&json) } else { std::fs::write(out, &json) };
+    written.map_err(|source| ExportError::Write { path: out.into(), source })?;
+    Ok(count)
 }
 
 /// A task whose slice is still open.

@@ -48,8 +48,14 @@ impl Harness {
         otlp: Option<OtlpConfig>,
     ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let daemon = daemon::start(DaemonConfig { socket: dir.path().join("d.sock"), targets, record, otlp })
-            .expect("daemon starts");
+        let daemon = daemon::start(DaemonConfig {
+            socket: dir.path().join("d.sock"),
+            targets,
+            record,
+            otlp,
+            perfetto: None,
+        })
+        .expect("daemon starts");
         let mut client = Client::connect(&daemon.socket, "e2e test").await.expect("client connects");
         client.request(&ClientRequest::Subscribe).await.unwrap();
         let session = match client.recv().await.unwrap() {

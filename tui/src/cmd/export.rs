@@ -4,8 +4,7 @@
 
 use anyhow::Context;
 use asyncmon_daemon::export::otlp::OtlpConfig;
-use asyncmon_protocol::host::recording::{RecordedEvent, RecordingHeader, RecordingReader};
-use std::io::Write;
+use asyncmon_protocol::host::recording::{RecordedEvent, RecordingHeader};
 use std::path::{Path, PathBuf};
 
 /// Where to export to.
@@ -25,7 +24,7 @@ pub fn run(file: &Path, formats: Formats) -> anyhow::Result<String> {
             file.display()
         );
     }
-    let (header, events) = read(file)?;
+    let (header, events) = asyncmon_daemon::export::perfetto::read_recording(file)?;
     let mut said = Vec::new();
     if let Some(out) = formats.perfetto {
         said.push(perfetto(&header, &events, &out)?);
@@ -39,32 +38,14 @@ pub fn run(file: &Path, formats: Formats) -> anyhow::Result<String> {
     Ok(said.into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join("\n"))
 }
 
-fn read(file: &Path) -> anyhow::Result<(RecordingHeader, Vec<RecordedEvent>)> {
-    let input =
-        std::fs::File::open(file).with_context(|| format!("cannot open the recording {}", file.display()))?;
-    let mut reader = RecordingReader::new(std::io::BufReader::new(input))
-        .with_context(|| format!("{} is not a recording asyncmon can read", file.display()))?;
-    let mut events = Vec::new();
-    while let Some(event) = reader.next_event().with_context(|| format!("{}", file.display()))? {
-        events.push(event);
-    }
-    Ok((reader.header, events))
-}
-
 fn perfetto(header: &RecordingHeader, events: &[RecordedEvent], out: &Path) -> anyhow::Result<String> {
-    let target = format!("{} ({})", header.target.name, header.target.backend);
-    let trace = asyncmon_daemon::export::perfetto::trace(&target, events);
-    let json = serde_json::to_vec(&trace)?;
+    let count = asyncmon_daemon::export::perfetto::write(header, events, out)?;
     if out == Path::new("-") {
-        std::io::stdout().write_all(&json)?;
         return Ok(String::new());
     }
-    std::fs::write(out, &json).with_context(|| format!("cannot write {}", out.display()))?;
-    let slices = trace["traceEvents"].as_array().map_or(0, |e| e.len());
     Ok(format!(
-        "wrote {} ({} events from {} recorded): open it in ui.perfetto.dev or chrome://tracing",
+        "wrote {} ({count} events from {} recorded): open it in ui.perfetto.dev or chrome://tracing",
         out.display(),
-        slices,
         events.len()
     ))
 }

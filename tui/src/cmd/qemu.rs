@@ -6,6 +6,7 @@
 use crate::runner::{serve_and_watch, session_socket_path, WatchArgs};
 use asyncmon_daemon::backend::qemu::args::QemuArgs;
 use asyncmon_daemon::daemon::{DaemonConfig, TargetConfig};
+use asyncmon_daemon::outputs::OutputArgs;
 use std::path::PathBuf;
 
 /// Starts QEMU with the firmware and shows it until the run is over (QEMU ends with it); returns
@@ -13,15 +14,15 @@ use std::path::PathBuf;
 pub async fn run(
     qemu: QemuArgs,
     socket: Option<PathBuf>,
-    record: Option<PathBuf>,
+    outputs: OutputArgs,
     watch: WatchArgs,
 ) -> anyhow::Result<i32> {
     let socket = socket.unwrap_or_else(|| session_socket_path("qemu"));
-    let config = DaemonConfig {
+    let mut config = DaemonConfig {
         socket,
         targets: vec![TargetConfig::Qemu(qemu.config().map_err(anyhow::Error::msg)?)],
-        record,
-        otlp: None,
+        ..Default::default()
     };
+    outputs.apply(&mut config)?;
     serve_and_watch(config, watch.display(), watch.options(false)).await
 }

@@ -16,7 +16,7 @@ pub async fn run(
         socket,
         targets: vec![TargetConfig::Replay(ReplayConfig { file, fast })],
         record: None,
-        otlp: None,
+        ..Default::default()
     };
     crate::runner::serve_and_watch(config, watch.display(), watch.options(true)).await
 }

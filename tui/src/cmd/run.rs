@@ -9,6 +9,7 @@ use asyncmon_daemon::backend::probe::args::BoardArgs;
 use asyncmon_daemon::backend::probe::select::{self, ProbeEntry};
 use asyncmon_daemon::backend::probe::{prepare, qemu_probe};
 use asyncmon_daemon::daemon::{DaemonConfig, TargetConfig};
+use asyncmon_daemon::outputs::OutputArgs;
 use std::path::PathBuf;
 
 /// Flashes and runs the board, then shows it until the run is over; returns the exit code.
@@ -16,7 +17,7 @@ pub async fn run(
     board: BoardArgs,
     wait_for_probe: bool,
     socket: Option<PathBuf>,
-    record: Option<PathBuf>,
+    outputs: OutputArgs,
     watch: WatchArgs,
 ) -> anyhow::Result<i32> {
     let virtual_probe = board.probe.as_deref().and_then(qemu_probe::parse).is_some();
@@ -27,7 +28,8 @@ pub async fn run(
         check_probe(board.probe.as_deref())?;
     }
     let socket = socket.unwrap_or_else(|| session_socket_path("run"));
-    let config = DaemonConfig { socket, targets: vec![TargetConfig::Probe(board)], record, otlp: None };
+    let mut config = DaemonConfig { socket, targets: vec![TargetConfig::Probe(board)], ..Default::default() };
+    outputs.apply(&mut config)?;
     serve_and_watch(config, watch.display(), watch.options(wait_for_probe)).await
 }
 
