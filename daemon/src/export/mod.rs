@@ -4,3 +4,6 @@
 
 pub mod otlp;
 pub mod perfetto;
+
+#[cfg(test)]
+mod fixtures;

@@ -276,29 +276,11 @@ impl Trace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use asyncmon_protocol::host::{
-        Exception, Failure, FailurePath, FirmwareInfo, Location, TaskOutcome, TaskState,
-    };
+    use crate::export::fixtures::started;
+    use asyncmon_protocol::host::{Exception, Failure, FailurePath, Location, TaskOutcome};
 
     fn task(epoch: u32, id: u32, name: &str) -> Task {
-        Task {
-            epoch,
-            id,
-            name: name.into(),
-            spawned_at: Location { file: "src/main.rs".into(), line: 7, column: 5 },
-            parent: None,
-            state: TaskState::Running,
-            storage_bytes: None,
-            future_bytes: None,
-            stats: None,
-        }
-    }
-
-    fn started(epoch: u32) -> SessionEvent {
-        SessionEvent::SessionStarted {
-            epoch,
-            firmware: FirmwareInfo { name: "fw".into(), build_id: "b1".into(), protocol_version: 1 },
-        }
+        crate::export::fixtures::task(epoch, id, name, None)
     }
 
     fn at(at_ms: u64, event: SessionEvent) -> RecordedEvent {
@@ -367,7 +349,7 @@ mod tests {
         // The session's own events are on track 0.
         let session: Vec<String> =
             on(&trace, "i", 0).iter().map(|e| e["name"].as_str().unwrap().to_string()).collect();
-        assert_eq!(session, ["session started: fw (epoch 1)", "done"]);
+        assert_eq!(session, ["session started: demo (epoch 1)", "done"]);
         assert_eq!(trace["traceEvents"][0]["args"]["name"], "mps2-an386: fw.elf");
     }
 

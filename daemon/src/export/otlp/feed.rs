@@ -111,22 +111,16 @@ impl Drop for OtlpFeed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::export::fixtures::started;
     use crate::export::otlp::telemetry::memory::Memory;
-    use asyncmon_protocol::host::{FirmwareInfo, Problem};
-
-    fn started() -> SessionEvent {
-        SessionEvent::SessionStarted {
-            epoch: 1,
-            firmware: FirmwareInfo { name: "fw".into(), build_id: "b1".into(), protocol_version: 1 },
-        }
-    }
+    use asyncmon_protocol::host::Problem;
 
     #[test]
     fn a_full_queue_drops_and_counts_what_does_not_fit_and_exports_what_did() {
         let memory = Memory::default();
         let (mut feed, events) = OtlpFeed::queue(3);
         // Nothing takes from the queue yet, as when the export thread is stuck on a collector.
-        feed.offer(&started());
+        feed.offer(&started(1));
         for n in 0..9 {
             feed.offer(&SessionEvent::Problem(Problem { at_ms: n, text: format!("problem {n}") }));
         }

@@ -1,31 +1,11 @@
 use super::*;
+use crate::export::fixtures::{started, task};
 use crate::export::otlp::telemetry::memory::Memory;
-use asyncmon_protocol::host::{Exception, LinkStats, TaskState};
+use asyncmon_protocol::host::{Exception, LinkStats};
 use opentelemetry::trace::{SpanId, Status};
 use opentelemetry::Key;
 use opentelemetry_sdk::trace::SpanData;
 use std::time::{Duration, UNIX_EPOCH};
-
-fn task(epoch: u32, id: u32, name: &str, parent: Option<u32>) -> Task {
-    Task {
-        epoch,
-        id,
-        name: name.into(),
-        spawned_at: Location { file: "src/main.rs".into(), line: 10 + id, column: 5 },
-        parent,
-        state: TaskState::Running,
-        storage_bytes: None,
-        future_bytes: None,
-        stats: None,
-    }
-}
-
-fn started(epoch: u32) -> SessionEvent {
-    SessionEvent::SessionStarted {
-        epoch,
-        firmware: FirmwareInfo { name: "demo".into(), build_id: "b1".into(), protocol_version: 1 },
-    }
-}
 
 fn at(ms: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_800_000_000) + Duration::from_millis(ms)
