@@ -16,9 +16,9 @@ pub struct OutputArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub record: Option<PathBuf>,
     /// When the session ends (the firmware exits or is stopped, the daemon ends), write it as a
-    /// Perfetto / Chrome trace (JSON) to this file: a timeline for ui.perfetto.dev and
-    /// chrome://tracing, as `asyncmon export --perfetto` writes. With several targets, the first
-    /// one's.
+    /// Perfetto / Chrome trace (JSON) to this file: a timeline for ui.perfetto.dev and Chrome
+    /// DevTools' Performance panel, as `asyncmon export --perfetto` writes. With several targets,
+    /// the first one's.
     #[arg(long, global = true, value_name = "OUT")]
     pub perfetto: Option<PathBuf>,
     /// The OTLP export.

@@ -99,7 +99,7 @@ enum Command {
     },
     /// Export a recording (made with --record) for other tools.
     ///
-    /// `--perfetto OUT.json` writes a timeline that ui.perfetto.dev and chrome://tracing open: a
+    /// `--perfetto OUT.json` writes a timeline that ui.perfetto.dev and Chrome DevTools' Performance panel open: a
     /// track per task (its life from spawn to end, its waits and failures), the session's starts,
     /// log lines and stop on a track of their own, poll figures and executor idle time as counters.
     ///

@@ -56,7 +56,10 @@ async fn a_recorded_demo_exports_as_a_timeline_with_a_track_per_task() {
         Command::new(ASYNCMON).arg("export").arg(&file).arg("--perfetto").arg(&out).output().unwrap();
     let said = String::from_utf8_lossy(&export.stdout);
     assert!(export.status.success(), "{said}{}", String::from_utf8_lossy(&export.stderr));
-    assert!(said.contains("open it in ui.perfetto.dev or chrome://tracing"), "{said}");
+    assert!(
+        said.contains("open it in ui.perfetto.dev or Chrome DevTools' Performance panel (Load profile)"),
+        "{said}"
+    );
 
     let trace: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let events = trace["traceEvents"].as_array().unwrap();

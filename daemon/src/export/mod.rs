@@ -1,5 +1,5 @@
 //! A session for other tools: [`perfetto`], a recording as a timeline for ui.perfetto.dev and
-//! chrome://tracing, and [`otlp`], failures, task spans and poll figures to an OpenTelemetry
+//! Chrome DevTools, and [`otlp`], failures, task spans and poll figures to an OpenTelemetry
 //! collector, live or from a recording.
 
 pub mod otlp;

@@ -1,5 +1,5 @@
 //! `asyncmon export FILE --perfetto OUT | --otlp URL`: a recording (made with `--record`) as a
-//! timeline that ui.perfetto.dev and chrome://tracing open (`asyncmon_daemon::export::perfetto`),
+//! timeline that ui.perfetto.dev and Chrome DevTools open (`asyncmon_daemon::export::perfetto`),
 //! or sent to an OpenTelemetry collector after the fact (`asyncmon_daemon::export::otlp`).
 
 use anyhow::Context;
@@ -44,7 +44,7 @@ fn perfetto(header: &RecordingHeader, events: &[RecordedEvent], out: &Path) -> a
         return Ok(String::new());
     }
     Ok(format!(
-        "wrote {} ({count} events from {} recorded): open it in ui.perfetto.dev or chrome://tracing",
+        "wrote {} ({count} events from {} recorded): open it in ui.perfetto.dev or Chrome DevTools' Performance panel (Load profile)",
         out.display(),
         events.len()
     ))
