@@ -1,10 +1,10 @@
 //! A recording as a Chrome/Perfetto trace (the JSON "Trace Event Format"), which ui.perfetto.dev
 //! and Chrome DevTools' Performance panel open as a timeline: one process (the target), one track
-//! per task, where each task's life is a slice from its spawn to its end (its outcome in the slice's arguments),
-//! its waits (from the await traces) and failures are instant events on its track, and the
-//! session's own events — starts, log lines, the stop, the target's state — are on a `session`
-//! track. Poll figures are counters: the agent and the observer sample them, and do not send each
-//! poll, so a poll is not a slice here.
+//! per task, where each task's life is a slice from its spawn to its end (its outcome in the
+//! slice's arguments), its waits (from the await traces) and failures are instant events on its
+//! track, and the session's own events — starts, log lines, the stop, the target's state — are on a
+//! `session` track. Poll figures are counters: the agent and the observer sample them, and do not
+//! send each poll, so a poll is not a slice here.
 
 use asyncmon_protocol::host::recording::{RecordedEvent, RecordingError, RecordingHeader, RecordingReader};
 use asyncmon_protocol::host::wording::{
