@@ -69,6 +69,7 @@ async fn the_demos_failures_spawn_tree_and_poll_figures_arrive_at_a_real_collect
     assert_eq!(failure.get("asyncmon.task.name"), Some("sensor_poll"));
     assert_eq!(failure.get("asyncmon.task.spawn_chain"), Some("main → telemetry → sensor_poll"));
     assert_eq!(failure.resource("service.name"), Some("asyncmon-demo"));
+    assert_eq!(failure.resource("service.version"), Some(env!("CARGO_PKG_VERSION")));
     assert_eq!(failure.resource("asyncmon.target.backend"), Some("sim"));
     assert_eq!(failure.resource("asyncmon.session.epoch"), Some("1"));
     // The awaited and the gathered failures are there too, as warnings.

@@ -10,8 +10,8 @@
 //!   figures as attributes, its waits (from the await traces) as events;
 //! - poll figures, link counters, the link's state, executor idle time and failures counted by
 //!   type are metrics;
-//! - the resource is the firmware (`service.name`, its build id), the target and the session
-//!   epoch: a new epoch (a reset, a restart) gets providers of its own.
+//! - the resource is the firmware (`service.name`, its build id as `service.version`), the target
+//!   and the session epoch: a new epoch (a reset, a restart) gets providers of its own.
 //!
 //! A span is sent when it ends: a task's end, a new epoch, the target exiting or halting, or the
 //! export's end.
@@ -206,6 +206,9 @@ impl Translator {
         ];
         let service = match &self.firmware {
             Some(firmware) => {
+                // The hello's build id is the firmware's version as it names it (`#[main]` passes
+                // the crate's version): OpenTelemetry's `service.version`, and ours by its own name.
+                attributes.push(kv("service.version", firmware.build_id.clone()));
                 attributes.push(kv("asyncmon.firmware.build_id", firmware.build_id.clone()));
                 attributes.push(kv("asyncmon.session.epoch", i64::from(self.epoch)));
                 firmware.name.clone()

@@ -104,6 +104,7 @@ fn the_spawn_tree_is_one_trace_and_a_failure_is_a_log_record_in_its_task_trace()
     let resource = &failure.1;
     assert_eq!(resource.get(&Key::new("service.name")).unwrap().as_str(), "demo");
     assert_eq!(resource.get(&Key::new("asyncmon.firmware.build_id")).unwrap().as_str(), "b1");
+    assert_eq!(resource.get(&Key::new("service.version")).unwrap().as_str(), "b1");
     assert_eq!(resource.get(&Key::new("asyncmon.session.epoch")), Some(opentelemetry::Value::I64(1)));
     assert_eq!(resource.get(&Key::new("asyncmon.target.name")).unwrap().as_str(), "mps2-an386: demo.elf");
 }
