@@ -49,8 +49,15 @@ test('a live session stopped with --perfetto opens as a timeline in Chromium Dev
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto('devtools://devtools/bundled/trace_app.html');
-    // The trace app starts on a panel with no page to inspect; the Performance panel loads files.
-    await page.keyboard.press('Escape');
+    // The trace app has no page to inspect, and says so in a dialog ("Debugging connection was
+    // closed") that covers the window once it has loaded: close it, then open the Performance
+    // panel, which loads files.
+    const dialog = page.getByText('Reconnect DevTools');
+    await dialog.waitFor({ timeout: 15000 }).catch(() => {});
+    for (let tries = 0; tries < 100 && (await dialog.isVisible()); tries++) {
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(100);
+    }
     await page.getByText('Performance', { exact: true }).first().click();
     const load = page.getByRole('button', { name: /Load (profile|trace)/ });
     const [chooser] = await Promise.all([page.waitForEvent('filechooser'), load.first().click()]);
