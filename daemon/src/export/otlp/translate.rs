@@ -21,8 +21,8 @@ use asyncmon_protocol::host::wording::{
     ending_words, interrupt_summary, stop_handled_words, waiting_for_words,
 };
 use asyncmon_protocol::host::{
-    Failure, FailurePath, FirmwareInfo, LinkStats, Location, PollStats, SessionEvent, TargetDescription,
-    TargetState, Task, TaskOutcome,
+    Failure, FailurePath, FirmwareInfo, LinkStats, Location, PollStats, SessionEvent, SessionState,
+    TargetDescription, TargetState, Task, TaskOutcome,
 };
 use opentelemetry::logs::{AnyValue, LogRecord, Logger, Severity};
 use opentelemetry::metrics::{Counter, Gauge, ObservableCounter};
@@ -43,12 +43,6 @@ struct OpenTask {
     stats: Option<PollStats>,
     /// What it was last seen waiting for, so an unchanged wait is not a new event.
     waiting: Option<String>,
-}
-
-/// What a spawn chain needs of a task, kept after it ends (bounded: one per id of the epoch).
-struct Known {
-    name: String,
-    parent: Option<u32>,
 }
 
 /// The instruments of one meter.
@@ -119,16 +113,14 @@ struct Current {
 /// Turns one target's session events into spans, log records and metrics.
 pub struct Translator {
     destination: Destination,
-    target: TargetDescription,
+    /// The session the events make, folded as every client folds it: the target, the epoch, the
+    /// firmware, the tasks (for names and spawn chains) and the link's counters come from it.
+    session: SessionState,
     current: Option<Current>,
-    epoch: u32,
-    firmware: Option<FirmwareInfo>,
     open: HashMap<Key, OpenTask>,
     /// The span of the latest task with each key, open or ended: an unretrieved failure arrives
     /// after its task ended, and belongs in its trace.
     spans: HashMap<Key, SpanContext>,
-    known: HashMap<Key, Known>,
-    link: LinkStats,
     dropped: Arc<AtomicU64>,
 }
 
@@ -187,30 +179,27 @@ impl Translator {
     pub fn new(destination: Destination, target: TargetDescription, dropped: Arc<AtomicU64>) -> Self {
         Translator {
             destination,
-            target,
+            session: SessionState::new(target),
             current: None,
-            epoch: 0,
-            firmware: None,
             open: HashMap::new(),
             spans: HashMap::new(),
-            known: HashMap::new(),
-            link: LinkStats::default(),
             dropped,
         }
     }
 
     fn resource(&self) -> Resource {
+        let target = &self.session.target;
         let mut attributes = vec![
-            kv("asyncmon.target.backend", self.target.backend.clone()),
-            kv("asyncmon.target.name", self.target.name.clone()),
+            kv("asyncmon.target.backend", target.backend.clone()),
+            kv("asyncmon.target.name", target.name.clone()),
         ];
-        let service = match &self.firmware {
+        let service = match &self.session.firmware {
             Some(firmware) => {
                 // The hello's build id is the firmware's version as it names it (`#[main]` passes
                 // the crate's version): OpenTelemetry's `service.version`, and ours by its own name.
                 attributes.push(kv("service.version", firmware.build_id.clone()));
                 attributes.push(kv("asyncmon.firmware.build_id", firmware.build_id.clone()));
-                attributes.push(kv("asyncmon.session.epoch", i64::from(self.epoch)));
+                attributes.push(kv("asyncmon.session.epoch", i64::from(self.session.epoch)));
                 firmware.name.clone()
             }
             None => "asyncmon-target".to_string(),
@@ -230,6 +219,8 @@ impl Translator {
 
     /// Translates one event that happened at `at`.
     pub fn event(&mut self, at: SystemTime, event: &SessionEvent) -> Result<(), TelemetryError> {
+        let link_before = self.session.stats;
+        self.session.apply(event);
         match event {
             SessionEvent::SessionStarted { epoch, firmware } => self.started(at, *epoch, firmware)?,
             SessionEvent::TaskSpawned(task) => self.spawned(at, task)?,
@@ -238,7 +229,7 @@ impl Translator {
                     outcome,
                     TaskOutcome::Failed | TaskOutcome::FailedDuringCleanup | TaskOutcome::DroppedAtDeadline
                 );
-                self.end(at, (self.epoch, *id), ending_words(*outcome), failed);
+                self.end(at, (self.session.epoch, *id), ending_words(*outcome), failed);
             }
             SessionEvent::Failure(failure) => self.failure(at, failure)?,
             SessionEvent::Interrupted(report) => {
@@ -260,12 +251,12 @@ impl Translator {
                 self.log(at, (Severity::Warn, "WARN"), "asyncmon.problem", text, Vec::new(), None)?;
             }
             SessionEvent::TargetState(state) => self.target_state(at, state)?,
-            SessionEvent::TaskStats { id, stats } => self.task_stats((self.epoch, *id), stats)?,
+            SessionEvent::TaskStats { id, stats } => self.task_stats(*id, stats)?,
             SessionEvent::ExecutorLoad(load) => {
                 let ratio = load.idle_percent() / 100.0;
                 self.current()?.instruments.idle.record(ratio, &[]);
             }
-            SessionEvent::Stats(stats) => self.link_stats(stats)?,
+            SessionEvent::Stats(stats) => self.link_stats(&link_before, stats)?,
             SessionEvent::AwaitTraces(traces) => {
                 for trace in &traces.tasks {
                     let Some(open) = self.open.get_mut(&(traces.epoch, trace.task)) else { continue };
@@ -285,7 +276,7 @@ impl Translator {
                 }
             }
             SessionEvent::TaskDeclared { id, at: declared } => {
-                if let Some(open) = self.open.get(&(self.epoch, *id)) {
+                if let Some(open) = self.open.get(&(self.session.epoch, *id)) {
                     open.cx.span().set_attributes(code_at(declared));
                 }
             }
@@ -299,11 +290,7 @@ impl Translator {
         if let Some(previous) = self.current.take() {
             previous.telemetry.shutdown();
         }
-        self.epoch = epoch;
-        self.firmware = Some(firmware.clone());
         self.spans.retain(|(e, _), _| *e == epoch);
-        self.known.retain(|(e, _), _| *e == epoch);
-        self.link = LinkStats::default();
         let words = format!("session started: {} (epoch {epoch})", firmware.name);
         self.log(at, (Severity::Info, "INFO"), "asyncmon.session", words, Vec::new(), None)
     }
@@ -314,7 +301,6 @@ impl Translator {
         if self.open.contains_key(&key) {
             return Ok(());
         }
-        self.known.insert(key, Known { name: task.name.clone(), parent: task.parent });
         let parent = match task.parent.map(|p| (task.epoch, p)) {
             Some(parent) => match (self.open.get(&parent), self.spans.get(&parent)) {
                 (Some(open), _) => open.cx.clone(),
@@ -368,17 +354,9 @@ impl Translator {
     }
 
     /// The names from the root task down to task `key` ("main → supervisor → probe").
-    fn spawn_chain(&self, key: Key) -> String {
-        let mut names = Vec::new();
-        let mut next = Some(key.1);
-        // Bounded: a corrupt parent link must not loop.
-        while let Some(id) = next.filter(|_| names.len() < 32) {
-            let Some(known) = self.known.get(&(key.0, id)) else { break };
-            names.push(known.name.as_str());
-            next = known.parent;
-        }
-        names.reverse();
-        names.join(" → ")
+    fn spawn_chain(&self, (epoch, id): Key) -> String {
+        let chain = self.session.spawn_chain(epoch, id);
+        chain.iter().rev().map(|t| t.name.as_str()).collect::<Vec<_>>().join(" → ")
     }
 
     fn failure(&mut self, at: SystemTime, failure: &Failure) -> Result<(), TelemetryError> {
@@ -439,12 +417,12 @@ impl Translator {
         self.log(at, severity, "asyncmon.target", words, Vec::new(), None)
     }
 
-    fn task_stats(&mut self, key: Key, stats: &PollStats) -> Result<(), TelemetryError> {
-        let Some(name) = self.known.get(&key).map(|k| k.name.clone()) else { return Ok(()) };
-        if let Some(open) = self.open.get_mut(&key) {
+    fn task_stats(&mut self, id: u32, stats: &PollStats) -> Result<(), TelemetryError> {
+        let Some(name) = self.session.task(id).map(|t| t.name.clone()) else { return Ok(()) };
+        if let Some(open) = self.open.get_mut(&(self.session.epoch, id)) {
             open.stats = Some(*stats);
         }
-        let task = [kv("asyncmon.task.name", name), kv("asyncmon.task.id", i64::from(key.1))];
+        let task = [kv("asyncmon.task.name", name), kv("asyncmon.task.id", i64::from(id))];
         let instruments = &self.current()?.instruments;
         instruments.polls.record(u64::from(stats.polls), &task);
         instruments.busy.record(stats.busy_us, &task);
@@ -452,15 +430,15 @@ impl Translator {
         Ok(())
     }
 
-    fn link_stats(&mut self, stats: &LinkStats) -> Result<(), TelemetryError> {
+    /// Adds what the link counted since `before`, the counters the session had.
+    fn link_stats(&mut self, before: &LinkStats, stats: &LinkStats) -> Result<(), TelemetryError> {
         // The counters are the link's since it opened: a smaller one means a new link.
         let delta = |now: u64, before: u64| if now >= before { now - before } else { now };
         let (frames, lost, rejected) = (
-            delta(stats.frames, self.link.frames),
-            delta(stats.frames_lost_on_device, self.link.frames_lost_on_device),
-            delta(stats.frames_rejected, self.link.frames_rejected),
+            delta(stats.frames, before.frames),
+            delta(stats.frames_lost_on_device, before.frames_lost_on_device),
+            delta(stats.frames_rejected, before.frames_rejected),
         );
-        self.link = *stats;
         let instruments = &self.current()?.instruments;
         instruments.frames.add(frames, &[]);
         instruments.frames_lost.add(lost, &[]);
