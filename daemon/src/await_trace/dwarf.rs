@@ -350,10 +350,8 @@ fn parsed_unit<R: gimli::Reader<Offset = usize>>(
     let (_, root) = entries.next_dfs().ok()??;
     let mut attrs = root.attrs();
     while let Some(attr) = attrs.next().ok()? {
-        if let AttributeValue::DebugStrOffsetsIndex(index) = attr.value() {
-            if index.0 > usize::MAX / 8 {
-                return None;
-            }
+        if !plausible_string_index(&attr.value()) {
+            return None;
         }
     }
     dwarf.unit(header.clone()).ok()
@@ -367,10 +365,14 @@ fn attr_string<R: gimli::Reader<Offset = usize>>(
     unit: &gimli::Unit<R>,
     value: AttributeValue<R>,
 ) -> Option<R> {
-    if let AttributeValue::DebugStrOffsetsIndex(index) = value {
-        if index.0 > usize::MAX / 8 {
-            return None;
-        }
+    if !plausible_string_index(&value) {
+        return None;
     }
     dwarf.attr_string(unit, value).ok()
+}
+
+/// False for a string index (`DW_FORM_strx`) too large to be one: gimli 0.31 multiplies it by the
+/// word size (at most 8) unchecked.
+fn plausible_string_index<R: gimli::Reader<Offset = usize>>(value: &AttributeValue<R>) -> bool {
+    !matches!(value, AttributeValue::DebugStrOffsetsIndex(index) if index.0 > usize::MAX / 8)
 }

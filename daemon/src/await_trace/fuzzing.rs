@@ -103,16 +103,14 @@ pub(super) mod tests {
 
     #[test]
     fn a_string_index_too_large_to_be_one_is_refused_not_overflowed() {
-        // fuzz/seeds/debug_info/strx-index-overflow: a `DW_FORM_strx` index near 2^64, which gimli
-        // multiplied by the word size unchecked (a panic with overflow checks on).
-        let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../fuzz/seeds/debug_info/strx-index-overflow");
-        read_every_type(&std::fs::read(seed).unwrap());
-        // fuzz/seeds/debug_info/strx-in-unit-root: the same in a unit's root DIE, whose strings
-        // gimli resolves while it parses the unit.
-        let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../fuzz/seeds/debug_info/strx-in-unit-root");
-        read_every_type(&std::fs::read(seed).unwrap());
+        // strx-index-overflow: a `DW_FORM_strx` index near 2^64, which gimli multiplied by the word
+        // size unchecked (a panic with overflow checks on); strx-in-unit-root: the same in a unit's
+        // root DIE, whose strings gimli resolves while it parses the unit.
+        for seed in ["strx-index-overflow", "strx-in-unit-root"] {
+            let path =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/debug_info").join(seed);
+            read_every_type(&std::fs::read(path).unwrap());
+        }
     }
 
     #[test]
