@@ -89,22 +89,20 @@ fn start_recording(hub: &Hub, files: Files<'_>) -> anyhow::Result<()> {
     }
     if let Some(out) = files.perfetto {
         // The trace is made from a recording when the session ends: the user's, or one of its own.
-        let temporary = match files.record {
-            Some(_) => None,
+        let (recording, temporary) = match files.record {
+            Some(path) => (path.to_path_buf(), None),
             None => {
+                let refused =
+                    |e: std::io::Error| anyhow::anyhow!("cannot make a recording for --perfetto: {e}");
                 let file = tempfile::Builder::new()
                     .prefix("asyncmon-perfetto-")
                     .suffix(".asyncmon")
                     .tempfile()
-                    .map_err(|e| anyhow::anyhow!("cannot make a recording for --perfetto: {e}"))?;
-                hub.record_to(file.path())
-                    .map_err(|e| anyhow::anyhow!("cannot make a recording for --perfetto: {e}"))?;
-                Some(file)
+                    .map_err(refused)?;
+                hub.record_to(file.path()).map_err(refused)?;
+                (file.path().to_path_buf(), Some(file))
             }
         };
-        let recording = files
-            .record
-            .map_or_else(|| temporary.as_ref().expect("made above").path().to_path_buf(), Into::into);
         hub.perfetto_at_end(out.to_path_buf(), recording, temporary);
         tracing::info!(file = %out.display(), "the session's timeline is written there when it ends");
     }
