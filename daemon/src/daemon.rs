@@ -61,7 +61,7 @@ impl RunningDaemon {
         }
         for hub in &self.hubs {
             hub.flush_recording();
-            hub.write_perfetto();
+            hub.finish_perfetto();
             hub.finish_export();
         }
         // Through the directory held since start-up, never by path (see `SocketDir`).

@@ -277,6 +277,12 @@ impl DeviceLink {
                     tracing::warn!(id, "an interned string past the daemon's bound was refused");
                 }
             }
+            DeviceMessage::PollSlices { tick_hz, start, sent_at, slices } => {
+                match crate::poll_slices::from_device(tick_hz, start, sent_at, &slices) {
+                    Ok(polls) => out.push(SessionEvent::Polls(polls)),
+                    Err(e) => out.push(self.problem(e.to_string())),
+                }
+            }
             DeviceMessage::TaskStats(s) => out.push(SessionEvent::TaskStats {
                 id: s.task,
                 stats: PollStats {

@@ -108,7 +108,22 @@ impl Hub {
     /// Writes the `--perfetto` trace of the session so far, if one was asked for.
     pub fn write_perfetto(&self) {
         let perfetto = self.perfetto.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(at_end) = perfetto.as_ref() else { return };
+        if let Some(at_end) = perfetto.as_ref() {
+            self.write_perfetto_of(at_end);
+        }
+    }
+
+    /// The daemon's end: writes the `--perfetto` trace a last time, whole, and removes the
+    /// recording it was made from if it is the daemon's own (a hub an aborted client task still
+    /// holds would otherwise keep it, and a process that exits never drops it).
+    pub fn finish_perfetto(&self) {
+        let at_end = self.perfetto.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(at_end) = at_end {
+            self.write_perfetto_of(&at_end);
+        }
+    }
+
+    fn write_perfetto_of(&self, at_end: &PerfettoAtEnd) {
         self.flush_recording();
         let written = crate::export::perfetto::read_recording(&at_end.recording)
             .and_then(|(header, events)| crate::export::perfetto::write(&header, &events, &at_end.out));

@@ -24,6 +24,7 @@ pub mod memory;
 pub mod outputs;
 pub mod owned_daemon;
 pub mod panic_line;
+pub mod poll_slices;
 pub mod roll_call;
 pub mod rtt;
 pub mod server;

@@ -27,6 +27,10 @@ pub const TRUNCATION_MARKER: &str = "…";
 /// The most task ids an [`InterruptAck`] lists; the rest are counted in `cancelled_total`.
 pub const MAX_ACK_TASKS: usize = 32;
 
+/// The most polls a [`DeviceMessage::PollSlices`] frame carries (at most 15 bytes each on the
+/// wire, so a full batch always fits a frame).
+pub const MAX_POLL_SLICES: usize = 24;
+
 /// A task's id, unique within one run of the firmware. Main is task 0.
 pub type TaskId = u32;
 
@@ -364,6 +368,30 @@ pub enum DeviceMessage<'a> {
         /// How many tasks the observer's table holds.
         capacity: u32,
     },
+    /// Polls, one by one, in the order they ran (the agent's and the observer's `poll-trace`
+    /// feature): what a timeline draws as slices. Times are in the device's clock (its time
+    /// driver's ticks); each poll starts `gap` ticks after the previous one's end.
+    PollSlices {
+        /// The device clock's ticks per second.
+        tick_hz: u32,
+        /// When the first poll started.
+        start: u64,
+        /// When the frame was sent (the host maps the device's clock to its own with it).
+        sent_at: u64,
+        /// The polls.
+        slices: heapless::Vec<PollSlice, MAX_POLL_SLICES>,
+    },
+}
+
+/// One poll in a [`DeviceMessage::PollSlices`] frame, in ticks of the device's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PollSlice {
+    /// The task polled.
+    pub task: TaskId,
+    /// From the previous poll's end (or the frame's `start`, for the first) to this poll's start.
+    pub gap: u32,
+    /// How long the poll took.
+    pub busy: u32,
 }
 
 /// Where a task's future lives in target memory, and what names its type: the host reads the

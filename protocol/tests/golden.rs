@@ -177,6 +177,31 @@ fn task_stats() {
 }
 
 #[test]
+fn poll_slices() {
+    let slices = [PollSlice { task: 1, gap: 0, busy: 12 }, PollSlice { task: 7, gap: 300, busy: 5 }];
+    check(
+        DeviceMessage::PollSlices {
+            tick_hz: 1_000_000,
+            start: 2_000,
+            sent_at: 2_400,
+            slices: slices.into_iter().collect(),
+        },
+        // Variant 20, varints 1000000, 2000, 2400, two slices: (1, 0, 12) and (7, 300, 5).
+        "14c0843dd00fe0120201000c07ac0205",
+    );
+    // A full batch with the largest numbers still fits a frame.
+    let worst = PollSlice { task: u32::MAX, gap: u32::MAX, busy: u32::MAX };
+    let msg = DeviceMessage::PollSlices {
+        tick_hz: u32::MAX,
+        start: u64::MAX,
+        sent_at: u64::MAX,
+        slices: core::iter::repeat_n(worst, MAX_POLL_SLICES).collect(),
+    };
+    let mut out = [0u8; asyncmon_protocol::frame::MAX_FRAME];
+    assert!(asyncmon_protocol::frame::encode(&msg, &mut out).is_ok());
+}
+
+#[test]
 fn resync() {
     check(HostCommand::Resync, "02");
 }

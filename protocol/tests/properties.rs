@@ -120,6 +120,13 @@ fn message() -> impl Strategy<Value = DeviceMessage<'static>> {
         any::<(u64, u64)>()
             .prop_map(|(idle_us, elapsed_us)| DeviceMessage::ExecutorStats { idle_us, elapsed_us }),
         any::<(u32, u32)>().prop_map(|(total, capacity)| DeviceMessage::TasksNotWatched { total, capacity }),
+        (any::<(u32, u64, u64)>(), proptest::collection::vec(any::<(u32, u32, u32)>(), 0..=MAX_POLL_SLICES))
+            .prop_map(|((tick_hz, start, sent_at), slices)| DeviceMessage::PollSlices {
+                tick_hz,
+                start,
+                sent_at,
+                slices: slices.into_iter().map(|(task, gap, busy)| PollSlice { task, gap, busy }).collect(),
+            }),
     ]
 }
 

@@ -377,6 +377,30 @@ pub enum SessionEvent {
         /// Its task function's declaration.
         at: Location,
     },
+    /// Polls one by one, as a firmware with the `poll-trace` feature sends them (a timeline's
+    /// slices); they change nothing in the session model.
+    Polls(Polls),
+}
+
+/// A batch of polls, in the device's clock (nanoseconds since it started counting).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Polls {
+    /// The device's clock when the batch was sent: with the time the daemon read it, this maps the
+    /// device's clock to the host's.
+    pub device_now_ns: u64,
+    /// The polls, in the order they ran.
+    pub slices: Vec<PollSlice>,
+}
+
+/// One poll of a task of the current epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollSlice {
+    /// The task.
+    pub task: TaskId,
+    /// When the poll started, in the device's clock.
+    pub start_ns: u64,
+    /// How long it took.
+    pub busy_ns: u64,
 }
 
 /// How much of the time an executor slept (from `asyncmon-embassy`'s samples).

@@ -234,6 +234,8 @@ impl SessionState {
                     task.stats = Some(*stats);
                 }
             }
+            // A timeline's slices: for exporters and recordings, nothing a session shows.
+            SessionEvent::Polls(_) => {}
         }
     }
 

@@ -102,6 +102,12 @@ impl Encode for TaskStats {
     }
 }
 
+impl Encode for PollSlice {
+    fn encode(&self, w: &mut Writer<'_>) {
+        fields!(w; &self.task, &self.gap, &self.busy);
+    }
+}
+
 impl Encode for DeviceMessage<'_> {
     fn encode(&self, w: &mut Writer<'_>) {
         use DeviceMessage as M;
@@ -127,6 +133,7 @@ impl Encode for DeviceMessage<'_> {
             M::StopHandled { .. } => 17,
             M::ExecutorStats { .. } => 18,
             M::TasksNotWatched { .. } => 19,
+            M::PollSlices { .. } => 20,
         };
         w.varint(variant);
         match self {
@@ -156,6 +163,7 @@ impl Encode for DeviceMessage<'_> {
             M::StopHandled { request_id, hook_ran, hard } => fields!(w; request_id, hook_ran, hard),
             M::ExecutorStats { idle_us, elapsed_us } => fields!(w; idle_us, elapsed_us),
             M::TasksNotWatched { total, capacity } => fields!(w; total, capacity),
+            M::PollSlices { tick_hz, start, sent_at, slices } => fields!(w; tick_hz, start, sent_at, slices),
         }
     }
 }

@@ -280,7 +280,11 @@ impl Translator {
                     open.cx.span().set_attributes(code_at(declared));
                 }
             }
-            SessionEvent::Log(_) | SessionEvent::RollCall { .. } | SessionEvent::ExecutorObserved(_) => {}
+            // Polls one by one are a timeline's (`--perfetto`): a span carries its task's poll figures.
+            SessionEvent::Log(_)
+            | SessionEvent::RollCall { .. }
+            | SessionEvent::ExecutorObserved(_)
+            | SessionEvent::Polls(_) => {}
         }
         Ok(())
     }

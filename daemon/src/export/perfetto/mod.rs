@@ -3,8 +3,11 @@
 //! per task, where each task's life is a slice from its spawn to its end (its outcome in the
 //! slice's arguments), its waits (from the await traces) and failures are instant events on its
 //! track, and the session's own events — starts, log lines, the stop, the target's state — are on a
-//! `session` track. Poll figures are counters: the agent and the observer sample them, and do not
-//! send each poll, so a poll is not a slice here.
+//! `session` track. A firmware with the `poll-trace` feature sends each poll: each is a `poll` slice
+//! inside its task's life, placed on the recording's clock by [`polls`]. Without it, the sampled
+//! poll figures are counters.
+
+mod polls;
 
 use asyncmon_protocol::host::recording::{RecordedEvent, RecordingError, RecordingHeader, RecordingReader};
 use asyncmon_protocol::host::wording::{
@@ -12,6 +15,7 @@ use asyncmon_protocol::host::wording::{
     waiting_for_words,
 };
 use asyncmon_protocol::host::{SessionEvent, TargetState, Task};
+use polls::PollClock;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::Write;
@@ -24,7 +28,7 @@ const SESSION_TID: u32 = 0;
 
 /// The trace of `events` from a target described as `target`.
 pub fn trace(target: &str, events: &[RecordedEvent]) -> Value {
-    let mut trace = Trace::new(target);
+    let mut trace = Trace::new(target, PollClock::of(events));
     for recorded in events {
         trace.event(recorded.at_ms, &recorded.event);
     }
@@ -104,6 +108,8 @@ struct Trace {
     tracks: HashMap<(u32, u32), u32>,
     epoch: u32,
     next_tid: u32,
+    /// Where the polls of a `poll-trace` firmware go.
+    clock: PollClock,
 }
 
 /// Microseconds, the format's unit, from the recording's milliseconds.
@@ -112,7 +118,7 @@ fn us(ms: u64) -> u64 {
 }
 
 impl Trace {
-    fn new(target: &str) -> Self {
+    fn new(target: &str, clock: PollClock) -> Self {
         let events = vec![
             json!({"ph": "M", "pid": PID, "name": "process_name", "args": {"name": target}}),
             json!({
@@ -124,7 +130,7 @@ impl Trace {
                 "args": {"sort_index": -1},
             }),
         ];
-        Trace { events, open: HashMap::new(), tracks: HashMap::new(), epoch: 0, next_tid: 1 }
+        Trace { events, open: HashMap::new(), tracks: HashMap::new(), epoch: 0, next_tid: 1, clock }
     }
 
     /// An instant event on track `tid`.
@@ -162,14 +168,34 @@ impl Trace {
         self.open.insert((task.epoch, task.id), Open { tid, name: task.name.clone(), since_ms: at_ms, args });
     }
 
-    /// Closes a task's slice at `at_ms`, saying how it ended.
+    /// Closes a task's slice at `at_ms`, saying how it ended. The slice holds every poll of the
+    /// task: the device ran the first before the daemon read the spawn, and may send the last after
+    /// the end.
     fn ended(&mut self, at_ms: u64, key: (u32, u32), how: &str) {
         let Some(Open { tid, name, since_ms, mut args }) = self.open.remove(&key) else { return };
         args["ended"] = Value::from(how);
+        let (mut from, mut to) = (us(since_ms), us(at_ms));
+        if let Some((first, last)) = self.clock.span(key.0, key.1) {
+            (from, to) = (from.min(first / 1000), to.max(last.div_ceil(1000)));
+        }
         self.events.push(json!({
-            "ph": "X", "pid": PID, "tid": tid, "ts": us(since_ms), "dur": us(at_ms.saturating_sub(since_ms)),
+            "ph": "X", "pid": PID, "tid": tid, "ts": from, "dur": to.saturating_sub(from),
             "name": name, "args": args,
         }));
+    }
+
+    /// Each poll of a `Polls` event as a slice on its task's track (in microseconds, to the
+    /// nanosecond).
+    fn polls(&mut self, event: &SessionEvent) {
+        for poll in self.clock.place(self.epoch, event) {
+            let Some(tid) = self.tid_of(self.epoch, poll.task) else { continue };
+            let busy_ns = poll.end_ns - poll.start_ns;
+            self.events.push(json!({
+                "ph": "X", "pid": PID, "tid": tid, "name": "poll",
+                "ts": poll.start_ns as f64 / 1000.0, "dur": busy_ns as f64 / 1000.0,
+                "args": {"busy µs": busy_ns as f64 / 1000.0},
+            }));
+        }
     }
 
     fn event(&mut self, at_ms: u64, event: &SessionEvent) {
@@ -256,6 +282,7 @@ impl Trace {
                     "args": {"idle": load.idle_percent()},
                 }));
             }
+            SessionEvent::Polls(_) => self.polls(event),
             SessionEvent::Stats(_)
             | SessionEvent::RollCall { .. }
             | SessionEvent::ExecutorObserved(_)
@@ -351,6 +378,45 @@ mod tests {
             on(&trace, "i", 0).iter().map(|e| e["name"].as_str().unwrap().to_string()).collect();
         assert_eq!(session, ["session started: demo (epoch 1)", "done"]);
         assert_eq!(trace["traceEvents"][0]["args"]["name"], "mps2-an386: fw.elf");
+    }
+
+    #[test]
+    fn each_poll_is_a_slice_inside_its_tasks_life_on_the_devices_clock() {
+        use asyncmon_protocol::host::{PollSlice, Polls};
+        let polls = |device_now_ns, slices: &[(u32, u64, u64)]| {
+            let slices = slices
+                .iter()
+                .map(|&(task, start_ns, busy_ns)| PollSlice { task, start_ns, busy_ns })
+                .collect();
+            SessionEvent::Polls(Polls { device_now_ns, slices })
+        };
+        let trace = trace(
+            "t",
+            &[
+                at(0, started(1)),
+                at(10, SessionEvent::TaskSpawned(task(1, 1, "main"))),
+                at(10, SessionEvent::TaskSpawned(task(1, 2, "probe"))),
+                at(30, SessionEvent::TaskFinished { id: 2, outcome: TaskOutcome::Completed }),
+                // The device's clock is 5 ms behind the recording's; the polls were sent after the end.
+                at(
+                    40,
+                    polls(
+                        35_000_000,
+                        &[(1, 3_000_000, 250_500), (2, 4_000_000, 1_500), (2, 25_500_000, 500)],
+                    ),
+                ),
+            ],
+        );
+        let probe = on(&trace, "X", track(&trace, "probe (task 2)"));
+        let (life, polls): (Vec<Value>, Vec<Value>) = probe.into_iter().partition(|e| e["name"] == "probe");
+        let starts: Vec<f64> = polls.iter().map(|p| p["ts"].as_f64().unwrap()).collect();
+        assert_eq!(starts, [9_000.0, 30_500.0]);
+        assert_eq!(polls[0]["dur"].as_f64(), Some(1.5));
+        // Its life starts at its first poll, before the spawn was read, and ends at its last poll.
+        assert_eq!((life[0]["ts"].as_u64(), life[0]["dur"].as_u64()), (Some(9_000), Some(21_501)));
+        let main = on(&trace, "X", track(&trace, "main (task 1)"));
+        let main_poll = main.iter().find(|e| e["name"] == "poll").unwrap();
+        assert_eq!((main_poll["ts"].as_f64(), main_poll["dur"].as_f64()), (Some(8_000.0), Some(250.5)));
     }
 
     #[test]
