@@ -23,6 +23,7 @@ pub fn end_of_run<T, E: Exception>(result: Result<Result<T, E>, KeyboardInterrup
             KEYBOARD_INTERRUPT_EXIT_CODE
         }
     };
+    crate::poll_trace::flush();
     crate::link::drain(LAST_FRAMES);
     code
 }

@@ -40,6 +40,7 @@ pub mod link;
 pub mod observer;
 mod panic;
 mod platform;
+mod poll_trace;
 mod raw;
 mod spawner;
 mod stats;

@@ -26,6 +26,19 @@ pub fn send(msg: &DeviceMessage<'_>) {
     crate::link::send(msg);
 }
 
+/// A poll of `task` ran from `start` to `end` (the time driver's ticks, modulo 2³²): kept for the
+/// next `PollSlices` frame, sent when the batch is full (the `poll-trace` feature; nothing
+/// without it).
+#[inline]
+pub fn record_poll(task: asyncmon_protocol::device::TaskId, start: u32, end: u32) {
+    crate::poll_trace::record(task, start, end);
+}
+
+/// Sends the polls recorded so far (the `poll-trace` feature; nothing without it).
+pub fn flush_polls() {
+    crate::poll_trace::flush();
+}
+
 /// The host's commands waiting in the down channel (at most eight).
 pub fn commands() -> heapless::Vec<HostCommand, 8> {
     crate::link::poll_commands()

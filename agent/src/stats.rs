@@ -34,6 +34,44 @@ pub(crate) struct PollCounters;
 /// When a poll started (nothing without the feature).
 pub(crate) struct PollStart(#[cfg(feature = "task-stats")] Instant);
 
+impl PollStart {
+    /// Now (a clock read with the feature).
+    #[inline]
+    pub fn now() -> Self {
+        PollStart(
+            #[cfg(feature = "task-stats")]
+            Instant::now(),
+        )
+    }
+
+    /// The poll that started then ends now: its span.
+    #[inline]
+    pub fn ended_now(self) -> PollSpan {
+        PollSpan {
+            #[cfg(feature = "task-stats")]
+            start: self.0,
+            #[cfg(feature = "task-stats")]
+            end: Instant::now(),
+        }
+    }
+}
+
+/// When a poll started and ended (nothing without the feature).
+pub(crate) struct PollSpan {
+    #[cfg(feature = "task-stats")]
+    start: Instant,
+    #[cfg(feature = "task-stats")]
+    end: Instant,
+}
+
+impl PollSpan {
+    /// Its start and end in the time driver's ticks, modulo 2³² (for `poll-trace`).
+    #[cfg(feature = "poll-trace")]
+    pub fn ticks(&self) -> (u32, u32) {
+        (self.start.as_ticks() as u32, self.end.as_ticks() as u32)
+    }
+}
+
 impl PollCounters {
     pub const fn new() -> Self {
         #[cfg(feature = "task-stats")]
@@ -64,20 +102,18 @@ impl PollCounters {
 
     #[inline]
     pub fn poll_started(&self) -> PollStart {
-        PollStart(
-            #[cfg(feature = "task-stats")]
-            Instant::now(),
-        )
+        PollStart::now()
     }
 
     /// Counts a poll that began at `start`; `woke_itself`: whether the task was ready again when
-    /// its poll returned (asked only with the feature).
+    /// its poll returned (asked only with the feature). Returns the poll's span.
     #[inline]
-    pub fn poll_ended(&self, start: PollStart, woke_itself: impl FnOnce() -> bool) {
+    pub fn poll_ended(&self, start: PollStart, woke_itself: impl FnOnce() -> bool) -> PollSpan {
+        let span = start.ended_now();
         #[cfg(feature = "task-stats")]
         {
-            let end = Instant::now();
-            let took = end.saturating_duration_since(start.0).as_micros();
+            let end = span.end;
+            let took = end.saturating_duration_since(span.start).as_micros();
             self.polls.set(self.polls.get().wrapping_add(1));
             self.busy_us.set(self.busy_us.get().saturating_add(took));
             self.max_poll_us.set(self.max_poll_us.get().max(took.min(u64::from(u32::MAX)) as u32));
@@ -85,7 +121,8 @@ impl PollCounters {
             self.last_poll_end.set(Some(end));
         }
         #[cfg(not(feature = "task-stats"))]
-        let _ = (start, woke_itself);
+        let _ = woke_itself;
+        span
     }
     /// Sends a sample of task `task`'s numbers if they changed since the last one (or `always`);
     /// `state` says whether it is waiting, ready or being cancelled.

@@ -2,9 +2,11 @@
 //!
 //! The hooks of every poll — its begin and end, a wake, the executor's round and idle — only
 //! record: the polled task's place, a clock read at each end of the poll, a flag. They take no
-//! critical section and send nothing. The idle hook, at most every [`IDLE_CHECK`], sends the
-//! samples that are due and takes the host's commands; a task's spawn and end are announced at
-//! once. None of them blocks: a frame that does not fit the RTT buffer is dropped and counted.
+//! critical section and send nothing (but with `poll-trace`, where a poll's end also goes into a
+//! batch under a critical section, and a full batch is sent). The idle hook, at most every
+//! [`IDLE_CHECK`], sends the samples that are due (and the batch of polls, with the executor's
+//! sample) and takes the host's commands; a task's spawn and end are announced at once. None of
+//! them blocks: a frame that does not fit the RTT buffer is dropped and counted.
 
 use crate::clock::{self, Ticks};
 use crate::executors;
@@ -60,6 +62,8 @@ fn _embassy_trace_task_end(executor_id: u32, task_id: u32) {
     let now = clock::now();
     if let Some((start, woke_itself)) = executor.task_ended(place) {
         entry.poll_ended(start, now, woke_itself);
+        #[cfg(feature = "poll-trace")]
+        observer::record_poll(entry.id(), start, now);
     }
     let last = entry.sample(now, STATS_INTERVAL_TICKS, true);
     executor.retire(entry.busy());
@@ -86,7 +90,10 @@ fn _embassy_trace_task_exec_end(executor_id: u32, _task_id: u32) {
     let Some((_, executor)) = executors::find(executor_id) else { return };
     let end = clock::now();
     if let Some((place, start, woke_itself)) = executor.poll_ends(end) {
-        TABLE.entry(place).poll_ended(start, end, woke_itself);
+        let entry = TABLE.entry(place);
+        entry.poll_ended(start, end, woke_itself);
+        #[cfg(feature = "poll-trace")]
+        observer::record_poll(entry.id(), start, end);
     }
 }
 
@@ -129,6 +136,8 @@ fn look_around(index: usize, executor: &executors::Executor, now: Ticks) {
         executor.sample(now, STATS_INTERVAL_TICKS, clock::now_wide, live_busy)
     {
         observer::send(&DeviceMessage::ExecutorStats { idle_us, elapsed_us });
+        // Polls one by one (`poll-trace`) go at the executor's sample too, if no batch filled.
+        observer::flush_polls();
     }
     for command in observer::commands() {
         match command {
@@ -162,6 +171,7 @@ pub(crate) fn announce_all() -> u32 {
 /// one ran (before it runs: a hook may reset the core).
 fn stop(request_id: u32, hard: bool) {
     let hook = crate::stop_hook();
+    observer::flush_polls();
     observer::send(&DeviceMessage::StopHandled { request_id, hook_ran: hook.is_some(), hard });
     if let Some(hook) = hook {
         // The answer reaches the host before a hook that powers down or resets (bounded: a

@@ -383,6 +383,20 @@ pub enum DeviceMessage<'a> {
     },
 }
 
+/// [`DeviceMessage::PollSlices`] as the device writes it, borrowing its polls where they are kept:
+/// the same bytes on the wire (`tests/golden.rs`), without copying a batch into a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollBatch<'a> {
+    /// The device clock's ticks per second.
+    pub tick_hz: u32,
+    /// When the first poll started.
+    pub start: u64,
+    /// When the frame was sent.
+    pub sent_at: u64,
+    /// The polls, at most [`MAX_POLL_SLICES`].
+    pub slices: &'a [PollSlice],
+}
+
 /// One poll in a [`DeviceMessage::PollSlices`] frame, in ticks of the device's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PollSlice {

@@ -179,6 +179,8 @@ fn task_stats() {
 #[test]
 fn poll_slices() {
     let slices = [PollSlice { task: 1, gap: 0, busy: 12 }, PollSlice { task: 7, gap: 300, busy: 5 }];
+    // Variant 20, varints 1000000, 2000, 2400, two slices: (1, 0, 12) and (7, 300, 5).
+    let bytes = "14c0843dd00fe0120201000c07ac0205";
     check(
         DeviceMessage::PollSlices {
             tick_hz: 1_000_000,
@@ -186,9 +188,11 @@ fn poll_slices() {
             sent_at: 2_400,
             slices: slices.into_iter().collect(),
         },
-        // Variant 20, varints 1000000, 2000, 2400, two slices: (1, 0, 12) and (7, 300, 5).
-        "14c0843dd00fe0120201000c07ac0205",
+        bytes,
     );
+    // The device's borrowed form writes the same frame.
+    let batch = PollBatch { tick_hz: 1_000_000, start: 2_000, sent_at: 2_400, slices: &slices };
+    assert_eq!(hex(&written_by_hand(&batch)), bytes);
     // A full batch with the largest numbers still fits a frame.
     let worst = PollSlice { task: u32::MAX, gap: u32::MAX, busy: u32::MAX };
     let msg = DeviceMessage::PollSlices {

@@ -6,6 +6,7 @@
 use asyncmon_protocol::decoder::{Decoded, FrameDecoder};
 use asyncmon_protocol::device::{DeviceMessage, Text};
 use asyncmon_protocol::frame::{self, MAX_FRAME};
+use asyncmon_protocol::wire::Encode;
 use rtt_target::{DownChannel, UpChannel};
 
 use super::control_block;
@@ -49,9 +50,9 @@ impl Link {
         }
     }
 
-    /// Writes `msg` as one frame, preceded by the count of frames lost before it; returns whether
+    /// Writes `msg` (a [`DeviceMessage`], or a form that writes the same bytes) as one frame, preceded by the count of frames lost before it; returns whether
     /// `msg` was written (a frame that does not fit is dropped and counted).
-    pub fn send(&mut self, msg: &DeviceMessage<'_>) -> bool {
+    pub fn send(&mut self, msg: &(impl Encode + ?Sized)) -> bool {
         self.report_losses();
         self.produced += 1;
         let written = !self.stalled() && self.write(msg);
@@ -77,7 +78,7 @@ impl Link {
         self.stalled_at != NOT_STALLED
     }
 
-    fn write(&mut self, msg: &DeviceMessage<'_>) -> bool {
+    fn write(&mut self, msg: &(impl Encode + ?Sized)) -> bool {
         match frame::encode(msg, &mut self.out) {
             Ok(bytes) => {
                 let written = self.up.write(bytes) == bytes.len();

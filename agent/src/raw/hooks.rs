@@ -55,10 +55,14 @@ pub(crate) fn slot_future_location(storage: *const u8, vtable: &super::vtable::T
     FutureLocation { addr: storage as usize as u64, type_marker: vtable.poll as usize as u64 }
 }
 
-/// Task `id` is about to be polled; the statistics of a task with a slot (`header`) start counting.
+/// Task `id` is about to be polled; the statistics of a task with a slot (`header`) start counting
+/// (with `poll-trace`, main's poll is timed too).
 #[inline]
 pub(crate) fn poll_begin(core: &ExecutorCore, id: TaskId, header: Option<&TaskHeader>) -> Option<PollStart> {
     core.set_current_task(id);
+    if cfg!(feature = "poll-trace") {
+        return Some(PollStart::now());
+    }
     header.map(|header| header.stats.poll_started())
 }
 
@@ -70,14 +74,27 @@ pub(crate) fn poll_end(
     start: Option<PollStart>,
     pending: bool,
 ) {
+    #[cfg(feature = "poll-trace")]
+    let id = core.current_task();
     core.set_current_task(NO_TASK);
-    if let (Some(header), Some(start)) = (header, start) {
-        header.stats.poll_ended(start, || pending && header.signal.is_set());
-        // The first poll since a sample asks for a control pass, which arms the statistics timer:
-        // without it, a firmware with a doorbell and nothing else to do would never sample.
-        if cfg!(feature = "task-stats") && !core.polled_since_sample.replace(true) {
-            core.control.set();
-        }
+    let Some(start) = start else { return };
+    let span = match header {
+        Some(header) => header.stats.poll_ended(start, || pending && header.signal.is_set()),
+        None => start.ended_now(),
+    };
+    #[cfg(feature = "poll-trace")]
+    {
+        let (start, end) = span.ticks();
+        crate::poll_trace::record(id, start, end);
+    }
+    #[cfg(not(feature = "poll-trace"))]
+    let _ = span;
+    // The first poll of a task since a sample asks for a control pass, which arms the statistics
+    // timer: without it, a firmware with a doorbell and nothing else to do would never sample (nor
+    // send its polls). Main's polls arm nothing: `poll-trace` adds no wake-up of its own, and main's
+    // polls go with the next batch.
+    if cfg!(feature = "task-stats") && header.is_some() && !core.polled_since_sample.replace(true) {
+        core.control.set();
     }
 }
 

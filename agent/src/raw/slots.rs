@@ -197,6 +197,7 @@ pub(crate) fn report_stats(exec: RawExecutor) {
             hooks::stats_sample(header, false);
         }
     }
+    crate::poll_trace::flush();
 }
 
 /// Sends a spawn frame for every running task (after a resync or in a roll call); returns how many.

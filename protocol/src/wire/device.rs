@@ -108,6 +108,16 @@ impl Encode for PollSlice {
     }
 }
 
+/// The variant index of [`DeviceMessage::PollSlices`].
+const POLL_SLICES: u32 = 20;
+
+impl Encode for PollBatch<'_> {
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.varint(POLL_SLICES);
+        fields!(w; &self.tick_hz, &self.start, &self.sent_at, self.slices);
+    }
+}
+
 impl Encode for DeviceMessage<'_> {
     fn encode(&self, w: &mut Writer<'_>) {
         use DeviceMessage as M;
@@ -133,7 +143,10 @@ impl Encode for DeviceMessage<'_> {
             M::StopHandled { .. } => 17,
             M::ExecutorStats { .. } => 18,
             M::TasksNotWatched { .. } => 19,
-            M::PollSlices { .. } => 20,
+            M::PollSlices { tick_hz, start, sent_at, slices } => {
+                // One layout for both forms: the device's borrowed batch writes it.
+                return PollBatch { tick_hz: *tick_hz, start: *start, sent_at: *sent_at, slices }.encode(w);
+            }
         };
         w.varint(variant);
         match self {
@@ -163,7 +176,7 @@ impl Encode for DeviceMessage<'_> {
             M::StopHandled { request_id, hook_ran, hard } => fields!(w; request_id, hook_ran, hard),
             M::ExecutorStats { idle_us, elapsed_us } => fields!(w; idle_us, elapsed_us),
             M::TasksNotWatched { total, capacity } => fields!(w; total, capacity),
-            M::PollSlices { tick_hz, start, sent_at, slices } => fields!(w; tick_hz, start, sent_at, slices),
+            M::PollSlices { .. } => {}
         }
     }
 }

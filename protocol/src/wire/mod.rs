@@ -175,12 +175,18 @@ impl<T: Encode> Encode for Option<T> {
     }
 }
 
-impl<T: Encode, const N: usize> Encode for heapless::Vec<T, N> {
+impl<T: Encode> Encode for [T] {
     fn encode(&self, w: &mut Writer<'_>) {
         w.varint(self.len() as u32);
         for item in self {
             item.encode(w);
         }
+    }
+}
+
+impl<T: Encode, const N: usize> Encode for heapless::Vec<T, N> {
+    fn encode(&self, w: &mut Writer<'_>) {
+        self.as_slice().encode(w);
     }
 }
 
