@@ -239,3 +239,70 @@ async fn on_the_simulated_board_tasks_past_the_observers_table_are_said_to_run_u
     let shown = h.session.tasks.iter().filter(|t| t.state == TaskState::Running).count();
     assert_eq!(shown, 32, "the table's tasks are shown, the others are not made up");
 }
+
+/// The example built with the observer's `poll-trace` on QEMU's Cortex-M4F: every poll arrives,
+/// in the order the core ran them, with its length in the device's clock (the hog's 30 ms blocking
+/// poll is one slice of at least 30 ms; the ticker is polled about every 100 ms), and the recording's
+/// Perfetto timeline draws each as a slice inside its task's life.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_mps2_an386_every_poll_arrives_in_order_and_is_a_slice_inside_its_tasks_life() {
+    use asyncmon_protocol::host::{PollSlice, SessionEvent};
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("polls.asyncmon");
+    let target =
+        TargetConfig::Qemu(support::boards::embassy_example_poll_trace_on("mps2-an386", "mps2-an386"));
+    let mut h = Harness::serve(target, Some(recording.clone())).await;
+    h.until("the example's tasks, by name", Duration::from_secs(30), |s| {
+        ["ticker", "hog"].iter().all(|name| named(s, name).is_some())
+    })
+    .await;
+    let (ticker, hog) = (named(&h.session, "ticker").unwrap().id, named(&h.session, "hog").unwrap().id);
+    let mut polls: Vec<PollSlice> = Vec::new();
+    let long_hog = |polls: &[PollSlice]| polls.iter().any(|p| p.task == hog && p.busy_ns >= 30_000_000);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !(long_hog(&polls) && polls.iter().filter(|p| p.task == ticker).count() >= 8) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        assert!(!left.is_zero(), "no hog's long poll and 8 ticker polls in 30 s: {polls:?}");
+        if let SessionEvent::Polls(batch) = h.next_event(left).await {
+            polls.extend(batch.slices);
+        }
+    }
+    assert!(
+        polls.windows(2).all(|w| w[0].start_ns + w[0].busy_ns <= w[1].start_ns),
+        "polls overlap: {polls:?}"
+    );
+    let blocked = polls.iter().filter(|p| p.task == hog).map(|p| p.busy_ns).max().unwrap();
+    assert!((30_000_000..100_000_000).contains(&blocked), "the hog blocks 30 ms: its poll took {blocked} ns");
+    let ticks: Vec<u64> = polls.iter().filter(|p| p.task == ticker).map(|p| p.start_ns).collect();
+    let spacing = (ticks[ticks.len() - 1] - ticks[0]) / (ticks.len() as u64 - 1);
+    assert!(
+        (40_000_000..200_000_000).contains(&spacing),
+        "the ticker ticks every 100 ms: {spacing} ns apart"
+    );
+
+    // The recording's timeline: the hog's polls inside its life, on its track.
+    let Harness { daemon, .. } = h;
+    tokio::task::block_in_place(|| daemon.shutdown());
+    let (header, events) = asyncmon_daemon::export::perfetto::read_recording(&recording).unwrap();
+    let trace = asyncmon_daemon::export::perfetto::trace(&header.target.name, &events);
+    let events = trace["traceEvents"].as_array().unwrap();
+    let track = events
+        .iter()
+        .find(|e| e["name"] == "thread_name" && e["args"]["name"].as_str().unwrap().starts_with("hog (task"))
+        .expect("the hog's track")["tid"]
+        .clone();
+    let slices: Vec<&serde_json::Value> =
+        events.iter().filter(|e| e["ph"] == "X" && e["tid"] == track).collect();
+    let life = slices.iter().find(|e| e["name"] == "hog").expect("the hog's life");
+    let (from, to) =
+        (life["ts"].as_f64().unwrap(), life["ts"].as_f64().unwrap() + life["dur"].as_f64().unwrap());
+    let hog_polls: Vec<&&serde_json::Value> = slices.iter().filter(|e| e["name"] == "poll").collect();
+    assert!(hog_polls.len() >= 2, "{slices:?}");
+    for poll in hog_polls {
+        let (start, dur) = (poll["ts"].as_f64().unwrap(), poll["dur"].as_f64().unwrap());
+        assert!(
+            from <= start && start + dur <= to,
+            "a poll at {start} µs for {dur} µs outside the life {from}..{to}"
+        );
+    }
+}

@@ -1,6 +1,6 @@
 //! `asyncmon export FILE --perfetto OUT` on a recording of the demo: the trace it writes is read
 //! back as ui.perfetto.dev reads it (the JSON trace event format) — a track per task, the tasks'
-//! lives as slices, the unretrieved failures on their tasks' tracks, the stop on the session's.
+//! lives as slices (each poll a slice inside its task's life), the unretrieved failures on their tasks' tracks, the stop on the session's.
 //! `asyncmon export FILE --otlp URL` sends the same recording to a real collector (rotel).
 
 #[path = "../../demo/tests/support/collector.rs"]
@@ -76,9 +76,20 @@ async fn a_recorded_demo_exports_as_a_timeline_with_a_track_per_task() {
     };
     // Each task's life is a slice on its track, saying how it ended: the stop cancelled telemetry.
     let telemetry = track("telemetry");
-    let life = events.iter().find(|e| e["ph"] == "X" && e["tid"] == telemetry).expect("telemetry's slice");
+    let slices: Vec<&Value> = events.iter().filter(|e| e["ph"] == "X" && e["tid"] == telemetry).collect();
+    let life = slices.iter().find(|e| e["name"] == "telemetry").expect("telemetry's slice");
     assert_eq!(life["args"]["ended"], "cancelled", "{life}");
     assert!(life["dur"].as_u64().unwrap() > 0, "{life}");
+    // The demo sends every poll (`poll-trace`): each is a slice inside its task's life.
+    let (from, to) =
+        (life["ts"].as_f64().unwrap(), life["ts"].as_f64().unwrap() + life["dur"].as_f64().unwrap());
+    let polls: Vec<&&Value> = slices.iter().filter(|e| e["name"] == "poll").collect();
+    assert!(!polls.is_empty(), "telemetry's polls: {slices:#?}");
+    for poll in polls {
+        let (start, end) =
+            (poll["ts"].as_f64().unwrap(), poll["ts"].as_f64().unwrap() + poll["dur"].as_f64().unwrap());
+        assert!(from <= start && end <= to, "a poll {start}..{end} outside telemetry's life {from}..{to}");
+    }
     // The unretrieved failures are on their tasks' tracks, with the path they took.
     let failures: Vec<&Value> = events
         .iter()

@@ -38,6 +38,12 @@ pub fn embassy_example_on(board: &str, machine: &str) -> QemuConfig {
     on(demo_firmware(board).with_file_name("asyncmon-embassy-example"), machine)
 }
 
+/// The embassy example with the observer's `poll-trace` (every poll sent; built beside the demo on
+/// mps2-an386) on QEMU's `machine`.
+pub fn embassy_example_poll_trace_on(board: &str, machine: &str) -> QemuConfig {
+    on(demo_firmware(board).with_file_name("asyncmon-embassy-example-poll-trace"), machine)
+}
+
 /// The idle firmware (`firmware/demo/src/bin/idle.rs`: main waits an hour, built beside the demo)
 /// on QEMU's `machine`.
 pub fn idle_on(board: &str, machine: &str) -> QemuConfig {

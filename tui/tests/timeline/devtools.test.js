@@ -3,7 +3,7 @@
 // machine cannot reach, and Chromium 156 has no chrome://tracing). The trace is loaded the way a
 // user loads one, through the panel's "Load profile" button, and read back through DevTools' own
 // trace engine (the code the panel draws from): one process, a thread per task with its life as a
-// slice, the session's track with the stop.
+// slice and each of its polls (the demo's `poll-trace`) as a slice inside it.
 //
 // Needs the debug build of `asyncmon` (`cargo build -p asyncmon-tui`), Debian's chromium and
 // vscode-ext's node_modules (playwright-core): .ci/run has all three by the time it runs this.
@@ -75,7 +75,12 @@ test('a live session stopped with --perfetto opens as a timeline in Chromium Dev
       const found = [];
       for (const [pid, process] of parsed.Renderer.processes) {
         for (const [tid, thread] of process.threads) {
-          found.push({ pid, tid, name: thread.name, slices: (thread.entries || []).map((e) => e.name) });
+          // The slices as the panel nests them: each root with the names of its children.
+          const roots = [...(thread.tree?.roots ?? [])].map((node) => ({
+            name: node.entry.name,
+            children: [...(node.children ?? [])].map((child) => child.entry.name),
+          }));
+          found.push({ pid, tid, name: thread.name, slices: (thread.entries || []).map((e) => e.name), roots });
         }
       }
       return found;
@@ -85,6 +90,16 @@ test('a live session stopped with --perfetto opens as a timeline in Chromium Dev
       const thread = named(task);
       assert.ok(thread, `a track for ${task}…: ${JSON.stringify(threads.map((t) => t.name))}`);
       assert.ok(thread.slices.length >= 1, `${thread.name} has its life as a slice`);
+    }
+    // Each poll is a slice inside its task's life: telemetry's and uart_rx's lives hold theirs.
+    for (const task of ['telemetry (task ', 'uart_rx (task ']) {
+      const thread = named(task);
+      assert.ok(thread, `a track for ${task}…`);
+      const life = thread.roots.find((root) => root.name === thread.name.split(' (task')[0]);
+      assert.ok(life, `${thread.name}'s life is a root slice: ${JSON.stringify(thread.roots.slice(0, 5))}`);
+      const polls = life.children.filter((name) => name === 'poll').length;
+      assert.ok(polls >= 1, `${thread.name}'s polls are slices inside its life: ${JSON.stringify(life)}`);
+      assert.ok(thread.roots.every((root) => root.name !== 'poll'), `no poll of ${thread.name} outside its life`);
     }
     assert.ok(new Set(threads.map((t) => t.pid)).size === 1, 'one process: the target');
   } finally {
