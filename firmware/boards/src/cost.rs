@@ -31,7 +31,8 @@ const fn parse(digits: &str) -> u32 {
 }
 
 /// Which of a firmware's measurements run: every one, or only the one `ASYNCMON_COST_ONLY` names
-/// at build time (`ping-pong` or `spawn`), so that an instruction trace holds one kind of round.
+/// at build time (`ping-pong`, `ping-pong-read` or `spawn`), so that an instruction trace holds one
+/// kind of round.
 pub fn measures(what: &str) -> bool {
     option_env!("ASYNCMON_COST_ONLY").is_none_or(|only| only == what)
 }
@@ -61,6 +62,17 @@ pub async fn ping_pong_rounds(n: u32) {
     for _ in 0..n {
         PING.signal(());
         PONG.wait().await;
+    }
+}
+
+/// [`ping_pong_rounds`], with `host_reads` after each round: it marks an RTT buffer read, as a host
+/// that keeps up does (on a board a probe reads it without the core; here the core does, and the
+/// figures that need a reading host subtract what that costs, or compare two firmwares that both
+/// pay it).
+pub async fn ping_pong_rounds_read(n: u32, host_reads: fn()) {
+    for _ in 0..n {
+        ping_pong_rounds(1).await;
+        host_reads();
     }
 }
 

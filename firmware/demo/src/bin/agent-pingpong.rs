@@ -2,6 +2,8 @@
 //! (two tasks hand a signal back and forth: 2 wakes and 2 polls a round; then main spawns a task
 //! that ends at once and awaits its handle: spawn → complete → the slot free again) on the agent's
 //! executor, its link and exception routing linked in, counted under QEMU's `-icount shift=0`.
+//! The ping-pong is measured again with a host reading every round: what `poll-trace` (built with
+//! the `poll-trace` feature) costs is that figure's difference between the two builds.
 
 #![no_std]
 #![no_main]
@@ -35,6 +37,11 @@ async fn main(spawner: Spawner) -> Result<(), Cancelled> {
     let _ponger = spawner.spawn("ponger", ponger()).map_err(|_| Cancelled)?;
     if cost::measures("ping-pong") {
         cost::report("agent round trip", cost::per_round(cost::ROUNDS, cost::ping_pong_rounds).await);
+    }
+    if cost::measures("ping-pong-read") {
+        let read = asyncmon_agent::link::read_everything_as_a_host_would;
+        let per_round = cost::per_round(cost::ROUNDS, |n| cost::ping_pong_rounds_read(n, read)).await;
+        cost::report("agent round trip, host reading", per_round);
     }
     if cost::measures("spawn") {
         cost::report("agent spawn", cost::per_round(cost::ROUNDS, |n| spawn_rounds(spawner, n)).await);

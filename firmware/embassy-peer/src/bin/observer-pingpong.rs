@@ -1,7 +1,9 @@
 //! The device-cost benchmark's observer side (`.ci/device-cost`): `embassy-pingpong`'s rounds on
 //! the same embassy-executor, watched by asyncmon-embassy (embassy's `trace` feature on, the
 //! observer's hooks linked, its link opened by `init`): the difference from `embassy-pingpong` is
-//! what watching costs a poll, and a spawn.
+//! what watching costs a poll, and a spawn. The ping-pong is measured again with a host reading
+//! every round: what `poll-trace` costs is that figure's difference between the builds with and
+//! without the `poll-trace` feature.
 
 #![no_std]
 #![no_main]
@@ -42,6 +44,11 @@ async fn main(spawner: Spawner) {
     }
     if cost::measures("ping-pong") {
         cost::report("observed round trip", cost::per_round(cost::ROUNDS, cost::ping_pong_rounds).await);
+    }
+    if cost::measures("ping-pong-read") {
+        let read = asyncmon_embassy::read_everything_as_a_host_would;
+        let per_round = cost::per_round(cost::ROUNDS, |n| cost::ping_pong_rounds_read(n, read)).await;
+        cost::report("observed round trip, host reading", per_round);
     }
     if cost::measures("spawn") {
         let per_spawn = cost::per_round(cost::ROUNDS, |n| spawn_rounds(spawner, n)).await;

@@ -36,10 +36,7 @@ async fn spawn_rounds(spawner: Spawner, n: u32, host_reads: bool) {
 }
 
 async fn ping_pong_rounds_read(n: u32) {
-    for _ in 0..n {
-        cost::ping_pong_rounds(1).await;
-        rtt::read_everything_as_a_host_would();
-    }
+    cost::ping_pong_rounds_read(n, rtt::read_everything_as_a_host_would).await
 }
 
 #[embassy_executor::main]
