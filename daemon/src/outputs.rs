@@ -17,8 +17,9 @@ pub struct OutputArgs {
     pub record: Option<PathBuf>,
     /// When the session ends (the firmware exits or is stopped, the daemon ends), write it as a
     /// Perfetto / Chrome trace (JSON) to this file: a timeline for ui.perfetto.dev and Chrome
-    /// DevTools' Performance panel, as `asyncmon export --perfetto` writes. With several targets,
-    /// the first one's.
+    /// DevTools' Performance panel, as `asyncmon export --perfetto` writes (a track per task; each
+    /// poll a slice when the firmware has the `poll-trace` feature). With several targets, the
+    /// first one's.
     #[arg(long, global = true, value_name = "OUT")]
     pub perfetto: Option<PathBuf>,
     /// The OTLP export.

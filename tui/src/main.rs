@@ -100,8 +100,9 @@ enum Command {
     /// Export a recording (made with --record) for other tools.
     ///
     /// `--perfetto OUT.json` writes a timeline that ui.perfetto.dev and Chrome DevTools' Performance panel open: a
-    /// track per task (its life from spawn to end, its waits and failures), the session's starts,
-    /// log lines and stop on a track of their own, poll figures and executor idle time as counters.
+    /// track per task (its life from spawn to end, its waits and failures, and each poll as a slice
+    /// when the firmware has the `poll-trace` feature), the session's starts, log lines and stop on
+    /// a track of their own, poll figures and executor idle time as counters.
     ///
     /// `--otlp URL` sends it to an OpenTelemetry collector, at the times it was recorded: failures
     /// as log records, task lives as spans (a spawn tree is a trace), poll figures as metrics.
