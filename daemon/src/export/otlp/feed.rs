@@ -65,6 +65,11 @@ impl OtlpFeed {
     /// Queues `event` for export, or counts it dropped; never waits.
     pub fn offer(&self, event: &SessionEvent) {
         let Some(queue) = &self.queue else { return };
+        // Polls one by one are the timeline's: the export sends none, so they take no place in
+        // the queue (a `poll-trace` firmware sends a batch every 24 polls).
+        if matches!(event, SessionEvent::Polls(_)) {
+            return;
+        }
         match queue.try_send((SystemTime::now(), event.clone())) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
@@ -121,6 +126,9 @@ mod tests {
         let (mut feed, events) = OtlpFeed::queue(3);
         // Nothing takes from the queue yet, as when the export thread is stuck on a collector.
         feed.offer(&started(1));
+        // Polls take no place in the queue.
+        let polls = asyncmon_protocol::host::Polls { device_now_ns: 0, slices: Vec::new() };
+        feed.offer(&SessionEvent::Polls(polls));
         for n in 0..9 {
             feed.offer(&SessionEvent::Problem(Problem { at_ms: n, text: format!("problem {n}") }));
         }
