@@ -382,14 +382,7 @@ mod tests {
 
     #[test]
     fn each_poll_is_a_slice_inside_its_tasks_life_on_the_devices_clock() {
-        use asyncmon_protocol::host::{PollSlice, Polls};
-        let polls = |device_now_ns, slices: &[(u32, u64, u64)]| {
-            let slices = slices
-                .iter()
-                .map(|&(task, start_ns, busy_ns)| PollSlice { task, start_ns, busy_ns })
-                .collect();
-            SessionEvent::Polls(Polls { device_now_ns, slices })
-        };
+        use crate::export::fixtures::polls;
         let trace = trace(
             "t",
             &[

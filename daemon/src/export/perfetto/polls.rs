@@ -87,12 +87,9 @@ impl PollClock {
 mod tests {
     use super::*;
     use crate::export::fixtures::started;
-    use asyncmon_protocol::host::{PollSlice, Polls};
 
     fn polls(at_ms: u64, device_now_ns: u64, slices: &[(u32, u64, u64)]) -> RecordedEvent {
-        let slices =
-            slices.iter().map(|&(task, start_ns, busy_ns)| PollSlice { task, start_ns, busy_ns }).collect();
-        RecordedEvent { at_ms, event: SessionEvent::Polls(Polls { device_now_ns, slices }) }
+        RecordedEvent { at_ms, event: crate::export::fixtures::polls(device_now_ns, slices) }
     }
 
     #[test]
