@@ -4,8 +4,8 @@
 //! slice's arguments), its waits (from the await traces) and failures are instant events on its
 //! track, and the session's own events — starts, log lines, the stop, the target's state — are on a
 //! `session` track. A firmware with the `poll-trace` feature sends each poll: each is a `poll` slice
-//! inside its task's life, placed on the recording's clock by [`polls`]. Without it, the sampled
-//! poll figures are counters.
+//! inside its task's life, placed on the recording's clock by [`polls`] and drawn with the life.
+//! Without it, the sampled poll figures are counters.
 
 mod polls;
 
@@ -15,7 +15,7 @@ use asyncmon_protocol::host::wording::{
     waiting_for_words,
 };
 use asyncmon_protocol::host::{SessionEvent, TargetState, Task};
-use polls::PollClock;
+use polls::PolledTasks;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::Write;
@@ -28,7 +28,7 @@ const SESSION_TID: u32 = 0;
 
 /// The trace of `events` from a target described as `target`.
 pub fn trace(target: &str, events: &[RecordedEvent]) -> Value {
-    let mut trace = Trace::new(target, PollClock::of(events));
+    let mut trace = Trace::new(target, PolledTasks::of(events));
     for recorded in events {
         trace.event(recorded.at_ms, &recorded.event);
     }
@@ -108,8 +108,8 @@ struct Trace {
     tracks: HashMap<(u32, u32), u32>,
     epoch: u32,
     next_tid: u32,
-    /// Where the polls of a `poll-trace` firmware go.
-    clock: PollClock,
+    /// The polls of a `poll-trace` firmware, on the recording's clock.
+    polls: PolledTasks,
 }
 
 /// Microseconds, the format's unit, from the recording's milliseconds.
@@ -118,7 +118,7 @@ fn us(ms: u64) -> u64 {
 }
 
 impl Trace {
-    fn new(target: &str, clock: PollClock) -> Self {
+    fn new(target: &str, polls: PolledTasks) -> Self {
         let events = vec![
             json!({"ph": "M", "pid": PID, "name": "process_name", "args": {"name": target}}),
             json!({
@@ -130,7 +130,7 @@ impl Trace {
                 "args": {"sort_index": -1},
             }),
         ];
-        Trace { events, open: HashMap::new(), tracks: HashMap::new(), epoch: 0, next_tid: 1, clock }
+        Trace { events, open: HashMap::new(), tracks: HashMap::new(), epoch: 0, next_tid: 1, polls }
     }
 
     /// An instant event on track `tid`.
@@ -168,27 +168,21 @@ impl Trace {
         self.open.insert((task.epoch, task.id), Open { tid, name: task.name.clone(), since_ms: at_ms, args });
     }
 
-    /// Closes a task's slice at `at_ms`, saying how it ended. The slice holds every poll of the
-    /// task: the device ran the first before the daemon read the spawn, and may send the last after
-    /// the end.
+    /// Closes a task's slice at `at_ms`, saying how it ended, and draws its polls inside it (in
+    /// microseconds, to the nanosecond). The slice holds every poll of the task: the device ran the
+    /// first before the daemon read the spawn, and may send the last after the end.
     fn ended(&mut self, at_ms: u64, key: (u32, u32), how: &str) {
         let Some(Open { tid, name, since_ms, mut args }) = self.open.remove(&key) else { return };
         args["ended"] = Value::from(how);
         let (mut from, mut to) = (us(since_ms), us(at_ms));
-        if let Some((first, last)) = self.clock.span(key.0, key.1) {
+        if let Some((first, last)) = self.polls.span(key.0, key.1) {
             (from, to) = (from.min(first / 1000), to.max(last.div_ceil(1000)));
         }
         self.events.push(json!({
             "ph": "X", "pid": PID, "tid": tid, "ts": from, "dur": to.saturating_sub(from),
             "name": name, "args": args,
         }));
-    }
-
-    /// Each poll of a `Polls` event as a slice on its task's track (in microseconds, to the
-    /// nanosecond).
-    fn polls(&mut self, event: &SessionEvent) {
-        for poll in self.clock.place(self.epoch, event) {
-            let Some(tid) = self.tid_of(self.epoch, poll.task) else { continue };
+        for poll in self.polls.of_task(key.0, key.1) {
             let busy_ns = poll.end_ns - poll.start_ns;
             self.events.push(json!({
                 "ph": "X", "pid": PID, "tid": tid, "name": "poll",
@@ -282,8 +276,9 @@ impl Trace {
                     "args": {"idle": load.idle_percent()},
                 }));
             }
-            SessionEvent::Polls(_) => self.polls(event),
-            SessionEvent::Stats(_)
+            // Drawn with their task's life (`ended`).
+            SessionEvent::Polls(_)
+            | SessionEvent::Stats(_)
             | SessionEvent::RollCall { .. }
             | SessionEvent::ExecutorObserved(_)
             | SessionEvent::TaskDeclared { .. } => {}

@@ -13,74 +13,68 @@ use std::collections::HashMap;
 /// One poll on the recording's clock, in nanoseconds since the recording started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Placed {
-    pub task: u32,
     pub start_ns: u64,
     pub end_ns: u64,
 }
 
-/// Where each epoch's device clock sits on the recording's, and the span each task's polls cover.
+/// Every poll of a recording on the recording's clock, by (epoch, task), in the order they ran.
 #[derive(Default)]
-pub struct PollClock {
-    /// Recording ns minus device ns, by epoch.
-    offsets: HashMap<u32, i128>,
-    /// The first poll's start and the last poll's end, by (epoch, task), on the recording's clock.
-    spans: HashMap<(u32, u32), (u64, u64)>,
+pub struct PolledTasks {
+    polls: HashMap<(u32, u32), Vec<Placed>>,
 }
 
-impl PollClock {
-    /// Reads the clocks' offsets and the tasks' poll spans from a whole recording.
+impl PolledTasks {
+    /// Places every poll of a whole recording: the clocks' offsets first, then the polls.
     pub fn of(events: &[RecordedEvent]) -> Self {
-        let mut clock = PollClock::default();
-        let mut epoch = 0;
-        for recorded in events {
-            match &recorded.event {
-                SessionEvent::SessionStarted { epoch: e, .. } => epoch = *e,
-                SessionEvent::Polls(polls) => {
-                    let offset = i128::from(recorded.at_ms) * 1_000_000 - i128::from(polls.device_now_ns);
-                    let best = clock.offsets.entry(epoch).or_insert(offset);
-                    *best = (*best).min(offset);
-                }
-                _ => {}
+        let mut offsets: HashMap<u32, i128> = HashMap::new();
+        for (epoch, at_ms, polls) in batches(events) {
+            let offset = i128::from(at_ms) * 1_000_000 - i128::from(polls.device_now_ns);
+            let best = offsets.entry(epoch).or_insert(offset);
+            *best = (*best).min(offset);
+        }
+        let mut placed = PolledTasks::default();
+        for (epoch, _, polls) in batches(events) {
+            // Every epoch with a batch has an offset: the loop above saw the same batches.
+            let offset = offsets[&epoch];
+            let on_recording = |ns: u64| u64::try_from((i128::from(ns) + offset).max(0)).unwrap_or(u64::MAX);
+            for poll in &polls.slices {
+                let start_ns = on_recording(poll.start_ns);
+                let poll_placed = Placed { start_ns, end_ns: start_ns.saturating_add(poll.busy_ns) };
+                placed.polls.entry((epoch, poll.task)).or_default().push(poll_placed);
             }
         }
-        let mut epoch = 0;
-        for recorded in events {
-            match &recorded.event {
-                SessionEvent::SessionStarted { epoch: e, .. } => epoch = *e,
-                SessionEvent::Polls(_) => {
-                    for poll in clock.place(epoch, &recorded.event) {
-                        let span =
-                            clock.spans.entry((epoch, poll.task)).or_insert((poll.start_ns, poll.end_ns));
-                        *span = (span.0.min(poll.start_ns), span.1.max(poll.end_ns));
-                    }
-                }
-                _ => {}
-            }
-        }
-        clock
+        placed
     }
 
-    /// The polls of `event` (a `Polls` event of `epoch`; nothing for any other) on the recording's
-    /// clock.
-    pub fn place(&self, epoch: u32, event: &SessionEvent) -> Vec<Placed> {
-        let (SessionEvent::Polls(polls), Some(offset)) = (event, self.offsets.get(&epoch)) else {
-            return Vec::new();
-        };
-        let on_recording = |ns: u64| u64::try_from((i128::from(ns) + offset).max(0)).unwrap_or(u64::MAX);
-        polls
-            .slices
-            .iter()
-            .map(|poll| {
-                let start_ns = on_recording(poll.start_ns);
-                Placed { task: poll.task, start_ns, end_ns: start_ns.saturating_add(poll.busy_ns) }
-            })
-            .collect()
+    /// The polls of task `id` of `epoch`, in the order they ran.
+    pub fn of_task(&self, epoch: u32, id: u32) -> &[Placed] {
+        self.polls.get(&(epoch, id)).map_or(&[], Vec::as_slice)
     }
 
     /// The first poll's start and the last poll's end of task `id` of `epoch`, if it was polled.
     pub fn span(&self, epoch: u32, id: u32) -> Option<(u64, u64)> {
-        self.spans.get(&(epoch, id)).copied()
+        let polls = self.of_task(epoch, id);
+        Some((polls.first()?.start_ns, polls.iter().map(|p| p.end_ns).max()?))
     }
+}
+
+/// Each `Polls` event of a recording with its epoch and the time it was read.
+fn batches(
+    events: &[RecordedEvent],
+) -> impl Iterator<Item = (u32, u64, &asyncmon_protocol::host::Polls)> + '_ {
+    events
+        .iter()
+        .scan(0, |epoch, recorded| {
+            Some(match &recorded.event {
+                SessionEvent::SessionStarted { epoch: e, .. } => {
+                    *epoch = *e;
+                    None
+                }
+                SessionEvent::Polls(polls) => Some((*epoch, recorded.at_ms, polls)),
+                _ => None,
+            })
+        })
+        .flatten()
 }
 
 #[cfg(test)]
@@ -101,13 +95,17 @@ mod tests {
             // Sent at device 9 ms, read at 109 ms: the least delay, 100 ms apart.
             polls(109, 9_000_000, &[(2, 8_000_000, 1_000), (1, 8_500_000, 2_000)]),
         ];
-        let clock = PollClock::of(&events);
-        let first = clock.place(1, &events[1].event);
-        assert_eq!(first, [Placed { task: 1, start_ns: 104_000_000, end_ns: 104_500_000 }]);
-        let second = clock.place(1, &events[2].event);
-        assert_eq!(second[0], Placed { task: 2, start_ns: 108_000_000, end_ns: 108_001_000 });
-        assert_eq!(clock.span(1, 1), Some((104_000_000, 108_502_000)));
-        assert_eq!(clock.span(1, 3), None);
+        let placed = PolledTasks::of(&events);
+        assert_eq!(
+            placed.of_task(1, 1),
+            [
+                Placed { start_ns: 104_000_000, end_ns: 104_500_000 },
+                Placed { start_ns: 108_500_000, end_ns: 108_502_000 }
+            ]
+        );
+        assert_eq!(placed.of_task(1, 2), [Placed { start_ns: 108_000_000, end_ns: 108_001_000 }]);
+        assert_eq!(placed.span(1, 1), Some((104_000_000, 108_502_000)));
+        assert_eq!(placed.span(1, 3), None);
     }
 
     #[test]
@@ -119,10 +117,10 @@ mod tests {
             RecordedEvent { at_ms: 50, event: started(2) },
             polls(60, 2_000_000, &[(1, 1_000_000, 1_000)]),
         ];
-        let clock = PollClock::of(&events);
-        assert_eq!(clock.span(1, 1), Some((9_000_000, 9_001_000)));
-        assert_eq!(clock.span(2, 1), Some((59_000_000, 59_001_000)));
-        // A poll batch of an epoch that had none before it is placed nowhere.
-        assert!(clock.place(3, &events[3].event).is_empty());
+        let placed = PolledTasks::of(&events);
+        assert_eq!(placed.span(1, 1), Some((9_000_000, 9_001_000)));
+        assert_eq!(placed.span(2, 1), Some((59_000_000, 59_001_000)));
+        // An epoch that sent no polls has none.
+        assert!(placed.of_task(3, 1).is_empty());
     }
 }
