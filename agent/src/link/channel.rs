@@ -50,8 +50,9 @@ impl Link {
         }
     }
 
-    /// Writes `msg` (a [`DeviceMessage`], or a form that writes the same bytes) as one frame, preceded by the count of frames lost before it; returns whether
-    /// `msg` was written (a frame that does not fit is dropped and counted).
+    /// Writes `msg` (a [`DeviceMessage`], or a form that writes the same bytes) as one frame,
+    /// preceded by the count of frames lost before it; returns whether `msg` was written (a frame
+    /// that does not fit is dropped and counted).
     pub fn send(&mut self, msg: &(impl Encode + ?Sized)) -> bool {
         self.report_losses();
         self.produced += 1;
